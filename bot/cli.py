@@ -1,0 +1,138 @@
+"""The `govbot` command: ask, chat, refresh, stats, and the service commands (serve, slack, teams-package).
+
+Chat SDKs are imported only by the commands that need them, so `govbot ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
+
+__all__ = ["main", "build_parser", "open_kb"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govbot", description="Answers questions on public governance, with sources.")
+    parser.add_argument("--db", type=Path, help="knowledge directory (default: $GOVBOT_DB or ~/.local/share/govbot)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+
+    sub.add_parser("chat", help="chat in the terminal")
+
+    refresh = sub.add_parser("refresh", help="rebuild the knowledge from the sources")
+    refresh.add_argument("--source", "-s", action="append", default=[], help="a file, folder or URL (repeatable)")
+    refresh.add_argument("--no-bundled", action="store_true", help="leave the bundled knowledge out")
+    refresh.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    stats = sub.add_parser("stats", help="what the knowledge holds")
+    stats.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser("serve", help="run the web service (web chat, Slack, Teams, health, metrics)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978")))
+
+    slack = sub.add_parser("slack", help="run the Slack front end alone")
+    slack.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+
+    package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
+    package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")
+    package.add_argument("--out", type=Path, default=Path("govbot-teams.zip"))
+    for each in (ask, refresh, stats, serve, slack, package):
+        each.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub.choices["chat"].add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def open_kb(db: Path | None, *, build: bool = True) -> KnowledgeBase:
+    """The knowledge base at `db` (or the default), built from the bundled sources on first use."""
+    kb = KnowledgeBase(db or default_path())
+    if build and not kb.ready:
+        print(f"Building the knowledge base in {kb.path} …", file=sys.stderr)
+        kb.ensure()
+    return kb
+
+
+def _ask(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    answer = kb.ask(" ".join(args.question))
+    print(answer.to_json() if args.json else answer.to_text())
+    return 0
+
+
+def _chat(kb: KnowledgeBase) -> int:
+    print("govbot — posez une question (Ctrl-D pour quitter) / ask a question (Ctrl-D to quit)")
+    while True:
+        try:
+            line = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line.strip():
+            print(kb.ask(line).to_text() + "\n")
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase(args.db or default_path())
+    try:
+        report = kb.refresh(args.source, bundled=not args.no_bundled)
+    except SourceErrors as exc:
+        print(
+            f"Refresh refused ({len(exc.problems)} problem(s)); the previous knowledge is unchanged:", file=sys.stderr
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except RefreshBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.to_text())
+    return 0
+
+
+def _stats(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    info = kb.info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        print(f"Knowledge {info['version']} built {info['built_at']} (newest source date {info['latest_date']})")
+        for kind, count in info["counts"].items():
+            print(f"  {kind}: {count}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "refresh":
+            return _refresh(args)
+        if args.command == "serve":
+            from .server import main as serve
+
+            return serve(args)
+        if args.command == "slack":
+            from .slack import main as slack
+
+            return slack(args)
+        if args.command == "teams-package":
+            from .teams_package import main as package
+
+            return package(args)
+        kb = open_kb(args.db)
+        if args.command == "ask":
+            return _ask(kb, args)
+        if args.command == "chat":
+            return _chat(kb)
+        return _stats(kb, args)
+    except SourceErrors as exc:
+        print("The bundled knowledge could not be built:\n" + str(exc), file=sys.stderr)
+        return 1
+    except KnowledgeMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 1

@@ -1,0 +1,115 @@
+"""The question log: every question, feedback click and admin action, with salted user hashes only."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["QuestionLog"]
+
+WEEK = 7 * 24 * 3600
+SEEN_TTL = 3600.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (ts REAL, platform TEXT, user_hash TEXT, question TEXT, intent TEXT,
+    confidence REAL, answered INTEGER);
+CREATE INDEX IF NOT EXISTS questions_ts ON questions(ts);
+CREATE TABLE IF NOT EXISTS feedback (ts REAL, platform TEXT, user_hash TEXT, question TEXT, value TEXT);
+CREATE TABLE IF NOT EXISTS admin_actions (ts REAL, platform TEXT, user_hash TEXT, action TEXT, args TEXT,
+    outcome TEXT);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, ts REAL);
+"""
+
+
+class QuestionLog:
+    """A small SQLite file (WAL) beside the knowledge versions; it survives every refresh."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        self._salt = self._load_salt()
+
+    def _load_salt(self) -> bytes:
+        if env := os.environ.get("GOVBOT_SALT"):
+            return env.encode()
+        path = self.path.parent / "salt"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            salt = secrets.token_hex(16).encode()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, salt)
+            finally:
+                os.close(fd)
+            return salt
+
+    def user_hash(self, platform: str, user: str) -> str:
+        """A salted hash: stable for one user, useless to anyone without the salt."""
+        return hashlib.sha256(self._salt + f"{platform}:{user}".encode()).hexdigest()[:24]
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._conn.execute(sql, params)
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def question(self, platform: str, user: str, question: str, intent: str, confidence: float, answered: bool) -> None:
+        self._write(
+            "INSERT INTO questions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), platform, self.user_hash(platform, user), question[:500], intent, confidence, int(answered)),
+        )
+
+    def feedback(self, platform: str, user: str, question: str, value: str) -> None:
+        self._write(
+            "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)",
+            (time.time(), platform, self.user_hash(platform, user), question[:500], value),
+        )
+
+    def admin_action(self, platform: str, user: str, action: str, args: str, outcome: str) -> None:
+        self._write(
+            "INSERT INTO admin_actions VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), platform, self.user_hash(platform, user), action, args[:500], outcome[:500]),
+        )
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is seen (within the hour): the duplicate filter for retried deliveries."""
+        now = time.time()
+        with self._lock:
+            self._conn.execute("DELETE FROM seen WHERE ts < ?", (now - SEEN_TTL,))
+            cursor = self._conn.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, now))
+            return cursor.rowcount == 1
+
+    def week(self) -> dict[str, int]:
+        since = time.time() - WEEK
+        answered, unanswered = self._read(
+            "SELECT coalesce(sum(answered), 0), coalesce(sum(1 - answered), 0) FROM questions WHERE ts >= ?", (since,)
+        )[0]
+        return {"answered": answered, "unanswered": unanswered}
+
+    def unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
+        rows = self._read(
+            "SELECT lower(trim(question)) AS q, count(*) AS n FROM questions WHERE answered = 0 AND ts >= ? "
+            "GROUP BY q ORDER BY n DESC, max(ts) DESC LIMIT ?",
+            (time.time() - WEEK, limit),
+        )
+        return [(q, n) for q, n in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

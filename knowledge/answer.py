@@ -1,0 +1,633 @@
+"""Question + knowledge -> Answer, phrased in the asker's language. Never states what no record says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Answer
+from .phrases import EXAMPLES, label, say, status_word
+from .store import Reader, title_of
+from .text import clip, fold, fts_query
+from .understand import Candidate, Question, resolve
+
+__all__ = ["compose", "ANSWER_AT", "ASK_AT"]
+
+ANSWER_AT = 0.78  # a single candidate this sure is answered directly
+ASK_AT = 0.5  # below this nothing is offered as a match
+CLOSE = 0.06  # candidates this close to the best are offered as choices
+MAX_LIST = 12
+PASSAGE_CHARS = 600
+
+
+def compose(q: Question, reader: Reader) -> Answer:
+    if q.ref:
+        intent, kind, rid = q.ref
+        record = reader.record(kind, rid)
+        if record is None:
+            return _unknown(q, reader, [])
+        return _about_record(q, reader, kind, record, intent)
+    if not q.folded or "help" in q.cues:
+        return _help(q, reader)
+    if q.objective and not (q.council and "decisions" in q.cues):
+        return _objective(q, reader)
+    if "changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report)):
+        return _changes(q, reader)
+    if q.council or q.latest_council:
+        return _council(q, reader)
+    if q.status and ("list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded):
+        return _objective_list(q, reader)
+    if q.axis and ("objectifs" in q.folded or "objectives" in q.folded or "list" in q.cues):
+        return _objective_list(q, reader)
+    candidates = resolve(q, reader)
+    if "list" in q.cues and ("objectifs" in q.folded or "objectives" in q.folded) and candidates:
+        actor = next((c for c in candidates if c.kind == "actors" and c.score >= ANSWER_AT), None)
+        if actor:
+            return _objective_list(q, reader, owner=actor.id)
+    if "decisions" in q.cues and "owner" not in q.cues:
+        return _decisions_on(q, reader, candidates)
+    if q.axis and not candidates:
+        record = reader.record("axes", q.axis)
+        if record:
+            return _about_record(q, reader, "axes", record, "about")
+    sure = [c for c in candidates if c.score >= ASK_AT]
+    if sure:
+        best = sure[0]
+        close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
+        if best.score >= ANSWER_AT and not close:
+            return _about_candidate(q, reader, best)
+        if best.score >= ANSWER_AT and close and best.how == "exact" and all(c.how != "exact" for c in close):
+            return _about_candidate(q, reader, best)
+        passage = _passage(q, reader)
+        if passage and passage.confidence >= 0.7 and best.score < ANSWER_AT:
+            return passage
+        return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
+    return _passage(q, reader) or _unknown(q, reader, candidates)
+
+
+def _intent(q: Question, kind: str) -> str:
+    if "owner" in q.cues:
+        return "owner"
+    if "status" in q.cues and kind == "objectives":
+        return "status"
+    if kind == "objectives":
+        return "status"
+    if kind == "decisions":
+        return "decisions"
+    return "about"
+
+
+def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
+    record = reader.record(c.kind, c.id)
+    if record is None:
+        return _unknown(q, reader, [])
+    answer = _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched)
+    answer.confidence = round(min(1.0, c.score), 2)
+    return answer
+
+
+def _result(kind: str, record: dict[str, Any]) -> dict[str, str]:
+    return {"kind": kind, "id": record["id"], "title": title_of(kind, record), "url": record["url"]}
+
+
+def _source(title: str, url: str) -> dict[str, str]:
+    return {"title": title, "url": url}
+
+
+def _sources(kind: str, record: dict[str, Any]) -> list[dict[str, str]]:
+    found = [_source(record.get("source_title") or title_of(kind, record), record["url"])]
+    for extra in record.get("sources") or []:
+        found.append(_source(extra.get("title") or extra["url"], extra["url"]))
+    return _dedupe(found)
+
+
+def _dedupe(sources: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for s in sources:
+        if s["url"] not in seen:
+            seen.add(s["url"])
+            out.append(s)
+    return out
+
+
+def _actor_names(reader: Reader, ids: list[str]) -> str:
+    names = []
+    for actor_id in ids:
+        actor = reader.record("actors", actor_id)
+        names.append(f"{actor['name']} ({actor_id})" if actor and actor["name"] != actor_id else actor_id)
+    return ", ".join(names)
+
+
+def _disputed(text: list[str], record: dict[str, Any], lang: str) -> None:
+    if record.get("disputed"):
+        text.append(say("disputed", lang, note=record["disputed"]))
+
+
+def _extra_fields(fields: dict[str, str], record: dict[str, Any], lang: str) -> None:
+    for key, value in (record.get("extra") or {}).items():
+        shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if shown:
+            fields[label(key, lang)] = clip(shown, 300)
+
+
+def _about_record(
+    q: Question, reader: Reader, kind: str, record: dict[str, Any], intent: str, matched: str = ""
+) -> Answer:
+    lang = q.lang
+    if kind == "objectives":
+        return _objective_answer(q, reader, record, intent)
+    title = title_of(kind, record)
+    text: list[str] = []
+    fields: dict[str, str] = {}
+    sources = _sources(kind, record)
+    if kind == "actors":
+        if record["name"] != record["id"]:
+            title = f"{record['id']} — {record['name']}"
+        person = next((p for p in record.get("people") or [] if fold(p["name"]) == matched), None)
+        people = record.get("people") or []
+        if person:
+            since = say("since", lang, date=person["since"]) if person.get("since") else ""
+            text.append(say("person_is", lang, person=person["name"], title=person["title"], actor=title, since=since))
+            intent = "owner"
+        elif intent == "owner":
+            if people:
+                text.append(say("led_by", lang, name=record["name"], people=_people(people, lang)))
+            else:
+                text.append(say("led_by_none", lang, name=record["name"]))
+            if record.get("role"):
+                text.append(record["role"])
+        else:
+            text.append(record.get("role") or "")
+        if people:
+            fields[label("people", lang)] = _people(people, lang)
+        if record.get("parent"):
+            fields[label("parent", lang)] = _actor_names(reader, [record["parent"]])
+        if record.get("kind"):
+            fields[label("kind", lang)] = record["kind"]
+    elif kind in ("programmes", "decisions"):
+        owners = record.get("owners") or []
+        if intent == "owner":
+            if owners:
+                text.append(say("owners_are", lang, name=title, owners=_actor_names(reader, owners)))
+            else:
+                text.append(say("owners_none", lang, name=title))
+        text.append(record.get("summary") or "")
+        if owners:
+            fields[label("owners", lang)] = _actor_names(reader, owners)
+        for key in ("budget", "start", "end", "date", "amount"):
+            if record.get(key):
+                fields[label(key, lang)] = str(record[key])
+        if kind == "decisions" and record.get("council"):
+            council = reader.record("councils", record["council"])
+            fields[label("council", lang)] = title_of("councils", council) if council else record["council"]
+            if council:
+                sources += _sources("councils", council)
+    elif kind == "councils":
+        text.append(record.get("summary") or "")
+        for key in ("date", "place", "participants"):
+            if record.get(key):
+                fields[label(key, lang)] = str(record[key])
+        decisions = reader.records("decisions", "council = ? ORDER BY id", (record["id"],), limit=MAX_LIST)
+        if decisions:
+            fields[label("decisions", lang)] = "; ".join(title_of("decisions", d) for d in decisions)
+    elif kind == "axes":
+        title = f"{label('axis', lang)} {record['id']} — {record['title']}"
+        text.append(record.get("summary") or "")
+        count = reader.count("objectives", "axis = ?", (record["id"],))
+        if count:
+            fields[label("objectives", lang)] = str(count)
+    elif kind == "reports":
+        fields[label("published", lang)] = record.get("published") or ""
+    _extra_fields(fields, record, lang)
+    _disputed(text, record, lang)
+    return Answer(
+        intent=intent if intent in ("owner", "decisions", "status") else "about",
+        lang=lang,
+        title=title,
+        text="\n".join(t for t in text if t),
+        fields=fields,
+        sources=_dedupe(sources),
+        confidence=1.0,
+        results=[_result(kind, record)],
+    )
+
+
+def _people(people: list[dict[str, str]], lang: str) -> str:
+    parts = []
+    for p in people:
+        since = say("since", lang, date=p["since"]) if p.get("since") else ""
+        parts.append(f"{p['name']}" + (f" ({p['title']}{since})" if p.get("title") else since))
+    return "; ".join(parts)
+
+
+def _objective(q: Question, reader: Reader) -> Answer:
+    record = reader.record("objectives", q.objective or "")
+    if record is None:
+        matches = reader.names([fold(q.objective or ""), fold(f"objectif {q.objective}"), fold(f"o{q.objective}")])
+        objective = next((m for m in matches if m["kind"] == "objectives"), None)
+        record = reader.record("objectives", objective["id"]) if objective else None
+    if record is None:
+        return _objective_missing(q, reader)
+    return _objective_answer(q, reader, record, "owner" if "owner" in q.cues else "status")
+
+
+def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], intent: str) -> Answer:
+    lang = q.lang
+    fields: dict[str, str] = {}
+    text: list[str] = []
+    sources = _sources("objectives", record)
+    owners = record.get("owners") or []
+    if intent == "owner":
+        name = say("objective_title", lang, id=record["id"], title=record["title"])
+        text.append(
+            say("owners_are", lang, name=name, owners=_actor_names(reader, owners))
+            if owners
+            else say("owners_none", lang, name=name)
+        )
+    if record.get("status"):
+        progress = f" ({record['progress']:g} %)" if record.get("progress") is not None else ""
+        text.append(say("status_line", lang, status=status_word(record["status"], lang) + progress))
+        fields[label("status", lang)] = status_word(record["status"], lang)
+    elif intent == "status":
+        text.append(say("status_none", lang))
+    if record.get("progress") is not None:
+        fields[label("progress", lang)] = f"{record['progress']:g} %"
+    if record.get("status_report"):
+        report = reader.record("reports", record["status_report"])
+        report_title = (report or {}).get("title") or record["status_report"]
+        text.append(say("status_from_report", lang, report=report_title, date=record.get("status_date") or "?"))
+        fields[label("report", lang)] = f"{report_title} ({record.get('status_date') or '?'})"
+        if record.get("status_comment"):
+            fields[label("comment", lang)] = record["status_comment"]
+        sources.append(_source(report_title, record["status_url"]))
+    if record.get("description"):
+        text.append(record["description"])
+    if record.get("due"):
+        fields[label("due", lang)] = record["due"]
+    if owners:
+        fields[label("owners", lang)] = _actor_names(reader, owners)
+    if record.get("axis"):
+        axis = reader.record("axes", record["axis"])
+        fields[label("axis", lang)] = f"{record['axis']} — {axis['title']}" if axis else record["axis"]
+    if record.get("priority"):
+        fields[label("priority", lang)] = record["priority"]
+    if record.get("updated"):
+        fields[label("updated", lang)] = record["updated"]
+    _extra_fields(fields, record, lang)
+    _disputed(text, record, lang)
+    return Answer(
+        intent=intent,
+        lang=lang,
+        title=say("objective_title", lang, id=record["id"], title=record["title"]),
+        text="\n".join(text),
+        fields=fields,
+        sources=_dedupe(sources),
+        confidence=1.0,
+        results=[_result("objectives", record)],
+    )
+
+
+def _objective_missing(q: Question, reader: Reader) -> Answer:
+    lang = q.lang
+    text = [say("objective_missing", lang, number=q.objective)]
+    sources: list[dict[str, str]] = []
+    known = _progress_publication(reader)
+    if known:
+        text.append(say("objective_missing_known", lang, what=known[0]))
+        sources.append(known[1])
+    text.append(say("objective_missing_admin", lang))
+    return Answer(intent="status", lang=lang, title="", text="\n".join(text), sources=sources, confidence=0.9)
+
+
+def _progress_publication(reader: Reader) -> tuple[str, dict[str, str]] | None:
+    """What the knowledge says about the roadmap's progress publications: a report, else the best passage."""
+    reports = reader.records("reports", "1 ORDER BY published DESC", limit=1)
+    if reports:
+        r = reports[0]
+        return f"{r.get('title') or r['id']} ({r.get('published') or '?'})", _source(
+            r.get("title") or r["id"], r["url"]
+        )
+    expression = fts_query("publication semestrielle avancement objectifs feuille de route")
+    hits = reader.search(expression or '""', limit=5)
+    for hit in hits:
+        body = fold(hit["body"])
+        if "semestri" in body or "avancement" in body:
+            sentence = _best_sentence(hit["body"], ["semestri", "avancement", "65"])
+            return sentence, _source(hit["title"], hit["url"])
+    return None
+
+
+def _best_sentence(body: str, keys: list[str]) -> str:
+    sentences = [s.strip() for s in body.replace("\n", " ").split(". ") if s.strip()]
+    scored = sorted(sentences, key=lambda s: -sum(k in fold(s) for k in keys))
+    best = scored[0] if scored else body
+    return clip(best.rstrip(".") + ".", 400)
+
+
+def _objective_list(q: Question, reader: Reader, owner: str | None = None) -> Answer:
+    lang = q.lang
+    where, params, what = ["1"], [], []
+    if q.status:
+        where.append("status = ?")
+        params.append(q.status)
+        what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
+    if q.axis:
+        where.append("axis = ?")
+        params.append(q.axis)
+        what.append(say("objectives_axis", lang, axis=q.axis))
+    if owner:
+        where.append("id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor = ?)")
+        params.append(owner)
+        what.append(say("objectives_owner", lang, owner=owner))
+    if not what:
+        what.append(say("objectives_word", lang))
+    clause = " AND ".join(where)
+    total = reader.count("objectives", clause, tuple(params))
+    rows = reader.records("objectives", clause + " ORDER BY id", tuple(params), limit=MAX_LIST)
+    heading = " · ".join(what)
+    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) for r in rows]
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
+    if not rows:
+        lines.append(say("list_empty", lang, what=heading))
+        if q.status:
+            missing = reader.count("objectives", "status IS NULL")
+            if missing:
+                lines.append(say("no_status_count", lang, count=missing))
+    sources = _dedupe([s for r in rows for s in _sources("objectives", r)])[:5]
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=sources,
+        confidence=0.95 if rows else 0.8,
+        results=[_result("objectives", r) for r in rows],
+    )
+
+
+def _status_suffix(record: dict[str, Any], lang: str) -> str:
+    status = status_word(record.get("status"), lang)
+    return f" ({status})" if status else ""
+
+
+def _council(q: Question, reader: Reader) -> Answer:
+    lang = q.lang
+    if q.council:
+        found = reader.records("councils", "number = ?", (q.council,), limit=1)
+        if not found:
+            found = [r for r in (reader.record("councils", f"CNS-{q.council}"),) if r]
+        if not found:
+            text = say("council_missing", lang, number=q.council)
+            return _unknown(q, reader, [], lead=text)
+    else:
+        found = reader.records("councils", "date IS NOT NULL ORDER BY date DESC", limit=1)
+        if not found:
+            return _unknown(q, reader, [])
+    council = found[0]
+    if "decisions" not in q.cues and q.content_words and not q.latest_council:
+        words = [w for w in q.content_words if not w.isdigit() and w not in ("e", "eme", "th")]
+        if words and not {"decisions", "decide", "decid"} & set(words):
+            passage = _passage(q, reader)
+            if passage and passage.confidence >= 0.6:
+                return passage
+    decisions = reader.records("decisions", "council = ? ORDER BY id", (council["id"],), limit=MAX_LIST)
+    name = title_of("councils", council)
+    heading = say("decisions_of", lang, council=name + (f" ({council['date']})" if council.get("date") else ""))
+    if not decisions:
+        answer = _about_record(q, reader, "councils", council, "decisions")
+        answer.text = "\n".join([say("decisions_none_council", lang, council=name), answer.text]).strip()
+        return answer
+    lines = [_decision_line(d) for d in decisions]
+    text_lines = lines[:]
+    _disputed(text_lines, council, lang)
+    sources = _sources("councils", council) + [s for d in decisions for s in _sources("decisions", d)]
+    fields = {label(k, lang): str(council[k]) for k in ("date", "place", "participants") if council.get(k)}
+    return Answer(
+        intent="decisions",
+        lang=lang,
+        title=heading,
+        text="\n".join(text_lines),
+        fields=fields,
+        sources=_dedupe(sources)[:6],
+        confidence=1.0,
+        results=[_result("councils", council)] + [_result("decisions", d) for d in decisions],
+    )
+
+
+def _decision_line(d: dict[str, Any]) -> str:
+    amount = f" — {d['amount']}" if d.get("amount") else ""
+    return f"• {d['title']}{amount}"
+
+
+def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer:
+    lang = q.lang
+    topic = clip(" ".join(q.content_words) or q.text, 80)
+    direct = [c for c in candidates if c.kind == "decisions" and c.score >= ANSWER_AT]
+    if len(direct) == 1:
+        return _about_candidate(q, reader, direct[0])
+    named = [c for c in candidates if c.score >= ANSWER_AT and c.kind in ("programmes", "actors", "objectives")]
+    decisions: dict[str, dict[str, Any]] = {}
+    for c in named[:2]:
+        for d in reader.records(
+            "decisions",
+            "id IN (SELECT id FROM owners WHERE kind = 'decisions' AND actor = ?) "
+            "OR id IN (SELECT src FROM links WHERE kind = 'objective' AND dst = ?)",
+            (c.id, c.id),
+        ):
+            decisions[d["id"]] = d
+    expression = fts_query(topic)
+    if expression:
+        wanted = set(q.content_words)
+        for hit in reader.search(expression, limit=10, kinds=("decisions",)):
+            words = set(fold(hit["title"] + " " + hit["body"]).split())
+            if sum(1 for w in wanted if w in words or any(x.startswith(w[:5]) for x in words if len(w) > 5)) >= max(
+                1, len(wanted) // 2
+            ):
+                record = reader.record("decisions", hit["id"])
+                if record:
+                    decisions.setdefault(record["id"], record)
+    if not decisions:
+        text = say("decisions_none_topic", lang, topic=topic)
+        return _unknown(q, reader, candidates, lead=text)
+    rows = sorted(decisions.values(), key=lambda d: d.get("date") or "", reverse=True)[:MAX_LIST]
+    if len(rows) == 1:
+        answer = _about_record(q, reader, "decisions", rows[0], "decisions")
+        answer.confidence = 0.85
+        return answer
+    lines = []
+    for d in rows:
+        council = reader.record("councils", d["council"]) if d.get("council") else None
+        where = f" ({title_of('councils', council)})" if council else (f" ({d['date']})" if d.get("date") else "")
+        lines.append(_decision_line(d) + where)
+    sources = _dedupe([s for d in rows for s in _sources("decisions", d)])[:6]
+    return Answer(
+        intent="decisions",
+        lang=lang,
+        title=say("decisions_on", lang, topic=topic),
+        text="\n".join(lines),
+        sources=sources,
+        confidence=0.8,
+        results=[_result("decisions", d) for d in rows],
+    )
+
+
+def _changes(q: Question, reader: Reader) -> Answer:
+    lang = q.lang
+    reports = reader.records("reports", "1 ORDER BY published DESC", limit=50)
+    if q.since:
+        newer = [r for r in reports if (r.get("published") or "") >= q.since]
+        older = [r for r in reports if (r.get("published") or "") < q.since]
+        if older and newer:
+            pair = (older[0], newer[0])
+        else:
+            pair = (newer[-1], newer[0]) if len(newer) >= 2 else None
+    else:
+        pair = (reports[1], reports[0]) if len(reports) >= 2 else None
+    lines: list[str] = []
+    sources: list[dict[str, str]] = []
+    results: list[dict[str, str]] = []
+    title = ""
+    if pair:
+        old, new = pair
+        title = say("changes_title", lang, old=old.get("title") or old["id"], new=new.get("title") or new["id"])
+        before = {r["objective"]: r for r in reader.rows("SELECT * FROM history WHERE report = ?", (old["id"],))}
+        after = reader.rows("SELECT * FROM history WHERE report = ? ORDER BY objective", (new["id"],))
+        changed = []
+        for row in after:
+            prev = before.get(row["objective"])
+            if prev and (prev["status"], prev["progress"]) == (row["status"], row["progress"]):
+                continue
+            changed.append((prev, row))
+        for prev, row in changed[:MAX_LIST]:
+            objective = reader.record("objectives", row["objective"])
+            name = f"{row['objective']}" + (f" — {clip(objective['title'], 80)}" if objective else "")
+            was = _state(prev, lang) if prev else "—"
+            lines.append(f"• {name} : {was} → {_state(row, lang)}")
+            if objective:
+                results.append(_result("objectives", objective))
+        if len(changed) > MAX_LIST:
+            lines.append(say("list_more", lang, more=len(changed) - MAX_LIST))
+        if not changed:
+            lines.append(say("changes_none", lang))
+        sources += [
+            _source(old.get("title") or old["id"], old["url"]),
+            _source(new.get("title") or new["id"], new["url"]),
+        ]
+    elif not q.since:
+        if reports:
+            r = reports[0]
+            lines.append(say("changes_one_report", lang, report=r.get("title") or r["id"], date=r.get("published")))
+            sources.append(_source(r.get("title") or r["id"], r["url"]))
+        else:
+            lines.append(say("changes_no_report", lang))
+    if q.since:
+        title = title or say("changes_since_title", lang, date=q.since)
+        decisions = reader.records("decisions", "date >= ? ORDER BY date DESC", (q.since,), limit=MAX_LIST)
+        if decisions:
+            lines.append(say("changes_new_decisions", lang, date=q.since))
+            lines += [_decision_line(d) + (f" ({d['date']})" if d.get("date") else "") for d in decisions]
+            sources += [s for d in decisions for s in _sources("decisions", d)]
+            results += [_result("decisions", d) for d in decisions]
+        if not pair and not decisions:
+            lines.append(say("changes_nothing_since", lang, date=q.since))
+    return Answer(
+        intent="changes",
+        lang=lang,
+        title=title,
+        text="\n".join(lines),
+        sources=_dedupe(sources)[:6],
+        confidence=0.9 if (pair or results) else 0.6,
+        results=results,
+    )
+
+
+def _state(row: dict[str, Any], lang: str) -> str:
+    word = status_word(row.get("status"), lang) or "?"
+    return word + (f" {row['progress']:g} %" if row.get("progress") is not None else "")
+
+
+def _passage(q: Question, reader: Reader) -> Answer | None:
+    words = q.content_words
+    expression = fts_query(" ".join(words))
+    if not expression or not words:
+        return None
+    hits = reader.search(expression, limit=5, kinds=("passages",))
+    best, best_score = None, 0.0
+    for hit in hits:
+        haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())
+        covered = sum(1 for w in words if w in haystack or (len(w) > 5 and any(h.startswith(w[:5]) for h in haystack)))
+        coverage = covered / len(words)
+        if covered >= 2 and coverage > best_score:
+            best, best_score = hit, coverage
+    if best is None or best_score < 0.5:
+        return None
+    lang = q.lang
+    sentence = _best_sentence(best["body"], words)
+    body = clip(best["body"], PASSAGE_CHARS)
+    text = sentence if sentence in body else f"{sentence}\n\n{body}"
+    return Answer(
+        intent="passage",
+        lang=lang,
+        title=best["heading"] or best["title"],
+        text=f"{say('passage_intro', lang, title=best['title'])}\n« {text} »"
+        if lang == "fr"
+        else f"{say('passage_intro', lang, title=best['title'])}\n“{text}”",
+        sources=[_source(best["title"], best["url"])],
+        confidence=round(0.4 + 0.5 * best_score, 2),
+        results=[{"kind": "passages", "id": best["id"], "title": best["title"], "url": best["url"]}],
+    )
+
+
+def _choice(q: Question, reader: Reader, c: Candidate) -> dict[str, str] | None:
+    record = reader.record(c.kind, c.id)
+    if record is None:
+        return None
+    intent = _intent(q, c.kind)
+    return {"label": clip(f"{title_of(c.kind, record)} ({c.id})" if c.kind == "objectives" else title_of(c.kind, record), 75),
+            "query": f"{intent} {c.kind}:{c.id}"}  # fmt: skip
+
+
+def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer:
+    choices = [ch for ch in (_choice(q, reader, c) for c in candidates[:5]) if ch]
+    results = []
+    for c in candidates[:5]:
+        record = reader.record(c.kind, c.id)
+        if record:
+            results.append(_result(c.kind, record))
+    intent = _intent(q, candidates[0].kind) if candidates else "unknown"
+    return Answer(
+        intent=intent,
+        lang=q.lang,
+        title="",
+        text=say("ask_back", q.lang),
+        choices=choices,
+        confidence=round(candidates[0].score if candidates else 0.0, 2),
+        results=results,
+    )
+
+
+def _help(q: Question, reader: Reader) -> Answer:
+    lang = q.lang
+    counts = reader.counts
+    parts = [f"{n} {label(k, lang).lower()}" for k, n in counts.items() if n]
+    text = say("help_text", lang, counts=", ".join(parts)) + "\n" + "\n".join(f"• {e}" for e in EXAMPLES[lang])
+    return Answer(
+        intent="help",
+        lang=lang,
+        title=say("help_title", lang),
+        text=text,
+        confidence=1.0,
+        choices=[{"label": e, "query": e} for e in EXAMPLES[lang][:3]],
+    )
+
+
+def _unknown(q: Question, reader: Reader, candidates: list[Candidate], lead: str = "") -> Answer:
+    lang = q.lang
+    weak = [c for c in candidates if c.score >= 0.4][:3]
+    choices = [ch for ch in (_choice(q, reader, c) for c in weak) if ch]
+    if not choices:
+        choices = [{"label": e, "query": e} for e in EXAMPLES[lang][:3]]
+    text = [lead] if lead else []
+    text += [say("unknown", lang), say("unknown_suggest", lang)]
+    return Answer(intent="unknown", lang=lang, title="", text="\n".join(text), choices=choices, confidence=0.0)

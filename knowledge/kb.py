@@ -1,0 +1,121 @@
+"""KnowledgeBase: the one object front ends use (ask, refresh, stats)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from .answer import compose
+from .model import Answer, RefreshReport
+from .sources import BUNDLED_DATA, read_sources
+from .store import KnowledgeMissing, Reader, Store
+from .understand import understand
+
+__all__ = ["KnowledgeBase", "default_sources", "default_path"]
+
+
+def default_path() -> Path:
+    """GOVBOT_DB, else the user's data directory (XDG)."""
+    if env := os.environ.get("GOVBOT_DB"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "govbot"
+
+
+def default_sources(extra: list[str] | None = None, bundled: bool = True) -> list[str]:
+    """The bundled data (unless left out), then GOVBOT_SOURCES (whitespace-separated), then `extra`."""
+    specs = [str(BUNDLED_DATA)] if bundled else []
+    specs += os.environ.get("GOVBOT_SOURCES", "").split()
+    specs += extra or []
+    return specs
+
+
+def fingerprint(specs: list[str]) -> str:
+    """Changes when a local source file changes (size or time) or the list of sources changes."""
+    digest = hashlib.sha256()
+    for spec in specs:
+        digest.update(spec.encode() + b"\0")
+        path = Path(spec)
+        if spec.startswith(("http://", "https://")) or not path.exists():
+            continue
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            st = f.stat()
+            digest.update(f"{f}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+class KnowledgeBase:
+    """A knowledge data directory, ready to answer.
+
+    >>> kb = KnowledgeBase("/tmp/govbot")          # doctest: +SKIP
+    >>> kb.refresh(["my-roadmap.yaml"])             # doctest: +SKIP
+    >>> kb.ask("qui pilote HospiConnect ?").text    # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None):
+        self.store = Store(path or default_path())
+        self._local = threading.local()
+
+    @property
+    def path(self) -> Path:
+        return self.store.root
+
+    def _reader(self) -> Reader:
+        """This thread's reader on the current version, reopened when the pointer moves."""
+        stamp = self.store.pointer_stamp()
+        reader: Reader | None = getattr(self._local, "reader", None)
+        if reader is not None and getattr(self._local, "stamp", None) == stamp:
+            return reader
+        current = self.store.current()
+        if current is None:
+            raise KnowledgeMissing(f"no knowledge built yet in {self.store.root} (run `govbot refresh`)")
+        if reader is None or reader.path != current:
+            if reader is not None:
+                reader.close()
+            reader = Reader(current)
+            self._local.reader = reader
+        self._local.stamp = stamp
+        return reader
+
+    @property
+    def ready(self) -> bool:
+        return self.store.current() is not None
+
+    def ask(self, question: str) -> Answer:
+        """Answer a question (French or English); never raises on any text."""
+        return compose(understand(question), self._reader())
+
+    def refresh(self, sources: list[str] | None = None, bundled: bool = True) -> RefreshReport:
+        """Rebuild from the bundled data plus `sources`; on error the current version keeps answering."""
+        specs = default_sources(sources, bundled)
+        return self.store.build(read_sources(specs), fingerprint(specs))
+
+    def ensure(self, sources: list[str] | None = None, bundled: bool = True) -> RefreshReport | None:
+        """Build only when nothing is built yet or the local sources changed since the last build."""
+        specs = default_sources(sources, bundled)
+        current = self.store.current()
+        if current is not None:
+            reader = Reader(current)
+            try:
+                if reader.fingerprint == fingerprint(specs):
+                    return None
+            finally:
+                reader.close()
+        return self.refresh(sources, bundled)
+
+    def info(self) -> dict[str, Any]:
+        """Version, build time, newest source date and counts of the current knowledge."""
+        reader = self._reader()
+        return {
+            "version": reader.version,
+            "built_at": reader.built_at,
+            "latest_date": reader.latest_date,
+            "counts": dict(reader.counts),
+        }
+
+    def sources(self) -> list[dict[str, str]]:
+        return self._reader().rows("SELECT url, title, fetched_at, sha256 FROM sources ORDER BY url")

@@ -1,0 +1,155 @@
+"""The values the core hands out (Answer, RefreshReport) and the vocabulary of the source format."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "Answer",
+    "RefreshReport",
+    "SourceProblem",
+    "SourceErrors",
+    "RECORD_TYPES",
+    "LIST_FIELDS",
+    "STATUSES",
+    "INTENTS",
+]
+
+INTENTS = ("status", "owner", "decisions", "list", "changes", "about", "passage", "help", "unknown")
+
+STATUSES = ("not_started", "in_progress", "late", "done", "dropped")
+
+# The fields each record type knows; anything else is kept as an extra field.
+RECORD_TYPES: dict[str, tuple[str, ...]] = {
+    "actors": ("id", "name", "kind", "role", "parent", "people", "aliases", "url"),
+    "axes": ("id", "title", "summary", "aliases", "url"),
+    "objectives": (
+        "id",
+        "axis",
+        "priority",
+        "title",
+        "description",
+        "owners",
+        "status",
+        "progress",
+        "due",
+        "updated",
+        "aliases",
+        "url",
+    ),
+    "decisions": (
+        "id",
+        "council",
+        "date",
+        "title",
+        "summary",
+        "owners",
+        "objectives",
+        "amount",
+        "status",
+        "aliases",
+        "url",
+    ),
+    "councils": ("id", "name", "number", "date", "place", "participants", "summary", "aliases", "url"),
+    "programmes": ("id", "name", "owners", "budget", "start", "end", "summary", "aliases", "url"),
+    "reports": ("id", "published", "title", "url", "statuses"),
+    "documents": ("url", "path", "title", "published", "format"),
+}
+# Fields every record may carry: a second opinion and the sources behind it.
+COMMON_FIELDS = ("sources", "disputed")
+LIST_FIELDS = frozenset({"owners", "aliases", "objectives", "people", "statuses", "sources"})
+DATE_FIELDS = frozenset({"due", "updated", "date", "start", "end", "published"})
+
+
+@dataclass
+class Answer:
+    """What the bot says, platform-free. Front ends render it; `to_dict()` is the JSON contract."""
+
+    intent: str
+    lang: str
+    title: str
+    text: str
+    fields: dict[str, str] = field(default_factory=dict)
+    sources: list[dict[str, str]] = field(default_factory=list)
+    confidence: float = 0.0
+    choices: list[dict[str, str]] = field(default_factory=list)
+    results: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def answered(self) -> bool:
+        """True when the bot gave an answer rather than help, a question back or "I don't know"."""
+        return self.intent not in ("unknown", "help") and not self.choices
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    def to_text(self) -> str:
+        """The one plain-text rendering the core offers (CLI, notifications, fallbacks)."""
+        lines = [self.title] if self.title else []
+        if self.text:
+            lines.append(self.text)
+        lines += [f"  {label}: {value}" for label, value in self.fields.items()]
+        lines += [f"  {i}. {c['label']}" for i, c in enumerate(self.choices, 1)]
+        lines += [f"  → {s['title']} <{s['url']}>" for s in self.sources]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """One problem in a source, precise enough to fix without reading code."""
+
+    source: str
+    message: str
+    index: int | None = None
+    record_id: str | None = None
+    field: str | None = None
+    record_type: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.source]
+        if self.record_type is not None and self.index is not None:
+            rid = f" (id {self.record_id!r})" if self.record_id else ""
+            where.append(f"{self.record_type}[{self.index}]{rid}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        return ": ".join([", ".join(where), self.message])
+
+
+class SourceErrors(Exception):
+    """A refresh was refused: every problem found in the sources, reported together."""
+
+    def __init__(self, problems: list[SourceProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class RefreshReport:
+    """What a refresh did: per record type added/changed/removed, sources read, warnings, duration."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    sources: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        lines = [f"Knowledge version {self.version}: {len(self.sources)} source(s) in {self.duration:.2f} s"]
+        for kind in sorted(self.counts):
+            lines.append(
+                f"  {kind}: {self.counts[kind]} (+{self.added.get(kind, 0)}"
+                f" ~{self.changed.get(kind, 0)} -{self.removed.get(kind, 0)})"
+            )
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""Every sentence govbot says, in French and English, in one place (core and front ends alike)."""
+
+from __future__ import annotations
+
+__all__ = ["say", "label", "status_word", "EXAMPLES"]
+
+_PHRASES: dict[str, tuple[str, str]] = {
+    # answers
+    "objective_title": ("Objectif {id} — {title}", "Objective {id} — {title}"),
+    "status_line": ("Statut : {status}.", "Status: {status}."),
+    "status_none": (
+        "Mes sources ne donnent pas de statut officiel pour cet objectif.",
+        "My sources give no official status for this objective.",
+    ),
+    "status_from_report": (
+        "Selon « {report} » ({date}).",
+        "According to “{report}” ({date}).",
+    ),
+    "objective_missing": (
+        "Je n'ai pas d'objectif {number} dans ma base : la liste officielle numérotée des objectifs n'y est pas chargée.",
+        "I have no objective {number} in my knowledge base: the official numbered list of objectives is not loaded.",
+    ),
+    "objective_missing_known": (
+        "Ce que je sais du suivi : {what}",
+        "What I know about progress tracking: {what}",
+    ),
+    "objective_missing_admin": (
+        "Un administrateur peut charger la liste officielle (un CSV objectives.csv au format documenté) avec "
+        "« govbot refresh --source objectives.csv » ou « /govbot refresh <url> ».",
+        "An admin can load the official list (an objectives.csv file in the documented format) with "
+        "“govbot refresh --source objectives.csv” or “/govbot refresh <url>”.",
+    ),
+    "owners_are": ("{name} est porté par : {owners}.", "{name} is owned by: {owners}."),
+    "owners_none": (
+        "Mes sources ne nomment pas de porteur pour {name}.",
+        "My sources name no owner for {name}.",
+    ),
+    "led_by": ("{name} est dirigé(e) par {people}.", "{name} is led by {people}."),
+    "led_by_none": (
+        "Mes sources ne nomment pas de dirigeant pour {name}.",
+        "My sources name no head of {name}.",
+    ),
+    "person_is": ("{person} : {title}, {actor}{since}.", "{person}: {title}, {actor}{since}."),
+    "since": (" depuis {date}", " since {date}"),
+    "parent_is": ("Tutelle : {parent}.", "Under: {parent}."),
+    "decisions_of": ("Décisions — {council}", "Decisions — {council}"),
+    "decisions_on": ("Décisions sur « {topic} »", "Decisions on “{topic}”"),
+    "decisions_none_council": (
+        "Mes sources ne rapportent aucune décision pour {council}.",
+        "My sources report no decision for {council}.",
+    ),
+    "decisions_none_topic": (
+        "Je ne trouve aucune décision sur « {topic} » dans mes sources.",
+        "I find no decision on “{topic}” in my sources.",
+    ),
+    "council_missing": (
+        "Je ne connais pas de {number}e Conseil du numérique en santé dans mes sources.",
+        "I know of no council number {number} in my sources.",
+    ),
+    "list_title": ("{what} ({count})", "{what} ({count})"),
+    "list_more": ("… et {more} de plus.", "… and {more} more."),
+    "list_empty": ("Aucun résultat dans ma base pour : {what}.", "Nothing in my knowledge base for: {what}."),
+    "objectives_word": ("Objectifs", "Objectives"),
+    "objectives_status": ("Objectifs « {status} »", "Objectives “{status}”"),
+    "objectives_axis": ("Objectifs de l'axe {axis}", "Objectives of axis {axis}"),
+    "objectives_owner": ("Objectifs portés par {owner}", "Objectives owned by {owner}"),
+    "programmes_owner": ("Programmes portés par {owner}", "Programmes owned by {owner}"),
+    "no_status_count": (
+        "{count} objectif(s) chargé(s) n'ont pas de statut publié.",
+        "{count} loaded objective(s) have no published status.",
+    ),
+    "changes_title": ("Changements de « {old} » à « {new} »", "Changes from “{old}” to “{new}”"),
+    "changes_since_title": ("Nouveautés depuis le {date}", "What is new since {date}"),
+    "changes_none": ("Aucun changement de statut entre ces deux rapports.", "No status changed between these reports."),
+    "changes_one_report": (
+        "Un seul rapport d'avancement est chargé (« {report} », {date}) : il n'y a rien à comparer.",
+        "Only one progress report is loaded (“{report}”, {date}): there is nothing to compare.",
+    ),
+    "changes_no_report": (
+        "Aucun rapport d'avancement n'est chargé, je ne peux pas dire ce qui a changé. Un administrateur peut en "
+        "charger un (clé « reports: » du format de source).",
+        "No progress report is loaded, so I cannot tell what changed. An admin can load one (the “reports:” key "
+        "of the source format).",
+    ),
+    "changes_new_decisions": ("Décisions depuis le {date} :", "Decisions since {date}:"),
+    "changes_nothing_since": (
+        "Rien de nouveau dans mes sources depuis le {date}.",
+        "Nothing new in my sources since {date}.",
+    ),
+    "disputed": ("⚠ Les sources divergent : {note}", "⚠ Sources differ: {note}"),
+    "passage_intro": ("D'après « {title} » :", "From “{title}”:"),
+    "ask_back": ("Vous parlez de laquelle de ces fiches ?", "Which of these do you mean?"),
+    "unknown": (
+        "Je ne sais pas répondre à cela avec mes sources, et je préfère ne rien inventer.",
+        "I can't answer that from my sources, and I'd rather not make anything up.",
+    ),
+    "unknown_suggest": ("Peut-être cherchiez-vous :", "Perhaps you were looking for:"),
+    "help_title": ("Ce que je sais", "What I know"),
+    "help_text": (
+        "Je réponds sur la gouvernance du numérique en santé, avec mes sources : {counts}. "
+        "Posez une question en français ou en anglais, par exemple :",
+        "I answer questions on digital health governance, with my sources: {counts}. "
+        "Ask in French or English, for example:",
+    ),
+    "empty_question": ("Posez-moi une question.", "Ask me a question."),
+    # front ends
+    "share": ("Partager dans le canal", "Share in channel"),
+    "feedback_up": ("Utile", "Helpful"),
+    "feedback_down": ("Pas utile", "Not helpful"),
+    "feedback_thanks": ("Merci pour votre retour.", "Thanks for your feedback."),
+    "more_hint": (
+        "… (réponse raccourcie, précisez votre question pour la suite)",
+        "… (answer shortened; narrow your question)",
+    ),
+    "knowledge_date": ("Base du {date}", "Knowledge of {date}"),
+    "sources_word": ("Sources", "Sources"),
+    "not_admin": (
+        "Désolé, cette commande est réservée aux administrateurs de govbot.",
+        "Sorry, this command is for govbot admins only.",
+    ),
+    "refresh_started": (
+        "Mise à jour de la base lancée ; je poste le rapport ici quand elle est finie. "
+        "La base actuelle continue de répondre.",
+        "Knowledge refresh started; I will post the report here when it is done. "
+        "The current knowledge keeps answering.",
+    ),
+    "refresh_busy": ("Une mise à jour est déjà en cours.", "A refresh is already running."),
+    "refresh_done": ("Base mise à jour : {summary}", "Knowledge refreshed: {summary}"),
+    "refresh_failed": (
+        "La mise à jour a échoué ; la base précédente continue de répondre. Erreurs :\n{errors}",
+        "The refresh failed; the previous knowledge keeps answering. Errors:\n{errors}",
+    ),
+    "stats_text": (
+        "{counts}. Dernière mise à jour : {built}. Questions sur 7 jours : {answered} répondues, "
+        "{unanswered} sans réponse.",
+        "{counts}. Last refresh: {built}. Questions over 7 days: {answered} answered, {unanswered} unanswered.",
+    ),
+    "unanswered_title": ("Questions les plus fréquentes restées sans réponse", "Most frequent unanswered questions"),
+    "unanswered_none": ("Aucune question sans réponse sur 7 jours.", "No unanswered question over 7 days."),
+    "sources_title": ("Sources chargées", "Loaded sources"),
+    "rate_limited": (
+        "Vous posez beaucoup de questions d'un coup ; réessayez dans une minute.",
+        "You are asking a lot at once; please try again in a minute.",
+    ),
+    "error": (
+        "Désolé, une erreur m'empêche de répondre (réf. {ref}). Réessayez dans un instant.",
+        "Sorry, an error stopped me from answering (ref. {ref}). Please try again shortly.",
+    ),
+    "welcome": (
+        "Bonjour, je suis govbot. Je réponds aux questions sur la gouvernance du numérique en santé, "
+        "toujours avec la source. Essayez :",
+        "Hello, I am govbot. I answer questions on digital health governance, always with the source. Try:",
+    ),
+    "home_title": ("govbot — gouvernance du numérique en santé", "govbot — digital health governance"),
+    "sources_differ": ("(les sources divergent)", "(sources differ)"),
+}
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "status": ("Statut", "Status"),
+    "progress": ("Avancement", "Progress"),
+    "due": ("Échéance", "Due"),
+    "owners": ("Porteurs", "Owners"),
+    "axis": ("Axe", "Axis"),
+    "priority": ("Priorité", "Priority"),
+    "report": ("Dernier rapport", "Latest report"),
+    "updated": ("Mis à jour", "Updated"),
+    "people": ("Dirigeants", "Leaders"),
+    "parent": ("Tutelle", "Under"),
+    "kind": ("Nature", "Kind"),
+    "budget": ("Budget", "Budget"),
+    "start": ("Début", "Start"),
+    "end": ("Fin", "End"),
+    "date": ("Date", "Date"),
+    "place": ("Lieu", "Place"),
+    "participants": ("Participants", "Participants"),
+    "council": ("Conseil", "Council"),
+    "amount": ("Montant", "Amount"),
+    "decisions": ("Décisions", "Decisions"),
+    "objectives": ("Objectifs", "Objectives"),
+    "published": ("Publié le", "Published"),
+    "comment": ("Commentaire", "Comment"),
+    "actors": ("acteurs", "actors"),
+    "axes": ("axes", "axes"),
+    "councils": ("conseils", "councils"),
+    "programmes": ("programmes", "programmes"),
+    "reports": ("rapports d'avancement", "progress reports"),
+    "passages": ("passages de documents", "document passages"),
+}
+
+_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "not_started": ("non démarré", "not started"),
+    "in_progress": ("en cours", "in progress"),
+    "late": ("en retard", "late"),
+    "done": ("réalisé", "done"),
+    "dropped": ("abandonné", "dropped"),
+}
+
+EXAMPLES: dict[str, list[str]] = {
+    "fr": [
+        "Qui pilote HospiConnect ?",
+        "Qu'a décidé le 14e Conseil du numérique en santé ?",
+        "Qui dirige l'ANS ?",
+        "C'est quoi le programme CaRE ?",
+        "Où en est l'objectif 23 ?",
+    ],
+    "en": [
+        "Who owns HospiConnect?",
+        "What did the 14th digital health council decide?",
+        "Who leads ANS?",
+        "What is the CaRE programme?",
+        "What is the status of objective 23?",
+    ],
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def say(key: str, lang: str, **values: object) -> str:
+    """The sentence `key` in `lang` ('fr' or 'en'), with its placeholders filled."""
+    return _pick(_PHRASES[key], lang).format(**values)
+
+
+def label(key: str, lang: str) -> str:
+    """A field label; unknown keys (extra fields from sources) are shown as written."""
+    return _pick(_LABELS[key], lang) if key in _LABELS else key.replace("_", " ").capitalize()
+
+
+def status_word(status: str | None, lang: str) -> str:
+    return _pick(_STATUS_WORDS[status], lang) if status in _STATUS_WORDS else ""

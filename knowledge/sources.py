@@ -1,0 +1,416 @@
+"""Reading sources (YAML, JSON, CSV files, folders and URLs) into checked records, with precise errors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, RECORD_TYPES, SourceProblem
+from .passages import Passage, split_passages
+from .vocabulary import normalize_status, parse_date
+
+__all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
+
+BUNDLED_DATA = Path(__file__).parent / "data"
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+FETCH_TIMEOUT = 20.0
+_SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
+_DOC_FORMATS = {"html", "markdown", "text"}
+
+
+@dataclass
+class Bundle:
+    """Everything read from a set of sources, ready to store."""
+
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in RECORD_TYPES})
+    passages: list[dict[str, str]] = field(default_factory=list)
+    sources: list[dict[str, str]] = field(default_factory=list)
+    problems: list[SourceProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _StringLoader(yaml.SafeLoader):
+    """YAML without implicit ints, floats, booleans or dates: ids like 007 and 2.10 stay as written."""
+
+
+_StringLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _is_url(spec: str) -> bool:
+    return spec.startswith(("http://", "https://"))
+
+
+def _http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parsed = urllib.parse.urlparse(value.strip())
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def fetch(url: str, *, timeout: float = FETCH_TIMEOUT, limit: int = MAX_SOURCE_BYTES) -> tuple[bytes, str]:
+    """GET a URL with a timeout and a size cap; returns (body, content type). Raises ValueError."""
+    request = urllib.request.Request(url, headers={"User-Agent": "govbot (knowledge refresh)"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) checked)
+            body = response.read(limit + 1)
+            kind = response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        raise ValueError(f"HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ValueError(f"could not fetch ({reason})") from None
+    if len(body) > limit:
+        raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
+    return body, kind
+
+
+def _decode(data: bytes, where: str, bundle: Bundle) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        bundle.warnings.append(f"{where}: not UTF-8, read as Windows-1252/Latin-1")
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_local(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    if path.stat().st_size > limit:
+        raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
+    return path.read_bytes()
+
+
+def _expand(spec: str) -> list[str]:
+    """A folder becomes its source files, sorted; anything else stays one source."""
+    if _is_url(spec):
+        return [spec]
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return [str(p) for p in sorted(path.iterdir()) if p.suffix.lower() in _SOURCE_SUFFIXES and p.is_file()]
+    return [str(path)]
+
+
+def read_sources(specs: list[str]) -> Bundle:
+    """Read every source; all problems of all sources are collected in `bundle.problems`."""
+    bundle = Bundle()
+    for spec in specs:
+        files = _expand(spec)
+        if not files:
+            bundle.problems.append(SourceProblem(spec, "folder holds no .yaml, .yml, .json or .csv file"))
+        for one in files:
+            _read_one(one, bundle)
+    return bundle
+
+
+def _read_one(spec: str, bundle: Bundle) -> None:
+    name = spec
+    try:
+        if _is_url(spec):
+            data, content_type = fetch(spec)
+            base_url, folder = spec, None
+        else:
+            path = Path(spec)
+            if not path.exists():
+                raise ValueError("no such file or folder")
+            data, content_type = _read_local(path), ""
+            base_url, folder = None, path.parent
+    except ValueError as exc:
+        bundle.problems.append(SourceProblem(name, str(exc)))
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    text = _decode(data, name, bundle)
+    parsed_url = urllib.parse.urlparse(spec)
+    suffix = Path(parsed_url.path if _is_url(spec) else spec).suffix.lower()
+    query_type = urllib.parse.parse_qs(parsed_url.query).get("type", [None])[0] if _is_url(spec) else None
+    if "?type=" in spec and not _is_url(spec):
+        spec_path, _, query_type = spec.partition("?type=")
+        suffix = Path(spec_path).suffix.lower()
+    try:
+        if suffix == ".csv" or "text/csv" in content_type:
+            record_type = query_type or Path(parsed_url.path if _is_url(spec) else spec.split("?")[0]).stem
+            document = {record_type: _parse_csv(text)}
+        elif suffix == ".json" or "json" in content_type:
+            document = json.loads(text, parse_int=str, parse_float=str)
+        else:
+            document = yaml.load(text, Loader=_StringLoader)  # noqa: S506 (a SafeLoader subclass)
+    except (ValueError, yaml.YAMLError, csv.Error) as exc:
+        first_line = " ".join(str(exc).split())
+        bundle.problems.append(SourceProblem(name, f"cannot parse: {first_line}"))
+        return
+    if document is None:
+        bundle.problems.append(SourceProblem(name, "empty source"))
+        return
+    if not isinstance(document, dict):
+        bundle.problems.append(SourceProblem(name, "expected a mapping of record types (actors:, objectives:, ...)"))
+        return
+    meta = document.get("source") or {}
+    if not isinstance(meta, dict):
+        bundle.problems.append(
+            SourceProblem(name, "'source' must be a mapping {title, url, published}", field="source")
+        )
+        meta = {}
+    default_url = meta.get("url") or base_url
+    if default_url is not None and not _http_url(default_url):
+        bundle.problems.append(SourceProblem(name, f"not an http(s) URL: {default_url!r}", field="source.url"))
+        default_url = None
+    bundle.sources.append(
+        {
+            "url": spec,
+            "title": str(meta.get("title") or Path(spec).name),
+            "sha256": digest,
+            "bytes": str(len(data)),
+        }
+    )
+    known = [k for k in document if k != "source"]
+    if not known:
+        bundle.problems.append(SourceProblem(name, "holds no records (expected actors:, objectives:, ...)"))
+    for record_type in known:
+        if record_type not in RECORD_TYPES:
+            expected = ", ".join(RECORD_TYPES)
+            bundle.problems.append(SourceProblem(name, f"unknown record type {record_type!r} (expected {expected})"))
+            continue
+        items = document[record_type]
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            bundle.problems.append(SourceProblem(name, f"'{record_type}' must be a list of records"))
+            continue
+        for index, raw in enumerate(items):
+            _check_record(record_type, index, raw, name, default_url, folder, meta, bundle)
+
+
+def _parse_csv(text: str) -> list[dict[str, Any]]:
+    reader = csv.reader(io.StringIO(text), strict=True)
+    rows = list(reader)
+    if not rows:
+        raise ValueError("empty CSV")
+    header = [h.strip() for h in rows[0]]
+    if not any(header):
+        raise ValueError("empty CSV header")
+    records = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            raise ValueError(f"line {number} has {len(row)} fields, the header has {len(header)}")
+        record: dict[str, Any] = {}
+        for key, cell in zip(header, row, strict=False):
+            cell = cell.strip()
+            if key in LIST_FIELDS:
+                record[key] = [part.strip() for part in cell.split(";") if part.strip()]
+            elif cell:
+                record[key] = cell
+        records.append(record)
+    return records
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        raise ValueError("expected text, got a " + ("list" if isinstance(value, list) else "mapping"))
+    return "" if value is None else str(value).strip()
+
+
+def _check_record(
+    record_type: str,
+    index: int,
+    raw: Any,
+    name: str,
+    default_url: str | None,
+    folder: Path | None,
+    meta: dict[str, Any],
+    bundle: Bundle,
+) -> None:
+    rid = raw.get("id") if isinstance(raw, dict) else None
+    rid = rid if isinstance(rid, str) else None
+
+    def problem(message: str, fld: str | None = None) -> None:
+        bundle.problems.append(SourceProblem(name, message, index, rid, fld, record_type))
+
+    if not isinstance(raw, dict):
+        problem("expected a mapping of fields")
+        return
+    record: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    ok = True
+    for key, value in raw.items():
+        key = str(key)
+        if key not in RECORD_TYPES[record_type] and key not in COMMON_FIELDS:
+            extra[key] = value if isinstance(value, (str, list)) else _safe_str(value)
+            continue
+        try:
+            record[key] = _check_field(record_type, key, value)
+        except ValueError as exc:
+            problem(str(exc), key)
+            ok = False
+    if record_type != "documents" and not record.get("id"):
+        problem("missing id", "id")
+        ok = False
+    title_field = {"actors": "name", "programmes": "name", "councils": "name", "documents": "title"}.get(
+        record_type, "title"
+    )
+    if record_type in ("actors", "programmes", "councils") and not record.get("name"):
+        problem("missing name", "name")
+        ok = False
+    elif record_type not in ("actors", "programmes", "councils", "documents", "reports") and not record.get(
+        title_field
+    ):
+        problem(f"missing {title_field}", title_field)
+        ok = False
+    url = record.get("url") or default_url
+    if record.get("url") and not _http_url(record["url"]):
+        problem(f"not an http(s) URL: {record['url']!r}", "url")
+        ok = False
+    elif not url:
+        problem("no source URL (give the record a url, or the file a source: {url: ...})", "url")
+        ok = False
+    for extra_source in record.get("sources", []):
+        if not isinstance(extra_source, dict) or not _http_url(extra_source.get("url")):
+            problem("each entry of 'sources' needs an http(s) url", "sources")
+            ok = False
+    if not ok:
+        return
+    record["url"] = url
+    record["source_title"] = str(meta.get("title") or "")
+    record["origin"] = name
+    record["extra"] = extra
+    if record_type == "documents":
+        _read_document(record, index, name, folder, bundle)
+        return
+    bundle.records[record_type].append(record)
+
+
+def _safe_str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _check_field(record_type: str, key: str, value: Any) -> Any:
+    if key == "people":
+        return [_person(p) for p in _as_list(value)]
+    if key == "statuses":
+        return [_status_row(s) for s in _as_list(value)]
+    if key == "sources":
+        return [s if isinstance(s, dict) else {"url": _scalar(s)} for s in _as_list(value)]
+    if key in LIST_FIELDS:
+        return [_scalar(v) for v in _as_list(value) if _scalar(v)]
+    text = _scalar(value)
+    if key == "status":
+        return normalize_status(text)
+    if key == "progress":
+        return _progress(text)
+    if key == "number":
+        if text and not text.isdigit():
+            raise ValueError(f"expected a whole number, got {text!r}")
+        return int(text) if text else None
+    if key in DATE_FIELDS:
+        return parse_date(text)
+    if key == "format" and text and text not in _DOC_FORMATS:
+        raise ValueError(f"unknown format {text!r} (use html, markdown or text)")
+    return text
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    raise ValueError("expected a list")
+
+
+def _progress(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        number = float(text.rstrip("%").replace(",", "."))
+    except ValueError:
+        raise ValueError(f"expected a number from 0 to 100, got {text!r}") from None
+    if not 0 <= number <= 100:
+        raise ValueError(f"expected a number from 0 to 100, got {text!r}")
+    return number
+
+
+def _person(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        return {"name": value.strip(), "title": "", "since": ""}
+    if not isinstance(value, dict) or not value.get("name"):
+        raise ValueError("each person needs a name (and optionally title, since)")
+    since = _scalar(value.get("since"))
+    return {
+        "name": _scalar(value["name"]),
+        "title": _scalar(value.get("title")),
+        "since": (parse_date(since) or "") if since else "",
+    }
+
+
+def _status_row(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value.get("objective"):
+        raise ValueError("each status needs an objective id (and status, progress, comment)")
+    return {
+        "objective": _scalar(value["objective"]),
+        "status": normalize_status(_scalar(value.get("status"))),
+        "progress": _progress(_scalar(value.get("progress"))),
+        "comment": _scalar(value.get("comment")),
+    }
+
+
+def _read_document(record: dict[str, Any], index: int, name: str, folder: Path | None, bundle: Bundle) -> None:
+    rid = record.get("path") or record.get("url")
+
+    def problem(message: str, fld: str | None = None) -> None:
+        bundle.problems.append(SourceProblem(name, message, index, rid, fld, "documents"))
+
+    fmt = record.get("format") or ""
+    try:
+        if record.get("path"):
+            if folder is None:
+                problem("a document from a URL source cannot name a local path", "path")
+                return
+            path = (folder / record["path"]).resolve()
+            data = _read_local(path)
+            fmt = fmt or {".html": "html", ".htm": "html", ".md": "markdown"}.get(path.suffix.lower(), "text")
+        else:
+            data, content_type = fetch(record["url"])
+            fmt = fmt or ("html" if "html" in content_type else "text")
+    except FileNotFoundError:
+        problem(f"no such file: {record['path']}", "path")
+        return
+    except (ValueError, OSError) as exc:
+        problem(str(exc), "path" if record.get("path") else "url")
+        return
+    content = _decode(data, f"{name}: documents[{index}]", bundle)
+    title = record.get("title") or record["url"]
+    for number, passage in enumerate(split_passages(content, fmt, title)):
+        bundle.passages.append(_passage_row(record, title, number, passage))
+    bundle.sources.append(
+        {
+            "url": record["url"],
+            "title": title,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": str(len(data)),
+        }
+    )
+
+
+def _passage_row(record: dict[str, Any], title: str, number: int, passage: Passage) -> dict[str, str]:
+    slug = re.sub(r"[^a-z0-9]+", "-", record["url"].lower())[-60:].strip("-")
+    return {
+        "id": f"{slug}#{number}",
+        "url": record["url"],
+        "title": title,
+        "published": record.get("published") or "",
+        "heading": passage.heading,
+        "text": passage.text,
+    }

@@ -1,0 +1,481 @@
+"""The SQLite knowledge base on disk: immutable versioned files, a pointer to the current one, queries.
+
+A data directory holds `kb-<stamp>.sqlite` versions and a `current` pointer. A refresh builds a new
+version under a temporary name, checks it (integrity, tables, counts), renames it, then rewrites the
+pointer atomically. A version is never written again once renamed, so no `-wal` file can ever pair
+with it, readers keep a consistent version, and a crash at any point leaves the old pointer valid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .model import RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
+from .sources import Bundle
+from .text import fold
+
+__all__ = ["Store", "Reader", "RefreshBusy", "KnowledgeMissing"]
+
+POINTER = "current"
+LOCK = "refresh.lock"
+KEEP_VERSIONS = 2
+ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
+EXPECTED_TABLES = {*ENTITY_KINDS, "entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta"}
+# The field that names each kind of record.
+TITLE_FIELD = {"actors": "name", "programmes": "name", "councils": "name"}
+
+
+class RefreshBusy(RuntimeError):
+    """Another refresh holds the lock; refreshes run one at a time."""
+
+
+class KnowledgeMissing(RuntimeError):
+    """No version has been built yet."""
+
+
+def title_of(kind: str, record: dict[str, Any]) -> str:
+    return str(record.get(TITLE_FIELD.get(kind, "title")) or record.get("id") or "")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Store:
+    """A knowledge data directory: builds versions and says which one is current."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / POINTER
+
+    def current(self) -> Path | None:
+        """The current version's file, or None before the first refresh."""
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        path = self.root / name
+        return path if name and path.exists() else None
+
+    def pointer_stamp(self) -> int:
+        """Changes whenever the pointer is rewritten (cheap to poll)."""
+        try:
+            return self.pointer.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RefreshBusy("a refresh is already running") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def build(self, bundle: Bundle, fingerprint: str = "") -> RefreshReport:
+        """Write the bundle as a new version and make it current. Raises SourceErrors, RefreshBusy."""
+        if bundle.problems:
+            raise SourceErrors(bundle.problems)
+        started = time.perf_counter()
+        with self.lock():
+            previous = self.current()
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            final = self.root / f"kb-{stamp}.sqlite"
+            tmp = final.with_suffix(".sqlite.tmp")
+            try:
+                report = _write_version(tmp, bundle, fingerprint, stamp)
+                _check_version(tmp, report.counts, len(bundle.passages))
+                os.replace(tmp, final)
+                _fsync_dir(self.root)
+                if previous is not None:
+                    _diff(previous, final, report)
+                self._point_to(final.name)
+            finally:
+                tmp.unlink(missing_ok=True)
+            self._clean(keep={final.name, previous.name if previous else ""})
+        report.duration = time.perf_counter() - started
+        report.version = stamp
+        return report
+
+    def _point_to(self, name: str) -> None:
+        tmp = self.root / (POINTER + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, name.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.pointer)
+        _fsync_dir(self.root)
+
+    def _clean(self, keep: set[str]) -> None:
+        """Delete versions other than the newest KEEP_VERSIONS and leftovers of crashed refreshes."""
+        versions = sorted(self.root.glob("kb-*.sqlite"), reverse=True)
+        for path in versions[KEEP_VERSIONS:]:
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+        for leftover in self.root.glob("kb-*.sqlite.tmp*"):
+            leftover.unlink(missing_ok=True)
+        for side in self.root.glob("kb-*.sqlite-*"):
+            if not Path(str(side).rsplit("-", 1)[0]).exists():
+                side.unlink(missing_ok=True)
+
+
+def _record_row(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in ("origin",):
+            continue
+        row[key] = _json(value) if isinstance(value, (list, dict)) else value
+    for key in (*RECORD_TYPES[kind], "disputed", "sources", "extra", "source_title"):
+        row.setdefault(key, None)
+    row["hash"] = hashlib.sha256(_json({k: v for k, v in record.items() if k != "origin"}).encode()).hexdigest()
+    return row
+
+
+def _entity_body(kind: str, record: dict[str, Any]) -> str:
+    parts = [
+        str(record.get(k) or "")
+        for k in ("role", "summary", "description", "kind", "budget", "amount", "participants", "place")
+    ]
+    parts += [p.get("name", "") + " " + p.get("title", "") for p in record.get("people") or []]
+    parts += [str(v) for v in (record.get("extra") or {}).values() if isinstance(v, str)]
+    return " ".join(p for p in parts if p)
+
+
+def _names(kind: str, record: dict[str, Any]) -> list[str]:
+    names = [title_of(kind, record), record["id"], *record.get("aliases", [])]
+    if kind == "actors":
+        names += [p["name"] for p in record.get("people") or []]
+    return list(dict.fromkeys(n for n in (fold(str(n)) for n in names) if n))
+
+
+def _effective_statuses(bundle: Bundle) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The latest report's word on each objective, and one history row per objective per report."""
+    latest: dict[str, dict[str, Any]] = {}
+    history: list[dict[str, Any]] = []
+    for report in sorted(bundle.records["reports"], key=lambda r: r.get("published") or ""):
+        for row in report.get("statuses", []):
+            entry = {
+                "objective": row["objective"],
+                "report": report["id"],
+                "published": report.get("published") or "",
+                "status": row["status"],
+                "progress": row["progress"],
+                "comment": row["comment"],
+                "url": report["url"],
+            }
+            history.append(entry)
+            latest[row["objective"]] = entry
+    return latest, history
+
+
+def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> RefreshReport:
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    report = RefreshReport(warnings=list(bundle.warnings))
+    problems: list[SourceProblem] = []
+    latest, history = _effective_statuses(bundle)
+    ids: dict[str, set[str]] = {kind: set() for kind in RECORD_TYPES}
+    rows: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITY_KINDS}
+    for kind in ENTITY_KINDS:
+        for index, record in enumerate(bundle.records[kind]):
+            if record["id"] in ids[kind]:
+                problems.append(
+                    SourceProblem(record["origin"], "duplicate id", index, record["id"], "id", kind),
+                )
+                continue
+            ids[kind].add(record["id"])
+            if kind == "objectives" and record["id"] in latest:
+                word = latest[record["id"]]
+                record = {**record, "status": word["status"] or record.get("status")}
+                if word["progress"] is not None:
+                    record["progress"] = word["progress"]
+                record["status_report"] = word["report"]
+                record["status_date"] = word["published"]
+                record["status_url"] = word["url"]
+                record["status_comment"] = word["comment"]
+            rows[kind].append(record)
+    if problems:
+        raise SourceErrors(problems)
+    _warn_dangling(rows, ids, report)
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    db.execute("PRAGMA journal_mode=DELETE")
+    with db.atomic():
+        entities: list[dict[str, Any]] = []
+        names: list[dict[str, str]] = []
+        owners: list[dict[str, str]] = []
+        links: list[dict[str, str]] = []
+        for kind in ENTITY_KINDS:
+            db[kind].create(
+                {k: str for k in (*RECORD_TYPES[kind], "disputed", "sources", "extra", "source_title", "hash")}
+                | ({"number": int} if kind == "councils" else {})
+                | ({"progress": float} if kind == "objectives" else {})
+                | (
+                    {"status_report": str, "status_date": str, "status_url": str, "status_comment": str}
+                    if kind == "objectives"
+                    else {}
+                ),
+                pk="id",
+            )
+            db[kind].insert_all((_record_row(kind, r) for r in rows[kind]), batch_size=1000, alter=True)
+            for record in rows[kind]:
+                entities.append(
+                    {
+                        "kind": kind,
+                        "id": record["id"],
+                        "title": title_of(kind, record),
+                        "names": " ".join(_names(kind, record)),
+                        "body": _entity_body(kind, record),
+                        "url": record["url"],
+                        "heading": "",
+                        "date": record.get("date") or record.get("published") or "",
+                    }
+                )
+                names += [{"name": n, "kind": kind, "id": record["id"]} for n in _names(kind, record)]
+                owners += [{"kind": kind, "id": record["id"], "actor": a} for a in record.get("owners") or []]
+                if kind == "actors" and record.get("parent"):
+                    links.append({"kind": "parent", "src": record["id"], "dst": record["parent"]})
+                if kind == "decisions":
+                    links += [
+                        {"kind": "objective", "src": record["id"], "dst": o} for o in record.get("objectives") or []
+                    ]
+                    if record.get("council"):
+                        links.append({"kind": "council", "src": record["id"], "dst": record["council"]})
+        for passage in bundle.passages:
+            entities.append(
+                {
+                    "kind": "passages",
+                    "id": passage["id"],
+                    "title": passage["title"],
+                    "names": "",
+                    "body": passage["text"],
+                    "url": passage["url"],
+                    "heading": passage["heading"],
+                    "date": passage["published"],
+                }
+            )
+        db["entities"].create(
+            {"rowid": int, "kind": str, "id": str, "title": str, "names": str, "body": str, "url": str}
+            | {"heading": str, "date": str},
+            pk="rowid",
+        )
+        db["entities"].insert_all(entities, batch_size=2000)
+        db["entities"].create_index(["kind", "id"])
+        db["names"].create({"name": str, "kind": str, "id": str})
+        db["names"].insert_all(names, batch_size=2000)
+        db["names"].create_index(["name"])
+        db["owners"].create({"kind": str, "id": str, "actor": str})
+        db["owners"].insert_all(owners, batch_size=2000)
+        db["owners"].create_index(["actor", "kind"])
+        db["owners"].create_index(["kind", "id"])
+        db["links"].create({"kind": str, "src": str, "dst": str})
+        db["links"].insert_all(links, batch_size=2000)
+        db["links"].create_index(["kind", "dst"])
+        db["links"].create_index(["kind", "src"])
+        db["history"].create(
+            {"objective": str, "report": str, "published": str, "status": str}
+            | {"progress": float, "comment": str, "url": str}
+        )
+        db["history"].insert_all(history, batch_size=2000)
+        db["history"].create_index(["report"])
+        fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
+        db["sources"].create({"url": str, "title": str, "fetched_at": str, "sha256": str, "bytes": str})
+        db["sources"].insert_all({**s, "fetched_at": fetched_at} for s in bundle.sources)
+        for kind in ENTITY_KINDS:
+            report.counts[kind] = len(rows[kind])
+        report.counts["passages"] = len(bundle.passages)
+        report.sources = [{"url": s["url"], "title": s["title"]} for s in bundle.sources]
+        latest_source = max((r.get("published") or r.get("date") or "" for k in rows for r in rows[k]), default="")
+        db["meta"].create({"key": str, "value": str}, pk="key")
+        db["meta"].insert_all(
+            [
+                {"key": "version", "value": stamp},
+                {"key": "built_at", "value": fetched_at},
+                {"key": "fingerprint", "value": fingerprint},
+                {"key": "counts", "value": _json(report.counts)},
+                {"key": "latest_date", "value": latest_source},
+                {"key": "warnings", "value": _json(report.warnings)},
+            ]
+        )
+    db.execute(
+        "CREATE VIRTUAL TABLE entities_fts USING fts5(title, names, body, heading, content='entities', "
+        "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute("INSERT INTO entities_fts(entities_fts) VALUES ('rebuild')")
+    db.conn.commit()
+    db.execute("PRAGMA optimize")
+    db.close()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return report
+
+
+def _warn_dangling(rows: dict[str, list[dict[str, Any]]], ids: dict[str, set[str]], report: RefreshReport) -> None:
+    for kind in ("objectives", "decisions", "programmes"):
+        for record in rows[kind]:
+            for actor in record.get("owners") or []:
+                if actor not in ids["actors"]:
+                    report.warnings.append(f"{kind} {record['id']!r}: owner {actor!r} names no actor")
+    for record in rows["actors"]:
+        if record.get("parent") and record["parent"] not in ids["actors"]:
+            report.warnings.append(f"actors {record['id']!r}: parent {record['parent']!r} names no actor")
+    for record in rows["decisions"]:
+        if record.get("council") and record["council"] not in ids["councils"]:
+            report.warnings.append(f"decisions {record['id']!r}: council {record['council']!r} names no council")
+        for objective in record.get("objectives") or []:
+            if objective not in ids["objectives"]:
+                report.warnings.append(f"decisions {record['id']!r}: objective {objective!r} names no objective")
+    for record in rows["reports"]:
+        for row in record.get("statuses") or []:
+            if row["objective"] not in ids["objectives"]:
+                report.warnings.append(f"reports {record['id']!r}: objective {row['objective']!r} names no objective")
+
+
+def _check_version(path: Path, counts: dict[str, int], passages: int) -> None:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        problems = []
+        verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if verdict != "ok":
+            problems.append(f"integrity check failed: {verdict}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        if missing := EXPECTED_TABLES - tables:
+            problems.append(f"missing tables: {sorted(missing)}")
+        else:
+            for kind in ENTITY_KINDS:
+                if conn.execute(f"SELECT count(*) FROM [{kind}]").fetchone()[0] != counts[kind]:
+                    problems.append(f"table {kind} does not hold the {counts[kind]} records read")
+            total = conn.execute("SELECT count(*) FROM entities").fetchone()[0]
+            if total != sum(counts[k] for k in ENTITY_KINDS) + passages:
+                problems.append("the search index does not hold every record")
+    finally:
+        conn.close()
+    if problems:
+        raise SourceErrors([SourceProblem("new version", p) for p in problems])
+
+
+def _diff(old_path: Path, new_path: Path, report: RefreshReport) -> None:
+    """Fill the report's added / changed / removed counts by comparing record hashes."""
+    with contextlib.closing(sqlite3.connect(f"file:{old_path}?mode=ro", uri=True)) as old:
+        with contextlib.closing(sqlite3.connect(f"file:{new_path}?mode=ro", uri=True)) as new:
+            for kind in ENTITY_KINDS:
+                try:
+                    before = dict(old.execute(f"SELECT id, hash FROM [{kind}]").fetchall())
+                except sqlite3.Error:
+                    before = {}
+                after = dict(new.execute(f"SELECT id, hash FROM [{kind}]").fetchall())
+                report.added[kind] = len(after.keys() - before.keys())
+                report.removed[kind] = len(before.keys() - after.keys())
+                report.changed[kind] = sum(1 for k in after.keys() & before.keys() if after[k] != before[k])
+
+
+class Reader:
+    """Read-only queries on one version. One per thread (sqlite3 connections are not shared)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.Lock()
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        self.version: str = meta.get("version", "")
+        self.built_at: str = meta.get("built_at", "")
+        self.fingerprint: str = meta.get("fingerprint", "")
+        self.latest_date: str = meta.get("latest_date", "")
+        self.counts: dict[str, int] = json.loads(meta.get("counts", "{}"))
+        self._fuzzy_names: dict[int, str] | None = None
+        self._fuzzy_keys: list[tuple[str, str]] = []
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        found = self.rows(f"SELECT * FROM [{kind}] WHERE id = ?", (record_id,))
+        return _decode(found[0]) if found else None
+
+    def records(self, kind: str, where: str = "1", params: tuple[Any, ...] = (), limit: int = 50) -> list[dict]:
+        return [_decode(r) for r in self.rows(f"SELECT * FROM [{kind}] WHERE {where} LIMIT {int(limit)}", params)]
+
+    def count(self, kind: str, where: str = "1", params: tuple[Any, ...] = ()) -> int:
+        return self.rows(f"SELECT count(*) AS n FROM [{kind}] WHERE {where}", params)[0]["n"]
+
+    def names(self, candidates: list[str]) -> list[dict[str, str]]:
+        """Records whose folded name, id or alias is exactly one of the candidates."""
+        if not candidates:
+            return []
+        marks = ",".join("?" * len(candidates))
+        return self.rows(f"SELECT DISTINCT name, kind, id FROM names WHERE name IN ({marks})", candidates)
+
+    def search(self, expression: str, limit: int = 20, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Full-text search (bm25 over title, names, body, heading); `expression` must come from fts_query."""
+        where = ""
+        params: list[Any] = [expression]
+        if kinds:
+            where = f" AND e.kind IN ({','.join('?' * len(kinds))})"
+            params += list(kinds)
+        params.append(limit)
+        return self.rows(
+            "SELECT e.kind, e.id, e.title, e.url, e.heading, e.body, e.date, "
+            "bm25(entities_fts, 8.0, 6.0, 1.0, 2.0) AS rank FROM entities_fts "
+            "JOIN entities e ON e.rowid = entities_fts.rowid "
+            f"WHERE entities_fts MATCH ?{where} ORDER BY rank LIMIT ?",
+            params,
+        )
+
+    def fuzzy_choices(self) -> tuple[dict[int, str], list[tuple[str, str]]]:
+        """Names of actors, programmes, councils, axes and aliases of everything, for rapidfuzz (built once)."""
+        if self._fuzzy_names is None:
+            rows = self.rows(
+                "SELECT n.name, n.kind, n.id FROM names n WHERE n.kind IN "
+                "('actors', 'programmes', 'councils', 'axes') OR length(n.name) <= 40"
+            )
+            self._fuzzy_keys = [(r["kind"], r["id"]) for r in rows]
+            self._fuzzy_names = {i: r["name"] for i, r in enumerate(rows)}
+        return self._fuzzy_names, self._fuzzy_keys
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key in ("people", "aliases", "owners", "objectives", "statuses", "sources", "extra"):
+        if isinstance(row.get(key), str):
+            try:
+                row[key] = json.loads(row[key])
+            except ValueError:
+                pass
+    return row

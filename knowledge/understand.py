@@ -1,0 +1,223 @@
+"""Question -> what is asked (cues, numbers, filters) and which records it names (exact, fuzzy, full text)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from .store import Reader
+from .text import STOPWORDS, clip, fold, fts_query, guess_language, strip_mentions
+from .vocabulary import MONTHS, STATUS_WORDS, parse_date
+
+__all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
+
+MAX_QUESTION = 500
+
+_CUES: dict[str, re.Pattern[str]] = {
+    "help": re.compile(
+        r"^(help|aide|\?+|bonjour|hello|hi|salut|menu|commandes?|aide moi|que sais tu( faire)?|que peux tu faire|"
+        r"what can you do|what do you know|que sais tu)$"
+    ),
+    "changes": re.compile(
+        r"\b(chang\w*|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
+        r"bouge|moved|new since|nouveau depuis)\b"
+    ),
+    "status": re.compile(
+        r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|where (does|do|is|are) .* stand|"
+        r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
+    ),
+    "owner": re.compile(
+        r"\b(qui (pilote|porte|gere|dirige|est responsable|s occupe|est a la tete|preside|coordonne|mene|"
+        r"finance|conduit|anime|est le|est la|est aux commandes)|"
+        r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|is in charge|"
+        r"is the head|directs|chairs|is behind|is running|coordinates)|pilote par|porte par|responsables?|owners?|"
+        r"owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|in charge|chef|patron|leader)\b"
+    ),
+    "decisions": re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"),
+    "list": re.compile(
+        r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|all|show|montre\w*|en retard|late|delayed)\b"
+    ),
+    "about": re.compile(
+        r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
+        r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
+    ),
+}
+_OBJECTIVE = re.compile(
+    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bn o|\bnumero|\bnumber|\bno)\s*(\d{1,3}(?:[.\-]\d{1,3})*)\b"
+)
+_OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3})*)\b")
+_COUNCIL_WORDS = r"conseil|cns|council|comite|committee|copil|edition|reunion|meeting"
+_COUNCIL_NUMBER = re.compile(
+    rf"\b(\d{{1,2}})\s*(?:e|eme|er|ere|th|st|nd|rd)?\s*(?:{_COUNCIL_WORDS})\b|"
+    rf"\b(?:{_COUNCIL_WORDS})\s*(?:n o|no|numero|number|n)?\s*(\d{{1,2}})\b"
+)
+_ORDINALS = {"premier": 1, "first": 1, "deuxieme": 2, "second": 2, "troisieme": 3, "third": 3, "quatrieme": 4,
+             "fourth": 4, "cinquieme": 5, "fifth": 5, "sixieme": 6, "sixth": 6, "septieme": 7, "seventh": 7,
+             "huitieme": 8, "eighth": 8, "neuvieme": 9, "ninth": 9, "dixieme": 10, "tenth": 10, "onzieme": 11,
+             "eleventh": 11, "douzieme": 12, "twelfth": 12, "treizieme": 13, "thirteenth": 13, "quatorzieme": 14,
+             "fourteenth": 14, "quinzieme": 15, "fifteenth": 15}  # fmt: skip
+_LATEST_COUNCIL = re.compile(
+    rf"\b(dernier|derniere|last|latest|most recent|recent) ({_COUNCIL_WORDS})\b|"
+    rf"\b({_COUNCIL_WORDS}) (le plus recent|most recent)\b"
+)
+_AXIS = re.compile(r"\b(?:axe|axis)\s*(?:n o|no)?\s*(\d)\b")
+_SINCE = re.compile(r"\b(?:depuis|since|after|apres)\s+(?:le\s+|the\s+)?(.{4,30})$")
+_REPORT = re.compile(r"\b(rapport|report|bilan|revue|review|publication|point d etape)\b")
+_REF = re.compile(
+    r"^(status|owner|decisions|about|list) (actors|axes|objectives|decisions|councils|programmes|reports):(.+)$"
+)
+_CUE_WORDS = frozenset(
+    """ou en est sont statut status avancement progress qui pilote porte gere dirige responsable who owns leads runs
+    decide decision decisions decided quoi c est quest what is tell me about explain liste list quels quelles which
+    objectif objectifs objective objectives conseil council cns change changed changes depuis since dernier last
+    latest sur on about le la les du des de programme program programme dispositif""".split()
+)
+# Short names that are also everyday words: they count only when written in capitals ("HAS", not "has").
+_AMBIGUOUS = frozenset({"has", "care", "mes", "ans", "est", "data", "sante", "ins", "ars", "on", "hop", "pro"})
+KIND_ORDER = ("actors", "programmes", "councils", "axes", "objectives", "decisions", "reports")
+
+
+@dataclass
+class Candidate:
+    kind: str
+    id: str
+    score: float
+    matched: str = ""
+    how: str = ""
+
+
+@dataclass
+class Question:
+    raw: str
+    text: str
+    folded: str
+    lang: str
+    cues: set[str] = field(default_factory=set)
+    objective: str | None = None
+    council: int | None = None
+    latest_council: bool = False
+    axis: str | None = None
+    status: str | None = None
+    since: str | None = None
+    mentions_report: bool = False
+    ref: tuple[str, str, str] | None = None
+
+    @property
+    def content_words(self) -> list[str]:
+        return [w for w in self.folded.split() if w not in STOPWORDS and w not in _CUE_WORDS and len(w) > 1]
+
+
+def understand(raw: str) -> Question:
+    text = clip(strip_mentions(raw or ""), MAX_QUESTION)
+    folded = fold(text)
+    q = Question(raw=raw or "", text=text, folded=folded, lang=guess_language(text))
+    if m := _REF.match(text.strip()):
+        q.ref = (m[1], m[2], m[3])
+        q.cues.add(m[1])
+        return q
+    for cue, pattern in _CUES.items():
+        if pattern.search(folded):
+            q.cues.add(cue)
+    if m := _OBJECTIVE.search(_dotted(text)):
+        q.objective = m[1].replace("-", ".")
+    elif m := _OBJECTIVE_RAW.search(text):
+        q.objective = m[1]
+    if m := _COUNCIL_NUMBER.search(folded):
+        q.council = int(m[1] or m[2])
+    else:
+        for word, number in _ORDINALS.items():
+            if re.search(rf"\b{word}\s+({_COUNCIL_WORDS})\b", folded):
+                q.council = number
+    q.latest_council = bool(_LATEST_COUNCIL.search(folded))
+    if m := _AXIS.search(folded):
+        q.axis = m[1]
+    q.status = _status_filter(folded)
+    q.mentions_report = bool(_REPORT.search(folded))
+    if m := _SINCE.search(folded):
+        q.since = _date_in(m[1])
+    return q
+
+
+def _dotted(text: str) -> str:
+    """Folded text that keeps dots inside numbers (objective ids such as 2.1)."""
+    return re.sub(r"[^\w.#]+", " ", fold(text.replace(".", "DOTMARK")).replace("dotmark", "."))
+
+
+def _status_filter(folded: str) -> str | None:
+    for phrase in sorted(STATUS_WORDS, key=len, reverse=True):
+        if len(phrase) > 3 and re.search(rf"\b{re.escape(phrase)}\b", folded):
+            return STATUS_WORDS[phrase]
+    return None
+
+
+def _date_in(text: str) -> str | None:
+    words = text.split()
+    for size in range(min(4, len(words)), 0, -1):
+        chunk = " ".join(words[:size])
+        try:
+            if size == 1 and chunk in MONTHS:
+                continue
+            return parse_date(chunk)
+        except ValueError:
+            continue
+    return None
+
+
+def _ngrams(words: list[str], longest: int = 5) -> list[str]:
+    grams = []
+    for size in range(min(longest, len(words)), 0, -1):
+        grams += [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+    return grams
+
+
+def _visible(name: str, raw: str) -> bool:
+    """An ambiguous short name counts only when the asker wrote it in capitals."""
+    if name not in _AMBIGUOUS:
+        return True
+    return (
+        re.search(rf"\b{re.escape(name.upper())}\b", raw) is not None
+        or re.search(rf"\b{re.escape(name.capitalize())}[A-Z]", raw) is not None
+    )
+
+
+def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
+    """Records the question names, best first: exact names and ids, then typo-tolerant, then full text."""
+    words = q.folded.split()
+    found: dict[tuple[str, str], Candidate] = {}
+
+    def offer(kind: str, rid: str, score: float, matched: str, how: str) -> None:
+        if kind not in kinds:
+            return
+        key = (kind, rid)
+        if key not in found or found[key].score < score:
+            found[key] = Candidate(kind, rid, score, matched, how)
+
+    grams = [g for g in _ngrams(words) if g not in STOPWORDS and g not in _CUE_WORDS]
+    for row in reader.names(grams[:200]):
+        if not _visible(row["name"], q.raw):
+            continue
+        length_bonus = min(len(row["name"]), 30) / 600
+        offer(row["kind"], row["id"], 0.93 + length_bonus, row["name"], "exact")
+    content = q.content_words
+    if content:
+        choices, keys = reader.fuzzy_choices()
+        fuzzy_grams = [g for g in _ngrams(content, 4) if len(g) >= 5][:40]
+        for gram in fuzzy_grams:
+            for _name, score, index in process.extract(gram, choices, scorer=fuzz.ratio, score_cutoff=84, limit=3):
+                kind, rid = keys[index]
+                offer(kind, rid, 0.55 + (score - 84) / 16 * 0.33, choices[index], "fuzzy")
+    expression = fts_query(" ".join(content))
+    if expression:
+        hits = reader.search(expression, limit=12, kinds=tuple(k for k in kinds if k != "passages"))
+        wanted = set(content)
+        for hit in hits:
+            haystack = set(fold(f"{hit['title']} {hit.get('heading', '')}").split())
+            covered = sum(
+                1 for w in wanted if w in haystack or any(h.startswith(w[:5]) for h in haystack if len(w) > 5)
+            )
+            coverage = covered / max(1, len(wanted))
+            offer(hit["kind"], hit["id"], 0.35 + 0.45 * coverage, hit["title"], "text")
+    ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
+    return ranked

@@ -1,0 +1,54 @@
+"""Shared fixtures: an isolated environment, a knowledge base built from the test source."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knowledge import KnowledgeBase
+
+pytest_plugins = ["aiohttp.pytest_plugin"]
+
+DATA = Path(__file__).parent / "data"
+TEST_SOURCE = DATA / "source"
+_ENV_PREFIXES = ("GOVBOT_", "SLACK_", "Microsoft", "MICROSOFT")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's tokens or knowledge directory."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOVBOT_DB", str(tmp_path / "default-kb"))
+
+
+@pytest.fixture(scope="session")
+def _built_test_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("test-kb")
+    KnowledgeBase(root).refresh([str(TEST_SOURCE)], bundled=False)
+    return root
+
+
+@pytest.fixture
+def kb(_built_test_kb: Path, tmp_path: Path) -> KnowledgeBase:
+    """A knowledge base over the test source only (a private copy: tests may refresh it)."""
+    root = tmp_path / "kb"
+    shutil.copytree(_built_test_kb, root)
+    return KnowledgeBase(root)
+
+
+@pytest.fixture(scope="session")
+def _built_bundled_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bundled-kb")
+    KnowledgeBase(root).refresh([], bundled=True)
+    return root
+
+
+@pytest.fixture
+def bundled_kb(_built_bundled_kb: Path) -> KnowledgeBase:
+    """The bundled knowledge (read-only: do not refresh it)."""
+    return KnowledgeBase(_built_bundled_kb)
