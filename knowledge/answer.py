@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .model import Answer
 from .phrases import EXAMPLES, label, say, status_word
 from .store import Reader, title_of
 from .text import clip, fold, fts_query
-from .understand import Candidate, Question, resolve
+from .understand import KIND_ORDER, Candidate, Question, resolve
 
 __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
 
@@ -17,6 +18,9 @@ ASK_AT = 0.5  # below this nothing is offered as a match
 CLOSE = 0.06  # candidates this close to the best are offered as choices
 MAX_LIST = 12
 PASSAGE_CHARS = 600
+ALONE_AT = 0.65  # a candidate this sure with no rival within RIVAL is answered too
+RIVAL = 0.15
+_PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
 
 
 def compose(q: Question, reader: Reader) -> Answer:
@@ -38,8 +42,12 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _objective_list(q, reader)
     if q.axis and ("objectifs" in q.folded or "objectives" in q.folded or "list" in q.cues):
         return _objective_list(q, reader)
+    if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3:
+        record = reader.record("axes", q.axis)
+        if record:
+            return _about_record(q, reader, "axes", record, "about")
     candidates = resolve(q, reader)
-    if "list" in q.cues and ("objectifs" in q.folded or "objectives" in q.folded) and candidates:
+    if _PLURAL_OBJECTIVES.search(q.folded) and ({"list", "owner"} & q.cues) and candidates:
         actor = next((c for c in candidates if c.kind == "actors" and c.score >= ANSWER_AT), None)
         if actor:
             return _objective_list(q, reader, owner=actor.id)
@@ -55,8 +63,16 @@ def compose(q: Question, reader: Reader) -> Answer:
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
         if best.score >= ANSWER_AT and not close:
             return _about_candidate(q, reader, best)
-        if best.score >= ANSWER_AT and close and best.how == "exact" and all(c.how != "exact" for c in close):
+        rivals = [c for c in sure[1:] if best.score - c.score <= RIVAL]
+        if best.score >= ALONE_AT and not rivals:
             return _about_candidate(q, reader, best)
+        if best.score >= ANSWER_AT and close and best.how == "exact":
+            exact = [c for c in [best, *close] if c.how == "exact"]
+            # Same name on records of different kinds: the bigger thing (programme over objective) wins.
+            top_kind = min(exact, key=lambda c: KIND_ORDER.index(c.kind)).kind
+            preferred = [c for c in exact if c.kind == top_kind]
+            if len(preferred) == 1:
+                return _about_candidate(q, reader, preferred[0])
         passage = _passage(q, reader)
         if passage and passage.confidence >= 0.7 and best.score < ANSWER_AT:
             return passage
@@ -385,12 +401,17 @@ def _council(q: Question, reader: Reader) -> Answer:
         if not found:
             return _unknown(q, reader, [])
     council = found[0]
-    if "decisions" not in q.cues and q.content_words and not q.latest_council:
-        words = [w for w in q.content_words if not w.isdigit() and w not in ("e", "eme", "th")]
-        if words and not {"decisions", "decide", "decid"} & set(words):
+    if "decisions" not in q.cues:
+        named = set(fold(title_of("councils", council)).split()) | set(
+            fold(" ".join(council.get("aliases") or [])).split()
+        )
+        words = [w for w in q.content_words if not w[0].isdigit() and w not in named]
+        if words:
             passage = _passage(q, reader)
             if passage and passage.confidence >= 0.6:
                 return passage
+        if "list" not in q.cues:
+            return _about_record(q, reader, "councils", council, "about")
     decisions = reader.records("decisions", "council = ? ORDER BY id", (council["id"],), limit=MAX_LIST)
     name = title_of("councils", council)
     heading = say("decisions_of", lang, council=name + (f" ({council['date']})" if council.get("date") else ""))

@@ -79,8 +79,8 @@ class Answer:
 
     @property
     def answered(self) -> bool:
-        """True when the bot gave an answer rather than help, a question back or "I don't know"."""
-        return self.intent not in ("unknown", "help") and not self.choices
+        """True when the bot answered from records, rather than help, a question back or "I don't know"."""
+        return self.intent not in ("unknown", "help") and not self.choices and bool(self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

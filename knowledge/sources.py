@@ -61,8 +61,10 @@ def _http_url(value: Any) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
-def fetch(url: str, *, timeout: float = FETCH_TIMEOUT, limit: int = MAX_SOURCE_BYTES) -> tuple[bytes, str]:
+def fetch(url: str, *, timeout: float | None = None, limit: int | None = None) -> tuple[bytes, str]:
     """GET a URL with a timeout and a size cap; returns (body, content type). Raises ValueError."""
+    timeout = timeout or FETCH_TIMEOUT
+    limit = limit or MAX_SOURCE_BYTES
     request = urllib.request.Request(url, headers={"User-Agent": "govbot (knowledge refresh)"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) checked)
@@ -86,7 +88,8 @@ def _decode(data: bytes, where: str, bundle: Bundle) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _read_local(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+def _read_local(path: Path) -> bytes:
+    limit = MAX_SOURCE_BYTES
     if path.stat().st_size > limit:
         raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
     return path.read_bytes()
@@ -116,12 +119,13 @@ def read_sources(specs: list[str]) -> Bundle:
 
 def _read_one(spec: str, bundle: Bundle) -> None:
     name = spec
+    local = spec.partition("?type=")[0]
     try:
         if _is_url(spec):
             data, content_type = fetch(spec)
             base_url, folder = spec, None
         else:
-            path = Path(spec)
+            path = Path(local)
             if not path.exists():
                 raise ValueError("no such file or folder")
             data, content_type = _read_local(path), ""
@@ -132,14 +136,16 @@ def _read_one(spec: str, bundle: Bundle) -> None:
     digest = hashlib.sha256(data).hexdigest()
     text = _decode(data, name, bundle)
     parsed_url = urllib.parse.urlparse(spec)
-    suffix = Path(parsed_url.path if _is_url(spec) else spec).suffix.lower()
-    query_type = urllib.parse.parse_qs(parsed_url.query).get("type", [None])[0] if _is_url(spec) else None
-    if "?type=" in spec and not _is_url(spec):
-        spec_path, _, query_type = spec.partition("?type=")
-        suffix = Path(spec_path).suffix.lower()
+    if _is_url(spec):
+        file_path = Path(parsed_url.path)
+        query_type = urllib.parse.parse_qs(parsed_url.query).get("type", [None])[0]
+    else:
+        file_path = Path(local)
+        query_type = spec.partition("?type=")[2] or None
+    suffix = file_path.suffix.lower()
     try:
         if suffix == ".csv" or "text/csv" in content_type:
-            record_type = query_type or Path(parsed_url.path if _is_url(spec) else spec.split("?")[0]).stem
+            record_type = query_type or file_path.stem
             document = {record_type: _parse_csv(text)}
         elif suffix == ".json" or "json" in content_type:
             document = json.loads(text, parse_int=str, parse_float=str)
@@ -284,6 +290,7 @@ def _check_record(
     record["url"] = url
     record["source_title"] = str(meta.get("title") or "")
     record["origin"] = name
+    record["position"] = index
     record["extra"] = extra
     if record_type == "documents":
         _read_document(record, index, name, folder, bundle)

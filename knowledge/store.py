@@ -150,15 +150,18 @@ class Store:
                 side.unlink(missing_ok=True)
 
 
+_BOOKKEEPING = frozenset({"origin", "position"})
+
+
 def _record_row(kind: str, record: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for key, value in record.items():
-        if key in ("origin",):
+        if key in _BOOKKEEPING:
             continue
         row[key] = _json(value) if isinstance(value, (list, dict)) else value
     for key in (*RECORD_TYPES[kind], "disputed", "sources", "extra", "source_title"):
         row.setdefault(key, None)
-    row["hash"] = hashlib.sha256(_json({k: v for k, v in record.items() if k != "origin"}).encode()).hexdigest()
+    row["hash"] = hashlib.sha256(_json({k: v for k, v in record.items() if k not in _BOOKKEEPING}).encode()).hexdigest()
     return row
 
 
@@ -206,15 +209,25 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
     problems: list[SourceProblem] = []
     latest, history = _effective_statuses(bundle)
     ids: dict[str, set[str]] = {kind: set() for kind in RECORD_TYPES}
+    first: dict[tuple[str, str], str] = {}
     rows: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITY_KINDS}
     for kind in ENTITY_KINDS:
-        for index, record in enumerate(bundle.records[kind]):
+        for record in bundle.records[kind]:
             if record["id"] in ids[kind]:
+                where = first[(kind, record["id"])]
                 problems.append(
-                    SourceProblem(record["origin"], "duplicate id", index, record["id"], "id", kind),
+                    SourceProblem(
+                        record["origin"],
+                        f"duplicate id (also in {where})",
+                        record["position"],
+                        record["id"],
+                        "id",
+                        kind,
+                    ),
                 )
                 continue
             ids[kind].add(record["id"])
+            first[(kind, record["id"])] = f"{record['origin']}, {kind}[{record['position']}]"
             if kind == "objectives" and record["id"] in latest:
                 word = latest[record["id"]]
                 record = {**record, "status": word["status"] or record.get("status")}

@@ -45,7 +45,7 @@ _CUES: dict[str, re.Pattern[str]] = {
     ),
 }
 _OBJECTIVE = re.compile(
-    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bn o|\bnumero|\bnumber|\bno)\s*(\d{1,3}(?:[.\-]\d{1,3})*)\b"
+    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bn o|\bnumero|\bnumber|\bno)\.?\s*(\d{1,3}(?:[.\-]\d{1,3})*)\b"
 )
 _OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3})*)\b")
 _COUNCIL_WORDS = r"conseil|cns|council|comite|committee|copil|edition|reunion|meeting"
@@ -69,7 +69,7 @@ _REF = re.compile(
     r"^(status|owner|decisions|about|list) (actors|axes|objectives|decisions|councils|programmes|reports):(.+)$"
 )
 _CUE_WORDS = frozenset(
-    """ou en est sont statut status avancement progress qui pilote porte gere dirige responsable who owns leads runs
+    """ou en est sont statut status avancement progress etat point where stand qui pilote porte gere dirige responsable who owns leads runs
     decide decision decisions decided quoi c est quest what is tell me about explain liste list quels quelles which
     objectif objectifs objective objectives conseil council cns change changed changes depuis since dernier last
     latest sur on about le la les du des de programme program programme dispositif""".split()
@@ -147,7 +147,7 @@ def _dotted(text: str) -> str:
 
 def _status_filter(folded: str) -> str | None:
     for phrase in sorted(STATUS_WORDS, key=len, reverse=True):
-        if len(phrase) > 3 and re.search(rf"\b{re.escape(phrase)}\b", folded):
+        if len(phrase) > 3 and re.search(rf"\b{re.escape(phrase)}(s|es)?\b", folded):
             return STATUS_WORDS[phrase]
     return None
 
@@ -172,6 +172,11 @@ def _ngrams(words: list[str], longest: int = 5) -> list[str]:
     return grams
 
 
+def _capitals(word: str, raw: str) -> bool:
+    """The asker wrote this short word as an acronym ("HAS", "ARS")."""
+    return len(word) >= 2 and re.search(rf"\b{re.escape(word.upper())}\b", raw) is not None
+
+
 def _visible(name: str, raw: str) -> bool:
     """An ambiguous short name counts only when the asker wrote it in capitals."""
     if name not in _AMBIGUOUS:
@@ -194,9 +199,11 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         if key not in found or found[key].score < score:
             found[key] = Candidate(kind, rid, score, matched, how)
 
-    grams = [g for g in _ngrams(words) if g not in STOPWORDS and g not in _CUE_WORDS]
-    for row in reader.names(grams[:200]):
-        if not _visible(row["name"], q.raw):
+    grams = [g for g in _ngrams(words) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
+    exact = [row for row in reader.names(grams[:200]) if _visible(row["name"], q.raw)]
+    for row in exact:
+        # A name inside a longer matched name ("MES" in "A1-MES-DOCS") is not a second candidate.
+        if any(f" {row['name']} " in f" {other['name']} " and other["name"] != row["name"] for other in exact):
             continue
         length_bonus = min(len(row["name"]), 30) / 600
         offer(row["kind"], row["id"], 0.93 + length_bonus, row["name"], "exact")
