@@ -181,10 +181,8 @@ def _visible(name: str, raw: str) -> bool:
     """An ambiguous short name counts only when the asker wrote it in capitals."""
     if name not in _AMBIGUOUS:
         return True
-    return (
-        re.search(rf"\b{re.escape(name.upper())}\b", raw) is not None
-        or re.search(rf"\b{re.escape(name.capitalize())}[A-Z]", raw) is not None
-    )
+    written = [w for w in re.findall(r"[^\W_]+", raw) if fold(w) == name]
+    return any(sum(c.isupper() for c in w) >= 2 for w in written)
 
 
 def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
