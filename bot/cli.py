@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = sub.add_parser("refresh", help="rebuild the knowledge from the sources")
     refresh.add_argument("--source", "-s", action="append", default=[], help="a file, folder or URL (repeatable)")
     refresh.add_argument("--no-bundled", action="store_true", help="leave the bundled knowledge out")
+    refresh.add_argument(
+        "--forget", action="store_true", help="drop the sources added by earlier refreshes (keep only --source)"
+    )
     refresh.add_argument("--json", action="store_true", help="print the report as JSON")
 
     stats = sub.add_parser("stats", help="what the knowledge holds")
@@ -81,7 +84,7 @@ def _chat(kb: KnowledgeBase) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(args.db or default_path())
     try:
-        report = kb.refresh(args.source, bundled=not args.no_bundled)
+        report = kb.refresh(args.source, bundled=not args.no_bundled, forget=args.forget)
     except SourceErrors as exc:
         print(
             f"Refresh refused ({len(exc.problems)} problem(s)); the previous knowledge is unchanged:", file=sys.stderr

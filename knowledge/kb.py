@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -15,6 +16,8 @@ from .store import KnowledgeMissing, Reader, Store
 from .understand import understand
 
 __all__ = ["KnowledgeBase", "default_sources", "default_path"]
+
+REMEMBERED = "sources.json"
 
 
 def default_path() -> Path:
@@ -89,14 +92,44 @@ class KnowledgeBase:
         """Answer a question (French or English); never raises on any text."""
         return compose(understand(question), self._reader())
 
-    def refresh(self, sources: list[str] | None = None, bundled: bool = True) -> RefreshReport:
-        """Rebuild from the bundled data plus `sources`; on error the current version keeps answering."""
-        specs = default_sources(sources, bundled)
-        return self.store.build(read_sources(specs), fingerprint(specs))
+    @property
+    def _remembered_path(self) -> Path:
+        return self.store.root / REMEMBERED
+
+    def remembered(self) -> list[str]:
+        """Sources an admin added in earlier refreshes: every later refresh reads them again."""
+        try:
+            return [str(s) for s in json.loads(self._remembered_path.read_text(encoding="utf-8"))]
+        except (FileNotFoundError, ValueError):
+            return []
+
+    def _remember(self, specs: list[str]) -> None:
+        self.store.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self._remembered_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(specs, out)
+        os.replace(tmp, self._remembered_path)
+
+    def _specs(self, sources: list[str] | None, bundled: bool, forget: bool) -> tuple[list[str], list[str]]:
+        added = list(dict.fromkeys([*([] if forget else self.remembered()), *(sources or [])]))
+        return default_sources(added, bundled), added
+
+    def refresh(self, sources: list[str] | None = None, bundled: bool = True, forget: bool = False) -> RefreshReport:
+        """Rebuild from the bundled data, GOVBOT_SOURCES, the sources added before and `sources`.
+
+        On success the added sources are remembered for the next refreshes (`forget=True` starts the list
+        again from `sources`); on error nothing changes and the current version keeps answering.
+        """
+        specs, added = self._specs(sources, bundled, forget)
+        report = self.store.build(read_sources(specs), fingerprint(specs))
+        if added != self.remembered():
+            self._remember(added)
+        return report
 
     def ensure(self, sources: list[str] | None = None, bundled: bool = True) -> RefreshReport | None:
         """Build only when nothing is built yet or the local sources changed since the last build."""
-        specs = default_sources(sources, bundled)
+        specs, _ = self._specs(sources, bundled, forget=False)
         current = self.store.current()
         if current is not None:
             reader = Reader(current)

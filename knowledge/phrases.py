@@ -153,6 +153,12 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "home_title": ("govbot — gouvernance du numérique en santé", "govbot — digital health governance"),
     "sources_differ": ("(les sources divergent)", "(sources differ)"),
+    # Slack
+    "asked_by": ("{user} a demandé : {question}", "{user} asked: {question}"),
+    "slack_usage": (
+        "Mentionnez-moi dans un canal, écrivez-moi en message direct ou tapez /govbot suivi de votre question.",
+        "Mention me in a channel, send me a direct message or type /govbot followed by your question.",
+    ),
 }
 
 _LABELS: dict[str, tuple[str, str]] = {

@@ -56,7 +56,7 @@ def test_second_refresh_counts_added_changed_removed(kb: KnowledgeBase, tmp_path
     (folder / "roadmap.yaml").write_text(changed, encoding="utf-8")
     (folder / "copil-2.md").write_text((TEST_SOURCE / "copil-2.md").read_text(encoding="utf-8"), encoding="utf-8")
     extra = source(tmp_path, "actors:\n  - {id: NEW, name: Nouvel acteur}\n")
-    report = kb.refresh([str(folder), extra], bundled=False)
+    report = kb.refresh([str(folder), extra], bundled=False, forget=True)
     assert report.added["actors"] == 1 and report.removed["actors"] == 1
     assert report.changed["programmes"] == 1
     assert report.changed["objectives"] == 1  # objective 12 lost an owner
@@ -162,3 +162,14 @@ def test_readers_on_other_threads_keep_answering_during_refreshes(kb: KnowledgeB
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_added_sources_are_remembered_until_forgotten(kb: KnowledgeBase, tmp_path: Path) -> None:
+    extra = source(tmp_path, "programmes:\n  - {id: ORION, name: Programme Orion}\n")
+    kb.refresh([extra], bundled=False)
+    kb.refresh([], bundled=False)  # an admin's plain "refresh" keeps what was loaded before
+    assert kb.ask("programme Orion").results[0]["id"] == "ORION"
+    assert kb.remembered() == [str(TEST_SOURCE), extra]
+    kb.refresh([str(TEST_SOURCE)], bundled=False, forget=True)
+    assert kb.ask("programme Orion").intent == "unknown"
+    assert kb.remembered() == [str(TEST_SOURCE)]
