@@ -21,6 +21,27 @@ PASSAGE_CHARS = 600
 ALONE_AT = 0.65  # a candidate this sure with no rival within RIVAL is answered too
 RIVAL = 0.15
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
+_PLURALS = {
+    "objectives": _PLURAL_OBJECTIVES,
+    "programmes": re.compile(r"\b(programmes|programs|dispositifs|projets|projects)\b"),
+    "councils": re.compile(r"\b(conseils|councils|cns|editions|comites|committees)\b"),
+    "actors": re.compile(r"\b(acteurs|actors|agences|agencies|organismes|institutions)\b"),
+    "decisions": re.compile(r"\b(decisions)\b"),
+    "axes": re.compile(r"\b(axes)\b"),
+}
+_LIST_WORDS = re.compile(r"^(liste?s?|quel(le)?s|which|all|tous|toutes|show|montre|donne|give|les|the)$")
+# How each list is ordered: newest first where records are dated.
+_LIST_ORDER = {
+    "councils": "date DESC",
+    "decisions": "date DESC, id",
+    "programmes": "name",
+    "actors": "id",
+    "axes": "id",
+}
+
+
+def _plural_kind(folded: str) -> str | None:
+    return next((kind for kind, pattern in _PLURALS.items() if pattern.search(folded)), None)
 
 
 def compose(q: Question, reader: Reader) -> Answer:
@@ -47,10 +68,16 @@ def compose(q: Question, reader: Reader) -> Answer:
         if record:
             return _about_record(q, reader, "axes", record, "about")
     candidates = resolve(q, reader)
-    if _PLURAL_OBJECTIVES.search(q.folded) and ({"list", "owner"} & q.cues) and candidates:
-        actor = next((c for c in candidates if c.kind == "actors" and c.score >= ANSWER_AT), None)
-        if actor:
+    plural = _plural_kind(q.folded)
+    if plural:
+        actor = next((c for c in candidates if c.kind == "actors" and c.how == "exact"), None)
+        if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
+        if plural in ("programmes", "decisions") and actor:
+            return _kind_list(q, reader, plural, owner=actor.id)
+        topic = [w for w in q.content_words if not _PLURALS[plural].search(w) and not _LIST_WORDS.search(w)]
+        if plural != "objectives" and not topic:
+            return _kind_list(q, reader, plural)
     if "decisions" in q.cues and "owner" not in q.cues:
         return _decisions_on(q, reader, candidates)
     if q.axis and not candidates:
@@ -379,6 +406,32 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None) -> An
         sources=sources,
         confidence=0.95 if rows else 0.8,
         results=[_result("objectives", r) for r in rows],
+    )
+
+
+def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None) -> Answer:
+    """Every record of a kind (councils, programmes...), or those an actor owns."""
+    lang = q.lang
+    where, params = "1", ()
+    heading = label(kind, lang).capitalize()
+    if owner:
+        where, params = f"id IN (SELECT id FROM owners WHERE kind = '{kind}' AND actor = ?)", (owner,)
+        heading = say("owned_by", lang, what=heading, owner=owner)
+    total = reader.count(kind, where, params)
+    rows = reader.records(kind, f"{where} ORDER BY {_LIST_ORDER[kind]}", params, limit=MAX_LIST)
+    lines = [f"• {title_of(kind, r)}" + (f" ({r['date']})" if r.get("date") else "") for r in rows]
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
+    if not rows:
+        lines.append(say("list_empty", lang, what=heading))
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources(kind, r)])[:5],
+        confidence=0.9 if rows else 0.7,
+        results=[_result(kind, r) for r in rows],
     )
 
 

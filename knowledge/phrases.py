@@ -64,7 +64,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "objectives_status": ("Objectifs « {status} »", "Objectives “{status}”"),
     "objectives_axis": ("Objectifs de l'axe {axis}", "Objectives of axis {axis}"),
     "objectives_owner": ("Objectifs portés par {owner}", "Objectives owned by {owner}"),
-    "programmes_owner": ("Programmes portés par {owner}", "Programmes owned by {owner}"),
+    "owned_by": ("{what} — porteur : {owner}", "{what} — owner: {owner}"),
     "no_status_count": (
         "{count} objectif(s) chargé(s) n'ont pas de statut publié.",
         "{count} loaded objective(s) have no published status.",
@@ -153,6 +153,24 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "home_title": ("govbot — gouvernance du numérique en santé", "govbot — digital health governance"),
     "sources_differ": ("(les sources divergent)", "(sources differ)"),
+    # web chat
+    "not_ready": (
+        "La base de connaissances se prépare ; réessayez dans un instant.",
+        "The knowledge base is getting ready; please try again in a moment.",
+    ),
+    "web_question_label": ("Votre question", "Your question"),
+    "web_placeholder": ("Posez votre question…", "Ask your question…"),
+    "web_send": ("Envoyer", "Send"),
+    "web_you": ("Vous", "You"),
+    "web_thinking": ("Je cherche…", "Looking it up…"),
+    "web_conversation": ("Conversation", "Conversation"),
+    "web_examples": ("Exemples de questions", "Example questions"),
+    "web_feedback": ("Cette réponse vous a-t-elle aidé ?", "Was this answer helpful?"),
+    "web_switch_language": ("English", "Français"),
+    "web_privacy": (
+        "Les questions sont enregistrées sans votre identité pour améliorer les réponses. Vérifiez toujours la source.",
+        "Questions are logged without your identity to improve answers. Always check the source.",
+    ),
     # Slack
     "asked_by": ("{user} a demandé : {question}", "{user} asked: {question}"),
     "slack_usage": (

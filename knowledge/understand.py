@@ -32,7 +32,7 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"\b(qui (pilote|porte|gere|dirige|est responsable|s occupe|est a la tete|preside|coordonne|mene|"
         r"finance|conduit|anime|est le|est la|est aux commandes)|"
         r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|is in charge|"
-        r"is the head|directs|chairs|is behind|is running|coordinates)|pilote par|porte par|responsables?|owners?|"
+        r"is the head|directs|chairs|is behind|is running|coordinates)|(pilote|porte|gere)e?s? par|responsables?|owners?|"
         r"owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|in charge|chef|patron|leader)\b"
     ),
     "decisions": re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"),

@@ -78,6 +78,10 @@ QUESTIONS: list[tuple[str, str, str | None, str]] = [
     ("objectives of axis 1", "list", "2.1", "en"),
     ("liste des objectifs de la cellule cybersécurité", "list", "1", "fr"),
     ("objectives owned by CYBER", "list", "2", "en"),
+    ("liste des programmes", "list", "ZENITH", "fr"),
+    ("programmes de la DSI", "list", "ATLAS", "fr"),
+    ("liste des comités", "list", "COPIL-2", "fr"),
+    ("which councils?", "list", "COPIL-1", "en"),
     # changes between reports
     ("qu'est-ce qui a changé depuis le dernier rapport ?", "changes", "007", "fr"),
     ("what changed in the last review?", "changes", "1", "en"),
