@@ -29,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     refresh = sub.add_parser("refresh", help="rebuild the knowledge from the sources")
     refresh.add_argument("--source", "-s", action="append", default=[], help="a file, folder or URL (repeatable)")
-    refresh.add_argument("--no-bundled", action="store_true", help="leave the bundled knowledge out")
+    bundled = refresh.add_mutually_exclusive_group()
+    bundled.add_argument(
+        "--no-bundled", dest="bundled", action="store_false", default=None, help="leave the bundled knowledge out"
+    )
+    bundled.add_argument("--bundled", dest="bundled", action="store_true", help="put the bundled knowledge back in")
     refresh.add_argument(
         "--forget", action="store_true", help="drop the sources added by earlier refreshes (keep only --source)"
     )
@@ -84,7 +88,7 @@ def _chat(kb: KnowledgeBase) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(args.db or default_path())
     try:
-        report = kb.refresh(args.source, bundled=not args.no_bundled, forget=args.forget)
+        report = kb.refresh(args.source, bundled=args.bundled, forget=args.forget)
     except SourceErrors as exc:
         print(
             f"Refresh refused ({len(exc.problems)} problem(s)); the previous knowledge is unchanged:", file=sys.stderr

@@ -659,7 +659,7 @@ def _choice(q: Question, reader: Reader, c: Candidate) -> dict[str, str] | None:
         return None
     intent = _intent(q, c.kind)
     return {"label": clip(f"{title_of(c.kind, record)} ({c.id})" if c.kind == "objectives" else title_of(c.kind, record), 75),
-            "query": f"{intent} {c.kind}:{c.id}"}  # fmt: skip
+            "query": f"{intent} {c.kind}:{c.id} [{q.lang}]"}  # fmt: skip
 
 
 def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer:

@@ -96,38 +96,47 @@ class KnowledgeBase:
     def _remembered_path(self) -> Path:
         return self.store.root / REMEMBERED
 
+    def _settings(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._remembered_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {"sources": [], "bundled": True}
+        return {"sources": [str(s) for s in data.get("sources", [])], "bundled": bool(data.get("bundled", True))}
+
     def remembered(self) -> list[str]:
         """Sources an admin added in earlier refreshes: every later refresh reads them again."""
-        try:
-            return [str(s) for s in json.loads(self._remembered_path.read_text(encoding="utf-8"))]
-        except (FileNotFoundError, ValueError):
-            return []
+        return self._settings()["sources"]
 
-    def _remember(self, specs: list[str]) -> None:
+    def _remember(self, settings: dict[str, Any]) -> None:
         self.store.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self._remembered_path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(specs, out)
+            json.dump(settings, out)
         os.replace(tmp, self._remembered_path)
 
-    def _specs(self, sources: list[str] | None, bundled: bool, forget: bool) -> tuple[list[str], list[str]]:
-        added = list(dict.fromkeys([*([] if forget else self.remembered()), *(sources or [])]))
-        return default_sources(added, bundled), added
+    def _specs(self, sources: list[str] | None, bundled: bool | None, forget: bool) -> tuple[list[str], dict]:
+        saved = self._settings()
+        added = list(dict.fromkeys([*([] if forget else saved["sources"]), *(sources or [])]))
+        use_bundled = saved["bundled"] if bundled is None else bundled
+        return default_sources(added, use_bundled), {"sources": added, "bundled": use_bundled}
 
-    def refresh(self, sources: list[str] | None = None, bundled: bool = True, forget: bool = False) -> RefreshReport:
+    def refresh(
+        self, sources: list[str] | None = None, bundled: bool | None = None, forget: bool = False
+    ) -> RefreshReport:
         """Rebuild from the bundled data, GOVBOT_SOURCES, the sources added before and `sources`.
 
-        On success the added sources are remembered for the next refreshes (`forget=True` starts the list
-        again from `sources`); on error nothing changes and the current version keeps answering.
+        The added sources, and whether the bundled data is in (`bundled=None`: as last time, at first yes),
+        are remembered for the next refreshes; `forget=True` starts the list again from `sources`.
+        On error nothing changes and the current version keeps answering.
         """
-        specs, added = self._specs(sources, bundled, forget)
+        specs, settings = self._specs(sources, bundled, forget)
         report = self.store.build(read_sources(specs), fingerprint(specs))
-        if added != self.remembered():
-            self._remember(added)
+        if settings != self._settings():
+            self._remember(settings)
         return report
 
-    def ensure(self, sources: list[str] | None = None, bundled: bool = True) -> RefreshReport | None:
+    def ensure(self, sources: list[str] | None = None, bundled: bool | None = None) -> RefreshReport | None:
         """Build only when nothing is built yet or the local sources changed since the last build."""
         specs, _ = self._specs(sources, bundled, forget=False)
         current = self.store.current()

@@ -177,6 +177,37 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Mentionnez-moi dans un canal, écrivez-moi en message direct ou tapez /govbot suivi de votre question.",
         "Mention me in a channel, send me a direct message or type /govbot followed by your question.",
     ),
+    # Microsoft Teams app package
+    "teams_description_short": (
+        "Réponses sourcées sur la gouvernance du numérique en santé.",
+        "Sourced answers on digital health governance.",
+    ),
+    "teams_description_full": (
+        "govbot répond aux questions sur la gouvernance du numérique en santé : objectifs de la feuille de route, "
+        "qui pilote quoi, décisions des conseils. Chaque réponse cite sa source. Écrivez-lui en conversation "
+        "privée, en groupe, ou mentionnez-le dans un canal, en français ou en anglais.",
+        "govbot answers questions on digital health governance: roadmap objectives, who owns what, council "
+        "decisions. Every answer cites its source. Chat with it privately, in a group, or mention it in a "
+        "channel, in French or English.",
+    ),
+    "teams_command_help": ("Ce que je sais, avec des exemples de questions", "What I know, with example questions"),
+    "teams_command_refresh": (
+        "Administrateurs : recharger la base depuis les sources",
+        "Admins: reload the knowledge from its sources",
+    ),
+    "teams_command_stats": (
+        "Administrateurs : contenu de la base et questions de la semaine",
+        "Admins: what the knowledge holds and this week's questions",
+    ),
+    "teams_command_unanswered": (
+        "Administrateurs : questions fréquentes restées sans réponse",
+        "Admins: frequent questions left unanswered",
+    ),
+    "teams_command_sources": (
+        "Administrateurs : sources chargées et leur date",
+        "Admins: loaded sources and their date",
+    ),
+    "teams_command_example": ("Exemple de question", "Example question"),
 }
 
 _LABELS: dict[str, tuple[str, str]] = {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import http.client
 import io
 import json
 import re
+import stat
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +21,7 @@ import yaml
 
 from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, RECORD_TYPES, SourceProblem
 from .passages import Passage, split_passages
+from .text import clip
 from .vocabulary import normalize_status, parse_date
 
 __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
@@ -25,6 +29,8 @@ __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_
 BUNDLED_DATA = Path(__file__).parent / "data"
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 FETCH_TIMEOUT = 20.0
+# Values a YAML document may hold once its aliases are expanded: a 1 kB "billion laughs" file stays small.
+MAX_YAML_VALUES = 1_000_000
 _SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
 _DOC_FORMATS = {"html", "markdown", "text"}
 
@@ -43,11 +49,67 @@ class Bundle:
 class _StringLoader(yaml.SafeLoader):
     """YAML without implicit ints, floats, booleans or dates: ids like 007 and 2.10 stay as written."""
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A key written twice would silently drop the first value (a whole `objectives:` list, say)."""
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
 
 _StringLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _load_yaml(text: str) -> Any:
+    """Safe YAML with ids kept as written; refuses alias bombs and recursive aliases before building anything."""
+    loader = _StringLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_values(node, {}, set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _count_values(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many values `node` holds with aliases expanded (shared nodes are counted once per use)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise ValueError("a recursive alias (a value that contains itself)")
+    open_nodes.add(key)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_count_values(child, sizes, open_nodes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_count_values(k, sizes, open_nodes) + _count_values(v, sizes, open_nodes) for k, v in node.value)
+    if size > MAX_YAML_VALUES:
+        raise ValueError(f"more than {MAX_YAML_VALUES} values once aliases are expanded (an alias bomb?)")
+    open_nodes.discard(key)
+    sizes[key] = size
+    return size
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object hook: a key written twice is an error, not "the last one wins"."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            where = f" (in the record with id {found['id']!r})" if isinstance(found.get("id"), str) else ""
+            raise ValueError(f"duplicate key {key!r}{where}")
+        found[key] = value
+    return found
 
 
 def _is_url(spec: str) -> bool:
@@ -62,18 +124,31 @@ def _http_url(value: Any) -> bool:
 
 
 def fetch(url: str, *, timeout: float | None = None, limit: int | None = None) -> tuple[bytes, str]:
-    """GET a URL with a timeout and a size cap; returns (body, content type). Raises ValueError."""
+    """GET a URL with a time budget and a size cap; returns (body, content type). Raises ValueError.
+
+    The socket timeout bounds each wait; the budget bounds the whole transfer, so a server that drips a
+    byte at a time cannot hold a refresh for ever.
+    """
     timeout = timeout or FETCH_TIMEOUT
     limit = limit or MAX_SOURCE_BYTES
+    deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"User-Agent": "govbot (knowledge refresh)"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) checked)
-            body = response.read(limit + 1)
             kind = response.headers.get("Content-Type", "")
+            chunks: list[bytes] = []
+            size = 0
+            while size <= limit and (chunk := response.read1(64 * 1024)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise ValueError(f"could not fetch (not complete after {timeout:g} s)")
+            body = b"".join(chunks)
     except urllib.error.HTTPError as exc:
         raise ValueError(f"HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        # HTTPException: an invalid port, a truncated or malformed response.
+        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
         raise ValueError(f"could not fetch ({reason})") from None
     if len(body) > limit:
         raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
@@ -81,6 +156,10 @@ def fetch(url: str, *, timeout: float | None = None, limit: int | None = None) -
 
 
 def _decode(data: bytes, where: str, bundle: Bundle) -> str:
+    """UTF-8 (BOM or not), else Windows-1252; a NUL byte means binary data or UTF-16: ValueError."""
+    if (nul := data.find(b"\0")) >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ValueError(f"NUL byte on line {line}: binary data or UTF-16 (save the file as UTF-8 text)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -89,10 +168,18 @@ def _decode(data: bytes, where: str, bundle: Bundle) -> str:
 
 
 def _read_local(path: Path) -> bytes:
+    """A regular file's bytes, at most MAX_SOURCE_BYTES (a device or a pipe could never end)."""
     limit = MAX_SOURCE_BYTES
-    if path.stat().st_size > limit:
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError("not a regular file")
+    if info.st_size > limit:
         raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
-    return path.read_bytes()
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
+    return data
 
 
 def _expand(spec: str) -> list[str]:
@@ -134,7 +221,11 @@ def _read_one(spec: str, bundle: Bundle) -> None:
         bundle.problems.append(SourceProblem(name, str(exc)))
         return
     digest = hashlib.sha256(data).hexdigest()
-    text = _decode(data, name, bundle)
+    try:
+        text = _decode(data, name, bundle)
+    except ValueError as exc:
+        bundle.problems.append(SourceProblem(name, str(exc)))
+        return
     parsed_url = urllib.parse.urlparse(spec)
     if _is_url(spec):
         file_path = Path(parsed_url.path)
@@ -148,12 +239,15 @@ def _read_one(spec: str, bundle: Bundle) -> None:
             record_type = query_type or file_path.stem
             document = {record_type: _parse_csv(text)}
         elif suffix == ".json" or "json" in content_type:
-            document = json.loads(text, parse_int=str, parse_float=str)
+            document = json.loads(text, parse_int=str, parse_float=str, object_pairs_hook=_unique_keys)
         else:
-            document = yaml.load(text, Loader=_StringLoader)  # noqa: S506 (a SafeLoader subclass)
+            document = _load_yaml(text)
     except (ValueError, yaml.YAMLError, csv.Error) as exc:
         first_line = " ".join(str(exc).split())
         bundle.problems.append(SourceProblem(name, f"cannot parse: {first_line}"))
+        return
+    except RecursionError:
+        bundle.problems.append(SourceProblem(name, "cannot parse: nested too deeply"))
         return
     if document is None:
         bundle.problems.append(SourceProblem(name, "empty source"))
@@ -185,7 +279,8 @@ def _read_one(spec: str, bundle: Bundle) -> None:
     for record_type in known:
         if record_type not in RECORD_TYPES:
             expected = ", ".join(RECORD_TYPES)
-            bundle.problems.append(SourceProblem(name, f"unknown record type {record_type!r} (expected {expected})"))
+            shown = clip(str(record_type), 60)  # an HTML page parses as YAML with a whole line as its key
+            bundle.problems.append(SourceProblem(name, f"unknown record type {shown!r} (expected {expected})"))
             continue
         items = document[record_type]
         if items is None:
@@ -205,7 +300,7 @@ def _parse_csv(text: str) -> list[dict[str, Any]]:
     header = [h.strip() for h in rows[0]]
     if not any(header):
         raise ValueError("empty CSV header")
-    records = []
+    records: list[dict[str, Any]] = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -219,6 +314,8 @@ def _parse_csv(text: str) -> list[dict[str, Any]]:
             elif cell:
                 record[key] = cell
         records.append(record)
+    if not records:
+        raise ValueError("no records under the header")
     return records
 
 
@@ -386,6 +483,9 @@ def _read_document(record: dict[str, Any], index: int, name: str, folder: Path |
                 problem("a document from a URL source cannot name a local path", "path")
                 return
             path = (folder / record["path"]).resolve()
+            if not path.is_relative_to(folder.resolve()):
+                problem("the path leaves the source's folder", "path")
+                return
             data = _read_local(path)
             fmt = fmt or {".html": "html", ".htm": "html", ".md": "markdown"}.get(path.suffix.lower(), "text")
         else:
@@ -397,7 +497,11 @@ def _read_document(record: dict[str, Any], index: int, name: str, folder: Path |
     except (ValueError, OSError) as exc:
         problem(str(exc), "path" if record.get("path") else "url")
         return
-    content = _decode(data, f"{name}: documents[{index}]", bundle)
+    try:
+        content = _decode(data, f"{name}: documents[{index}]", bundle)
+    except ValueError as exc:
+        problem(str(exc), "path" if record.get("path") else "url")
+        return
     title = record.get("title") or record["url"]
     for number, passage in enumerate(split_passages(content, fmt, title)):
         bundle.passages.append(_passage_row(record, title, number, passage))

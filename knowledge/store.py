@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,6 @@ __all__ = ["Store", "Reader", "RefreshBusy", "KnowledgeMissing"]
 
 POINTER = "current"
 LOCK = "refresh.lock"
-KEEP_VERSIONS = 2
 ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
 EXPECTED_TABLES = {*ENTITY_KINDS, "entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta"}
 # The field that names each kind of record.
@@ -52,6 +52,17 @@ def title_of(kind: str, record: dict[str, Any]) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _open_version(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a version file as it is on disk.
+
+    `immutable=1`: SQLite never looks for a journal or WAL beside the file, so a stale one can never be
+    replayed into it (it would be, with plain `mode=ro`). The path is percent-encoded because '?', '#'
+    and '%' are URI syntax.
+    """
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -138,16 +149,16 @@ class Store:
         _fsync_dir(self.root)
 
     def _clean(self, keep: set[str]) -> None:
-        """Delete versions other than the newest KEEP_VERSIONS and leftovers of crashed refreshes."""
-        versions = sorted(self.root.glob("kb-*.sqlite"), reverse=True)
-        for path in versions[KEEP_VERSIONS:]:
+        """Delete every version but the current and previous ones, and leftovers of crashed refreshes.
+
+        A version renamed by a refresh killed before its pointer switch is never current: it goes too.
+        Versions are never written, so any journal, WAL or shm beside one is stale by definition.
+        """
+        for path in self.root.glob("kb-*.sqlite"):
             if path.name not in keep:
                 path.unlink(missing_ok=True)
-        for leftover in self.root.glob("kb-*.sqlite.tmp*"):
+        for leftover in [*self.root.glob("kb-*.sqlite.tmp*"), *self.root.glob("kb-*.sqlite-*")]:
             leftover.unlink(missing_ok=True)
-        for side in self.root.glob("kb-*.sqlite-*"):
-            if not Path(str(side).rsplit("-", 1)[0]).exists():
-                side.unlink(missing_ok=True)
 
 
 _BOOKKEEPING = frozenset({"origin", "position"})
@@ -378,7 +389,7 @@ def _warn_dangling(rows: dict[str, list[dict[str, Any]]], ids: dict[str, set[str
 
 
 def _check_version(path: Path, counts: dict[str, int], passages: int) -> None:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = _open_version(path)
     try:
         problems = []
         verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -402,8 +413,8 @@ def _check_version(path: Path, counts: dict[str, int], passages: int) -> None:
 
 def _diff(old_path: Path, new_path: Path, report: RefreshReport) -> None:
     """Fill the report's added / changed / removed counts by comparing record hashes."""
-    with contextlib.closing(sqlite3.connect(f"file:{old_path}?mode=ro", uri=True)) as old:
-        with contextlib.closing(sqlite3.connect(f"file:{new_path}?mode=ro", uri=True)) as new:
+    with contextlib.closing(_open_version(old_path)) as old:
+        with contextlib.closing(_open_version(new_path)) as new:
             for kind in ENTITY_KINDS:
                 try:
                     before = dict(old.execute(f"SELECT id, hash FROM [{kind}]").fetchall())
@@ -420,7 +431,7 @@ class Reader:
 
     def __init__(self, path: Path):
         self.path = path
-        self.conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self.conn = _open_version(path)
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.Lock()
         meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())

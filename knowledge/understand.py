@@ -65,8 +65,10 @@ _LATEST_COUNCIL = re.compile(
 _AXIS = re.compile(r"\b(?:axe|axis)\s*(?:n o|no)?\s*(\d)\b")
 _SINCE = re.compile(r"\b(?:depuis|since|after|apres)\s+(?:le\s+|the\s+)?(.{4,30})$")
 _REPORT = re.compile(r"\b(rapport|report|bilan|revue|review|publication|point d etape)\b")
+# A clicked choice: "<intent> <kind>:<id> [<lang>]", answered without guessing.
 _REF = re.compile(
-    r"^(status|owner|decisions|about|list) (actors|axes|objectives|decisions|councils|programmes|reports):(.+)$"
+    r"^(status|owner|decisions|about|list) (actors|axes|objectives|decisions|councils|programmes|reports):(.+?)"
+    r"(?: \[(fr|en)\])?$"
 )
 _CUE_WORDS = frozenset(
     """ou en est sont statut status avancement progress etat point where stand qui pilote porte gere dirige responsable who owns leads runs
@@ -115,6 +117,7 @@ def understand(raw: str) -> Question:
     q = Question(raw=raw or "", text=text, folded=folded, lang=guess_language(text))
     if m := _REF.match(text.strip()):
         q.ref = (m[1], m[2], m[3])
+        q.lang = m[4] or q.lang
         q.cues.add(m[1])
         return q
     for cue, pattern in _CUES.items():

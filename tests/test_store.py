@@ -173,3 +173,13 @@ def test_added_sources_are_remembered_until_forgotten(kb: KnowledgeBase, tmp_pat
     kb.refresh([str(TEST_SOURCE)], bundled=False, forget=True)
     assert kb.ask("programme Orion").intent == "unknown"
     assert kb.remembered() == [str(TEST_SOURCE)]
+
+
+def test_a_refresh_without_bundled_data_stays_without_it(tmp_path: Path) -> None:
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(TEST_SOURCE)], bundled=False)
+    report = kb.refresh()  # e.g. an admin's "/govbot refresh" in chat
+    assert report.counts["actors"] == 4
+    report = kb.refresh(bundled=True)
+    assert report.counts["actors"] > 4
+    assert kb.refresh().counts == report.counts
