@@ -101,6 +101,7 @@ class Conversation:
         self.extra_sources = extra_sources
         self.refreshes: list[dict[str, float | bool]] = []
         self._refresh_lock = asyncio.Lock()
+        self._refresh_claimed = False
         self.on_answer: list[Callable[[str, Answer, float], None]] = []
 
     def is_admin(self, platform: str, user: str) -> bool:
@@ -144,12 +145,17 @@ class Conversation:
             self.log.admin_action(platform, user, command.name, args, "rate limited")
             return AdminReply(say("rate_limited", lang), allowed=False)
         if command.name == "refresh":
-            if self._refresh_lock.locked():
+            # Claimed here, not when the background task starts, so two admins cannot both start one.
+            if self._refresh_claimed or self._refresh_lock.locked():
                 self.log.admin_action(platform, user, "refresh", args, "busy")
                 return AdminReply(say("refresh_busy", lang), allowed=True)
+            self._refresh_claimed = True
 
             async def run() -> str:
-                text, outcome = await self.refresh(list(command.args), lang)
+                try:
+                    text, outcome = await self.refresh(list(command.args), lang)
+                finally:
+                    self._refresh_claimed = False
                 self.log.admin_action(platform, user, "refresh", args, outcome)
                 return text
 

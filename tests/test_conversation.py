@@ -1,0 +1,67 @@
+"""The behaviour every platform shares: commands, admin checks, the refresh claim, rate limits, the log."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.conversation import Command, Conversation, parse_command
+from knowledge import KnowledgeBase
+
+
+def test_parse_command() -> None:
+    assert parse_command("<@U1> refresh https://x.org/a.yaml") == Command(
+        "refresh", ("https://x.org/a.yaml",), "refresh https://x.org/a.yaml"
+    )
+    assert parse_command("/stats").name == "stats"
+    assert parse_command("").name == "help"
+    assert parse_command("aide").name == "help"
+    assert parse_command("aide sur le DMP").name == "ask"
+    assert parse_command("qui pilote le DMP ?") == Command("ask", (), "qui pilote le DMP ?")
+
+
+def test_non_admin_is_refused_and_logged(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb, admins={"slack": frozenset({"UADMIN"})})
+    reply = conv.admin("slack", "UOTHER", parse_command("stats"))
+    assert not reply.allowed and reply.background is None
+    assert reply.text == "Désolé, cette commande est réservée aux administrateurs de govbot."
+    rows = conv.log._read("SELECT action, outcome, user_hash FROM admin_actions")
+    assert rows == [("stats", "refused", conv.log.user_hash("slack", "UOTHER"))]
+    assert "UOTHER" not in conv.log.path.read_bytes().decode("utf-8", "replace")
+
+
+def test_two_admins_cannot_both_start_a_refresh(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb, admins={"slack": frozenset({"A", "B"})})
+    first = conv.admin("slack", "A", parse_command("refresh"))
+    second = conv.admin("slack", "B", parse_command("refresh"))
+    assert first.background is not None
+    assert second.background is None and second.text == "Une mise à jour est déjà en cours."
+    report = asyncio.run(first.background())
+    assert report.startswith("Base mise à jour")
+    assert conv.admin("slack", "B", parse_command("refresh")).background is not None
+
+
+def test_questions_are_rate_limited_per_user(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb, rate_limit=3)
+    answers = [conv.ask("web", "u1", "obj 12") for _ in range(4)]
+    assert [a.intent for a in answers] == ["status", "status", "status", "unknown"]
+    assert answers[-1].text.startswith("Vous posez beaucoup de questions")
+    assert conv.ask("web", "u2", "obj 12").intent == "status"
+    assert conv.log.week() == {"answered": 4, "unanswered": 0}
+
+
+def test_unanswered_questions_are_counted_for_admins(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb, admins={"web": frozenset({"admin"})})
+    for _ in range(2):
+        conv.ask("web", "u1", "Quelle est la météo ?")
+    conv.ask("web", "u1", "objectif 99")
+    text = conv.admin("web", "admin", parse_command("unanswered")).text
+    assert text.splitlines()[:3] == [
+        "Questions les plus fréquentes restées sans réponse",
+        "2 × quelle est la météo ?",
+        "1 × objectif 99",
+    ]
+
+
+def test_duplicate_filter(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb)
+    assert conv.first_time("slack:Ev1") and not conv.first_time("slack:Ev1") and conv.first_time("slack:Ev2")
