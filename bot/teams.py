@@ -1,0 +1,279 @@
+"""Microsoft Teams front end: Bot Framework activities in, Adaptive Cards out, `POST /api/messages`.
+
+Personal chats, group chats and channel @mentions are answered through the shared `Conversation`, in the
+same thread; card buttons (choices, 👍/👎) come back as message activities carrying a `value`. The Teams
+code is three small modules (this one, `teams_cards`, `teams_auth`) so that a move from the Bot Framework
+SDK, now archived, to the Microsoft 365 Agents SDK never touches `conversation` or `knowledge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationServiceClientCredentialFactory
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference, TextFormatTypes
+from botframework.connector.auth import ServiceClientCredentialsFactory
+
+from knowledge import Answer
+from knowledge.phrases import say
+from knowledge.text import guess_language
+
+from .conversation import ADMIN_COMMANDS, Command, Conversation, parse_command
+from .render import read_payload
+from .teams_auth import ReusedCredentials, SigningKeysUnavailable, StrictAuthentication, use_async_signing_keys
+from .teams_cards import CARD_CONTENT_TYPE, answer_card, answer_text, welcome_answer
+
+__all__ = ["TeamsSettings", "GovbotTeamsBot", "create_adapter", "add_routes", "mount", "answer_activity"]
+
+log = logging.getLogger("govbot.teams")
+
+PLATFORM = "teams"
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """The Bot Framework samples' settings, named as the SDK's configuration classes read them."""
+
+    APP_ID: str = ""
+    APP_PASSWORD: str = ""
+    APP_TYPE: str = "MultiTenant"
+    APP_TENANTID: str = ""
+
+    @classmethod
+    def from_env(cls) -> TeamsSettings:
+        app_type = os.environ.get("MicrosoftAppType") or "MultiTenant"
+        if app_type.lower() not in (t.lower() for t in APP_TYPES):
+            # The SDK silently falls back to MultiTenant on a typo; a wrong auth mode must not start quietly.
+            raise ValueError(f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}")
+        return cls(
+            APP_ID=os.environ.get("MicrosoftAppId", ""),
+            APP_PASSWORD=os.environ.get("MicrosoftAppPassword", ""),
+            APP_TYPE=app_type,
+            APP_TENANTID=os.environ.get("MicrosoftAppTenantId", ""),
+        )
+
+
+def answer_activity(answer: Answer, question: str) -> Activity:
+    """The card, and the same answer as plain text for notifications and clients without cards."""
+    return Activity(
+        type=ActivityTypes.message,
+        text=answer_text(answer),
+        text_format=TextFormatTypes.plain,
+        attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=answer_card(answer, question))],
+    )
+
+
+def _plain(text: str) -> Activity:
+    return Activity(type=ActivityTypes.message, text=text, text_format=TextFormatTypes.plain)
+
+
+def _conversation_type(activity: Activity) -> str:
+    return activity.conversation.conversation_type or "personal"
+
+
+def _mentions_bot(activity: Activity) -> bool:
+    return any(
+        (mention.additional_properties.get("mentioned") or {}).get("id") == activity.recipient.id
+        for mention in TurnContext.get_mentions(activity)
+    )
+
+
+def _user(activity: Activity) -> str:
+    sender = activity.from_property
+    return (sender.aad_object_id or sender.id or "") if sender else ""
+
+
+def _answerable(activity: Activity) -> bool:
+    """What every channel activity carries, and what a reply needs: where to send it, in which conversation."""
+    return bool(
+        activity.service_url
+        and activity.conversation
+        and activity.conversation.id
+        and activity.recipient
+        and activity.recipient.id
+    )
+
+
+class GovbotTeamsBot(TeamsActivityHandler):
+    """Turns Teams activities into `Conversation` calls and posts what comes back."""
+
+    def __init__(self, conv: Conversation, app_id: str = ""):
+        self.conv = conv
+        self.app_id = app_id
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if not _answerable(activity):  # only a hand-made request (auth off) lacks these: nothing to reply to
+            log.warning("Teams activity without a conversation, recipient or serviceUrl ignored")
+            return
+        try:
+            # Teams re-sends an activity it thinks timed out: the same id never gets a second answer.
+            if activity.id and not self.conv.first_time(f"teams:{activity.conversation.id}:{activity.id}"):
+                log.info("duplicate Teams activity %s ignored", activity.id)
+                return
+            await super().on_turn(turn_context)
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("Teams turn failed (ref %s, activity %s)", ref, activity.id)
+            lang = guess_language(activity.text) if activity.text else "fr"
+            await self._send(turn_context, _plain(say("error", lang, ref=ref)))
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        user = _user(activity)
+        action = read_payload(activity.value) if isinstance(activity.value, (dict, str)) else {}
+        if action.get("feedback"):
+            thanks = self.conv.feedback(PLATFORM, user, action.get("question", ""), action["feedback"])
+            await self._send(turn_context, _plain(thanks))
+            return
+        if action.get("choice"):
+            text = action["choice"]
+        elif _conversation_type(activity) == "personal" or _mentions_bot(activity):
+            text = TurnContext.remove_recipient_mention(activity) or ""
+        else:
+            return  # a group or channel message not addressed to the bot
+        command = parse_command(text)
+        if command.name in ADMIN_COMMANDS:
+            await self._admin(turn_context, command)
+            return
+        answer = await self.conv.ask_async(PLATFORM, user, command.text)
+        await self._send(turn_context, answer_activity(answer, command.text))
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        # Not the SDK's Teams dispatch, which calls the Bot Connector about every member who joins.
+        activity = turn_context.activity
+        added = activity.members_added or []
+        bot_added = any(member.id == activity.recipient.id for member in added)
+        if bot_added or (added and _conversation_type(activity) == "personal"):
+            await self._welcome(turn_context)
+
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.action == "add":  # not "add-upgrade": an app update is no reason to greet again
+            await self._welcome(turn_context)
+
+    async def _welcome(self, turn_context: TurnContext) -> None:
+        # An install arrives as both conversationUpdate and installationUpdate: welcome once.
+        if self.conv.first_time(f"teams-welcome:{turn_context.activity.conversation.id}"):
+            await self._send(turn_context, answer_activity(welcome_answer("fr"), ""))
+
+    async def _admin(self, turn_context: TurnContext, command: Command) -> None:
+        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams.
+        sender = turn_context.activity.from_property
+        reply = self.conv.admin(PLATFORM, (sender.aad_object_id or "") if sender else "", command)
+        await self._send(turn_context, _plain(reply.text))
+        if reply.background:
+            reference = TurnContext.get_conversation_reference(turn_context.activity)
+            task = asyncio.create_task(self._report(turn_context.adapter, reference, reply.background))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _report(
+        self, adapter: BotAdapter, reference: ConversationReference, work: Callable[[], Awaitable[str]]
+    ) -> None:
+        """Post a long job's report later, as a proactive message: a Teams turn only has 15 seconds."""
+        try:
+            text = await work()
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("Teams background job failed (ref %s)", ref)
+            text = say("error", "fr", ref=ref)
+
+        async def post(turn_context: TurnContext) -> None:
+            await turn_context.send_activity(_plain(text))
+
+        try:
+            await adapter.continue_conversation(reference, post, self.app_id)
+        except Exception:
+            log.exception("could not post a proactive message to Teams")
+
+    async def _send(self, turn_context: TurnContext, activity: Activity) -> None:
+        """Post a reply; a Bot Connector failure is logged and the turn ends normally."""
+        try:
+            await turn_context.send_activity(activity)
+        except Exception:
+            log.exception("could not post to the Bot Connector at %s", turn_context.activity.service_url)
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """Stop waiting for background reports (at shutdown)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def create_adapter(
+    settings: TeamsSettings,
+    credentials_factory: ServiceClientCredentialsFactory | None = None,
+    *,
+    key_timeout: float = 10.0,
+) -> CloudAdapter:
+    """The SDK's CloudAdapter with the hardening of `teams_auth` (401 on any bad token, non-blocking keys)."""
+    use_async_signing_keys(key_timeout)
+    inner = credentials_factory or ConfigurationServiceClientCredentialFactory(settings)
+    return CloudAdapter(StrictAuthentication(settings, credentials_factory=ReusedCredentials(inner)))
+
+
+def _messages_handler(adapter: CloudAdapter, bot: GovbotTeamsBot) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def messages(request: web.Request) -> web.Response:
+        # The SDK answers 500 to a missing content type or a malformed body; these are the client's errors.
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.Response(status=415)
+        try:
+            body = await request.json()
+            if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+                return web.Response(status=400)
+            Activity().deserialize(body)
+        except Exception:  # any undecodable body: bad JSON, bad UTF-8, fields of the wrong type
+            return web.Response(status=400)
+        try:
+            return await adapter.process(request, bot)
+        except web.HTTPException:
+            raise
+        except SigningKeysUnavailable:
+            return web.Response(status=503, headers={"Retry-After": "30"})
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("Teams request failed outside a turn (ref %s)", ref)
+            return web.Response(status=500, text=f"error {ref}")
+
+    return messages
+
+
+def add_routes(
+    app: web.Application,
+    conv: Conversation,
+    settings: TeamsSettings,
+    credentials_factory: ServiceClientCredentialsFactory | None = None,
+    *,
+    key_timeout: float = 10.0,
+) -> GovbotTeamsBot:
+    """Add `POST /api/messages` to `app`; returns the bot (tests and metrics may look at it).
+
+    `credentials_factory` replaces how outbound tokens are obtained (default: from the settings, through
+    Microsoft login); `key_timeout` bounds each fetch of the channel's signing keys.
+    """
+    bot = GovbotTeamsBot(conv, settings.APP_ID)
+    adapter = create_adapter(settings, credentials_factory, key_timeout=key_timeout)
+    app.router.add_post("/api/messages", _messages_handler(adapter, bot))
+    app.on_cleanup.append(bot.close)
+    return bot
+
+
+def mount(app: web.Application, conv: Conversation) -> bool:
+    """The front-end contract: serve Teams unless GOVBOT_TEAMS=0, configured from the environment."""
+    if os.environ.get("GOVBOT_TEAMS", "1") == "0":
+        return False
+    settings = TeamsSettings.from_env()
+    if not settings.APP_ID:
+        log.warning("Teams: no MicrosoftAppId, so requests are NOT authenticated (local development only)")
+    add_routes(app, conv, settings)
+    return True
