@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/govbot chat
+	$(BIN)/govbot serve --host 127.0.0.1
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,147 @@
+"""Prometheus metrics for `govbot serve`, in the text exposition format (hand-written: no extra dependency).
+
+Counters are fed by `Conversation.on_answer` (called from worker threads, hence the lock) and by the
+request middleware; refresh figures and knowledge counts are read from their owners at scrape time, so
+there is one source of truth for each. Nothing here reads the environment: no token can leak into it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from knowledge import Answer
+
+from .conversation import Conversation
+
+__all__ = ["Metrics", "LATENCY_BUCKETS", "CONTENT_TYPE"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Seconds; a question normally takes about a millisecond, a slow disk or a huge knowledge base much more.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _labels(names: Iterable[str], values: Iterable[str]) -> str:
+    pairs = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
+    return "{" + ",".join(pairs) + "}" if pairs else ""
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+class Metrics:
+    """What `GET /metrics` reports; `attach(conv)` makes every answered question count."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.questions: Counter[tuple[str, str]] = Counter()
+        self.unanswered: Counter[str] = Counter()
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self._bucket_counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self._latency_sum = 0.0
+
+    def attach(self, conv: Conversation) -> None:
+        conv.on_answer.append(self.observe_answer)
+
+    def observe_answer(self, platform: str, answer: Answer, seconds: float) -> None:
+        with self._lock:
+            self.questions[(answer.intent, platform)] += 1
+            # The question log's meaning of "unanswered" (also what `stats` counts): no record behind it.
+            if not (answer.answered and answer.results):
+                self.unanswered[platform] += 1
+            self._bucket_counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            self._latency_sum += seconds
+
+    def observe_request(self, route: str, status: int) -> None:
+        with self._lock:
+            self.requests[(route, str(status))] += 1
+
+    def render(self, refreshes: Iterable[Mapping[str, float | bool]], info: Mapping | None, ready: bool) -> str:
+        """The exposition text; `info` is `KnowledgeBase.info()`, or None before the first build."""
+        out: list[str] = []
+
+        def family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, str, float]]) -> None:
+            out.append(f"# HELP {name} {help_text}")
+            out.append(f"# TYPE {name} {kind}")
+            out.extend(f"{name}{suffix}{labels} {_number(value)}" for suffix, labels, value in samples)
+
+        with self._lock:
+            questions = sorted(self.questions.items())
+            unanswered = sorted(self.unanswered.items())
+            requests = sorted(self.requests.items())
+            buckets = list(self._bucket_counts)
+            latency_sum = self._latency_sum
+        family(
+            "govbot_questions_total",
+            "counter",
+            "Questions answered, by intent and platform.",
+            [("", _labels(("intent", "platform"), key), n) for key, n in questions],
+        )
+        family(
+            "govbot_unanswered_total",
+            "counter",
+            "Questions with no knowledge record behind the reply, by platform.",
+            [("", _labels(("platform",), (p,)), n) for p, n in unanswered],
+        )
+        cumulative, samples = 0, []
+        for bound, count in zip((*LATENCY_BUCKETS, "+Inf"), buckets, strict=True):
+            cumulative += count
+            samples.append(("_bucket", _labels(("le",), (str(bound),)), cumulative))
+        samples += [("_sum", "", latency_sum), ("_count", "", cumulative)]
+        family("govbot_answer_seconds", "histogram", "Time to answer one question.", samples)
+
+        runs = list(refreshes)
+        ok = [r for r in runs if r.get("ok")]
+        family(
+            "govbot_refreshes_total",
+            "counter",
+            "Knowledge refreshes, by outcome.",
+            [
+                ("", _labels(("outcome",), ("ok",)), len(ok)),
+                ("", _labels(("outcome",), ("failed",)), len(runs) - len(ok)),
+            ],
+        )
+        durations = [float(r.get("duration") or 0.0) for r in runs]
+        family(
+            "govbot_refresh_seconds",
+            "summary",
+            "Duration of knowledge refreshes.",
+            [("_sum", "", sum(durations)), ("_count", "", len(durations))],
+        )
+        last = max((float(r["at"]) + float(r.get("duration") or 0.0) for r in ok), default=0.0)
+        family(
+            "govbot_refresh_last_success_timestamp_seconds",
+            "gauge",
+            "When the last successful refresh ended (Unix time; 0 if none since start).",
+            [("", "", last)],
+        )
+        family("govbot_ready", "gauge", "1 when the knowledge base is open and answering.", [("", "", int(ready))])
+        if info is not None:
+            family(
+                "govbot_knowledge_records",
+                "gauge",
+                "Records in the current knowledge, by kind.",
+                [("", _labels(("kind",), (kind,)), n) for kind, n in sorted(info["counts"].items())],
+            )
+            built = datetime.fromisoformat(info["built_at"]).timestamp() if info.get("built_at") else 0.0
+            family(
+                "govbot_knowledge_built_timestamp_seconds",
+                "gauge",
+                "When the current knowledge version was built (Unix time).",
+                [("", "", built)],
+            )
+        family(
+            "govbot_http_requests_total",
+            "counter",
+            "HTTP requests, by route and status.",
+            [("", _labels(("route", "status"), key), n) for key, n in requests],
+        )
+        return "\n".join(out) + "\n"

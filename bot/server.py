@@ -1,0 +1,303 @@
+"""`govbot serve`: one aiohttp application for every front end, the web chat, health and metrics.
+
+Slack and Teams are mounted through their modules' `mount(app, conv)`; each adds its routes only when its
+platform is configured. The knowledge base is checked (and rebuilt only if its sources changed) in a
+thread once the server listens, so the port is bound at once and `/readyz` says when answers can flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from argparse import Namespace
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
+
+from . import web as webchat_routes
+from .cli import open_kb
+from .conversation import Conversation
+from .metrics import CONTENT_TYPE, Metrics
+
+__all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
+
+log = logging.getLogger("govbot.server")
+access = logging.getLogger("govbot.http")
+
+MAX_BODY = 1024**2
+FRONT_ENDS = ("slack", "teams")
+# A PaaS sends SIGKILL some seconds after SIGTERM (Heroku 30 s, Docker 10 s by default): finish before.
+SHUTDOWN_TIMEOUT = 25.0
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Third-party loggers that print request bodies at INFO (slack_bolt logs rejected Slack bodies).
+_QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "aiohttp.access")
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for an unsafe or impossible service; the message says what to change."""
+
+
+@dataclass
+class Readiness:
+    """Whether the start-up build is still running, and why the knowledge is missing if it failed."""
+
+    starting: bool = False
+    problem: str = ""
+
+
+CONVERSATION = web.AppKey("govbot.conversation", Conversation)
+METRICS = web.AppKey("govbot.metrics", Metrics)
+READINESS = web.AppKey("govbot.readiness", Readiness)
+REQUEST_ID = "govbot.request_id"
+
+
+def teams_enabled(environ: Mapping[str, str]) -> bool:
+    return environ.get("GOVBOT_TEAMS", "1").strip() != "0"
+
+
+def check_production(environ: Mapping[str, str]) -> None:
+    """Refuse what would be unsafe on a public endpoint (raises ConfigError)."""
+    if teams_enabled(environ) and not environ.get("MicrosoftAppId", "").strip():
+        raise ConfigError(
+            "GOVBOT_ENV=production, Teams is enabled and MicrosoftAppId is empty: Bot Framework authentication "
+            "would be off and anyone could make the bot post to any URL. Set MicrosoftAppId and "
+            "MicrosoftAppPassword, or set GOVBOT_TEAMS=0 to turn Teams off."
+        )
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+
+
+def _route(request: web.Request) -> str:
+    """The matched route's pattern (bounded, never user text), or '-' when nothing matched."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "-"
+
+
+def _error(request: web.Request, status: int, reason: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    """An error response: JSON under /api/, plain text elsewhere."""
+    kept = {k: v for k, v in (headers or {}).items() if k.lower() not in ("content-type", "content-length")}
+    if request.path.startswith("/api/"):
+        body = {"error": reason, "status": status, "request_id": request.get(REQUEST_ID, "")}
+        return web.json_response(body, status=status, headers=kept)
+    return web.Response(text=f"{status}: {reason}\n", status=status, headers=kept)
+
+
+def _reason(exc: web.HTTPException) -> str:
+    """One line: the handler's text, or the status phrase when aiohttp's default text was kept."""
+    text = (exc.text or "").strip()
+    if not text or text == f"{exc.status}: {exc.reason}":
+        text = exc.reason
+    return " ".join(text.split())[:200]
+
+
+@web.middleware
+async def _observe(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """One log line per request (route, status, duration, request id) and the request counter."""
+    rid = _request_id(request)
+    request[REQUEST_ID] = rid
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        if not response.prepared:
+            response.headers["X-Request-Id"] = rid
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+    except web.HTTPException as exc:  # only redirects get here: _guard turns errors into responses
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away, or shutdown outlasted SHUTDOWN_TIMEOUT: nothing was sent
+        raise
+    finally:
+        route = _route(request)
+        request.app[METRICS].observe_request(route, status)
+        line = {
+            "method": request.method if request.method in _METHODS else "OTHER",
+            "route": route,
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "rid": rid,
+        }
+        access.info("request %s", json.dumps(line))
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """Body size limit, and every error as a short response (JSON under /api/), never a traceback page."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _error(request, 413, f"request body over {MAX_BODY} bytes")
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error(request, exc.status, _reason(exc), exc.headers)
+    except Exception:
+        # Logged at ERROR with the request id the user sees; the message text stays out of INFO.
+        log.exception("unhandled error in %s (request %s)", _route(request), request.get(REQUEST_ID))
+        return _error(request, 500, "internal error")
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def _info(conv: Conversation) -> dict[str, Any] | None:
+    try:
+        return conv.kb.info()
+    except KnowledgeMissing:
+        return None
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    state = request.app[READINESS]
+    if state.starting:
+        return web.json_response({"ready": False, "reason": "building the knowledge base"}, status=503)
+    try:
+        info = await asyncio.to_thread(_info, request.app[CONVERSATION])
+    except Exception as exc:  # a damaged file must read as "not ready", not crash the probe
+        return web.json_response({"ready": False, "reason": type(exc).__name__}, status=503)
+    if info is None:
+        return web.json_response({"ready": False, "reason": state.problem or "no knowledge built yet"}, status=503)
+    return web.json_response({"ready": True, "version": info["version"], "built_at": info["built_at"]})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    conv = request.app[CONVERSATION]
+    try:
+        info = await asyncio.to_thread(_info, conv)
+    except Exception:
+        info = None
+    ready = info is not None and not request.app[READINESS].starting
+    text = request.app[METRICS].render(conv.refreshes, info, ready)
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def mount_front_ends(app: web.Application, conv: Conversation) -> None:
+    """Mount Slack and Teams when their modules exist; each decides from the environment if it is configured."""
+    for name in FRONT_ENDS:
+        if name == "teams" and not teams_enabled(os.environ):
+            log.info("Teams front end turned off (GOVBOT_TEAMS=0)")
+            continue
+        module_name = f"{__package__}.{name}"
+        if importlib.util.find_spec(module_name) is None:
+            log.warning("%s front end not installed (no module %s): its route is not mounted", name, module_name)
+            continue
+        mounted = importlib.import_module(module_name).mount(app, conv)
+        log.info("%s front end %s", name, "mounted" if mounted else "not configured (route not mounted)")
+
+
+def create_app(conv: Conversation, *, webchat: bool = True, production: bool = False) -> web.Application:
+    """The whole service over `conv`; raises ConfigError when production settings are unsafe."""
+    if production:
+        check_production(os.environ)
+    app = web.Application(middlewares=[_observe, _guard], client_max_size=MAX_BODY)
+    app[CONVERSATION] = conv
+    app[READINESS] = Readiness()
+    app[METRICS] = Metrics()
+    app[METRICS].attach(conv)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    if webchat:
+        webchat_routes.add_routes(app, conv)
+    else:
+        log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
+    mount_front_ends(app, conv)
+    return app
+
+
+async def _prepare(app: web.Application, build: Callable[[], RefreshReport | None]) -> None:
+    state, conv = app[READINESS], app[CONVERSATION]
+    started = time.time()
+    try:
+        report = await asyncio.to_thread(build)
+    except RefreshBusy:
+        state.problem = "another process is refreshing the knowledge"
+        log.warning("knowledge: %s; this instance answers once it is done", state.problem)
+    except SourceErrors as exc:
+        conv.refreshes.append({"at": started, "ok": False, "duration": time.time() - started})
+        state.problem = f"the knowledge could not be built ({len(exc.problems)} source problem(s))"
+        log.error("knowledge: %s:\n%s", state.problem, exc)
+    except Exception as exc:  # the service stays up (healthz) and says why it is not ready (readyz)
+        conv.refreshes.append({"at": started, "ok": False, "duration": time.time() - started})
+        state.problem = f"the knowledge could not be built ({type(exc).__name__})"
+        log.exception("knowledge: %s", state.problem)
+    else:
+        if report is None:
+            log.info("knowledge unchanged since its last build: not rebuilt")
+        else:
+            conv.refreshes.append({"at": started, "ok": True, "duration": report.duration})
+            log.info("knowledge built: version %s in %.2f s", report.version, report.duration)
+    finally:
+        state.starting = False
+
+
+def build_on_start(
+    build: Callable[[], RefreshReport | None],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that runs `build` (e.g. `kb.ensure`) in a thread while the server already listens."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        app[READINESS].starting = True
+        task = asyncio.create_task(_prepare(app, build))
+        yield
+        await task  # a thread cannot be cancelled: let a build in progress finish (it is crash-safe anyway)
+
+    return context
+
+
+def configure_logging() -> None:
+    """INFO for govbot (GOVBOT_LOG_LEVEL to change); chatty SDK loggers only from WARNING unless DEBUG."""
+    level = os.environ.get("GOVBOT_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def _url(host: str, port: int) -> str:
+    shown = "localhost" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def main(args: Namespace) -> int:
+    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first)."""
+    configure_logging()
+    production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
+    webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
+    kb = open_kb(args.db, build=False)
+    try:
+        app = create_app(Conversation(kb), webchat=webchat, production=production)
+    except ConfigError as exc:
+        print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    app.cleanup_ctx.append(build_on_start(kb.ensure))
+    what = "web chat" if webchat else "service"
+    banner = f"govbot: {what} on {_url(args.host, args.port)} (listening on {args.host}:{args.port}; Ctrl-C stops)"
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        print=lambda *_: print(banner, flush=True),
+    )
+    return 0

@@ -1,0 +1,199 @@
+"""The web chat: the page at `/`, its two static files, and `POST /api/chat`.
+
+The page's own words come from knowledge/phrases.py, filled in on the server (escaped) or handed to the
+script as JSON; answers travel as the core's Answer JSON and the script builds them with textContent, so
+no knowledge text is ever parsed as HTML. A visitor is a random id in a cookie (no login): it keys the
+per-user rate limit and the question log's salted hash.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from knowledge import Answer, KnowledgeMissing
+from knowledge.phrases import EXAMPLES, say
+from knowledge.text import guess_language
+
+from .conversation import ADMIN_COMMANDS, Conversation, parse_command
+
+__all__ = ["add_routes", "render_page", "read_json", "COOKIE", "PAGE_POLICY"]
+
+STATIC = Path(__file__).parent / "static"
+COOKIE = "govbot_uid"
+_VISITOR = re.compile(r"[A-Za-z0-9_-]{20,64}")
+_PLACEHOLDER = re.compile(r"\{\{ *(\w+) *\}\}")
+LANGS = ("fr", "en")
+# The page runs only its own script and talks only to its own server; links open elsewhere.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+CONVERSATION = web.AppKey("govbot.web.conversation", Conversation)
+_TEMPLATE = web.AppKey("govbot.web.template", str)
+
+
+def _words(lang: str) -> dict[str, str]:
+    """The sentences the script needs for one language (answers may be in either)."""
+    return {
+        "you": say("web_you", lang),
+        "thinking": say("web_thinking", lang),
+        "sources": say("sources_word", lang),
+        "up": say("feedback_up", lang),
+        "down": say("feedback_down", lang),
+        "feedback": say("web_feedback", lang),
+        "error": say("error", lang, ref="{ref}"),
+    }
+
+
+def _script_json(value: Any) -> str:
+    """JSON that cannot end its <script> element or open a comment inside it."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def render_page(template: str, lang: str) -> str:
+    """The chat page in `lang`: every {{name}} replaced by its escaped phrase."""
+    other = "en" if lang == "fr" else "fr"
+    values = {
+        "lang": lang,
+        "other_lang": other,
+        "title": say("home_title", lang),
+        "welcome": say("welcome", lang),
+        "examples_label": say("web_examples", lang),
+        "conversation": say("web_conversation", lang),
+        "question_label": say("web_question_label", lang),
+        "placeholder": say("web_placeholder", lang),
+        "send": say("web_send", lang),
+        "privacy": say("web_privacy", lang),
+        "switch_language": say("web_switch_language", lang),
+    }
+    raw = {
+        "examples": "".join(
+            f'<li><button type="button" class="example">{html.escape(example)}</button></li>'
+            for example in EXAMPLES[lang]
+        ),
+        "data": _script_json({code: _words(code) for code in LANGS}),
+    }
+    return _PLACEHOLDER.sub(lambda m: raw[m[1]] if m[1] in raw else html.escape(values[m[1]]), template)
+
+
+def _visitor(request: web.Request) -> tuple[str, bool]:
+    """The visitor id from the cookie, or a new one (True when new)."""
+    uid = request.cookies.get(COOKIE, "")
+    if _VISITOR.fullmatch(uid):
+        return uid, False
+    return secrets.token_urlsafe(18), True
+
+
+def _remember(request: web.Request, response: web.StreamResponse, uid: str) -> None:
+    secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+    response.set_cookie(
+        COOKIE, uid, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="Lax", secure=secure or None
+    )
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, or an HTTP error with a one-line reason (bodies over the limit are 413)."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="expected Content-Type: application/json")
+    body = await request.read()
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text="malformed JSON: the body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="malformed request: expected a JSON object")
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise web.HTTPBadRequest(text=f'malformed request: "{key}" must be a string')
+    return value
+
+
+async def _page(request: web.Request) -> web.Response:
+    lang = request.query.get("lang", "fr")
+    lang = lang if lang in LANGS else "fr"
+    response = web.Response(text=render_page(request.app[_TEMPLATE], lang), content_type="text/html")
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    uid, new = _visitor(request)
+    if new:
+        _remember(request, response, uid)
+    return response
+
+
+async def _chat(request: web.Request) -> web.Response:
+    conv = request.app[CONVERSATION]
+    data = await read_json(request)
+    uid, new = _visitor(request)
+    # A client that keeps no cookie would get a fresh id (and a fresh rate limit) each time: key it on its address.
+    user = f"ip:{request.remote}" if new else uid
+    try:
+        if "feedback" in data:
+            reply = _feedback(conv, user, data)
+        elif "choice" in data:
+            reply = await _ask(conv, user, _text(data, "choice"))
+        elif "question" in data:
+            reply = await _question(conv, user, _text(data, "question"))
+        else:
+            raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
+    except KnowledgeMissing:
+        lang = guess_language(str(data.get("question") or data.get("choice") or ""))
+        reply = web.json_response({"error": "knowledge base not ready", "text": say("not_ready", lang)}, status=503)
+    if new:
+        _remember(request, reply, uid)
+    return reply
+
+
+async def _ask(conv: Conversation, user: str, text: str) -> web.Response:
+    answer = await conv.ask_async("web", user, text)
+    return web.json_response(answer.to_dict())
+
+
+async def _question(conv: Conversation, user: str, text: str) -> web.Response:
+    command = parse_command(text)
+    if command.name not in ADMIN_COMMANDS:
+        return await _ask(conv, user, text)
+    # Admins are listed in GOVBOT_WEB_ADMINS by visitor id; anyone else gets the polite refusal.
+    reply = conv.admin("web", user, command)
+    said = await reply.background() if reply.background else reply.text
+    answer = Answer(intent="admin", lang=guess_language(text), title="", text=said)
+    return web.json_response(answer.to_dict())
+
+
+def _feedback(conv: Conversation, user: str, data: dict[str, Any]) -> web.Response:
+    value = _text(data, "feedback")
+    if value not in ("up", "down"):
+        raise web.HTTPBadRequest(text='malformed request: "feedback" must be "up" or "down"')
+    question = _text(data, "question") if "question" in data else ""
+    if not conv.limiter.allow(conv.log.user_hash("web", user) + ":feedback"):
+        return web.json_response({"ok": False, "text": say("rate_limited", guess_language(question))}, status=429)
+    return web.json_response({"ok": True, "text": conv.feedback("web", user, question, value)})
+
+
+async def _asset(request: web.Request) -> web.FileResponse:
+    response = web.FileResponse(STATIC / request.match_info["name"])
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def add_routes(app: web.Application, conv: Conversation) -> None:
+    """Mount the web chat: GET /, GET /static/chat.{css,js}, POST /api/chat."""
+    app[CONVERSATION] = conv
+    app[_TEMPLATE] = (STATIC / "index.html").read_text(encoding="utf-8")
+    app.router.add_get("/", _page)
+    app.router.add_get("/static/{name:chat\\.(?:css|js)}", _asset)
+    app.router.add_post("/api/chat", _chat)
