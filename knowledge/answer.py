@@ -18,6 +18,8 @@ ASK_AT = 0.5  # below this nothing is offered as a match
 CLOSE = 0.06  # candidates this close to the best are offered as choices
 MAX_LIST = 12
 PASSAGE_CHARS = 600
+BRIEF_CHARS = 420
+MAX_SOURCES = 4
 ALONE_AT = 0.65  # a candidate this sure with no rival within RIVAL is answered too
 RIVAL = 0.15
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
@@ -137,10 +139,11 @@ def _source(title: str, url: str) -> dict[str, str]:
 
 
 def _sources(kind: str, record: dict[str, Any]) -> list[dict[str, str]]:
+    """The record's own source first, then the others behind it (a few: the answer stays short)."""
     found = [_source(record.get("source_title") or title_of(kind, record), record["url"])]
     for extra in record.get("sources") or []:
         found.append(_source(extra.get("title") or extra["url"], extra["url"]))
-    return _dedupe(found)
+    return _dedupe(found)[:MAX_SOURCES]
 
 
 def _dedupe(sources: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -198,9 +201,9 @@ def _about_record(
             else:
                 text.append(say("led_by_none", lang, name=record["name"]))
             if record.get("role"):
-                text.append(record["role"])
+                text.append(_brief(record["role"]))
         else:
-            text.append(record.get("role") or "")
+            text.append(_brief(record.get("role") or ""))
         if people:
             fields[label("people", lang)] = _people(people, lang)
         if record.get("parent"):
@@ -214,7 +217,7 @@ def _about_record(
                 text.append(say("owners_are", lang, name=title, owners=_actor_names(reader, owners)))
             else:
                 text.append(say("owners_none", lang, name=title))
-        text.append(record.get("summary") or "")
+        text.append(_brief(record.get("summary") or ""))
         if owners:
             fields[label("owners", lang)] = _actor_names(reader, owners)
         for key in ("budget", "start", "end", "date", "amount"):
@@ -226,7 +229,7 @@ def _about_record(
             if council:
                 sources += _sources("councils", council)
     elif kind == "councils":
-        text.append(record.get("summary") or "")
+        text.append(_brief(record.get("summary") or ""))
         for key in ("date", "place", "participants"):
             if record.get(key):
                 fields[label(key, lang)] = str(record[key])
@@ -235,7 +238,7 @@ def _about_record(
             fields[label("decisions", lang)] = "; ".join(title_of("decisions", d) for d in decisions)
     elif kind == "axes":
         title = f"{label('axis', lang)} {record['id']} — {record['title']}"
-        text.append(record.get("summary") or "")
+        text.append(_brief(record.get("summary") or ""))
         count = reader.count("objectives", "axis = ?", (record["id"],))
         if count:
             fields[label("objectives", lang)] = str(count)
@@ -253,6 +256,15 @@ def _about_record(
         confidence=1.0,
         results=[_result(kind, record)],
     )
+
+
+def _brief(text: str, limit: int = BRIEF_CHARS) -> str:
+    """Answers stay short: whole sentences up to `limit` characters; the source has the rest."""
+    if len(text) <= limit:
+        return text
+    window = text[:limit]
+    end = max(window.rfind(". "), window.rfind(" ; "), window.rfind("; "))
+    return (window[: end + 1] if end > limit // 3 else clip(window, limit - 1).rstrip("…")) + " …"
 
 
 def _people(people: list[dict[str, str]], lang: str) -> str:
@@ -304,7 +316,7 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
             fields[label("comment", lang)] = record["status_comment"]
         sources.append(_source(report_title, record["status_url"]))
     if record.get("description"):
-        text.append(record["description"])
+        text.append(_brief(record["description"]))
     if record.get("due"):
         fields[label("due", lang)] = record["due"]
     if owners:
