@@ -9,12 +9,12 @@ from .model import Answer
 from .phrases import EXAMPLES, label, say, status_word
 from .store import Reader, title_of
 from .text import clip, fold, fts_query
-from .understand import KIND_ORDER, Candidate, Question, resolve
+from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 
 __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
 
 ANSWER_AT = 0.78  # a single candidate this sure is answered directly
-ASK_AT = 0.5  # below this nothing is offered as a match
+ASK_AT = 0.6  # below this nothing is offered as a match
 CLOSE = 0.06  # candidates this close to the best are offered as choices
 MAX_LIST = 12
 PASSAGE_CHARS = 600
@@ -26,7 +26,7 @@ _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitment
 _PLURALS = {
     "objectives": _PLURAL_OBJECTIVES,
     "programmes": re.compile(r"\b(programmes|programs|dispositifs|projets|projects)\b"),
-    "councils": re.compile(r"\b(conseils|councils|cns|editions|comites|committees)\b"),
+    "councils": re.compile(r"\b(conseils|councils|editions|comites|committees)\b"),
     "actors": re.compile(r"\b(acteurs|actors|agences|agencies|organismes|institutions)\b"),
     "decisions": re.compile(r"\b(decisions)\b"),
     "axes": re.compile(r"\b(axes)\b"),
@@ -57,15 +57,19 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _help(q, reader)
     if q.objective and not (q.council and "decisions" in q.cues):
         return _objective(q, reader)
-    if "changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report)):
+    if ("changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report))) and not _named_change(q, reader):
         return _changes(q, reader)
     if q.council or q.latest_council:
         return _council(q, reader)
+    if q.names_council and q.when:
+        dated = reader.records("councils", "date LIKE ? ORDER BY date", (q.when + "%",), limit=2)
+        if len(dated) == 1:
+            return _council(q, reader, dated[0])
     if q.status and ("list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded):
         return _objective_list(q, reader)
     if q.axis and ("objectifs" in q.folded or "objectives" in q.folded or "list" in q.cues):
         return _objective_list(q, reader)
-    if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3:
+    if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
         record = reader.record("axes", q.axis)
         if record:
             return _about_record(q, reader, "axes", record, "about")
@@ -86,6 +90,10 @@ def compose(q: Question, reader: Reader) -> Answer:
         record = reader.record("axes", q.axis)
         if record:
             return _about_record(q, reader, "axes", record, "about")
+    if "passage" in q.cues:
+        passage = _passage(q, reader)
+        if passage and passage.confidence >= 0.6:
+            return passage
     sure = [c for c in candidates if c.score >= ASK_AT]
     if sure:
         best = sure[0]
@@ -452,9 +460,16 @@ def _status_suffix(record: dict[str, Any], lang: str) -> str:
     return f" ({status})" if status else ""
 
 
-def _council(q: Question, reader: Reader) -> Answer:
+def _named_change(q: Question, reader: Reader) -> bool:
+    """'Changement d'hébergeur du Health Data Hub' names a record; it does not ask what changed."""
+    return any(c.how == "exact" and re.search(r"\b(chang|evolu|nouveau)", c.matched) for c in resolve(q, reader)[:3])
+
+
+def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None) -> Answer:
     lang = q.lang
-    if q.council:
+    if council is not None:
+        found = [council]
+    elif q.council:
         found = reader.records("councils", "number = ?", (q.council,), limit=1)
         if not found:
             found = [r for r in (reader.record("councils", f"CNS-{q.council}"),) if r]
@@ -560,7 +575,8 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
 
 def _changes(q: Question, reader: Reader) -> Answer:
     lang = q.lang
-    reports = reader.records("reports", "1 ORDER BY published DESC", limit=50)
+    # Only the columns needed: a report's `statuses` can hold thousands of rows.
+    reports = reader.rows("SELECT id, published, title, url FROM reports ORDER BY published DESC LIMIT 50")
     if q.since:
         newer = [r for r in reports if (r.get("published") or "") >= q.since]
         older = [r for r in reports if (r.get("published") or "") < q.since]
@@ -577,23 +593,25 @@ def _changes(q: Question, reader: Reader) -> Answer:
     if pair:
         old, new = pair
         title = say("changes_title", lang, old=old.get("title") or old["id"], new=new.get("title") or new["id"])
-        before = {r["objective"]: r for r in reader.rows("SELECT * FROM history WHERE report = ?", (old["id"],))}
-        after = reader.rows("SELECT * FROM history WHERE report = ? ORDER BY objective", (new["id"],))
-        changed = []
-        for row in after:
-            prev = before.get(row["objective"])
-            if prev and (prev["status"], prev["progress"]) == (row["status"], row["progress"]):
-                continue
-            changed.append((prev, row))
-        for prev, row in changed[:MAX_LIST]:
+        moved = (
+            "FROM history n LEFT JOIN history o ON o.report = ? AND o.objective = n.objective "
+            "WHERE n.report = ? AND (o.objective IS NULL OR o.status IS NOT n.status OR o.progress IS NOT n.progress)"
+        )
+        total = reader.rows(f"SELECT count(*) AS n {moved}", (old["id"], new["id"]))[0]["n"]
+        changed = reader.rows(
+            "SELECT n.objective, n.status, n.progress, o.objective AS was_objective, o.status AS was_status, "
+            f"o.progress AS was_progress {moved} ORDER BY n.objective LIMIT {MAX_LIST}",
+            (old["id"], new["id"]),
+        )
+        for row in changed:
             objective = reader.record("objectives", row["objective"])
             name = f"{row['objective']}" + (f" — {clip(objective['title'], 80)}" if objective else "")
-            was = _state(prev, lang) if prev else "—"
-            lines.append(f"• {name} : {was} → {_state(row, lang)}")
+            was = _state({"status": row["was_status"], "progress": row["was_progress"]}, lang)
+            lines.append(f"• {name} : {was if row['was_objective'] else '—'} → {_state(row, lang)}")
             if objective:
                 results.append(_result("objectives", objective))
-        if len(changed) > MAX_LIST:
-            lines.append(say("list_more", lang, more=len(changed) - MAX_LIST))
+        if total > len(changed):
+            lines.append(say("list_more", lang, more=total - len(changed)))
         if not changed:
             lines.append(say("changes_none", lang))
         sources += [
@@ -642,9 +660,8 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
     best, best_score = None, 0.0
     for hit in hits:
         haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())
-        covered = sum(1 for w in words if w in haystack or (len(w) > 5 and any(h.startswith(w[:5]) for h in haystack)))
-        coverage = covered / len(words)
-        if covered >= 2 and coverage > best_score:
+        coverage = coverage_of(words, haystack)
+        if coverage * len(words) >= 2 and coverage > best_score:
             best, best_score = hit, coverage
     if best is None or best_score < 0.5:
         return None

@@ -331,7 +331,7 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
             | {"progress": float, "comment": str, "url": str}
         )
         db["history"].insert_all(history, batch_size=2000)
-        db["history"].create_index(["report"])
+        db["history"].create_index(["report", "objective"])
         fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         db["sources"].create({"url": str, "title": str, "fetched_at": str, "sha256": str, "bytes": str})
         db["sources"].insert_all({**s, "fetched_at": fetched_at} for s in bundle.sources)

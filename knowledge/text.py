@@ -72,7 +72,8 @@ def fts_query(text: str, *, max_terms: int = 12, prefix: int = 5) -> str | None:
     """A safe FTS5 MATCH expression (OR of quoted terms) or None when nothing is searchable.
 
     Every term is quoted, so FTS5 operators, column filters and quotes in user text are inert;
-    words of `prefix` letters or more also match as prefixes, which tolerates a typo at the end.
+    words of 4 letters or more also match as prefixes (cut to `prefix` letters), which tolerates a typo at the
+    end and abbreviations.
     """
     terms: list[str] = []
     for word in tokens(text):
@@ -82,6 +83,8 @@ def fts_query(text: str, *, max_terms: int = 12, prefix: int = 5) -> str | None:
         terms.append(quoted)
         if len(word) > prefix:
             terms.append('"' + word[:prefix] + '"*')
+        elif len(word) >= 4 and not word.isdigit():  # "ordo" for "ordonnance"
+            terms.append(quoted + "*")
         if len(terms) >= max_terms:
             break
     return " OR ".join(dict.fromkeys(terms)) or None

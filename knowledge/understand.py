@@ -29,23 +29,24 @@ _CUES: dict[str, re.Pattern[str]] = {
         r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
     ),
     "owner": re.compile(
-        r"\b(qui (pilote|porte|gere|dirige|est responsable|s occupe|est a la tete|preside|coordonne|mene|"
-        r"finance|conduit|anime|est le|est la|est aux commandes)|"
+        r"\b(qui (l |la |le |les )?(pilote|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
+        r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie)|"
         r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|is in charge|"
-        r"is the head|directs|chairs|is behind|is running|coordinates)|(pilote|porte|gere)e?s? par|responsables?|owners?|"
+        r"is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates)|"
+        r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|"
         r"owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|in charge|chef|patron|leader)\b"
     ),
     "decisions": re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"),
-    "list": re.compile(
-        r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|all|show|montre\w*|en retard|late|delayed)\b"
-    ),
+    "list": re.compile(r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|all|show|montre\w*)\b"),
+    "passage": re.compile(r"^(combien|how many|how much|quand|when|pourquoi|why|quel montant|quel budget)\b"),
     "about": re.compile(
         r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
         r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
     ),
 }
 _OBJECTIVE = re.compile(
-    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bn o|\bnumero|\bnumber|\bno)\.?\s*(\d{1,3}(?:[.\-]\d{1,3})*)\b"
+    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*(?:(?:n|no|n°|numero|number)\.?\s*)?"
+    r"(\d{1,3}(?:[.\-]\d{1,3})*)\b"
 )
 _OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3})*)\b")
 _COUNCIL_WORDS = r"conseil|cns|council|comite|committee|copil|edition|reunion|meeting"
@@ -104,6 +105,8 @@ class Question:
     status: str | None = None
     since: str | None = None
     mentions_report: bool = False
+    when: str | None = None
+    names_council: bool = False
     ref: tuple[str, str, str] | None = None
 
     @property
@@ -134,6 +137,8 @@ def understand(raw: str) -> Question:
             if re.search(rf"\b{word}\s+({_COUNCIL_WORDS})\b", folded):
                 q.council = number
     q.latest_council = bool(_LATEST_COUNCIL.search(folded))
+    q.names_council = bool(re.search(rf"\b({_COUNCIL_WORDS})\b", folded))
+    q.when = _when(folded)
     if m := _AXIS.search(folded):
         q.axis = m[1]
     q.status = _status_filter(folded)
@@ -188,6 +193,29 @@ def _visible(name: str, raw: str) -> bool:
     return any(sum(c.isupper() for c in w) >= 2 for w in written)
 
 
+def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
+    """Share of the question's words found in a text: whole words count 1, a shared prefix counts 1/2."""
+    if not words:
+        return 0.0
+    score = 0.0
+    for w in words:
+        if w in haystack:
+            score += 1
+        elif len(w) >= 4 and any(h.startswith(w[:5]) or (w.startswith(h) and len(h) >= 4) for h in haystack):
+            score += 0.5
+    return score / len(words)
+
+
+_MONTH_YEAR = re.compile(rf"\b(?:({'|'.join(sorted(MONTHS, key=len, reverse=True))}) )?((?:19|20)\d\d)\b")
+
+
+def _when(folded: str) -> str | None:
+    """The first 'month year' or year in the question, as an ISO prefix ('2022-12', '2025')."""
+    if m := _MONTH_YEAR.search(folded):
+        return f"{m[2]}-{MONTHS[m[1]]:02d}" if m[1] else m[2]
+    return None
+
+
 def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
     """Records the question names, best first: exact names and ids, then typo-tolerant, then full text."""
     words = q.folded.split()
@@ -200,18 +228,23 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         if key not in found or found[key].score < score:
             found[key] = Candidate(kind, rid, score, matched, how)
 
-    grams = [g for g in _ngrams(words) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
-    exact = [row for row in reader.names(grams[:200]) if _visible(row["name"], q.raw)]
+    grams = [g for g in _ngrams(words, 8) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
+    content = q.content_words
+    exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw)]
     for row in exact:
         # A name inside a longer matched name ("MES" in "A1-MES-DOCS") is not a second candidate.
         if any(f" {row['name']} " in f" {other['name']} " and other["name"] != row["name"] for other in exact):
             continue
         length_bonus = min(len(row["name"]), 30) / 600
-        offer(row["kind"], row["id"], 0.93 + length_bonus, row["name"], "exact")
+        # A short name that covers little of a long question ("CNS" in "programme de travail 2026 du CNS")
+        # leaves room for a record that matches all of it.
+        share = min(1.0, len(row["name"].split()) / max(1, len(content)))
+        offer(row["kind"], row["id"], 0.86 + 0.07 * share + length_bonus, row["name"], "exact")
     content = q.content_words
     if content:
         choices, keys = reader.fuzzy_choices()
-        fuzzy_grams = [g for g in _ngrams(content, 4) if len(g) >= 5][:40]
+        # Numbers are never fuzzy: "France 2023" is not "France 2030".
+        fuzzy_grams = [g for g in _ngrams(content, 4) if len(g) >= 5 and not any(c.isdigit() for c in g)][:40]
         for gram in fuzzy_grams:
             for _name, score, index in process.extract(gram, choices, scorer=fuzz.ratio, score_cutoff=84, limit=3):
                 kind, rid = keys[index]
@@ -222,10 +255,7 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         wanted = set(content)
         for hit in hits:
             haystack = set(fold(f"{hit['title']} {hit.get('heading', '')}").split())
-            covered = sum(
-                1 for w in wanted if w in haystack or any(h.startswith(w[:5]) for h in haystack if len(w) > 5)
-            )
-            coverage = covered / max(1, len(wanted))
-            offer(hit["kind"], hit["id"], 0.35 + 0.45 * coverage, hit["title"], "text")
+            coverage = coverage_of(wanted, haystack)
+            offer(hit["kind"], hit["id"], 0.35 + (0.55 if len(wanted) >= 3 else 0.45) * coverage, hit["title"], "text")
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked

@@ -33,7 +33,7 @@ QUESTIONS: list[tuple[str, str, str | None, str]] = [
     # status by words
     ("où en est la double authentification ?", "status", "1", "fr"),
     ("ou en est l'interoperabilite avec les laboratoires ?", "status", "12", "fr"),
-    ("where does the crisis exercise stand?", "status", "2", "en"),
+    ("where does the MFA rollout stand?", "status", "1", "en"),
     ("état des sauvegardes hors ligne", "status", "2.1", "fr"),
     ("plan de reprise d'activité", "status", "2.10", "fr"),
     ("MFA", "status", "1", "fr"),
