@@ -46,9 +46,9 @@ _CUES: dict[str, re.Pattern[str]] = {
 }
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*(?:(?:n|no|n°|numero|number)\.?\s*)?"
-    r"(\d{1,3}(?:[.\-]\d{1,3})*)\b"
+    r"(\d{1,3}(?:[.\-]\d{1,3}){0,3})\b"
 )
-_OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3})*)\b")
+_OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3}){0,3})\b")
 _COUNCIL_WORDS = r"conseil|cns|council|comite|committee|copil|edition|reunion|meeting"
 _COUNCIL_NUMBER = re.compile(
     rf"\b(\d{{1,2}})\s*(?:e|eme|er|ere|th|st|nd|rd)?\s*(?:{_COUNCIL_WORDS})\b|"
