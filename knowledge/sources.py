@@ -46,7 +46,11 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
 
 
-class _StringLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (its wheels are): about 3x faster on large sources.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StringLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """YAML without implicit ints, floats, booleans or dates: ids like 007 and 2.10 stay as written."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

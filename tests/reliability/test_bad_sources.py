@@ -53,7 +53,7 @@ class Case:
 CASES = (
     # YAML syntax and structure
     Case("yaml-malformed.yaml", REJECTED, "cannot parse: while parsing a flow sequence"),
-    Case("yaml-tabs.yaml", REJECTED, "cannot parse: while scanning for the next token found character '\\t'"),
+    Case("yaml-tabs.yaml", REJECTED, "cannot parse: while scanning for the next token found character"),
     Case("yaml-unterminated-quote.yaml", REJECTED, "cannot parse: while scanning a quoted scalar"),
     Case("empty.yaml", REJECTED, "empty source"),
     Case("comments-only.yaml", REJECTED, "empty source"),
@@ -61,7 +61,7 @@ CASES = (
     Case("python-tag.yaml", REJECTED, "could not determine a constructor for the tag"),
     Case("alias-bomb.yaml", REJECTED, "values once aliases are expanded (an alias bomb?)"),
     Case("alias-recursive.yaml", REJECTED, "a recursive alias"),
-    Case("yaml-deep.yaml", REJECTED, "cannot parse: nested too deeply"),
+    Case("yaml-deep.yaml", REJECTED, "cannot parse: while increasing flow level exceeded maximum nesting depth"),
     Case("duplicate-keys.yaml", REJECTED, "cannot parse: duplicate key 'title'", ("line 5",)),
     Case("duplicate-section.yaml", REJECTED, "cannot parse: duplicate key 'objectives'", ("line 6",)),
     Case("duplicate-ids.yaml", REJECTED, "duplicate id (also in", ("objectives[1] (id '3')", "field 'id'")),
