@@ -8,7 +8,7 @@ from typing import Any
 from .model import Answer
 from .phrases import EXAMPLES, label, say, status_word
 from .store import Reader, title_of
-from .text import clip, fold, fts_query
+from .text import clip, fold
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 
 __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
@@ -370,8 +370,7 @@ def _progress_publication(reader: Reader) -> tuple[str, dict[str, str]] | None:
         return f"{r.get('title') or r['id']} ({r.get('published') or '?'})", _source(
             r.get("title") or r["id"], r["url"]
         )
-    expression = fts_query("publication semestrielle avancement objectifs feuille de route")
-    hits = reader.search(expression or '""', limit=5)
+    hits = reader.search_text("publication semestrielle avancement objectifs feuille de route", limit=5)
     for hit in hits:
         body = fold(hit["body"])
         if "semestri" in body or "avancement" in body:
@@ -537,10 +536,9 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
             (c.id, c.id),
         ):
             decisions[d["id"]] = d
-    expression = fts_query(topic)
-    if expression:
+    if topic:
         wanted = set(q.content_words)
-        for hit in reader.search(expression, limit=10, kinds=("decisions",)):
+        for hit in reader.search_text(topic, limit=10, kinds=("decisions",)):
             words = set(fold(hit["title"] + " " + hit["body"]).split())
             if sum(1 for w in wanted if w in words or any(x.startswith(w[:5]) for x in words if len(w) > 5)) >= max(
                 1, len(wanted) // 2
@@ -653,10 +651,9 @@ def _state(row: dict[str, Any], lang: str) -> str:
 
 def _passage(q: Question, reader: Reader) -> Answer | None:
     words = q.content_words
-    expression = fts_query(" ".join(words))
-    if not expression or not words:
+    if not words:
         return None
-    hits = reader.search(expression, limit=5, kinds=("passages",))
+    hits = reader.search_text(" ".join(words), limit=5, kinds=("passages",))
     best, best_score = None, 0.0
     for hit in hits:
         haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from .model import RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
 from .sources import Bundle
-from .text import fold
+from .text import fold, fts_terms
 
 __all__ = ["Store", "Reader", "RefreshBusy", "KnowledgeMissing"]
 
@@ -34,6 +34,9 @@ POINTER = "current"
 LOCK = "refresh.lock"
 ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
 EXPECTED_TABLES = {*ENTITY_KINDS, "entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta"}
+# A search leaves out terms held by more than this share of the records (never when there are few records).
+COMMON_SHARE = 0.1
+COMMON_FLOOR = 2000
 # The field that names each kind of record.
 TITLE_FIELD = {"actors": "name", "programmes": "name", "councils": "name"}
 
@@ -356,6 +359,8 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
         "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
     )
     db.execute("INSERT INTO entities_fts(entities_fts) VALUES ('rebuild')")
+    # How many records hold each term: lets a search leave out words that are everywhere.
+    db.execute("CREATE VIRTUAL TABLE entities_vocab USING fts5vocab(entities_fts, 'row')")
     db.conn.commit()
     db.execute("PRAGMA optimize")
     db.close()
@@ -440,6 +445,7 @@ class Reader:
         self.fingerprint: str = meta.get("fingerprint", "")
         self.latest_date: str = meta.get("latest_date", "")
         self.counts: dict[str, int] = json.loads(meta.get("counts", "{}"))
+        self.total = sum(self.counts.values())
         self._fuzzy_names: dict[int, str] | None = None
         self._fuzzy_keys: list[tuple[str, str]] = []
 
@@ -483,12 +489,51 @@ class Reader:
             params,
         )
 
+    def search_text(self, text: str, limit: int = 20, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Full-text search for user text, leaving out terms that most records hold (they only cost time).
+
+        On a large knowledge base a word like "santé" matches tens of thousands of rows, and ranking them all
+        is what makes a search slow; such a word adds almost nothing to bm25's ranking anyway.
+        """
+        terms = fts_terms(text)
+        if not terms:
+            return []
+        ceiling = max(COMMON_FLOOR, int(self.total * COMMON_SHARE))
+        if self.total > COMMON_FLOOR:
+            frequency = {term: self._frequency(term) for term in terms}
+            kept = [t for t in terms if frequency[t] <= ceiling]
+            terms = kept or [min(terms, key=frequency.__getitem__)]
+        return self.search(" OR ".join(terms), limit, kinds)
+
+    def _frequency(self, term: str) -> int:
+        """How many records hold a term (`"word"`) or any word starting with a prefix (`"pre"*`)."""
+        word = term.strip('"*').replace('""', '"')
+        try:
+            if term.endswith("*"):
+                sql, params = (
+                    "SELECT coalesce(sum(doc), 0) FROM entities_vocab WHERE term >= ? AND term < ?",
+                    (
+                        word,
+                        word + "\U0010ffff",
+                    ),
+                )
+            else:
+                sql, params = "SELECT coalesce(sum(doc), 0) FROM entities_vocab WHERE term = ?", (word,)
+            with self.lock:
+                return int(self.conn.execute(sql, params).fetchone()[0])
+        except sqlite3.OperationalError:  # a version built before the vocabulary table existed
+            return 0
+
     def fuzzy_choices(self) -> tuple[dict[int, str], list[tuple[str, str]]]:
-        """Names of actors, programmes, councils, axes and aliases of everything, for rapidfuzz (built once)."""
+        """Names and aliases of actors, programmes, councils and axes, for rapidfuzz (built once per version).
+
+        Objectives and decisions are long titles found by full-text search; typos in them are caught there
+        by prefixes, which keeps this list, scanned for every question, a few thousand names at most.
+        """
         if self._fuzzy_names is None:
             rows = self.rows(
-                "SELECT n.name, n.kind, n.id FROM names n WHERE n.kind IN "
-                "('actors', 'programmes', 'councils', 'axes') OR length(n.name) <= 40"
+                "SELECT n.name, n.kind, n.id FROM names n "
+                "WHERE n.kind IN ('actors', 'programmes', 'councils', 'axes') AND length(n.name) <= 60"
             )
             self._fuzzy_keys = [(r["kind"], r["id"]) for r in rows]
             self._fuzzy_names = {i: r["name"] for i, r in enumerate(rows)}

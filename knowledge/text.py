@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "tokens", "guess_language", "fts_query", "strip_mentions", "clip"]
+__all__ = ["fold", "tokens", "guess_language", "fts_query", "fts_terms", "strip_mentions", "clip"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -69,7 +69,12 @@ def guess_language(text: str) -> str:
 
 
 def fts_query(text: str, *, max_terms: int = 12, prefix: int = 5) -> str | None:
-    """A safe FTS5 MATCH expression (OR of quoted terms) or None when nothing is searchable.
+    """A safe FTS5 MATCH expression (OR of quoted terms) or None when nothing is searchable."""
+    return " OR ".join(fts_terms(text, max_terms=max_terms, prefix=prefix)) or None
+
+
+def fts_terms(text: str, *, max_terms: int = 12, prefix: int = 5) -> list[str]:
+    """Safe FTS5 terms for a text: `"word"` and `"prefix"*`, to be joined with OR.
 
     Every term is quoted, so FTS5 operators, column filters and quotes in user text are inert;
     words of 4 letters or more also match as prefixes (cut to `prefix` letters), which tolerates a typo at the
@@ -87,4 +92,4 @@ def fts_query(text: str, *, max_terms: int = 12, prefix: int = 5) -> str | None:
             terms.append(quoted + "*")
         if len(terms) >= max_terms:
             break
-    return " OR ".join(dict.fromkeys(terms)) or None
+    return list(dict.fromkeys(terms))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from .store import Reader
-from .text import STOPWORDS, clip, fold, fts_query, guess_language, strip_mentions
+from .text import STOPWORDS, clip, fold, guess_language, strip_mentions
 from .vocabulary import MONTHS, STATUS_WORDS, parse_date
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
@@ -194,16 +194,28 @@ def _visible(name: str, raw: str) -> bool:
 
 
 def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
-    """Share of the question's words found in a text: whole words count 1, a shared prefix counts 1/2."""
+    """Share of the question's words found in a text.
+
+    A word counts 1 when the text has it (singular or plural), 3/4 when the text has it with a typo,
+    1/2 when the text only shares its first letters.
+    """
     if not words:
         return 0.0
+    stems = {_stem(h) for h in haystack}
     score = 0.0
     for w in words:
-        if w in haystack:
+        if w in haystack or _stem(w) in stems:
             score += 1
+        elif len(w) >= 5 and process.extractOne(w, haystack, scorer=fuzz.ratio, score_cutoff=80):
+            score += 0.75
         elif len(w) >= 4 and any(h.startswith(w[:5]) or (w.startswith(h) and len(h) >= 4) for h in haystack):
             score += 0.5
     return score / len(words)
+
+
+def _stem(word: str) -> str:
+    """French and English plurals: 'cardiaques' -> 'cardiaque', 'hopitaux' -> 'hopitau'."""
+    return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
 
 
 _MONTH_YEAR = re.compile(rf"\b(?:({'|'.join(sorted(MONTHS, key=len, reverse=True))}) )?((?:19|20)\d\d)\b")
@@ -244,18 +256,28 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
     if content:
         choices, keys = reader.fuzzy_choices()
         # Numbers are never fuzzy: "France 2023" is not "France 2030".
-        fuzzy_grams = [g for g in _ngrams(content, 4) if len(g) >= 5 and not any(c.isdigit() for c in g)][:40]
+        # Words already matched exactly need no typo tolerance.
+        matched = {w for row in exact for w in row["name"].split()}
+        fuzzy_grams = [
+            g
+            for g in _ngrams([w for w in content if w not in matched], 3)
+            if len(g) >= 5 and not any(c.isdigit() for c in g)
+        ][:24]
         for gram in fuzzy_grams:
             for _name, score, index in process.extract(gram, choices, scorer=fuzz.ratio, score_cutoff=84, limit=3):
                 kind, rid = keys[index]
-                offer(kind, rid, 0.55 + (score - 84) / 16 * 0.33, choices[index], "fuzzy")
-    expression = fts_query(" ".join(content))
-    if expression:
-        hits = reader.search(expression, limit=12, kinds=tuple(k for k in kinds if k != "passages"))
+                offer(kind, rid, 0.6 + (score - 84) / 16 * 0.33, choices[index], "fuzzy")
+    if content:
+        hits = reader.search_text(" ".join(content), limit=12, kinds=tuple(k for k in kinds if k != "passages"))
         wanted = set(content)
         for hit in hits:
             haystack = set(fold(f"{hit['title']} {hit.get('heading', '')}").split())
             coverage = coverage_of(wanted, haystack)
-            offer(hit["kind"], hit["id"], 0.35 + (0.55 if len(wanted) >= 3 else 0.45) * coverage, hit["title"], "text")
+            # A long title that merely contains the question ranks below a name that is the question.
+            title_words = {_stem(w) for w in haystack if w not in STOPWORDS}
+            asked = {_stem(w) for w in wanted}
+            precision = len(title_words & asked) / max(1, len(title_words))
+            weight = (0.55 if len(wanted) >= 3 else 0.45) * (0.7 + 0.3 * precision)
+            offer(hit["kind"], hit["id"], 0.35 + weight * coverage, hit["title"], "text")
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked
