@@ -46,63 +46,114 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
 
 
-# libyaml's parser when PyYAML was built with it (its wheels are): about 3x faster on large sources.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser when PyYAML was built with it (its wheels are): several times faster on large sources.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+# Standard tags whose values are kept as text, like every other scalar (ids like 007 and 2.10 stay as written).
+_TEXT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "timestamp"))
 
 
-class _StringLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """YAML without implicit ints, floats, booleans or dates: ids like 007 and 2.10 stay as written."""
+class _Frame:
+    """A mapping or sequence being built from parser events."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """A key written twice would silently drop the first value (a whole `objectives:` list, say)."""
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
+    __slots__ = ("value", "key", "anchor", "size", "written")
+
+    def __init__(self, value: dict[str, Any] | list[Any], anchor: str | None):
+        self.value = value
+        self.key: Any = _NO_KEY
+        self.anchor = anchor
+        self.size = 1
+        self.written: set[str] = set()  # keys written in this mapping (merged ones may be overridden)
 
 
-_StringLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_NO_KEY = object()
 
 
 def _load_yaml(text: str) -> Any:
-    """Safe YAML with ids kept as written; refuses alias bombs and recursive aliases before building anything."""
-    loader = _StringLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _count_values(node, {}, set())
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
+    """Safe YAML built straight from parser events: no implicit ints, floats, booleans or dates.
+
+    Building from events (not from PyYAML's node graph) keeps a large source's memory close to its result;
+    duplicate keys, unknown tags, recursive aliases and alias bombs are refused on the way.
+    """
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int]] = {}
+    open_anchors: set[str] = set()
+    total = 0
+    root: Any = None
+    documents = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ValueError("more than one YAML document (a second '---')")
+            continue
+        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            continue
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            _check_tag(event.tag, "map" if isinstance(event, yaml.MappingStartEvent) else "seq", event)
+            stack.append(_Frame({} if isinstance(event, yaml.MappingStartEvent) else [], event.anchor))
+            if event.anchor:
+                open_anchors.add(event.anchor)
+            continue
+        anchor = None
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frame = stack.pop()
+            value, size, anchor = frame.value, frame.size, frame.anchor
+            if isinstance(value, dict) and frame.key is not _NO_KEY:
+                raise ValueError("a mapping key without a value")
+            if anchor:
+                open_anchors.discard(anchor)
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:
+                raise ValueError("a recursive alias (a value that contains itself)")
+            if event.anchor not in anchors:
+                raise ValueError(f"unknown alias *{event.anchor} at line {event.start_mark.line + 1}")
+            value, size = anchors[event.anchor]
+        else:  # a scalar
+            _check_tag(event.tag, "str", event)
+            plain = event.implicit[0] and event.style is None
+            value = None if (plain and event.value in _NULLS) or event.tag == "tag:yaml.org,2002:null" else event.value
+            size, anchor = 1, event.anchor
+        # A container's values were counted as they came; an alias counts everything it repeats.
+        total += size if isinstance(event, yaml.AliasEvent) else 1
+        if total > MAX_YAML_VALUES:
+            raise ValueError(f"more than {MAX_YAML_VALUES} values once aliases are expanded (an alias bomb?)")
+        if anchor:
+            anchors[anchor] = (value, size)
+        if not stack:
+            root = value
+            continue
+        parent = stack[-1]
+        parent.size += size
+        if isinstance(parent.value, list):
+            parent.value.append(value)
+        elif parent.key is _NO_KEY:
+            if isinstance(value, (dict, list)):
+                raise ValueError(f"a mapping or list used as a key at line {event.start_mark.line + 1}")
+            if value in parent.written:
+                raise ValueError(f"duplicate key {value!r} at line {event.start_mark.line + 1}")
+            if value != "<<":
+                parent.written.add(value)
+            parent.key = value
+        elif parent.key == "<<" and isinstance(value, (dict, list)):  # a merge key: `<<: *defaults`
+            for merged in value if isinstance(value, list) else [value]:
+                if not isinstance(merged, dict):
+                    raise ValueError(f"'<<' merges mappings only (line {event.start_mark.line + 1})")
+                for key, item in merged.items():
+                    if key not in parent.written:
+                        parent.value.setdefault(key, item)
+            parent.key = _NO_KEY
+        else:
+            parent.value[parent.key] = value
+            parent.key = _NO_KEY
+    return root
 
 
-def _count_values(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
-    """How many values `node` holds with aliases expanded (shared nodes are counted once per use)."""
-    key = id(node)
-    if key in sizes:
-        return sizes[key]
-    if key in open_nodes:
-        raise ValueError("a recursive alias (a value that contains itself)")
-    open_nodes.add(key)
-    size = 1
-    if isinstance(node, yaml.SequenceNode):
-        size += sum(_count_values(child, sizes, open_nodes) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        size += sum(_count_values(k, sizes, open_nodes) + _count_values(v, sizes, open_nodes) for k, v in node.value)
-    if size > MAX_YAML_VALUES:
-        raise ValueError(f"more than {MAX_YAML_VALUES} values once aliases are expanded (an alias bomb?)")
-    open_nodes.discard(key)
-    sizes[key] = size
-    return size
+def _check_tag(tag: str | None, kind: str, event: yaml.Event) -> None:
+    """Only YAML's standard tags: a `!!python/...` tag must never build anything."""
+    if tag is None or tag in ("!", f"tag:yaml.org,2002:{kind}", "tag:yaml.org,2002:null") or tag in _TEXT_TAGS:
+        return
+    raise ValueError(f"could not determine a constructor for the tag {tag!r} at line {event.start_mark.line + 1}")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -228,3 +228,33 @@ def test_folder_reads_every_source_file_sorted(tmp_path: Path) -> None:
     write(tmp_path, "notes.txt", "ignored")
     bundle = read_sources([str(tmp_path)])
     assert [r["id"] for r in bundle.records["actors"]] == ["A", "B"]
+
+
+def test_yaml_anchors_merge_keys_and_explicit_tags(tmp_path: Path) -> None:
+    spec = write(
+        tmp_path,
+        "a.yaml",
+        f"source: {{url: {URL}}}\n"
+        "objectives:\n"
+        "  - {id: !!int 012, title: 'null', due: !!str 2027, <<: &d {axis: '2', owners: [ANS]}}\n"
+        "  - {<<: *d, id: '13', title: B, axis: '3'}\n",
+    )
+    bundle = read_sources([spec])
+    assert bundle.problems == []
+    first, second = bundle.records["objectives"]
+    assert (first["id"], first["title"], first["due"], first["axis"]) == ("012", "null", "2027", "2")
+    assert (second["axis"], second["owners"]) == ("3", ["ANS"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("actors: []\n---\nactors: []\n", "more than one YAML document"),
+        ("actors:\n  - &a {id: X, name: *a}\n", "a recursive alias"),
+        ("actors:\n  - {id: X, name: *nowhere}\n", "unknown alias *nowhere"),
+        ("actors: !!python/object:os.system {}\n", "could not determine a constructor for the tag"),
+        ("? [a, b]\n: c\n", "a mapping or list used as a key"),
+    ],
+)
+def test_yaml_refusals(tmp_path: Path, content: str, message: str) -> None:
+    assert any(message in p for p in problems(write(tmp_path, "x.yaml", content)))
