@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS feedback (ts REAL, platform TEXT, user_hash TEXT, que
 CREATE TABLE IF NOT EXISTS admin_actions (ts REAL, platform TEXT, user_hash TEXT, action TEXT, args TEXT,
     outcome TEXT);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, ts REAL);
+CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
 """
 
 
@@ -41,6 +42,7 @@ class QuestionLog:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
         self._salt = self._load_salt()
+        self._swept = 0.0
 
     def _load_salt(self) -> bytes:
         if env := os.environ.get("GOVBOT_SALT"):
@@ -91,7 +93,10 @@ class QuestionLog:
         """True the first time `key` is seen (within the hour): the duplicate filter for retried deliveries."""
         now = time.time()
         with self._lock:
-            self._conn.execute("DELETE FROM seen WHERE ts < ?", (now - SEEN_TTL,))
+            # Expired keys are swept once a minute, not on every delivery (this runs on the hot path).
+            if now - self._swept > 60:
+                self._conn.execute("DELETE FROM seen WHERE ts < ?", (now - SEEN_TTL,))
+                self._swept = now
             cursor = self._conn.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, now))
             return cursor.rowcount == 1
 

@@ -162,7 +162,8 @@ def _dedupe(conv: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]
     async def dedupe(request: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            if not await asyncio.to_thread(conv.first_time, f"slack:event:{event_id}"):
+            # Called on the loop, not in a worker thread: the ack must not queue behind answers being computed.
+            if not conv.first_time(f"slack:event:{event_id}"):
                 return BoltResponse(status=200, body="")
         elif request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")  # a retry we cannot match to its first delivery

@@ -8,7 +8,6 @@ could not read, and 200 without running anything for a replay, so only checked r
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -75,7 +74,8 @@ def events_handler(
         if not isinstance(bolt_request.body, dict):
             return _reject(400, "body is not an object")
         # The same timestamp and signature twice is a replay (or a duplicate): acknowledged, never run again.
-        if not await asyncio.to_thread(conv.first_time, f"slack:request:{timestamp}:{signature}"):
+        # On the loop (a small local write): in a worker thread the ack would queue behind answers.
+        if not conv.first_time(f"slack:request:{timestamp}:{signature}"):
             log.info("slack request replayed: acknowledged, not run")
             return web.Response(status=200)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))

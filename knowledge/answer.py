@@ -20,6 +20,7 @@ MAX_LIST = 12
 PASSAGE_CHARS = 600
 BRIEF_CHARS = 420
 MAX_SOURCES = 4
+PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices before any passage
 ALONE_AT = 0.65  # a candidate this sure with no rival within RIVAL is answered too
 RIVAL = 0.15
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
@@ -111,7 +112,7 @@ def compose(q: Question, reader: Reader) -> Answer:
             if len(preferred) == 1:
                 return _about_candidate(q, reader, preferred[0])
         passage = _passage(q, reader)
-        if passage and passage.confidence >= 0.7 and best.score < ANSWER_AT:
+        if passage and passage.confidence >= 0.7 and best.score < PASSAGE_OVER:
             return passage
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return _passage(q, reader) or _unknown(q, reader, candidates)
