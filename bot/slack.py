@@ -94,7 +94,7 @@ async def _deliver(sending: Awaitable[Any], what: str) -> bool:
 
 
 async def _render(conv: Conversation, answer: Answer, question: str, **options: Any) -> Message:
-    info = await asyncio.to_thread(conv.kb.info)
+    info = conv.kb.info()  # cached with the open version: no thread hop needed
     return answer_message(answer, question=question, as_of=knowledge_date(info), **options)
 
 
