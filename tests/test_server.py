@@ -15,11 +15,12 @@ import pytest
 
 from bot import server
 from bot.conversation import Conversation
-from bot.server import build_on_start, create_app
+from bot.server import create_app
 from bot.web import COOKIE
 from knowledge import KnowledgeBase
 from knowledge.phrases import EXAMPLES, say
 from tests.conftest import TEST_SOURCE
+from tests.fakes.service import started, wait_ready
 
 JSON = {"Content-Type": "application/json"}
 # One sample line of the Prometheus text format: name{labels} value.
@@ -210,21 +211,14 @@ async def test_start_up_build_runs_while_the_server_answers(tmp_path, aiohttp_cl
         assert gate.wait(10)
         return kb.ensure([str(TEST_SOURCE)], bundled=False)
 
-    app = create_app(conv)
-    app.cleanup_ctx.append(build_on_start(build))
-    client = await aiohttp_client(app)
+    client = await started(aiohttp_client, conv, build)
     assert (await client.get("/healthz")).status == 200
     response = await client.get("/readyz")
     assert (response.status, await response.json()) == (503, {"ready": False, "reason": "building the knowledge base"})
     assert "govbot_ready 0" in await (await client.get("/metrics")).text()
 
     gate.set()
-    for _ in range(200):
-        if (await client.get("/readyz")).status == 200:
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("never ready")
+    await wait_ready(client)
     assert [r["ok"] for r in conv.refreshes] == [True]
     text = await (await client.get("/metrics")).text()
     assert metric(text, 'govbot_refreshes_total{outcome="ok"}') == 1
@@ -235,13 +229,8 @@ async def test_start_up_build_runs_while_the_server_answers(tmp_path, aiohttp_cl
 async def test_start_up_build_is_skipped_when_sources_did_not_change(kb, aiohttp_client):
     before = kb.info()["version"]
     conv = Conversation(kb)
-    app = create_app(conv)
-    app.cleanup_ctx.append(build_on_start(lambda: kb.ensure([str(TEST_SOURCE)], bundled=False)))
-    client = await aiohttp_client(app)
-    for _ in range(200):
-        if (await client.get("/readyz")).status == 200:
-            break
-        await asyncio.sleep(0.02)
+    client = await started(aiohttp_client, conv, lambda: kb.ensure([str(TEST_SOURCE)], bundled=False))
+    await wait_ready(client)
     assert (await (await client.get("/readyz")).json())["version"] == before
     assert conv.refreshes == []
 

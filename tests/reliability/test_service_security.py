@@ -5,7 +5,6 @@ Each test drives the real application over loopback HTTP with aiohttp's test cli
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -16,11 +15,12 @@ import aiohttp
 import pytest
 
 from bot.conversation import Conversation
-from bot.server import MAX_BODY, ConfigError, build_on_start, create_app
+from bot.server import MAX_BODY, ConfigError, create_app
 from bot.web import COOKIE
 from knowledge import KnowledgeBase
 from knowledge.phrases import say
 from tests.conftest import TEST_SOURCE
+from tests.fakes.service import started, wait_ready
 
 JSON = {"Content-Type": "application/json"}
 SECRETS = {
@@ -141,13 +141,8 @@ async def test_every_file_in_the_knowledge_directory_is_private(tmp_path, aiohtt
     try:
         kb = KnowledgeBase(tmp_path / "kb")
         conv = Conversation(kb)
-        app = create_app(conv)
-        app.cleanup_ctx.append(build_on_start(lambda: kb.ensure([str(TEST_SOURCE)], bundled=False)))
-        client = await aiohttp_client(app)
-        for _ in range(200):
-            if (await client.get("/readyz")).status == 200:
-                break
-            await asyncio.sleep(0.02)
+        client = await started(aiohttp_client, conv, lambda: kb.ensure([str(TEST_SOURCE)], bundled=False))
+        await wait_ready(client)
         await client.post("/api/chat", json={"question": "Qui pilote le programme Atlas ?"})
         await client.post("/api/chat", json={"feedback": "up", "question": "Qui pilote le programme Atlas ?"})
         files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in kb.path.iterdir()}
