@@ -9,18 +9,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from knowledge import Answer, KnowledgeBase, RefreshBusy, SourceErrors
-from knowledge.phrases import label, say
+from knowledge.phrases import counts_text, report_text, say
 from knowledge.text import clip, guess_language, strip_mentions
 
 from .questionlog import QuestionLog
 
-__all__ = ["Command", "Conversation", "AdminReply", "parse_command", "ADMIN_COMMANDS", "admins_from_env"]
+__all__ = [
+    "Command",
+    "Conversation",
+    "AdminReply",
+    "parse_command",
+    "reply_language",
+    "ADMIN_COMMANDS",
+    "admins_from_env",
+]
 
 log = logging.getLogger("govbot.conversation")
 
@@ -39,15 +48,35 @@ class Command:
 
 
 def parse_command(text: str) -> Command:
-    """'refresh https://x/a.yaml' -> Command('refresh', ('https://x/a.yaml',)); anything else is a question."""
+    """'refresh https://x/a.yaml' -> Command('refresh', ('https://x/a.yaml',)); anything else is a question.
+
+    A command is the whole message: « sources du programme CaRE ? » is a question, not `sources`; `refresh`
+    takes only http(s) URLs (Slack's `<url|label>` form included).
+    """
     cleaned = strip_mentions(text or "")
     words = cleaned.split()
     head = words[0].lower().lstrip("/!") if words else ""
     if not words or (head in ("help", "aide") and len(words) == 1):
         return Command("help", (), cleaned)
-    if head in ADMIN_COMMANDS:
-        return Command(head, tuple(w.strip("<>") for w in words[1:]), cleaned)
+    if head in ("stats", "unanswered", "sources") and len(words) == 1:
+        return Command(head, (), cleaned)
+    if head == "refresh":
+        urls = tuple(_chat_url(w) for w in words[1:])
+        if all(urls):
+            return Command("refresh", tuple(u for u in urls if u), cleaned)
     return Command("ask", (), cleaned)
+
+
+def _chat_url(word: str) -> str | None:
+    """An http(s) URL typed in a chat (local paths are for the command line only: chat admins may not make
+    the server read its own files)."""
+    url = word.strip("<>").split("|", 1)[0]
+    return url if url.startswith(("http://", "https://")) and len(url) > 8 else None
+
+
+def reply_language(text: str) -> str:
+    """The language to answer in: French unless the message is clearly English (a lone word is French)."""
+    return guess_language(text) if len(text.split()) > 1 else "fr"
 
 
 def admins_from_env(platform: str) -> frozenset[str]:
@@ -61,23 +90,31 @@ class AdminReply:
 
     text: str
     allowed: bool
+    lang: str = "fr"
     background: Callable[[], Awaitable[str]] | None = None
 
 
 @dataclass
 class _Limiter:
+    """A sliding one-minute window per key; called from the loop and from worker threads."""
+
     per_minute: int
     hits: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow(self, key: str) -> bool:
         now = time.monotonic()
-        window = self.hits[key]
-        while window and now - window[0] > 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return False
-        window.append(now)
-        return True
+        with self.lock:
+            window = self.hits[key]
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= self.per_minute:
+                return False
+            window.append(now)
+            if len(self.hits) > 10_000:  # forget quiet users so the table cannot grow without end
+                for quiet in [k for k, w in self.hits.items() if not w or now - w[-1] > 60]:
+                    del self.hits[quiet]
+            return True
 
 
 class Conversation:
@@ -91,17 +128,15 @@ class Conversation:
         admins: dict[str, frozenset[str]] | None = None,
         rate_limit: int | None = None,
         admin_rate_limit: int = 5,
-        extra_sources: list[str] | None = None,
     ):
         self.kb = kb
         self.log = questions or QuestionLog(kb.path / "questions.sqlite")
         self.admins = admins if admins is not None else {p: admins_from_env(p) for p in ADMIN_ENV}
         self.limiter = _Limiter(rate_limit or int(os.environ.get("GOVBOT_RATE_LIMIT", "30")))
         self.admin_limiter = _Limiter(admin_rate_limit)
-        self.extra_sources = extra_sources
         self.refreshes: list[dict[str, float | bool]] = []
         self._refresh_lock = asyncio.Lock()
-        self._refresh_claimed = False
+        self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends
         self.on_answer: list[Callable[[str, Answer, float], None]] = []
 
     def is_admin(self, platform: str, user: str) -> bool:
@@ -112,7 +147,10 @@ class Conversation:
         return self.log.first_time(key)
 
     def ask(self, platform: str, user: str, text: str) -> Answer:
-        """Answer a question, log it, and respect the per-user rate limit."""
+        """Answer a question, log it, and respect the per-user rate limit.
+
+        Help and greetings are answered but not logged: they are not questions the knowledge failed.
+        """
         question = clip(strip_mentions(text), 500)
         if not self.limiter.allow(self.log.user_hash(platform, user)):
             lang = guess_language(question)
@@ -120,8 +158,9 @@ class Conversation:
         started = time.perf_counter()
         answer = self.kb.ask(question)
         elapsed = time.perf_counter() - started
-        answered = answer.answered and bool(answer.results)
-        self.log.question(platform, user, question, answer.intent, answer.confidence, answered)
+        if answer.intent == "help":
+            return answer
+        self.log.question(platform, user, question, answer.intent, answer.confidence, answer.answered)
         for hook in self.on_answer:
             hook(platform, answer, elapsed)
         return answer
@@ -129,71 +168,81 @@ class Conversation:
     async def ask_async(self, platform: str, user: str, text: str) -> Answer:
         return await asyncio.to_thread(self.ask, platform, user, text)
 
-    def feedback(self, platform: str, user: str, question: str, value: str) -> str:
-        """Record a 👍 / 👎 click ('up' or 'down'); returns the thank-you sentence."""
-        self.log.feedback(platform, user, question, "up" if value == "up" else "down")
-        return say("feedback_thanks", guess_language(question))
+    def feedback(self, platform: str, user: str, question: str, value: str) -> str | None:
+        """Record a 👍 / 👎 click; returns the thank-you sentence, or None for anything but 'up' or 'down'."""
+        if value not in ("up", "down"):
+            return None
+        self.log.feedback(platform, user, question, value)
+        return say("feedback_thanks", reply_language(question))
+
+    async def feedback_async(self, platform: str, user: str, question: str, value: str) -> str | None:
+        return await asyncio.to_thread(self.feedback, platform, user, question, value)
+
+    async def admin_async(self, platform: str, user: str, command: Command) -> AdminReply:
+        """`admin` off the event loop (stats and sources read SQLite)."""
+        return await asyncio.to_thread(self.admin, platform, user, command)
 
     def admin(self, platform: str, user: str, command: Command) -> AdminReply:
         """Run an admin command if `user` may; a refusal runs nothing. Every attempt is logged."""
-        lang = guess_language(command.text) if len(command.text.split()) > 2 else "fr"
+        lang = reply_language(command.text)
         args = " ".join(command.args)
         if not self.is_admin(platform, user):
             self.log.admin_action(platform, user, command.name, args, "refused")
-            return AdminReply(say("not_admin", lang), allowed=False)
+            return AdminReply(say("not_admin", lang), allowed=False, lang=lang)
         if not self.admin_limiter.allow(self.log.user_hash(platform, user)):
             self.log.admin_action(platform, user, command.name, args, "rate limited")
-            return AdminReply(say("rate_limited", lang), allowed=False)
+            return AdminReply(say("rate_limited", lang), allowed=False, lang=lang)
         if command.name == "refresh":
             # Claimed here, not when the background task starts, so two admins cannot both start one.
-            if self._refresh_claimed or self._refresh_lock.locked():
+            if not self._refresh_claim.acquire(blocking=False):
                 self.log.admin_action(platform, user, "refresh", args, "busy")
-                return AdminReply(say("refresh_busy", lang), allowed=True)
-            self._refresh_claimed = True
+                return AdminReply(say("refresh_busy", lang), allowed=True, lang=lang)
 
             async def run() -> str:
                 try:
                     text, outcome = await self.refresh(list(command.args), lang)
                 finally:
-                    self._refresh_claimed = False
+                    self._refresh_claim.release()
                 self.log.admin_action(platform, user, "refresh", args, outcome)
                 return text
 
             self.log.admin_action(platform, user, "refresh", args, "started")
-            return AdminReply(say("refresh_started", lang), allowed=True, background=run)
+            return AdminReply(say("refresh_started", lang), allowed=True, lang=lang, background=run)
         text = {"stats": self.stats_text, "unanswered": self.unanswered_text, "sources": self.sources_text}[
             command.name
         ](lang)
         self.log.admin_action(platform, user, command.name, args, "ok")
-        return AdminReply(text, allowed=True)
+        return AdminReply(text, allowed=True, lang=lang)
 
     async def refresh(self, sources: list[str], lang: str = "fr") -> tuple[str, str]:
         """Refresh in a worker thread; returns (the report or errors to post, a one-word outcome)."""
         async with self._refresh_lock:
             started = time.time()
             try:
-                report = await asyncio.to_thread(self.kb.refresh, [*(self.extra_sources or []), *sources])
+                report = await asyncio.to_thread(self.kb.refresh, sources)
             except SourceErrors as exc:
-                self.refreshes.append({"at": started, "ok": False, "duration": time.time() - started})
+                self.record_refresh(started, ok=False)
                 errors = "\n".join(f"• {p}" for p in exc.problems[:20])
                 return say("refresh_failed", lang, errors=errors), "failed"
             except RefreshBusy:
                 return say("refresh_busy", lang), "busy"
             except Exception as exc:  # an unexpected failure must not kill the bot; the old version answers
                 log.exception("refresh failed")
-                self.refreshes.append({"at": started, "ok": False, "duration": time.time() - started})
+                self.record_refresh(started, ok=False)
                 return say("refresh_failed", lang, errors=f"• {type(exc).__name__}"), "failed"
-            self.refreshes.append({"at": started, "ok": True, "duration": report.duration})
-            return say("refresh_done", lang, summary=report.to_text()), "ok"
+            self.record_refresh(started, ok=True, duration=report.duration)
+            return say("refresh_done", lang, summary=report_text(report, lang)), "ok"
 
-    def _counts(self, lang: str) -> str:
-        info = self.kb.info()
-        return ", ".join(f"{n} {label(k, lang).lower()}" for k, n in info["counts"].items())
+    def record_refresh(self, started: float, *, ok: bool, duration: float | None = None) -> None:
+        """One refresh for the metrics, whoever ran it (an admin, or the start-up build)."""
+        self.refreshes.append(
+            {"at": started, "ok": ok, "duration": time.time() - started if duration is None else duration}
+        )
 
     def stats_text(self, lang: str) -> str:
         info = self.kb.info()
         week = self.log.week()
-        return say("stats_text", lang, counts=self._counts(lang), built=info["built_at"], **week)
+        return say("stats_text", lang, counts=counts_text(info["counts"], lang), built=info["built_at"], **week)
 
     def unanswered_text(self, lang: str) -> str:
         rows = self.log.unanswered()

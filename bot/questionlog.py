@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import sqlite3
@@ -62,6 +63,10 @@ class QuestionLog:
     def user_hash(self, platform: str, user: str) -> str:
         """A salted hash: stable for one user, useless to anyone without the salt."""
         return hashlib.sha256(self._salt + f"{platform}:{user}".encode()).hexdigest()[:24]
+
+    def sign(self, value: str) -> str:
+        """A short keyed signature (the salt is the key): lets a front end hand out ids only it can mint."""
+        return hmac.new(self._salt, value.encode(), hashlib.sha256).hexdigest()[:20]
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         with self._lock:

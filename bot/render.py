@@ -20,6 +20,9 @@ __all__ = [
     "cut_items",
     "cut_text",
     "choice_payload",
+    "knowledge_date",
+    "share_payload",
+    "wants_feedback",
     "feedback_payload",
     "read_payload",
 ]
@@ -51,6 +54,21 @@ def cut_text(text: str, limit: int, lang: str) -> str:
         return text
     hint = say("more_hint", lang)
     return clip(text, max(1, limit - len(hint) - 1)) + "\n" + hint
+
+
+def knowledge_date(info: dict[str, Any]) -> str:
+    """The date the knowledge speaks for: its newest source date, else the day it was built."""
+    return str(info.get("latest_date") or str(info.get("built_at", ""))[:10])
+
+
+def wants_feedback(answer: Answer) -> bool:
+    """👍 / 👎 under every answer but help (help is not an answer to judge)."""
+    return answer.intent not in ("help", "admin")
+
+
+def share_payload(question: str) -> str:
+    """The value of Slack's "Share in channel" button: the question to answer again, publicly."""
+    return json.dumps({"question": question[:500]}, ensure_ascii=False)
 
 
 def choice_payload(query: str) -> str:

@@ -234,18 +234,18 @@ async def _prepare(app: web.Application, build: Callable[[], RefreshReport | Non
         state.problem = "another process is refreshing the knowledge"
         log.warning("knowledge: %s; this instance answers once it is done", state.problem)
     except SourceErrors as exc:
-        conv.refreshes.append({"at": started, "ok": False, "duration": time.time() - started})
+        conv.record_refresh(started, ok=False)
         state.problem = f"the knowledge could not be built ({len(exc.problems)} source problem(s))"
         log.error("knowledge: %s:\n%s", state.problem, exc)
     except Exception as exc:  # the service stays up (healthz) and says why it is not ready (readyz)
-        conv.refreshes.append({"at": started, "ok": False, "duration": time.time() - started})
+        conv.record_refresh(started, ok=False)
         state.problem = f"the knowledge could not be built ({type(exc).__name__})"
         log.exception("knowledge: %s", state.problem)
     else:
         if report is None:
             log.info("knowledge unchanged since its last build: not rebuilt")
         else:
-            conv.refreshes.append({"at": started, "ok": True, "duration": report.duration})
+            conv.record_refresh(started, ok=True, duration=report.duration)
             log.info("knowledge built: version %s in %.2f s", report.version, report.duration)
     finally:
         state.starting = False

@@ -16,6 +16,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -29,20 +30,17 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowledge import Answer
 from knowledge.phrases import say
-from knowledge.text import guess_language
 
 from .cli import open_kb
-from .conversation import Command, Conversation, parse_command
-from .render import read_payload
+from .conversation import Command, Conversation, parse_command, reply_language
+from .render import knowledge_date, read_payload
 from .slack_blocks import (
     ACTION_CHOICE,
     ACTION_FEEDBACK,
     ACTION_SHARE,
     answer_message,
     home_view,
-    knowledge_date,
     text_message,
 )
 from .slack_guard import events_handler
@@ -93,9 +91,20 @@ async def _deliver(sending: Awaitable[Any], what: str) -> bool:
     return True
 
 
-async def _render(conv: Conversation, answer: Answer, question: str, **options: Any) -> Message:
-    info = conv.kb.info()  # cached with the open version: no thread hop needed
-    return answer_message(answer, question=question, as_of=knowledge_date(info), **options)
+async def _answered(conv: Conversation, question: str, answer: Callable[[], Any], **options: Any) -> Message:
+    """The message for `answer()` (run in a worker thread), or a short apology with a reference the logs
+    share when the knowledge fails: every way of asking (message, command, click) gets one or the other."""
+
+    def build() -> Message:
+        return answer_message(answer(), question=question, as_of=knowledge_date(conv.kb.info()), **options)
+
+    try:
+        return await asyncio.to_thread(build)
+    except Exception:
+        ref = secrets.token_hex(4)
+        log.exception("slack answer failed (ref %s)", ref)
+        lang = reply_language(question)
+        return text_message(say("error", lang, ref=ref), lang)
 
 
 async def _converse(conv: Conversation, reply: Reply, text: str) -> None:
@@ -104,26 +113,19 @@ async def _converse(conv: Conversation, reply: Reply, text: str) -> None:
     if command.name not in ("ask", "help"):
         await _admin(conv, reply, command)
         return
-    try:
-        if command.name == "help":  # help is not a question: not logged, no feedback buttons
-            answer = await asyncio.to_thread(conv.kb.ask, command.text)
-        else:
-            answer = await conv.ask_async(PLATFORM, reply.user, command.text)
-        message = await _render(conv, answer, command.text, share=reply.ephemeral)
-    except Exception:  # the knowledge failed: say so with a reference the logs share
-        ref = secrets.token_hex(4)
-        log.exception("slack answer failed (ref %s)", ref)
-        message = text_message(say("error", guess_language(command.text), ref=ref))
+    message = await _answered(
+        conv, command.text, partial(conv.ask, PLATFORM, reply.user, command.text), share=reply.ephemeral
+    )
     await _deliver(reply.post(message), "answer")
 
 
 async def _admin(conv: Conversation, reply: Reply, command: Command) -> None:
     """Admin commands answer privately; a refresh reports again when its background work ends."""
-    result = await asyncio.to_thread(conv.admin, PLATFORM, reply.user, command)
-    await _deliver(reply.note(text_message(result.text)), "admin reply")
+    result = await conv.admin_async(PLATFORM, reply.user, command)
+    await _deliver(reply.note(text_message(result.text, result.lang)), "admin reply")
     if result.background is not None:
         report = await result.background()
-        await _deliver(reply.note(text_message(report)), "refresh report")
+        await _deliver(reply.note(text_message(report, result.lang)), "refresh report")
 
 
 def _in_channel(client: AsyncWebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
@@ -196,7 +198,11 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        info = await asyncio.to_thread(conv.kb.info)
+        try:
+            info = await asyncio.to_thread(conv.kb.info)
+        except Exception:  # no knowledge yet, or it cannot be read: the Home tab simply stays as it was
+            log.exception("slack home view not built")
+            return
         await _deliver(client.views_publish(user_id=event["user"], view=home_view(info)), "home view")
 
     async def on_command(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Any) -> None:
@@ -208,9 +214,8 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
         query = read_payload(action.get("value")).get("choice")
         if not query:
             return
-        answer = await conv.ask_async(PLATFORM, body["user"]["id"], query)
         ephemeral = bool(body.get("container", {}).get("is_ephemeral"))
-        message = await _render(conv, answer, query, share=ephemeral)
+        message = await _answered(conv, query, partial(conv.ask, PLATFORM, body["user"]["id"], query), share=ephemeral)
         await _deliver(respond(replace_original=True, **message), "choice answer")
 
     async def on_share(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
@@ -219,8 +224,7 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
         if not question:
             return
         # Sharing repeats an answer already given: not a new question for the log or the rate limit.
-        answer = await asyncio.to_thread(conv.kb.ask, question)
-        message = await _render(conv, answer, question, asked_by=body["user"]["id"])
+        message = await _answered(conv, question, partial(conv.kb.ask, question), asked_by=body["user"]["id"])
         if await _deliver(respond(response_type="in_channel", replace_original=False, **message), "shared answer"):
             await _deliver(respond(delete_original=True), "ephemeral clean-up")
 
@@ -228,10 +232,11 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
         await ack()
         data = read_payload(action.get("value"))
         value = "up" if action.get("action_id", "").endswith("_up") else "down"
-        thanks = await asyncio.to_thread(conv.feedback, PLATFORM, body["user"]["id"], data.get("question", ""), value)
-        await _deliver(
-            respond(response_type="ephemeral", replace_original=False, **text_message(thanks)), "feedback thanks"
-        )
+        question = data.get("question", "")
+        thanks = await conv.feedback_async(PLATFORM, body["user"]["id"], question, value)
+        if thanks:
+            message = text_message(thanks, reply_language(question))
+            await _deliver(respond(response_type="ephemeral", replace_original=False, **message), "feedback thanks")
 
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)

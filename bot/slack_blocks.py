@@ -7,16 +7,23 @@ limits (a message over a limit is rejected whole), cutting with "…" and the "m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from knowledge import Answer
-from knowledge.phrases import EXAMPLES, label, say
+from knowledge.phrases import EXAMPLES, counts_text, say
 from knowledge.text import clip
 
-from .render import choice_payload, cut_items, feedback_payload, safe_sources
+from .render import (
+    choice_payload,
+    cut_items,
+    feedback_payload,
+    knowledge_date,
+    safe_sources,
+    share_payload,
+    wants_feedback,
+)
 
 __all__ = [
     "ACTION_CHOICE",
@@ -26,7 +33,6 @@ __all__ = [
     "escape",
     "fit",
     "home_view",
-    "knowledge_date",
     "text_message",
 ]
 
@@ -116,15 +122,6 @@ def _value(make: Callable[[str], str], text: str) -> str:
     return value
 
 
-def _share_payload(question: str) -> str:
-    return json.dumps({"question": question[:500]}, ensure_ascii=False)
-
-
-def knowledge_date(info: dict[str, Any]) -> str:
-    """The date the knowledge speaks for: its newest source date, else the day it was built."""
-    return str(info.get("latest_date") or str(info.get("built_at", ""))[:10])
-
-
 def _context(elements: list[str]) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": e} for e in elements[:10]]}
 
@@ -188,8 +185,8 @@ def answer_message(
 
     tail: list[dict[str, Any]] = []
     if share:
-        tail.append(_button(say("share", lang), ACTION_SHARE, _value(_share_payload, question), "primary"))
-    if answer.intent != "help":
+        tail.append(_button(say("share", lang), ACTION_SHARE, _value(share_payload, question), "primary"))
+    if wants_feedback(answer):
         for value, emoji in (("up", "👍"), ("down", "👎")):
             text = f"{emoji} {say('feedback_' + value, lang)}"
             payload = _value(partial(feedback_payload, value), question)
@@ -208,10 +205,6 @@ def text_message(text: str, lang: str = "fr") -> dict[str, Any]:
     }
 
 
-def _counts(info: dict[str, Any], lang: str) -> str:
-    return ", ".join(f"{n} {label(kind, lang).lower()}" for kind, n in info.get("counts", {}).items())
-
-
 def home_view(info: dict[str, Any]) -> dict[str, Any]:
     """The App Home tab, in French then English: what govbot is, how to ask, examples, the knowledge."""
     blocks: list[dict[str, Any]] = [
@@ -228,7 +221,7 @@ def home_view(info: dict[str, Any]) -> dict[str, Any]:
         text = f"{say('welcome', lang)}\n{examples}\n\n{say('slack_usage', lang)}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_TEXT, lang)}})
         facts = [escape(say("knowledge_date", lang, date=date))] if date else []
-        if counts := _counts(info, lang):
+        if counts := counts_text(info.get("counts", {}), lang):
             facts.append(fit(counts, 1000, lang))
         if facts:
             blocks.append(_context(facts))

@@ -24,10 +24,9 @@ from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from knowledge import Answer
 from knowledge.phrases import say
-from knowledge.text import guess_language
 
-from .conversation import ADMIN_COMMANDS, Command, Conversation, parse_command
-from .render import read_payload
+from .conversation import ADMIN_COMMANDS, Command, Conversation, parse_command, reply_language
+from .render import knowledge_date, read_payload
 from .teams_auth import ReusedCredentials, SigningKeysUnavailable, StrictAuthentication, use_async_signing_keys
 from .teams_cards import CARD_CONTENT_TYPE, answer_card, answer_text, welcome_answer
 
@@ -62,13 +61,13 @@ class TeamsSettings:
         )
 
 
-def answer_activity(answer: Answer, question: str) -> Activity:
+def answer_activity(answer: Answer, question: str, as_of: str = "") -> Activity:
     """The card, and the same answer as plain text for notifications and clients without cards."""
     return Activity(
         type=ActivityTypes.message,
         text=answer_text(answer),
         text_format=TextFormatTypes.plain,
-        attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=answer_card(answer, question))],
+        attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=answer_card(answer, question, as_of))],
     )
 
 
@@ -125,20 +124,24 @@ class GovbotTeamsBot(TeamsActivityHandler):
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("Teams turn failed (ref %s, activity %s)", ref, activity.id)
-            lang = guess_language(activity.text) if activity.text else "fr"
-            await self._send(turn_context, _plain(say("error", lang, ref=ref)))
+            await self._send(turn_context, _plain(say("error", reply_language(activity.text or ""), ref=ref)))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         user = _user(activity)
         action = read_payload(activity.value) if isinstance(activity.value, (dict, str)) else {}
         if action.get("feedback"):
-            thanks = self.conv.feedback(PLATFORM, user, action.get("question", ""), action["feedback"])
-            await self._send(turn_context, _plain(thanks))
+            question = action.get("question", "")
+            thanks = await self.conv.feedback_async(PLATFORM, user, question, action["feedback"])
+            if thanks:
+                await self._send(turn_context, _plain(thanks))
             return
-        if action.get("choice"):
+        if action.get("choice"):  # a clicked choice is a question, never a command
             text = action["choice"]
-        elif _conversation_type(activity) == "personal" or _mentions_bot(activity):
+            answer = await self.conv.ask_async(PLATFORM, user, text)
+            await self._send(turn_context, answer_activity(answer, text, knowledge_date(self.conv.kb.info())))
+            return
+        if _conversation_type(activity) == "personal" or _mentions_bot(activity):
             text = TurnContext.remove_recipient_mention(activity) or ""
         else:
             return  # a group or channel message not addressed to the bot
@@ -147,7 +150,7 @@ class GovbotTeamsBot(TeamsActivityHandler):
             await self._admin(turn_context, command)
             return
         answer = await self.conv.ask_async(PLATFORM, user, command.text)
-        await self._send(turn_context, answer_activity(answer, command.text))
+        await self._send(turn_context, answer_activity(answer, command.text, knowledge_date(self.conv.kb.info())))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         # Not the SDK's Teams dispatch, which calls the Bot Connector about every member who joins.
@@ -169,16 +172,16 @@ class GovbotTeamsBot(TeamsActivityHandler):
     async def _admin(self, turn_context: TurnContext, command: Command) -> None:
         # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams.
         sender = turn_context.activity.from_property
-        reply = self.conv.admin(PLATFORM, (sender.aad_object_id or "") if sender else "", command)
+        reply = await self.conv.admin_async(PLATFORM, (sender.aad_object_id or "") if sender else "", command)
         await self._send(turn_context, _plain(reply.text))
         if reply.background:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
-            task = asyncio.create_task(self._report(turn_context.adapter, reference, reply.background))
+            task = asyncio.create_task(self._report(turn_context.adapter, reference, reply.background, reply.lang))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
     async def _report(
-        self, adapter: BotAdapter, reference: ConversationReference, work: Callable[[], Awaitable[str]]
+        self, adapter: BotAdapter, reference: ConversationReference, work: Callable[[], Awaitable[str]], lang: str
     ) -> None:
         """Post a long job's report later, as a proactive message: a Teams turn only has 15 seconds."""
         try:
@@ -186,7 +189,7 @@ class GovbotTeamsBot(TeamsActivityHandler):
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("Teams background job failed (ref %s)", ref)
-            text = say("error", "fr", ref=ref)
+            text = say("error", lang, ref=ref)
 
         async def post(turn_context: TurnContext) -> None:
             await turn_context.send_activity(_plain(text))

@@ -15,7 +15,7 @@ from knowledge import Answer
 from knowledge.phrases import EXAMPLES, say
 from knowledge.text import clip
 
-from .render import choice_payload, cut_items, cut_text, feedback_payload, safe_sources
+from .render import choice_payload, cut_items, cut_text, feedback_payload, safe_sources, wants_feedback
 
 __all__ = ["CARD_CONTENT_TYPE", "answer_card", "answer_text", "welcome_answer", "escape_markdown", "card_size"]
 
@@ -55,7 +55,7 @@ def _submit(title: str, data: str) -> dict[str, Any]:
     return {"type": "Action.Submit", "title": clip(title, 80), "data": json.loads(data)}
 
 
-def _build(answer: Answer, question: str, level: tuple[int, int, int, int]) -> dict[str, Any]:
+def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_of: str = "") -> dict[str, Any]:
     max_lines, max_facts, max_choices, line_chars = level
     lang = answer.lang
     body: list[dict[str, Any]] = []
@@ -83,12 +83,14 @@ def _build(answer: Answer, question: str, level: tuple[int, int, int, int]) -> d
         links = " · ".join(f"[{escape_markdown(clip(s['title'], 120))}]({_link_target(s['url'])})" for s in sources)
         body.append(_text_block(say("sources_word", lang), weight="Bolder", size="Small", spacing="Medium"))
         body.append(_text_block(links, size="Small", spacing="None"))
+    if as_of:
+        body.append(_text_block(escape_markdown(say("knowledge_date", lang, date=as_of)), isSubtle=True, size="Small"))
     if more or more_facts or more_choices:
         body.append(_text_block(escape_markdown(say("more_hint", lang)), isSubtle=True, size="Small"))
     actions: list[dict[str, Any]] = [
         {"type": "Action.OpenUrl", "title": clip(s["title"], 60), "url": s["url"]} for s in sources[:3]
     ]
-    if question:
+    if question and wants_feedback(answer):
         actions += [
             _submit("👍 " + say("feedback_up", lang), feedback_payload("up", question)),
             _submit("👎 " + say("feedback_down", lang), feedback_payload("down", question)),
@@ -109,10 +111,11 @@ def card_size(card: dict[str, Any]) -> int:
     return len(json.dumps(card, ensure_ascii=False).encode())
 
 
-def answer_card(answer: Answer, question: str = "") -> dict[str, Any]:
-    """The card for `answer`; `question` (what was asked) rides on the 👍/👎 buttons, which only show with it."""
+def answer_card(answer: Answer, question: str = "", as_of: str = "") -> dict[str, Any]:
+    """The card for `answer`; `question` (what was asked) rides on the 👍/👎 buttons, which only show with it;
+    `as_of` is the knowledge date shown under the sources."""
     for level in _LEVELS:
-        card = _build(answer, question, level)
+        card = _build(answer, question, level, as_of)
         if card_size(card) <= CARD_BUDGET:
             return card
     # Pathological text (long lines of 4-byte characters): one short block is all that is sure to fit.

@@ -8,6 +8,7 @@ per-user rate limit and the question log's salted hash.
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import re
@@ -19,11 +20,10 @@ from aiohttp import web
 
 from knowledge import Answer, KnowledgeMissing
 from knowledge.phrases import EXAMPLES, say
-from knowledge.text import guess_language
 
-from .conversation import ADMIN_COMMANDS, Conversation, parse_command
+from .conversation import ADMIN_COMMANDS, Conversation, parse_command, reply_language
 
-__all__ = ["add_routes", "render_page", "read_json", "COOKIE", "PAGE_POLICY"]
+__all__ = ["add_routes", "new_visitor", "render_page", "read_json", "COOKIE", "PAGE_POLICY"]
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "govbot_uid"
@@ -84,12 +84,20 @@ def render_page(template: str, lang: str) -> str:
     return _PLACEHOLDER.sub(lambda m: raw[m[1]] if m[1] in raw else html.escape(values[m[1]]), template)
 
 
+def new_visitor(conv: Conversation, token: str | None = None) -> str:
+    """A visitor id: a random token and its signature, so a client cannot mint ids (and fresh rate limits)."""
+    token = token or secrets.token_urlsafe(18)
+    return f"{token}.{conv.log.sign(token)}"
+
+
 def _visitor(request: web.Request) -> tuple[str, bool]:
-    """The visitor id from the cookie, or a new one (True when new)."""
+    """The visitor id from the cookie if the server issued it, else a new one (True when new)."""
+    conv = request.app[CONVERSATION]
     uid = request.cookies.get(COOKIE, "")
-    if _VISITOR.fullmatch(uid):
+    token, _, signature = uid.partition(".")
+    if _VISITOR.fullmatch(token) and hmac.compare_digest(signature, conv.log.sign(token)):
         return uid, False
-    return secrets.token_urlsafe(18), True
+    return new_visitor(conv), True
 
 
 def _remember(request: web.Request, response: web.StreamResponse, uid: str) -> None:
@@ -143,7 +151,7 @@ async def _chat(request: web.Request) -> web.Response:
     user = f"ip:{request.remote}" if new else uid
     try:
         if "feedback" in data:
-            reply = _feedback(conv, user, data)
+            reply = await _feedback(conv, user, data)
         elif "choice" in data:
             reply = await _ask(conv, user, _text(data, "choice"))
         elif "question" in data:
@@ -151,7 +159,7 @@ async def _chat(request: web.Request) -> web.Response:
         else:
             raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
     except KnowledgeMissing:
-        lang = guess_language(str(data.get("question") or data.get("choice") or ""))
+        lang = reply_language(str(data.get("question") or data.get("choice") or ""))
         reply = web.json_response({"error": "knowledge base not ready", "text": say("not_ready", lang)}, status=503)
     if new:
         _remember(request, reply, uid)
@@ -167,21 +175,22 @@ async def _question(conv: Conversation, user: str, text: str) -> web.Response:
     command = parse_command(text)
     if command.name not in ADMIN_COMMANDS:
         return await _ask(conv, user, text)
-    # Admins are listed in GOVBOT_WEB_ADMINS by visitor id; anyone else gets the polite refusal.
-    reply = conv.admin("web", user, command)
+    # Admins are listed in GOVBOT_WEB_ADMINS by visitor id; anyone else gets the polite refusal. A refresh
+    # answers with its report: the page waits for it (Slack and Teams, which cannot wait, post it later).
+    reply = await conv.admin_async("web", user, command)
     said = await reply.background() if reply.background else reply.text
-    answer = Answer(intent="admin", lang=guess_language(text), title="", text=said)
+    answer = Answer(intent="admin", lang=reply.lang, title="", text=said)
     return web.json_response(answer.to_dict())
 
 
-def _feedback(conv: Conversation, user: str, data: dict[str, Any]) -> web.Response:
+async def _feedback(conv: Conversation, user: str, data: dict[str, Any]) -> web.Response:
     value = _text(data, "feedback")
+    question = _text(data, "question") if "question" in data else ""
     if value not in ("up", "down"):
         raise web.HTTPBadRequest(text='malformed request: "feedback" must be "up" or "down"')
-    question = _text(data, "question") if "question" in data else ""
     if not conv.limiter.allow(conv.log.user_hash("web", user) + ":feedback"):
-        return web.json_response({"ok": False, "text": say("rate_limited", guess_language(question))}, status=429)
-    return web.json_response({"ok": True, "text": conv.feedback("web", user, question, value)})
+        return web.json_response({"ok": False, "text": say("rate_limited", reply_language(question))}, status=429)
+    return web.json_response({"ok": True, "text": await conv.feedback_async("web", user, question, value)})
 
 
 async def _asset(request: web.Request) -> web.FileResponse:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from .model import Answer
-from .phrases import EXAMPLES, label, say, status_word
+from .phrases import EXAMPLES, counts_text, label, say, status_word
 from .store import Reader, title_of
 from .text import clip, fold
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
@@ -710,9 +710,11 @@ def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answe
 
 def _help(q: Question, reader: Reader) -> Answer:
     lang = q.lang
-    counts = reader.counts
-    parts = [f"{n} {label(k, lang).lower()}" for k, n in counts.items() if n]
-    text = say("help_text", lang, counts=", ".join(parts)) + "\n" + "\n".join(f"• {e}" for e in EXAMPLES[lang])
+    text = (
+        say("help_text", lang, counts=counts_text(reader.counts, lang))
+        + "\n"
+        + "\n".join(f"• {e}" for e in EXAMPLES[lang])
+    )
     return Answer(
         intent="help",
         lang=lang,

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .phrases import report_text
+
 __all__ = [
     "Answer",
     "RefreshReport",
@@ -144,12 +146,5 @@ class RefreshReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def to_text(self) -> str:
-        lines = [f"Knowledge version {self.version}: {len(self.sources)} source(s) in {self.duration:.2f} s"]
-        for kind in sorted(self.counts):
-            lines.append(
-                f"  {kind}: {self.counts[kind]} (+{self.added.get(kind, 0)}"
-                f" ~{self.changed.get(kind, 0)} -{self.removed.get(kind, 0)})"
-            )
-        lines += [f"  warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+    def to_text(self, lang: str = "en") -> str:
+        return report_text(self, lang)

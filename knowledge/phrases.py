@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["say", "label", "status_word", "EXAMPLES"]
+from typing import Any
+
+__all__ = ["say", "label", "status_word", "counts_text", "report_text", "EXAMPLES"]
 
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
@@ -125,6 +127,11 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "The current knowledge keeps answering.",
     ),
     "refresh_busy": ("Une mise à jour est déjà en cours.", "A refresh is already running."),
+    "report_head": (
+        "Version {version} : {sources} source(s) lue(s) en {seconds} s",
+        "Version {version}: {sources} source(s) read in {seconds} s",
+    ),
+    "report_warning": ("  attention : {warning}", "  warning: {warning}"),
     "refresh_done": ("Base mise à jour : {summary}", "Knowledge refreshed: {summary}"),
     "refresh_failed": (
         "La mise à jour a échoué ; la base précédente continue de répondre. Erreurs :\n{errors}",
@@ -284,3 +291,20 @@ def label(key: str, lang: str) -> str:
 
 def status_word(status: str | None, lang: str) -> str:
     return _pick(_STATUS_WORDS[status], lang) if status in _STATUS_WORDS else ""
+
+
+def counts_text(counts: dict[str, int], lang: str) -> str:
+    """'18 acteurs, 26 objectifs, …' (kinds with no record left out)."""
+    return ", ".join(f"{n} {label(kind, lang).lower()}" for kind, n in counts.items() if n)
+
+
+def report_text(report: Any, lang: str) -> str:
+    """A refresh report (a `RefreshReport`) as the lines an admin reads, in their language."""
+    lines = [
+        say("report_head", lang, version=report.version, sources=len(report.sources), seconds=f"{report.duration:.2f}")
+    ]
+    for kind in sorted(report.counts):
+        change = f"+{report.added.get(kind, 0)} ~{report.changed.get(kind, 0)} -{report.removed.get(kind, 0)}"
+        lines.append(f"  {label(kind, lang).lower()}: {report.counts[kind]} ({change})")
+    lines += [say("report_warning", lang, warning=w) for w in report.warnings]
+    return "\n".join(lines)

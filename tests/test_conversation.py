@@ -17,6 +17,37 @@ def test_parse_command() -> None:
     assert parse_command("aide").name == "help"
     assert parse_command("aide sur le DMP").name == "ask"
     assert parse_command("qui pilote le DMP ?") == Command("ask", (), "qui pilote le DMP ?")
+    assert parse_command("refresh <https://x.org/a.yaml|a.yaml>").args == ("https://x.org/a.yaml",)
+
+
+def test_a_command_is_the_whole_message() -> None:
+    assert parse_command("sources du programme CaRE ?").name == "ask"
+    assert parse_command("stats des objectifs en retard").name == "ask"
+    assert parse_command("sources").name == "sources"
+
+
+def test_chat_refresh_takes_urls_only() -> None:
+    """A chat admin may not make the server read its own files: a path makes the message a question."""
+    assert parse_command("refresh /etc/passwd").name == "ask"
+    assert parse_command("refresh file:///etc/passwd").name == "ask"
+    assert parse_command("refresh https://x.org/a.yaml http://y.org/b.csv").args == (
+        "https://x.org/a.yaml",
+        "http://y.org/b.csv",
+    )
+
+
+def test_help_and_greetings_are_not_logged_as_unanswered(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb)
+    for text in ("help", "aide", "bonjour", "?"):
+        assert conv.ask("web", "u1", text).intent == "help"
+    assert conv.log.week() == {"answered": 0, "unanswered": 0}
+
+
+def test_feedback_accepts_up_and_down_only(kb: KnowledgeBase) -> None:
+    conv = Conversation(kb)
+    assert conv.feedback("teams", "u1", "obj 12", "sideways") is None
+    assert conv.feedback("teams", "u1", "who owns objective 12?", "up") == "Thanks for your feedback."
+    assert conv.log._read("SELECT value FROM feedback") == [("up",)]
 
 
 def test_non_admin_is_refused_and_logged(kb: KnowledgeBase) -> None:

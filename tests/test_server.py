@@ -16,7 +16,7 @@ import pytest
 from bot import server
 from bot.conversation import Conversation
 from bot.server import create_app
-from bot.web import COOKIE
+from bot.web import COOKIE, new_visitor
 from knowledge import KnowledgeBase
 from knowledge.phrases import EXAMPLES, say
 from tests.conftest import TEST_SOURCE
@@ -128,8 +128,10 @@ async def test_admin_commands_are_refused_to_visitors_and_run_for_listed_ones(kb
     status, answer = await ask(client, {"question": "refresh"})
     assert (status, answer["intent"], answer["text"]) == (200, "admin", say("not_admin", "fr"))
 
-    visitor = "v" * 24
-    admin = await aiohttp_client(create_app(Conversation(kb, admins={"web": frozenset({visitor})})))
+    conv = Conversation(kb)
+    visitor = new_visitor(conv)
+    conv.admins = {"web": frozenset({visitor})}
+    admin = await aiohttp_client(create_app(conv))
     admin.session.cookie_jar.update_cookies({COOKIE: visitor})
     status, answer = await ask(admin, {"question": "stats"})
     assert status == 200 and answer["intent"] == "admin"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -35,7 +37,9 @@ class Service:
     async def start(self) -> str:
         """Start the process; returns the banner line it prints once it listens."""
         env = {k: v for k, v in os.environ.items() if k not in PROXIES}
-        env.update(GOVBOT_DB=str(self.db), GOVBOT_TEAMS="0", GOVBOT_WEB_ADMINS=ADMIN, PYTHONUNBUFFERED="1")
+        env.update(
+            GOVBOT_DB=str(self.db), GOVBOT_TEAMS="0", GOVBOT_WEB_ADMINS=ADMIN, GOVBOT_SALT=SALT, PYTHONUNBUFFERED="1"
+        )
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -74,7 +78,9 @@ actors:
     kind: service
     url: https://example.org/slow
 """
-ADMIN = "a" * 24
+SALT = "test-salt"
+# A visitor id the server issued: a token and its signature keyed on the salt (GOVBOT_SALT for the child).
+ADMIN = "a" * 24 + "." + hmac.new(SALT.encode(), b"a" * 24, hashlib.sha256).hexdigest()[:20]
 
 
 async def slow_source(request: web.Request) -> web.Response:
@@ -123,7 +129,7 @@ async def test_serve_starts_restarts_without_rebuilding_and_stops_gracefully(tmp
                 raise AssertionError("still accepting connections after SIGTERM")
             response = await asyncio.wait_for(in_flight, 10)
             assert response.status == 200
-            assert (await response.json())["text"].startswith("Base mise à jour : Knowledge version")
+            assert (await response.json())["text"].startswith("Base mise à jour : Version")
             assert await asyncio.wait_for(second.process.wait(), 30) == 0
         finally:
             await second.stop()

@@ -21,6 +21,7 @@ from bot.slack import api_base_url, mount, socket_handler
 from bot.slack_blocks import answer_message
 from knowledge import Answer, KnowledgeBase
 from knowledge.phrases import say
+from tests.fakes.service import serve_folder
 from tests.fakes.slack_api import (
     ADMIN,
     APP_TOKEN,
@@ -194,8 +195,9 @@ async def test_admin_refresh_acks_then_posts_the_report(
         encoding="utf-8",
     )
     before = kb.info()["version"]
+    base = await serve_folder(aiohttp_server, tmp_path)
     started_at = time.monotonic()
-    assert await slack.command(f"refresh {source}", user=ADMIN) == 200
+    assert await slack.command(f"refresh <{base}/orion.yaml>", user=ADMIN) == 200
     assert time.monotonic() - started_at < 1.5
     started, report = await slack.fake.wait_for("respond", 2)
     assert started["text"] == say("refresh_started", "fr")
@@ -210,11 +212,14 @@ async def test_admin_refresh_acks_then_posts_the_report(
     assert "<https://example.org/orion|Feuille Orion>" in blocks_text(posted)
 
 
-async def test_a_failed_refresh_posts_the_errors_and_the_old_knowledge_answers(slack: SlackRig, tmp_path: Path) -> None:
+async def test_a_failed_refresh_posts_the_errors_and_the_old_knowledge_answers(
+    slack: SlackRig, tmp_path: Path, aiohttp_server
+) -> None:
     bad = tmp_path / "broken.yaml"
     bad.write_text("programmes: [ {id: X, name: 'unterminated }\n", encoding="utf-8")
     before = slack.conv.kb.info()["version"]
-    await slack.command(f"refresh {bad}", user=ADMIN)
+    base = await serve_folder(aiohttp_server, tmp_path)
+    await slack.command(f"refresh {base}/broken.yaml", user=ADMIN)
     _, report = await slack.fake.wait_for("respond", 2)
     assert report["text"].startswith("La mise à jour a échoué") and "broken.yaml" in report["text"]
     assert slack.conv.kb.info()["version"] == before
@@ -225,7 +230,7 @@ async def test_a_failed_refresh_posts_the_errors_and_the_old_knowledge_answers(s
 
 async def test_admin_refresh_refused_for_a_non_admin(slack: SlackRig, tmp_path: Path) -> None:
     before = slack.conv.kb.info()["version"]
-    assert await slack.command(f"refresh {tmp_path}", user=USER) == 200
+    assert await slack.command("refresh https://example.org/plan.yaml", user=USER) == 200
     [refusal] = await slack.fake.wait_for("respond")
     await slack.fake.settle()
     assert refusal["response_type"] == "ephemeral" and refusal["text"] == say("not_admin", "fr")

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.conversation import Conversation
@@ -28,3 +29,11 @@ async def started(
     app = create_app(conv)
     app.cleanup_ctx.append(build_on_start(build))
     return await aiohttp_client(app)
+
+
+async def serve_folder(aiohttp_server: Callable[..., Awaitable[Any]], folder: Any) -> str:
+    """Serve a folder over HTTP on loopback (chat refreshes take URLs only); returns its base URL."""
+    app = web.Application()
+    app.router.add_static("/", folder)
+    server = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/")

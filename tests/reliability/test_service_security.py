@@ -180,3 +180,14 @@ async def test_knowledge_html_is_returned_as_json_text_never_as_markup(tmp_path,
     assert "Zorglub" not in page  # the page carries no knowledge text at all: the script fills it in as text
     await client.get("/")
     assert client.session.cookie_jar.filter_cookies(client.make_url("/"))[COOKIE].value
+
+
+async def test_a_client_cannot_mint_visitor_ids_to_escape_the_rate_limit(kb, aiohttp_client):
+    client = await aiohttp_client(create_app(Conversation(kb, rate_limit=3)))
+    statuses = []
+    for n in range(6):
+        client.session.cookie_jar.clear()
+        client.session.cookie_jar.update_cookies({COOKIE: f"forged-visitor-id-number-{n:04d}"})
+        response = await client.post("/api/chat", json={"question": "Qui pilote le programme Atlas ?"})
+        statuses.append((await response.json())["text"].startswith("Vous posez beaucoup de questions"))
+    assert statuses == [False, False, False, True, True, True]  # unsigned ids count as one client (its address)
