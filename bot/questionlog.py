@@ -16,6 +16,7 @@ __all__ = ["QuestionLog"]
 
 WEEK = 7 * 24 * 3600
 SEEN_TTL = 3600.0
+SEEN_SAVE = 1.0  # seconds between two saves of the duplicate filter's keys
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (ts REAL, platform TEXT, user_hash TEXT, question TEXT, intent TEXT,
     confidence REAL, answered INTEGER);
@@ -43,7 +44,13 @@ class QuestionLog:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
         self._salt = self._load_salt()
-        self._swept = 0.0
+        # The duplicate filter answers from memory (it runs on the event loop, before each ack) and keeps
+        # its keys in SQLite too, written in batches, so a restart still recognises a retried delivery.
+        self._seen_lock = threading.Lock()
+        since = time.time() - SEEN_TTL
+        self._seen: dict[str, float] = dict(self._read("SELECT key, ts FROM seen WHERE ts >= ?", (since,)))
+        self._unsaved: list[tuple[str, float]] = []
+        self._swept = time.time()
 
     def _load_salt(self) -> bytes:
         if env := os.environ.get("GOVBOT_SALT"):
@@ -95,15 +102,35 @@ class QuestionLog:
         )
 
     def first_time(self, key: str) -> bool:
-        """True the first time `key` is seen (within the hour): the duplicate filter for retried deliveries."""
+        """True the first time `key` is seen (within the hour): the duplicate filter for retried deliveries.
+
+        Never waits for the SQLite lock that question writes hold: the keys are saved once a second.
+        """
         now = time.time()
-        with self._lock:
-            # Expired keys are swept once a minute, not on every delivery (this runs on the hot path).
-            if now - self._swept > 60:
-                self._conn.execute("DELETE FROM seen WHERE ts < ?", (now - SEEN_TTL,))
+        with self._seen_lock:
+            if now - self._seen.get(key, 0.0) < SEEN_TTL:
+                return False
+            self._seen[key] = now
+            self._unsaved.append((key, now))
+            due = now - self._swept > SEEN_SAVE
+            if due:
                 self._swept = now
-            cursor = self._conn.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, now))
-            return cursor.rowcount == 1
+        if due:
+            threading.Thread(target=self.save_seen, name="govbot-seen", daemon=True).start()
+        return True
+
+    def save_seen(self) -> None:
+        """Write the keys seen since the last save, and forget the expired ones (in memory and on disk)."""
+        cutoff = time.time() - SEEN_TTL
+        with self._seen_lock:
+            unsaved, self._unsaved = self._unsaved, []
+            for key in [k for k, ts in self._seen.items() if ts < cutoff]:
+                del self._seen[key]
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO seen VALUES (?, ?)", unsaved)
+            self._conn.execute("DELETE FROM seen WHERE ts < ?", (cutoff,))
+            self._conn.execute("COMMIT")
 
     def week(self) -> dict[str, int]:
         since = time.time() - WEEK
@@ -121,5 +148,6 @@ class QuestionLog:
         return [(q, n) for q, n in rows]
 
     def close(self) -> None:
+        self.save_seen()
         with self._lock:
             self._conn.close()

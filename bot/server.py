@@ -284,8 +284,9 @@ def main(args: Namespace) -> int:
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
     webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
     kb = open_kb(args.db, build=False)
+    conv = Conversation(kb)
     try:
-        app = create_app(Conversation(kb), webchat=webchat, production=production)
+        app = create_app(conv, webchat=webchat, production=production)
     except ConfigError as exc:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
@@ -300,4 +301,5 @@ def main(args: Namespace) -> int:
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         print=lambda *_: print(banner, flush=True),
     )
+    conv.log.close()  # saves the duplicate filter's last keys
     return 0

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -52,6 +54,7 @@ log = logging.getLogger("govbot.slack")
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 DEFAULT_API_URL = "https://slack.com/api/"
+WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
 Message = dict[str, Any]
 
 
@@ -278,7 +281,16 @@ def mount(app: web.Application, conv: Conversation) -> bool:
         return False
     bolt = build_slack_app(conv, token=token, signing_secret=secret)
     app.router.add_post(EVENTS_PATH, events_handler(bolt, conv, secret))
+    app.cleanup_ctx.append(partial(_web_api_session, bolt))
     return True
+
+
+async def _web_api_session(bolt: AsyncApp, _app: web.Application | None = None) -> AsyncIterator[None]:
+    """One HTTP session (kept-alive connections) for every Web API call: slack_sdk otherwise opens a new
+    session, and a new connection, for each message it posts. Bolt hands it to every listener's client."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT)) as session:
+        bolt.client.session = session
+        yield
 
 
 def socket_handler(
@@ -291,10 +303,11 @@ def socket_handler(
 
 async def _run_socket_mode(conv: Conversation, token: str, app_token: str) -> None:
     handler = socket_handler(conv, token=token, app_token=app_token)
-    try:
-        await handler.start_async()
-    finally:
-        await handler.close_async()
+    async with contextlib.asynccontextmanager(_web_api_session)(handler.app):
+        try:
+            await handler.start_async()
+        finally:
+            await handler.close_async()
 
 
 def main(args: argparse.Namespace) -> int:

@@ -96,3 +96,13 @@ def test_unanswered_questions_are_counted_for_admins(kb: KnowledgeBase) -> None:
 def test_duplicate_filter(kb: KnowledgeBase) -> None:
     conv = Conversation(kb)
     assert conv.first_time("slack:Ev1") and not conv.first_time("slack:Ev1") and conv.first_time("slack:Ev2")
+
+
+def test_the_duplicate_filter_survives_a_restart(tmp_path) -> None:
+    from bot.questionlog import QuestionLog
+
+    first = QuestionLog(tmp_path / "q.sqlite")
+    assert first.first_time("slack:event:Ev1")
+    first.close()
+    again = QuestionLog(tmp_path / "q.sqlite")
+    assert not again.first_time("slack:event:Ev1") and again.first_time("slack:event:Ev2")
