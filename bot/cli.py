@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
+from knowledge.phrases import say
 
 __all__ = ["main", "build_parser", "open_kb"]
 
@@ -74,7 +75,7 @@ def _ask(kb: KnowledgeBase, args: argparse.Namespace) -> int:
 
 
 def _chat(kb: KnowledgeBase) -> int:
-    print("govbot — posez une question (Ctrl-D pour quitter) / ask a question (Ctrl-D to quit)")
+    print(say("chat_greeting", "fr"))
     while True:
         try:
             line = input("> ")

@@ -55,7 +55,7 @@ class Metrics:
         with self._lock:
             self.questions[(answer.intent, platform)] += 1
             # The question log's meaning of "unanswered" (also what `stats` counts): no record behind it.
-            if not (answer.answered and answer.results):
+            if not answer.answered:
                 self.unanswered[platform] += 1
             self._bucket_counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
             self._latency_sum += seconds

@@ -53,19 +53,34 @@ class QuestionLog:
         self._swept = time.time()
 
     def _load_salt(self) -> bytes:
+        """GOVBOT_SALT, else a random salt kept beside the log (0600), shared by every process on the directory."""
         if env := os.environ.get("GOVBOT_SALT"):
             return env.encode()
         path = self.path.parent / "salt"
         try:
-            return path.read_bytes()
+            if salt := path.read_bytes():
+                return salt
         except FileNotFoundError:
-            salt = secrets.token_hex(16).encode()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(fd, salt)
-            finally:
-                os.close(fd)
-            return salt
+            pass
+        # Written whole under a private name, then linked in: two processes starting together agree on one salt,
+        # and a crash never leaves an empty salt behind.
+        tmp = path.with_name(f"salt.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(16).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            if path.exists() and not path.read_bytes():
+                os.replace(tmp, path)  # an empty salt left by an older crash
+            else:
+                os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won the race: use its salt
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path.read_bytes()
 
     def user_hash(self, platform: str, user: str) -> str:
         """A salted hash: stable for one user, useless to anyone without the salt."""

@@ -37,6 +37,7 @@ from knowledge.phrases import say
 from .cli import open_kb
 from .conversation import Command, Conversation, parse_command, reply_language
 from .render import knowledge_date, read_payload
+from .server import configure_logging
 from .slack_blocks import (
     ACTION_CHOICE,
     ACTION_FEEDBACK,
@@ -162,7 +163,7 @@ def _ephemeral(respond: Callable[..., Awaitable[Any]], user: str) -> Reply:
 def _dedupe(conv: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]:
     """A global middleware: one answer per event, whatever Slack redelivers (HTTP retries, Socket Mode
     retry_attempt). It must still ack: a middleware that returns nothing leaves the envelope pending
-    and Slack keeps retrying (RELIABILITY.md H4)."""
+    and Slack keeps retrying."""
 
     async def dedupe(request: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
@@ -264,7 +265,7 @@ def build_slack_app(
     # Configured on bolt's own client (passing `client=` warns when SLACK_BOT_TOKEN is set); bolt copies
     # the base URL and retry handlers onto the per-request client every listener receives.
     app.client.base_url = api_base_url(api_url)
-    # The stock client retries connection errors only; a 429 would lose the answer (RELIABILITY.md §1.4).
+    # The stock client retries connection errors only; a 429 would lose the answer.
     app.client.retry_handlers = [
         AsyncConnectionErrorRetryHandler(max_retry_count=1),
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -312,10 +313,10 @@ async def _run_socket_mode(conv: Conversation, token: str, app_token: str) -> No
 
 def main(args: argparse.Namespace) -> int:
     """`govbot slack [--socket]`: the Slack front end alone (HTTP on $PORT, or Socket Mode)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()  # the same log setup as `govbot serve` (SDK loggers quiet)
     token = os.environ.get("SLACK_BOT_TOKEN")
     if not token:
-        print("SLACK_BOT_TOKEN is not set (see docs/slack.md).", file=sys.stderr)
+        print("SLACK_BOT_TOKEN is not set (see the Slack section of README.md).", file=sys.stderr)
         return 2
     if args.socket and not os.environ.get("SLACK_APP_TOKEN"):
         print("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with connections:write).", file=sys.stderr)

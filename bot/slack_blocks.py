@@ -45,7 +45,7 @@ BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 HEADER_TEXT = 150
 MESSAGE_TEXT = 3000  # the notification fallback; Slack allows more, nobody reads more
-QUESTION_ECHO = 200  # how much of a question is ever echoed back
+QUESTION_ECHO = 100  # how much of a question is ever echoed back
 
 ACTION_CHOICE = "govbot_choice"  # + "_<n>": action ids must be unique within a block
 ACTION_FEEDBACK = "govbot_feedback"  # + "_up" / "_down"

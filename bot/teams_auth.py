@@ -1,9 +1,9 @@
-"""Hardening of the Bot Framework SDK's authentication (botframework-connector 4.17), measured in RELIABILITY.md.
+"""Hardening of the Bot Framework SDK's authentication (botframework-connector 4.17), as measured on loopback.
 
 - Every token the SDK cannot validate becomes a 401: stock 4.17 answers 500 for garbage, expired, HS256,
-  unknown-key and bad-signature tokens (H6).
+  unknown-key and bad-signature tokens.
 - Signing keys are fetched with aiohttp and a timeout: the SDK's own fetch is a blocking `requests.get`
-  with no timeout, run on the event loop (§2.1). An unreachable key server gives 503, never an unchecked turn.
+  with no timeout, run on the event loop. An unreachable key server gives 503, never an unchecked turn.
 - Outbound credentials are built once per app id instead of once per turn, so the MSAL token cache is
   reused and Microsoft login is called about hourly (with a timeout) rather than on every reply.
 

@@ -121,8 +121,6 @@ def compose(q: Question, reader: Reader) -> Answer:
 def _intent(q: Question, kind: str) -> str:
     if "owner" in q.cues:
         return "owner"
-    if "status" in q.cues and kind == "objectives":
-        return "status"
     if kind == "objectives":
         return "status"
     if kind == "decisions":
@@ -541,9 +539,7 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
         wanted = set(q.content_words)
         for hit in reader.search_text(topic, limit=10, kinds=("decisions",)):
             words = set(fold(hit["title"] + " " + hit["body"]).split())
-            if sum(1 for w in wanted if w in words or any(x.startswith(w[:5]) for x in words if len(w) > 5)) >= max(
-                1, len(wanted) // 2
-            ):
+            if wanted and coverage_of(wanted, words) * len(wanted) >= max(1, len(wanted) // 2):
                 record = reader.record("decisions", hit["id"])
                 if record:
                     decisions.setdefault(record["id"], record)
@@ -606,7 +602,8 @@ def _changes(q: Question, reader: Reader) -> Answer:
             objective = reader.record("objectives", row["objective"])
             name = f"{row['objective']}" + (f" — {clip(objective['title'], 80)}" if objective else "")
             was = _state({"status": row["was_status"], "progress": row["was_progress"]}, lang)
-            lines.append(f"• {name} : {was if row['was_objective'] else '—'} → {_state(row, lang)}")
+            was = was if row["was_objective"] else "—"
+            lines.append(say("change_line", lang, name=name, was=was, now=_state(row, lang)))
             if objective:
                 results.append(_result("objectives", objective))
         if total > len(changed):
@@ -671,9 +668,7 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
         intent="passage",
         lang=lang,
         title=best["heading"] or best["title"],
-        text=f"{say('passage_intro', lang, title=best['title'])}\n« {text} »"
-        if lang == "fr"
-        else f"{say('passage_intro', lang, title=best['title'])}\n“{text}”",
+        text=say("passage_intro", lang, title=best["title"]) + "\n" + say("passage_quote", lang, text=text),
         sources=[_source(best["title"], best["url"])],
         confidence=round(0.4 + 0.5 * best_score, 2),
         results=[{"kind": "passages", "id": best["id"], "title": best["title"], "url": best["url"]}],

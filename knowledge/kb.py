@@ -89,7 +89,8 @@ class KnowledgeBase:
         return self.store.current() is not None
 
     def ask(self, question: str) -> Answer:
-        """Answer a question (French or English); never raises on any text."""
+        """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
+        refresh)."""
         return compose(understand(question), self._reader())
 
     @property

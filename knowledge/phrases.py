@@ -28,9 +28,9 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "objective_missing_admin": (
         "Un administrateur peut charger la liste officielle (un CSV objectives.csv au format documenté) avec "
-        "« govbot refresh --source objectives.csv » ou « /govbot refresh <url> ».",
+        "« govbot refresh --source objectives.csv », ou en écrivant au bot « refresh <url du fichier> ».",
         "An admin can load the official list (an objectives.csv file in the documented format) with "
-        "“govbot refresh --source objectives.csv” or “/govbot refresh <url>”.",
+        "“govbot refresh --source objectives.csv”, or by telling the bot “refresh <url of the file>”.",
     ),
     "owners_are": ("{name} est porté par : {owners}.", "{name} is owned by: {owners}."),
     "owners_none": (
@@ -44,7 +44,6 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "person_is": ("{person} : {title}, {actor}{since}.", "{person}: {title}, {actor}{since}."),
     "since": (" depuis {date}", " since {date}"),
-    "parent_is": ("Tutelle : {parent}.", "Under: {parent}."),
     "decisions_of": ("Décisions — {council}", "Decisions — {council}"),
     "decisions_on": ("Décisions sur « {topic} »", "Decisions on “{topic}”"),
     "decisions_none_council": (
@@ -91,6 +90,12 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "disputed": ("⚠ Les sources divergent : {note}", "⚠ Sources differ: {note}"),
     "passage_intro": ("D'après « {title} » :", "From “{title}”:"),
+    "passage_quote": ("« {text} »", "“{text}”"),
+    "change_line": ("• {name} : {was} → {now}", "• {name}: {was} → {now}"),
+    "chat_greeting": (
+        "govbot — posez une question (Ctrl-D pour quitter) / ask a question (Ctrl-D to quit)",
+        "govbot — ask a question (Ctrl-D to quit)",
+    ),
     "ask_back": ("Vous parlez de laquelle de ces fiches ?", "Which of these do you mean?"),
     "unknown": (
         "Je ne sais pas répondre à cela avec mes sources, et je préfère ne rien inventer.",
@@ -104,7 +109,6 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "I answer questions on digital health governance, with my sources: {counts}. "
         "Ask in French or English, for example:",
     ),
-    "empty_question": ("Posez-moi une question.", "Ask me a question."),
     # front ends
     "share": ("Partager dans le canal", "Share in channel"),
     "feedback_up": ("Utile", "Helpful"),
@@ -159,7 +163,6 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Hello, I am govbot. I answer questions on digital health governance, always with the source. Try:",
     ),
     "home_title": ("govbot — gouvernance du numérique en santé", "govbot — digital health governance"),
-    "sources_differ": ("(les sources divergent)", "(sources differ)"),
     # web chat
     "not_ready": (
         "La base de connaissances se prépare ; réessayez dans un instant.",

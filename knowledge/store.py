@@ -95,12 +95,14 @@ class Store:
         path = self.root / name
         return path if name and path.exists() else None
 
-    def pointer_stamp(self) -> int:
-        """Changes whenever the pointer is rewritten (cheap to poll)."""
+    def pointer_stamp(self) -> tuple[int, int]:
+        """Changes whenever the pointer is rewritten (cheap to poll): a rename gives a new inode, even when two
+        refreshes land within the filesystem's time resolution."""
         try:
-            return self.pointer.stat().st_mtime_ns
+            st = self.pointer.stat()
+            return st.st_ino, st.st_mtime_ns
         except FileNotFoundError:
-            return 0
+            return 0, 0
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -432,7 +434,7 @@ def _diff(old_path: Path, new_path: Path, report: RefreshReport) -> None:
 
 
 class Reader:
-    """Read-only queries on one version. One per thread (sqlite3 connections are not shared)."""
+    """Read-only queries on one immutable version (a lock serialises the threads that share one)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -474,7 +476,7 @@ class Reader:
         return self.rows(f"SELECT DISTINCT name, kind, id FROM names WHERE name IN ({marks})", candidates)
 
     def search(self, expression: str, limit: int = 20, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        """Full-text search (bm25 over title, names, body, heading); `expression` must come from fts_query."""
+        """Full-text search (bm25 over title, names, body, heading); `expression` is an OR of `fts_terms`."""
         where = ""
         params: list[Any] = [expression]
         if kinds:

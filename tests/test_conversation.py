@@ -106,3 +106,14 @@ def test_the_duplicate_filter_survives_a_restart(tmp_path) -> None:
     first.close()
     again = QuestionLog(tmp_path / "q.sqlite")
     assert not again.first_time("slack:event:Ev1") and again.first_time("slack:event:Ev2")
+
+
+def test_the_salt_is_kept_and_an_empty_one_replaced(tmp_path) -> None:
+    from bot.questionlog import QuestionLog
+
+    (tmp_path / "salt").write_bytes(b"")
+    first = QuestionLog(tmp_path / "q.sqlite")
+    salt = (tmp_path / "salt").read_bytes()
+    assert len(salt) == 32 and oct((tmp_path / "salt").stat().st_mode & 0o777) == "0o600"
+    assert QuestionLog(tmp_path / "q.sqlite").user_hash("web", "u") == first.user_hash("web", "u")
+    assert not list(tmp_path.glob("salt.*.tmp"))
