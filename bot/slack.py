@@ -56,6 +56,8 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 DEFAULT_API_URL = "https://slack.com/api/"
 WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
+BACKLOG_LIMIT = 32  # answers in progress before new deliveries wait a little for their ack
+BACKLOG_WAIT = 1.5  # the longest that wait lasts: Slack wants its ack within 3 s
 Message = dict[str, Any]
 
 
@@ -160,7 +162,33 @@ def _ephemeral(respond: Callable[..., Awaitable[Any]], user: str) -> Reply:
     return Reply(user, send, send, ephemeral=True)
 
 
-def _dedupe(conv: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]:
+class _Backlog:
+    """Answers accepted but not yet sent. Past `limit`, a new delivery waits (at most `wait` seconds, well
+    inside Slack's 3) before it is acknowledged: under a burst the answers keep up instead of piling up."""
+
+    def __init__(self, limit: int = BACKLOG_LIMIT, wait: float = BACKLOG_WAIT):
+        self.limit, self.wait, self.pending = limit, wait, 0
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def room(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._room.wait(), self.wait)
+
+    @contextlib.asynccontextmanager
+    async def answering(self) -> AsyncIterator[None]:
+        self.pending += 1
+        if self.pending >= self.limit:
+            self._room.clear()
+        try:
+            yield
+        finally:
+            self.pending -= 1
+            if self.pending < self.limit:
+                self._room.set()
+
+
+def _dedupe(conv: Conversation, backlog: _Backlog) -> Callable[..., Awaitable[BoltResponse | None]]:
     """A global middleware: one answer per event, whatever Slack redelivers (HTTP retries, Socket Mode
     retry_attempt). It must still ack: a middleware that returns nothing leaves the envelope pending
     and Slack keeps retrying."""
@@ -173,6 +201,7 @@ def _dedupe(conv: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]
                 return BoltResponse(status=200, body="")
         elif request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")  # a retry we cannot match to its first delivery
+        await backlog.room()
         return await next()
 
     return dedupe
@@ -184,20 +213,25 @@ def _is_user_message(event: dict[str, Any]) -> bool:
 
 
 def _register(app: AsyncApp, conv: Conversation) -> None:
-    app.middleware(_dedupe(conv))
+    backlog = _Backlog()
+    app.middleware(_dedupe(conv, backlog))
+
+    async def converse(reply: Reply, text: str) -> None:
+        async with backlog.answering():
+            await _converse(conv, reply, text)
 
     async def on_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
         if not _is_user_message(event):
             return
         thread = event.get("thread_ts") or event.get("ts")
-        await _converse(conv, _in_channel(client, event["channel"], thread, event["user"]), event.get("text", ""))
+        await converse(_in_channel(client, event["channel"], thread, event["user"]), event.get("text", ""))
 
     async def on_message(event: dict[str, Any], client: AsyncWebClient) -> None:
         # Only direct messages: in channels govbot answers mentions (app_mention) alone.
         if event.get("channel_type") != "im" or not _is_user_message(event):
             return
         reply = _in_dm(client, event["channel"], event.get("thread_ts"), event["user"])
-        await _converse(conv, reply, event.get("text", ""))
+        await converse(reply, event.get("text", ""))
 
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
@@ -211,7 +245,7 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
 
     async def on_command(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Any) -> None:
         await ack()  # at once: the answer follows through response_url
-        await _converse(conv, _ephemeral(respond, command.get("user_id", "")), command.get("text", ""))
+        await converse(_ephemeral(respond, command.get("user_id", "")), command.get("text", ""))
 
     async def on_choice(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()

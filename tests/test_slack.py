@@ -378,3 +378,20 @@ def test_the_manifest_declares_what_the_code_handles() -> None:
     assert urls == {"https://YOUR-HOST/slack/events"} and settings["interactivity"]["is_enabled"] is True
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] and home["messages_tab_enabled"] and settings["socket_mode_enabled"] is False
+
+
+async def test_a_full_backlog_slows_the_ack_a_little_and_never_past_slacks_deadline() -> None:
+    from bot.slack import _Backlog
+
+    backlog = _Backlog(limit=2, wait=0.2)
+    async with backlog.answering():
+        started = time.monotonic()
+        await backlog.room()
+        assert time.monotonic() - started < 0.05  # room left: the ack goes at once
+        async with backlog.answering():
+            started = time.monotonic()
+            await backlog.room()
+            assert 0.15 < time.monotonic() - started < 1  # full: waits, but only `wait` seconds
+        started = time.monotonic()
+        await backlog.room()
+        assert time.monotonic() - started < 0.05 and backlog.pending == 1
