@@ -220,10 +220,11 @@ def _about_record(
     elif kind in ("programmes", "decisions"):
         owners = record.get("owners") or []
         if intent == "owner":
+            name = title.split(" — ")[0]  # the title line already spells it out: "CaRE — Cybersécurité…"
             if owners:
-                text.append(say("owners_are", lang, name=title, owners=_actor_names(reader, owners)))
+                text.append(say("owners_are", lang, name=name, owners=_actor_names(reader, owners)))
             else:
-                text.append(say("owners_none", lang, name=title))
+                text.append(say("owners_none", lang, name=name))
         text.append(_brief(record.get("summary") or ""))
         if owners:
             fields[label("owners", lang)] = _actor_names(reader, owners)
@@ -300,7 +301,7 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
     sources = _sources("objectives", record)
     owners = record.get("owners") or []
     if intent == "owner":
-        name = say("objective_title", lang, id=record["id"], title=record["title"])
+        name = say("objective_word", lang, id=record["id"])
         text.append(
             say("owners_are", lang, name=name, owners=_actor_names(reader, owners))
             if owners

@@ -9,6 +9,7 @@ __all__ = ["say", "label", "status_word", "counts_text", "report_text", "EXAMPLE
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
     "objective_title": ("Objectif {id} — {title}", "Objective {id} — {title}"),
+    "objective_word": ("L'objectif {id}", "Objective {id}"),
     "status_line": ("Statut : {status}.", "Status: {status}."),
     "status_none": (
         "Mes sources ne donnent pas de statut officiel pour cet objectif.",
