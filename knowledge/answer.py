@@ -43,6 +43,21 @@ _LIST_ORDER = {
 }
 
 
+_KIND_WORDS = {
+    "objectives": re.compile(r"\b(objectifs?|objectives?|engagements?)\b"),
+    "programmes": re.compile(r"\b(programmes?|programs?|dispositifs?)\b"),
+    "councils": re.compile(r"\b(conseils?|councils?|comites?|committees?)\b"),
+    "decisions": re.compile(r"\b(decisions?)\b"),
+    "axes": re.compile(r"\b(axes?|axis)\b"),
+}
+
+
+def _named_kind(folded: str) -> str | None:
+    """The kind of record the question names first ("l'objectif CaRE de l'axe 4" -> objectives)."""
+    found = [(m.start(), kind) for kind, pattern in _KIND_WORDS.items() if (m := pattern.search(folded))]
+    return min(found)[1] if found else None
+
+
 def _plural_kind(folded: str) -> str | None:
     return next((kind for kind, pattern in _PLURALS.items() if pattern.search(folded)), None)
 
@@ -106,8 +121,10 @@ def compose(q: Question, reader: Reader) -> Answer:
             return _about_candidate(q, reader, best)
         if best.score >= ANSWER_AT and close and best.how == "exact":
             exact = [c for c in [best, *close] if c.how == "exact"]
-            # Same name on records of different kinds: the bigger thing (programme over objective) wins.
-            top_kind = min(exact, key=lambda c: KIND_ORDER.index(c.kind)).kind
+            # Same name on records of different kinds: the kind the question names ("l'objectif CaRE"), else
+            # the bigger thing (programme over objective), wins.
+            named = _named_kind(q.folded)
+            top_kind = min(exact, key=lambda c: (c.kind != named, KIND_ORDER.index(c.kind))).kind
             preferred = [c for c in exact if c.kind == top_kind]
             if len(preferred) == 1:
                 return _about_candidate(q, reader, preferred[0])
