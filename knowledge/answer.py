@@ -52,6 +52,12 @@ _KIND_WORDS = {
 }
 
 
+def _holds_other_name(reader: Reader, c: Candidate, exact: list[Candidate]) -> bool:
+    record = reader.record(c.kind, c.id)
+    title = f" {fold(title_of(c.kind, record))} " if record else ""
+    return any(o.matched != c.matched and f" {o.matched} " in title for o in exact if (o.kind, o.id) != (c.kind, c.id))
+
+
 def _named_kind(folded: str) -> str | None:
     """The kind of record the question names first ("l'objectif CaRE de l'axe 4" -> objectives)."""
     found = [(m.start(), kind) for kind, pattern in _KIND_WORDS.items() if (m := pattern.search(folded))]
@@ -126,6 +132,11 @@ def compose(q: Question, reader: Reader) -> Answer:
             named = _named_kind(q.folded)
             top_kind = min(exact, key=lambda c: (c.kind != named, KIND_ORDER.index(c.kind))).kind
             preferred = [c for c in exact if c.kind == top_kind]
+            # Two different names in one question ("caregiver access to Mon espace santé"): the record whose
+            # title holds the other name is the more specific one.
+            specific = [c for c in exact if _holds_other_name(reader, c, exact)]
+            if len(specific) == 1:
+                return _about_candidate(q, reader, specific[0])
             if len(preferred) == 1:
                 return _about_candidate(q, reader, preferred[0])
         passage = _passage(q, reader)

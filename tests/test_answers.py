@@ -230,3 +230,20 @@ def test_hostile_text_never_raises(kb: KnowledgeBase, text: str) -> None:
     answer = kb.ask(text)
     assert answer.intent in ("help", "unknown", "status", "about", "passage", "owner", "list")
     assert len(answer.text) < 2000
+
+
+def test_a_name_shared_by_two_kinds_goes_to_the_kind_the_question_names(kb: KnowledgeBase, tmp_path) -> None:
+    extra = tmp_path / "orion.yaml"
+    extra.write_text(
+        "source: {url: 'https://example.org/orion'}\n"
+        "programmes:\n  - {id: ORION, name: Programme Orion, aliases: [Orion]}\n"
+        "objectives:\n  - {id: O-ORION, title: Déployer Orion, aliases: [Orion]}\n"
+        "  - {id: O-PHARMA, title: Ouvrir le Programme Atlas aux pharmacies, aliases: [ouverture pharmacies]}\n",
+        encoding="utf-8",
+    )
+    kb.refresh([str(extra)], bundled=False)
+    assert ids(kb.ask("qui porte l'objectif Orion ?")) == {"O-ORION"}
+    assert ids(kb.ask("c'est quoi le programme Orion ?")) == {"ORION"}
+    assert ids(kb.ask("Orion")) == {"ORION"}  # nothing named: the bigger thing
+    # Two names in one question: the record whose title holds the other name is the more specific.
+    assert ids(kb.ask("ouverture pharmacies du Programme Atlas")) == {"O-PHARMA"}
