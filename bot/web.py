@@ -8,6 +8,7 @@ per-user rate limit and the question log's salted hash.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import json
@@ -22,6 +23,7 @@ from knowledge import Answer, KnowledgeMissing
 from knowledge.phrases import EXAMPLES, say
 
 from .conversation import ADMIN_COMMANDS, Conversation, parse_command, reply_language
+from .render import knowledge_date
 
 __all__ = ["add_routes", "new_visitor", "render_page", "read_json", "COOKIE", "PAGE_POLICY"]
 
@@ -58,10 +60,11 @@ def _script_json(value: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render_page(template: str, lang: str) -> str:
-    """The chat page in `lang`: every {{name}} replaced by its escaped phrase."""
+def render_page(template: str, lang: str, as_of: str = "") -> str:
+    """The chat page in `lang`: every {{name}} replaced by its escaped phrase; `as_of` is the knowledge date."""
     other = "en" if lang == "fr" else "fr"
     values = {
+        "as_of": say("knowledge_date", lang, date=as_of) if as_of else "",
         "lang": lang,
         "other_lang": other,
         "title": say("home_title", lang),
@@ -133,7 +136,12 @@ def _text(data: dict[str, Any], key: str) -> str:
 async def _page(request: web.Request) -> web.Response:
     lang = request.query.get("lang", "fr")
     lang = lang if lang in LANGS else "fr"
-    response = web.Response(text=render_page(request.app[_TEMPLATE], lang), content_type="text/html")
+    conv = request.app[CONVERSATION]
+    try:
+        as_of = knowledge_date(await asyncio.to_thread(conv.kb.info))
+    except KnowledgeMissing:  # still building: the page works, without the date
+        as_of = ""
+    response = web.Response(text=render_page(request.app[_TEMPLATE], lang, as_of), content_type="text/html")
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"

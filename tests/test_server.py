@@ -63,6 +63,7 @@ async def test_page_is_french_by_default_with_examples_cookie_and_policy(conv, a
     page = await response.text()
     assert '<html lang="fr">' in page
     assert '<label for="question">Votre question</label>' in page
+    assert "Base du 2024-12-20" in page  # the knowledge date, as in Slack and Teams
     assert all(f'class="example">{html.escape(e)}</button>' in page for e in EXAMPLES["fr"])
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     cookie = response.cookies[COOKIE]
