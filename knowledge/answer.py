@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .model import Answer
 from .phrases import EXAMPLES, counts_text, label, say, status_word
@@ -12,6 +13,8 @@ from .text import clip, fold
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 
 __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
+
+T = TypeVar("T")
 
 ANSWER_AT = 0.78  # a single candidate this sure is answered directly
 ASK_AT = 0.6  # below this nothing is offered as a match
@@ -79,7 +82,11 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _help(q, reader)
     if q.objective and not (q.council and "decisions" in q.cues):
         return _objective(q, reader)
-    if ("changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report))) and not _named_change(q, reader):
+    # Both looked up at most once per question, and only when a branch needs them.
+    candidates = _once(lambda: resolve(q, reader))
+    passage = _once(lambda: _passage(q, reader))
+    asks_changes = "changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report))
+    if asks_changes and not _named_change(candidates()):
         return _changes(q, reader)
     if q.council or q.latest_council:
         return _council(q, reader)
@@ -95,10 +102,10 @@ def compose(q: Question, reader: Reader) -> Answer:
         record = reader.record("axes", q.axis)
         if record:
             return _about_record(q, reader, "axes", record, "about")
-    candidates = resolve(q, reader)
+    found = candidates()
     plural = _plural_kind(q.folded)
     if plural:
-        actor = next((c for c in candidates if c.kind == "actors" and c.how == "exact"), None)
+        actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
         if plural in ("programmes", "decisions") and actor:
@@ -107,16 +114,14 @@ def compose(q: Question, reader: Reader) -> Answer:
         if plural != "objectives" and not topic:
             return _kind_list(q, reader, plural)
     if "decisions" in q.cues and "owner" not in q.cues:
-        return _decisions_on(q, reader, candidates)
-    if q.axis and not candidates:
+        return _decisions_on(q, reader, found)
+    if q.axis and not found:
         record = reader.record("axes", q.axis)
         if record:
             return _about_record(q, reader, "axes", record, "about")
-    if "passage" in q.cues:
-        passage = _passage(q, reader)
-        if passage and passage.confidence >= 0.6:
-            return passage
-    sure = [c for c in candidates if c.score >= ASK_AT]
+    if "passage" in q.cues and (quoted := passage()) and quoted.confidence >= 0.6:
+        return quoted
+    sure = [c for c in found if c.score >= ASK_AT]
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
@@ -139,11 +144,11 @@ def compose(q: Question, reader: Reader) -> Answer:
                 return _about_candidate(q, reader, specific[0])
             if len(preferred) == 1:
                 return _about_candidate(q, reader, preferred[0])
-        passage = _passage(q, reader)
-        if passage and passage.confidence >= 0.7 and best.score < PASSAGE_OVER:
-            return passage
+        quoted = passage()
+        if quoted and quoted.confidence >= 0.7 and best.score < PASSAGE_OVER:
+            return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
-    return _passage(q, reader) or _unknown(q, reader, candidates)
+    return passage() or _unknown(q, reader, found)
 
 
 def _intent(q: Question, kind: str) -> str:
@@ -487,9 +492,21 @@ def _status_suffix(record: dict[str, Any], lang: str) -> str:
     return f" ({status})" if status else ""
 
 
-def _named_change(q: Question, reader: Reader) -> bool:
+def _once(compute: Callable[[], T]) -> Callable[[], T]:
+    """`compute()` run on first call only: a lookup some branches need and others must not pay for."""
+    memo: list[T] = []
+
+    def value() -> T:
+        if not memo:
+            memo.append(compute())
+        return memo[0]
+
+    return value
+
+
+def _named_change(candidates: list[Candidate]) -> bool:
     """'Changement d'hébergeur du Health Data Hub' names a record; it does not ask what changed."""
-    return any(c.how == "exact" and re.search(r"\b(chang|evolu|nouveau)", c.matched) for c in resolve(q, reader)[:3])
+    return any(c.how == "exact" and re.search(r"\b(chang|evolu|nouveau)", c.matched) for c in candidates[:3])
 
 
 def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None) -> Answer:
