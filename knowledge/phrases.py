@@ -315,8 +315,8 @@ def label(key: str, lang: str) -> str:
 
 
 _MONTHS = (
-    ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"),
-    ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"),
+    tuple("janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()),
+    tuple("January February March April May June July August September October November December".split()),
 )
 
 
