@@ -249,7 +249,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "owners": ("Porteurs", "Owners"),
     "axis": ("Axe", "Axis"),
     "priority": ("Priorité", "Priority"),
-    "report": ("Dernier rapport", "Latest report"),
+    "report": ("Rapport le plus récent connu", "Most recent report known"),
     "updated": ("Mis à jour", "Updated"),
     "people": ("Dirigeants", "Leaders"),
     "parent": ("Tutelle", "Under"),
