@@ -80,8 +80,9 @@ def test_every_person_has_a_title_and_a_tenure_or_says_its_dates_are_unknown(bun
             where = (actor["id"], person["name"])
             assert person["title"], where
             assert person["since"] or person["until"] or person["dates"] == "unknown", where
+            # "ancien(ne)" and an end go together: a former holder is never shown as in post, nor the reverse.
+            assert bool(person["until"]) == fold(person["title"]).startswith("ancien"), where
             if person["until"]:
-                assert fold(person["title"]).startswith("ancien"), where
                 assert "depuis" not in fold(person["title"]), where
 
 
