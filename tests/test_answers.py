@@ -147,7 +147,7 @@ def test_status_answer_gives_status_progress_due_owners_and_report(kb: Knowledge
     assert answer.fields["Avancement"] == "20 %"
     assert answer.fields["Échéance"] == "2025-06"
     assert "DSI-GHT" in answer.fields["Porteurs"]
-    assert answer.fields["Dernier rapport"] == "Bilan semestriel décembre 2024 (2024-12-20)"
+    assert answer.fields["Rapport le plus récent connu"] == "Bilan semestriel décembre 2024 (2024-12-20)"
     assert {"title": "Bilan semestriel décembre 2024", "url": "https://example.org/ght/bilan-2024-12"} in answer.sources
 
 
