@@ -110,6 +110,66 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Rien de nouveau dans mes sources depuis le {date}.",
         "Nothing new in my sources since {date}.",
     ),
+    # subscriptions: the commands, then the digest a subscribed channel receives after a refresh
+    "subscribed": (
+        "C'est noté : ce canal recevra un résumé après chaque mise à jour qui touche {scope}.",
+        "Done: this channel will get a digest after every refresh that touches {scope}.",
+    ),
+    "subscribed_already": ("Ce canal suit déjà {scope}.", "This channel already follows {scope}."),
+    "unsubscribed": ("Ce canal ne suit plus {scope}.", "This channel no longer follows {scope}."),
+    "unsubscribed_all": (
+        "Ce canal ne suit plus rien ({count} abonnement(s) retiré(s)).",
+        "This channel follows nothing now ({count} subscription(s) removed).",
+    ),
+    "unsubscribe_none": ("Ce canal ne suit pas {scope}.", "This channel does not follow {scope}."),
+    "subscriptions_none": (
+        "Ce canal ne suit rien. Exemple : « abonner axe 1 », « abonner décisions », « abonner tout ce que porte l'ANS ».",
+        "This channel follows nothing. For example: “subscribe axis 1”, “subscribe decisions”, “subscribe owner ANS”.",
+    ),
+    "subscriptions_head": ("Ce canal suit :", "This channel follows:"),
+    "subscription_line": ("• {scope}{paused}", "• {scope}{paused}"),
+    "subscription_paused": (" (en pause : le canal est injoignable)", " (paused: the channel cannot be reached)"),
+    "subscribe_unknown": (
+        "Je ne trouve pas « {what} » dans mes sources. Exemples : « abonner tout », « abonner axe 1 », "
+        "« abonner objectif 12 », « abonner décisions », « abonner feuille de route 2023-2027 », « abonner porteur ANS ».",
+        "I cannot find “{what}” in my sources. Examples: “subscribe everything”, “subscribe axis 1”, “subscribe "
+        "objective 12”, “subscribe decisions”, “subscribe roadmap 2023-2027”, “subscribe owner ANS”.",
+    ),
+    "subscribe_admins_only": (
+        "Seul un administrateur peut abonner ce canal (réglage GOVBOT_SUBSCRIBE).",
+        "Only an admin may subscribe this channel (setting GOVBOT_SUBSCRIBE).",
+    ),
+    "subscribe_teams_no_app": (
+        "Les abonnements ne sont pas possibles sur Teams sans identifiant d'application (MicrosoftAppId) : "
+        "le bot ne peut pas écrire de lui-même dans ce canal.",
+        "Subscriptions are not available on Teams without an app id (MicrosoftAppId): the bot cannot post to "
+        "this channel on its own.",
+    ),
+    "scope_all": ("toutes les nouveautés", "everything"),
+    "scope_decisions": ("les décisions et les comités", "decisions and councils"),
+    "scope_roadmap": ("la feuille de route « {label} »", "the roadmap “{label}”"),
+    "scope_axis": ("l'axe {label}", "axis {label}"),
+    "scope_objective": ("l'objectif {label}", "objective {label}"),
+    "scope_owner": ("ce que porte {label}", "what {label} owns"),
+    "scope_admin": ("les messages aux administrateurs", "messages for admins"),
+    "digest_title": ("Du nouveau sur {scope}", "News on {scope}"),
+    "digest_moved": ("Statuts qui changent", "Status changes"),
+    "digest_new_objectives": ("Nouveaux objectifs", "New objectives"),
+    "digest_new_decisions": ("Nouvelles décisions", "New decisions"),
+    "digest_new_councils": ("Nouveaux comités", "New councils"),
+    "digest_new_reports": ("Nouveau rapport d'avancement", "New progress report"),
+    "digest_more": ("… et {more} de plus : {url}", "… and {more} more: {url}"),
+    "digest_more_no_link": ("… et {more} de plus.", "… and {more} more."),
+    "admin_subscription_paused": (
+        "Abonnement mis en pause : {platform} {channel} ({scope}) ne peut plus recevoir de messages ({reason}).",
+        "Subscription paused: {platform} {channel} ({scope}) can no longer receive messages ({reason}).",
+    ),
+    "admin_refresh_failed": (
+        "La mise à jour programmée a échoué ({reason}) ; les connaissances actuelles continuent de répondre. "
+        "Je ne le redirai pas avant qu'une mise à jour réussisse.",
+        "The scheduled refresh failed ({reason}); the current knowledge keeps answering. I will not say it "
+        "again until a refresh succeeds.",
+    ),
     "disputed": ("⚠ Les sources divergent : {note}", "⚠ Sources differ: {note}"),
     "passage_intro": ("D'après « {title} » :", "From “{title}”:"),
     "passage_quote": ("« {text} »", "“{text}”"),
