@@ -14,6 +14,8 @@ from pathlib import Path
 from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
 from knowledge.phrases import say
 
+from .state import STATE_FILE, State
+
 __all__ = ["main", "build_parser", "open_kb"]
 
 
@@ -46,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web service (web chat, Slack, Teams, health, metrics)")
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978")))
+    serve.add_argument(
+        "--refresh-every",
+        metavar="DURATION",
+        help="refresh the knowledge every DURATION (30m, 6h, 1d); or GOVBOT_REFRESH_SCHEDULE (cron)",
+    )
 
     slack = sub.add_parser("slack", help="run the Slack front end alone")
     slack.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
@@ -106,12 +113,19 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _stats(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     info = kb.info()
+    # Subscriptions and scheduled refreshes, once `govbot serve` has made its state database.
+    service = State(kb.path).summary() if (kb.path / STATE_FILE).exists() else None
     if args.json:
-        print(json.dumps(info, ensure_ascii=False, indent=2))
-    else:
-        print(f"Knowledge {info['version']} built {info['built_at']} (newest source date {info['latest_date']})")
-        for kind, count in info["counts"].items():
-            print(f"  {kind}: {count}")
+        print(json.dumps({**info, "service": service}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Knowledge {info['version']} built {info['built_at']} (newest source date {info['latest_date']})")
+    for kind, count in info["counts"].items():
+        print(f"  {kind}: {count}")
+    if service is not None:
+        print(f"Subscriptions: {service['subscriptions']} (+{service['paused']} paused); digests: {service['outbox']}")
+        if last := service["last_scheduled_refresh"]:
+            failing = f" — {service['failed_in_a_row']} failed in a row" if service["failed_in_a_row"] else ""
+            print(f"Last scheduled refresh: {last['outcome']} at {last['at']} {last['detail']}".rstrip() + failing)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,8 +143,10 @@ def digest_for(sub: Subscription, changes: list[dict[str, Any]], version: str) -
 
 
 def notice(sub: Subscription, key: str, phrase: str, **values: Any) -> Digest:
-    """A message for an admins' subscription (a failed refresh, a paused channel)."""
-    return Digest(id=f"notice/{key}/{sub.id}", lang=sub.lang, title=say(phrase, sub.lang, **values), kind="notice")
+    """A message for an admins' subscription (a failed refresh, a paused channel). The same notice may be
+    told again after it was forgotten, so its id carries the moment it was made."""
+    made = time.time_ns()
+    return Digest(f"notice/{key}/{made}/{sub.id}", sub.lang, say(phrase, sub.lang, **values), kind="notice")
 
 
 def queue_notice(state: State, key: str, phrase: str, **values: Any) -> bool:

@@ -30,6 +30,7 @@ from . import web as webchat_routes
 from .cli import open_kb
 from .conversation import Conversation
 from .metrics import CONTENT_TYPE, Metrics
+from .schedule import service_context as subscriptions_service
 
 __all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
 
@@ -291,6 +292,11 @@ def main(args: Namespace) -> int:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
     app.cleanup_ctx.append(build_on_start(kb.ensure))
+    try:  # scheduled refreshes, digests and their delivery (docs/subscriptions.md)
+        app.cleanup_ctx.append(subscriptions_service(app, kb, conv, args))
+    except ValueError as exc:
+        print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
+        return 2
     what = "web chat" if webchat else "service"
     banner = f"govbot: {what} on {_url(args.host, args.port)} (listening on {args.host}:{args.port}; Ctrl-C stops)"
     web.run_app(

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .freshness import Validators
+
 __all__ = ["State", "Subscription", "OutboxRow", "STATE_FILE"]
 
 STATE_FILE = "state.sqlite"
@@ -71,6 +73,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt);
 CREATE TABLE IF NOT EXISTS notices (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
 """
 
 
@@ -340,3 +349,45 @@ class State:
     def outbox_counts(self) -> dict[str, int]:
         with self._connect() as conn:
             return {r[0]: r[1] for r in conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")}
+
+    # scheduled refreshes
+
+    def validators(self) -> dict[str, Validators]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT url, etag, last_modified, sha256 FROM validators").fetchall()
+        return {r["url"]: Validators(r["etag"] or "", r["last_modified"] or "", r["sha256"] or "") for r in rows}
+
+    def save_validators(self, fresh: dict[str, Validators]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO validators (url, etag, last_modified, sha256) VALUES (?, ?, ?, ?)",
+                [(url, v.etag, v.last_modified, v.sha256) for url, v in fresh.items()],
+            )
+
+    def record_run(self, outcome: str, detail: str = "") -> None:
+        """One scheduled refresh: 'refreshed', 'unchanged', 'failed' or 'busy' (kept: the last 1000)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO runs (at, outcome, detail) VALUES (?, ?, ?)", (_now(), outcome, detail[:300]))
+            conn.execute("DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - 1000")
+
+    def runs(self, limit: int = 20) -> list[dict[str, str]]:
+        """The latest scheduled refreshes, newest first."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT at, outcome, detail FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+            return [dict(r) for r in rows]
+
+    def summary(self) -> dict[str, Any]:
+        """For `govbot stats`: subscriptions, the outbox, scheduled refreshes (failures since the last success)."""
+        with self._connect() as conn:
+            subs = dict(conn.execute("SELECT paused, count(*) FROM subscriptions GROUP BY paused").fetchall())
+            last_ok = conn.execute("SELECT max(id) FROM runs WHERE outcome != 'failed'").fetchone()[0] or 0
+            failing = conn.execute("SELECT count(*) FROM runs WHERE outcome = 'failed' AND id > ?", (last_ok,))
+            failures = failing.fetchone()[0]
+        runs = self.runs(1)
+        return {
+            "subscriptions": subs.get(0, 0),
+            "paused": subs.get(1, 0),
+            "outbox": self.outbox_counts(),
+            "last_scheduled_refresh": runs[0] if runs else None,
+            "failed_in_a_row": failures,
+        }
