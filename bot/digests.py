@@ -23,7 +23,7 @@ from knowledge.text import clip
 from .state import State, Subscription
 from .subscriptions import in_scope, scope_text
 
-__all__ = ["Digest", "Line", "Section", "digest_for", "notice", "process_refresh", "feed_url"]
+__all__ = ["Digest", "Line", "Section", "digest_for", "line_for", "notice", "process_refresh", "feed_url", "SECTIONS"]
 
 log = logging.getLogger("govbot.digests")
 
@@ -96,7 +96,8 @@ def _state(status: str | None, text: str, progress: float | None, lang: str) -> 
     return word + (f" {progress:g} %" if progress is not None else "")
 
 
-def _line(change: dict[str, Any], lang: str) -> Line:
+def line_for(change: dict[str, Any], lang: str) -> Line:
+    """One change as a digest line (and a feed entry): status moves say old → new."""
     name = f"{change['id']} — {clip(change['title'], TITLE_CHARS)}" if change["title"] != change["id"] else change["id"]
     if change["change"] == "moved":
         was = _state(change["was_status"], change["was_text"], change["was_progress"], lang)
@@ -135,7 +136,7 @@ def digest_for(sub: Subscription, changes: list[dict[str, Any]], version: str) -
         omitted += rest
         room -= len(shown)
         if shown:
-            digest.sections.append(Section(say(heading, lang), [_line(c, lang) for c in shown]))
+            digest.sections.append(Section(say(heading, lang), [line_for(c, lang) for c in shown]))
     digest.more = len(omitted)
     if omitted:
         digest.more_url = feed_url(sub) or omitted[0]["url"]

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
 
+from . import feed
 from . import web as webchat_routes
 from .cli import open_kb
 from .conversation import Conversation
@@ -218,6 +219,7 @@ def create_app(conv: Conversation, *, webchat: bool = True, production: bool = F
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
+    feed.add_routes(app, conv.kb)
     if webchat:
         webchat_routes.add_routes(app, conv)
     else:
