@@ -275,8 +275,12 @@ def service_context(
     app.setdefault(SENDERS, {})
 
     async def context(app: web.Application) -> AsyncIterator[None]:
+        from .senders import senders_from_env  # platform SDKs: loaded only by `govbot serve`
+
         state = await asyncio.to_thread(State, kb.path)
-        service = Service(kb, state, schedule, app[SENDERS], record=conv.record_refresh)
+        senders = {**senders_from_env(state), **app[SENDERS]}  # a front end's own sender wins
+        log.info("digests can be sent to: %s", ", ".join(sorted(senders)))
+        service = Service(kb, state, schedule, senders, record=conv.record_refresh)
         task = asyncio.create_task(service.run())
         yield
         service.stop()

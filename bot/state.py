@@ -73,6 +73,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt);
 CREATE TABLE IF NOT EXISTS notices (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY,
+    visitor TEXT NOT NULL,
+    digest_id TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbox_visitor ON inbox (visitor, seen);
 CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -391,3 +399,22 @@ class State:
             "last_scheduled_refresh": runs[0] if runs else None,
             "failed_in_a_row": failures,
         }
+
+    # the web chat's inbox: a visitor cannot be reached unprompted
+
+    def to_inbox(self, visitor: str, digest_id: str, payload: dict[str, Any]) -> None:
+        """Idempotent: the same digest twice (a retried delivery) is kept once."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO inbox (visitor, digest_id, payload) VALUES (?, ?, ?)",
+                (visitor, digest_id, json.dumps(payload, ensure_ascii=False)),
+            )
+
+    def take_inbox(self, visitor: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The visitor's unseen digests, oldest first, now marked seen."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, payload FROM inbox WHERE visitor = ? AND seen = 0 ORDER BY id LIMIT ?", (visitor, limit)
+            ).fetchall()
+            conn.executemany("UPDATE inbox SET seen = 1 WHERE id = ?", [(r["id"],) for r in rows])
+        return [json.loads(r["payload"]) for r in rows]
