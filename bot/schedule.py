@@ -175,13 +175,13 @@ class Service:
         *,
         refresh: Callable[[], RefreshReport | None] | None = None,
         record: RecordRefresh | None = None,
-        poll: float = POLL,
+        poll: float | None = None,
         clock: Callable[[], datetime] | None = None,
     ):
         self.kb, self.state, self.schedule, self.senders = kb, state, schedule, dict(senders)
         self.refresh = refresh or (lambda: refresh_if_changed(kb, state, None))
         self.record = record or (lambda started, ok, duration=0.0: None)
-        self.poll = poll
+        self.poll = poll or POLL
         self.clock = clock or (lambda: datetime.now(ZoneInfo(schedule.zone if schedule else DEFAULT_TIMEZONE)))
         self.leader = Leader(kb.path)
         self.failures = 0

@@ -3,6 +3,8 @@ proactive message (stored conversation reference, app id), the web chat through 
 
 from __future__ import annotations
 
+import asyncio
+from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,13 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation import Conversation
 from bot.delivery import Outcome, deliver_due
 from bot.digest_render import slack_message, teams_activity
 from bot.digests import Digest, Line, Section, process_refresh
+from bot.schedule import service_context
 from bot.senders import slack_sender, teams_sender, web_sender
+from bot.server import create_app
 from bot.state import State
 from bot.subscriptions import Where, handle, parse
 from bot.teams import TeamsSettings, create_adapter
@@ -209,3 +214,27 @@ def test_rendering_keeps_knowledge_text_inert() -> None:
     card = teams_activity(digest)["attachments"][0]["content"]
     line = card["body"][2]["text"]
     assert "[↗]" not in line and "\\[x\\]" in line
+
+
+async def test_govbot_serve_delivers_after_a_refresh(
+    world: World, aiohttp_server: Any, aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service as `govbot serve` builds it: senders from the environment, the loop in the background."""
+    slack = FakeSlack()
+    await slack.start(aiohttp_server)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("GOVBOT_SLACK_API_URL", slack.api_url)
+    monkeypatch.setenv("GOVBOT_TEAMS", "0")
+    monkeypatch.setattr("bot.schedule.POLL", 0.05)
+    world.subscribe("slack", "C-ALL", "abonner tout")
+    conv = Conversation(world.kb)
+    app = create_app(conv)
+    app.cleanup_ctx.append(service_context(app, world.kb, conv, Namespace(refresh_every=None)))
+    client = await aiohttp_client(app)
+    await asyncio.to_thread(world.refresh)  # e.g. `govbot refresh` in another process: the loop notices
+    [posted] = await slack.wait_for("chat.postMessage")
+    assert posted["channel"] == "C-ALL" and posted["text"] == "Du nouveau sur toutes les nouveautés"
+    feed = await (await client.get("/feed.xml")).text()
+    assert feed.count("<entry>") == 5
+    await slack.settle(0.2)
+    assert len(slack.of("chat.postMessage")) == 1
