@@ -6,7 +6,7 @@ that sends one byte a second, or simply opens hundreds of connections, holds the
 - a request's headers must be complete within `Limits.idle` seconds of the connection opening or of the
   previous response (aiohttp's keep-alive timer, which also closes idle keep-alive connections);
 - its body must be read within `Limits.body` seconds of its headers (`read_body`, called by the server's
-  middleware), else 408 and the connection is closed;
+  middleware), else 408 and the connection is closed (after at most `Limits.linger` s of draining);
 - past `Limits.connections` open connections, a new one gets a 503 and is closed at once, so the ones
   already open, health probes included, keep being served;
 - no response names the aiohttp or Python version, and the protocol's log line for a malformed request
@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_runner import GracefulExit
 
 __all__ = ["Limits", "LIMITS", "SERVER_NAME", "GuardedSite", "read_body", "harden", "start", "serve"]
 
@@ -47,6 +47,9 @@ class Limits:
     body: float = 30.0
     # Each open connection costs a file descriptor and ~10 kB: 1,000 is far past a bot's real traffic.
     connections: int = 1000
+    # After answering a request whose body was not read (408, 413), its rest is drained this long so the
+    # client reads the answer; aiohttp's 10 s default would let a drip hold the connection that long.
+    linger: float = 1.0
 
 
 LIMITS = web.AppKey("govbot.http.limits", Limits)
@@ -60,9 +63,12 @@ async def read_body(request: web.Request) -> web.StreamResponse | None:
         await asyncio.wait_for(request.read(), request.app[LIMITS].body)
     except TimeoutError:
         response = web.Response(status=408, text="408: request body too slow\n")
-        response.force_close()
-        return response
-    return None
+    except ConnectionResetError:  # the client went away mid-body: nothing to answer, nothing to log
+        response = web.Response(status=400, text="400: connection lost\n")
+    else:
+        return None
+    response.force_close()
+    return response
 
 
 class _QuietParseErrors(logging.Filter):
@@ -138,7 +144,12 @@ async def start(
     """Listen on host:port with the app's limits (see `harden`); returns the runner (to clean up) and the site."""
     limits = app.get(LIMITS) or Limits()
     runner = web.AppRunner(
-        app, access_log=None, keepalive_timeout=limits.idle, shutdown_timeout=shutdown_timeout, handle_signals=True
+        app,
+        access_log=None,
+        keepalive_timeout=limits.idle,
+        lingering_time=limits.linger,
+        shutdown_timeout=shutdown_timeout,
+        handle_signals=False,
     )
     await runner.setup()
     site = GuardedSite(runner, host, port, limits.connections)
@@ -154,12 +165,16 @@ def serve(app: web.Application, host: str, port: int, *, shutdown_timeout: float
     """`web.run_app` with a guarded site: serve until SIGTERM or Ctrl-C, then let requests in flight finish."""
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         runner, _site = await start(app, host, port, shutdown_timeout=shutdown_timeout)
         try:
             ready()
-            await asyncio.Event().wait()  # until a signal raises GracefulExit
+            await stop.wait()
         finally:
-            await runner.cleanup()
+            await runner.cleanup()  # stops listening, then waits for the requests in flight
 
-    with contextlib.suppress(GracefulExit, KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
