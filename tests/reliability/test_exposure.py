@@ -7,7 +7,9 @@ A fake Bot Connector on loopback records whatever the bot would post; a local ke
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +46,40 @@ def jwks(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJwks]:
     fake.stop()
 
 
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A safety net for a regression: no socket of this process may look up or reach anything but loopback
+    (the SDK posts with `requests`, which would also honour a proxy from the environment)."""
+    attempts: list[str] = []
+    real_lookup, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def check(host: object) -> None:
+        if host in (None, "", "localhost"):
+            return
+        try:
+            if ipaddress.ip_address(str(host).split("%")[0]).is_loopback:
+                return
+        except ValueError:
+            pass
+        attempts.append(str(host))
+        raise OSError(f"test: refused to reach {host}")
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        check(host)
+        return real_lookup(host, *args, **kwargs)
+
+    def connect(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            check(address[0])
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return attempts
+
+
 def admin_actions(conv: Conversation) -> list[tuple[str, str]]:
     with sqlite3.connect(conv.log.path) as db:
         return db.execute("SELECT action, outcome FROM admin_actions ORDER BY ts").fetchall()
@@ -65,7 +101,11 @@ async def test_without_an_app_id_teams_is_not_mounted_and_nothing_warns(
 
 
 async def test_emulator_mode_replies_only_to_loopback_and_never_runs_admin_commands(
-    kb: KnowledgeBase, aiohttp_client: Any, connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
+    kb: KnowledgeBase,
+    aiohttp_client: Any,
+    connector: FakeBotConnector,
+    monkeypatch: pytest.MonkeyPatch,
+    loopback_only: list[str],
 ) -> None:
     monkeypatch.setenv("GOVBOT_TEAMS_ADMINS", ADMIN_AAD)
     monkeypatch.setenv("GOVBOT_TEAMS_LOCAL", "1")
@@ -73,9 +113,9 @@ async def test_emulator_mode_replies_only_to_loopback_and_never_runs_admin_comma
     rig = TeamsRig(await aiohttp_client(create_app(conv)), connector, connector.service_url)
     elsewhere = [
         "http://203.0.113.7/",
-        "https://smba.trafficmanager.net/emea/",
-        "http://localhost.example.org/",
-        "http://127.0.0.1.example.org/",
+        "https://smba.invalid/emea/",
+        "http://localhost.invalid/",
+        "http://127.0.0.1.invalid/",
         "file:///etc/passwd",
         "http://0x7f000001/",
         None,
@@ -83,7 +123,7 @@ async def test_emulator_mode_replies_only_to_loopback_and_never_runs_admin_comma
     ]
     for url in elsewhere:
         assert await rig.post(rig.personal("qui pilote le programme Atlas ?", serviceUrl=url)) == 403, url
-    assert connector.posted == []
+    assert connector.posted == [] and loopback_only == []
 
     assert await rig.post(rig.personal("stats", **{"from": ADMIN})) == 201
     assert await rig.post(rig.personal("refresh", **{"from": ADMIN})) == 201
