@@ -37,12 +37,19 @@ CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
 """
 
 
+def _retention(raw: str) -> float:
+    try:
+        return float(raw) if raw.strip() else LOG_DAYS
+    except ValueError:
+        raise ValueError(f"GOVBOT_LOG_DAYS must be a number of days, not {raw!r}") from None
+
+
 class QuestionLog:
     """A small SQLite file (WAL) beside the knowledge versions; it survives every refresh."""
 
     def __init__(self, path: str | os.PathLike[str], *, days: float | None = None):
         self.path = Path(path)
-        self.days = days if days is not None else float(os.environ.get("GOVBOT_LOG_DAYS", "") or LOG_DAYS)
+        self.days = days if days is not None else _retention(os.environ.get("GOVBOT_LOG_DAYS", ""))
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))

@@ -313,10 +313,10 @@ def main(args: Namespace) -> int:
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
     webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
     kb = open_kb(args.db, build=False)
-    conv = Conversation(kb)
     try:
+        conv = Conversation(kb)
         app = create_app(conv, webchat=webchat, production=production)
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:  # ValueError: a setting that does not parse (the message names it)
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
     app.cleanup_ctx.append(build_on_start(kb.ensure))

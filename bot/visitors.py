@@ -108,11 +108,13 @@ class Visitors:
 
     @classmethod
     def from_env(cls, sign: Callable[[str], str], environ: Mapping[str, str]) -> Visitors:
-        return cls(
-            sign,
-            parse_networks(environ.get("GOVBOT_TRUSTED_PROXIES", "")),
-            float(environ.get("GOVBOT_WEB_ADMIN_HOURS", "") or ADMIN_HOURS),
-        )
+        """From GOVBOT_TRUSTED_PROXIES and GOVBOT_WEB_ADMIN_HOURS; a ValueError names a setting that does not parse."""
+        raw = environ.get("GOVBOT_WEB_ADMIN_HOURS", "").strip()
+        try:
+            hours = float(raw) if raw else ADMIN_HOURS
+        except ValueError:
+            raise ValueError(f"GOVBOT_WEB_ADMIN_HOURS must be a number of hours, not {raw!r}") from None
+        return cls(sign, parse_networks(environ.get("GOVBOT_TRUSTED_PROXIES", "")), hours)
 
     def new_id(self, token: str | None = None, issued: int | None = None) -> str:
         token = token or secrets.token_urlsafe(18)

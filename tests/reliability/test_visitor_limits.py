@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot import server
+from bot.cli import main
 from bot.conversation import Conversation
 from bot.ratelimit import RateLimiter
 from bot.server import create_app
@@ -133,3 +135,22 @@ async def test_a_web_admin_id_expires_and_can_be_revoked(kb: KnowledgeBase, aioh
     assert response.status == 200 and response.cookies[COOKIE].value == ""
     assert await stats(fresh) == say("not_admin", "fr")
     assert Conversation(kb).log.revoked(fresh), "the revocation survives a restart"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("GOVBOT_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example.org", "'proxy.example.org' is not an IP address"),
+        ("GOVBOT_WEB_ADMIN_HOURS", "twelve", "GOVBOT_WEB_ADMIN_HOURS must be a number of hours, not 'twelve'"),
+        ("GOVBOT_LOG_DAYS", "3 months", "GOVBOT_LOG_DAYS must be a number of days, not '3 months'"),
+    ],
+)
+def test_a_setting_that_does_not_parse_stops_the_start_with_one_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setattr(server, "configure_logging", lambda: None)
+    monkeypatch.setenv("GOVBOT_TEAMS", "0")
+    monkeypatch.setenv(name, value)
+    assert main(["serve", "--db", str(tmp_path / "kb"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "govbot serve: refusing to start:" in err and message in err and "Traceback" not in err
