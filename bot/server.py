@@ -43,7 +43,7 @@ FRONT_ENDS = ("slack", "teams")
 # A PaaS sends SIGKILL some seconds after SIGTERM (Heroku 30 s, Docker 10 s by default): finish before.
 SHUTDOWN_TIMEOUT = 25.0
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Third-party loggers that print request bodies at INFO (slack_bolt logs rejected Slack bodies).
 _QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "aiohttp.access")
@@ -196,7 +196,7 @@ def _may_scrape(request: web.Request) -> bool:
     peer = request.transport.get_extra_info("peername") if request.transport else None
     host = peer[0] if isinstance(peer, tuple) and peer else ""
     proxied = any(h in request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
-    return host in LOOPBACK and not proxied
+    return host in _LOOPBACK and not proxied
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -2,8 +2,8 @@
 
 The page's own words come from knowledge/phrases.py, filled in on the server (escaped) or handed to the
 script as JSON; answers travel as the core's Answer JSON and the script builds them with textContent, so
-no knowledge text is ever parsed as HTML. A visitor is a random id in a cookie (no login): it keys the
-per-user rate limit and the question log's salted hash.
+no knowledge text is ever parsed as HTML. A visitor is a signed id in a cookie (no login; see `visitors`):
+it keys the per-user rate limit and the question log's salted hash. `{"logout": true}` revokes it.
 """
 
 from __future__ import annotations
