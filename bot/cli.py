@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="run the web service (web chat, Slack, Teams, health, metrics)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    # Loopback unless asked: a public bind is a deployment decision (the Procfile and Dockerfile make it).
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978")))
     serve.add_argument(
         "--refresh-every",

@@ -11,15 +11,15 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from knowledge import Answer, KnowledgeBase, RefreshBusy, SourceErrors
 from knowledge.phrases import counts_text, report_text, say
 from knowledge.text import clip, guess_language, strip_mentions
 
 from .questionlog import QuestionLog
+from .ratelimit import RateLimiter
 
 __all__ = [
     "Command",
@@ -94,29 +94,6 @@ class AdminReply:
     background: Callable[[], Awaitable[str]] | None = None
 
 
-@dataclass
-class _Limiter:
-    """A sliding one-minute window per key; called from the loop and from worker threads."""
-
-    per_minute: int
-    hits: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            window = self.hits[key]
-            while window and now - window[0] > 60:
-                window.popleft()
-            if len(window) >= self.per_minute:
-                return False
-            window.append(now)
-            if len(self.hits) > 10_000:  # forget quiet users so the table cannot grow without end
-                for quiet in [k for k, w in self.hits.items() if not w or now - w[-1] > 60]:
-                    del self.hits[quiet]
-            return True
-
-
 class Conversation:
     """One behaviour for every platform."""
 
@@ -132,8 +109,8 @@ class Conversation:
         self.kb = kb
         self.log = questions or QuestionLog(kb.path / "questions.sqlite")
         self.admins = admins if admins is not None else {p: admins_from_env(p) for p in ADMIN_ENV}
-        self.limiter = _Limiter(rate_limit or int(os.environ.get("GOVBOT_RATE_LIMIT", "30")))
-        self.admin_limiter = _Limiter(admin_rate_limit)
+        self.limiter = RateLimiter(rate_limit or int(os.environ.get("GOVBOT_RATE_LIMIT", "30")))
+        self.admin_limiter = RateLimiter(admin_rate_limit)
         self.refreshes: list[dict[str, float | bool]] = []
         self._refresh_lock = asyncio.Lock()
         self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends

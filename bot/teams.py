@@ -27,7 +27,14 @@ from knowledge.phrases import say
 
 from .conversation import ADMIN_COMMANDS, Command, Conversation, parse_command, reply_language
 from .render import knowledge_date, read_payload
-from .teams_auth import ReusedCredentials, SigningKeysUnavailable, StrictAuthentication, use_async_signing_keys
+from .teams_auth import (
+    ReusedCredentials,
+    SigningKeysUnavailable,
+    StrictAuthentication,
+    authenticated,
+    loopback_url,
+    use_async_signing_keys,
+)
 from .teams_cards import CARD_CONTENT_TYPE, answer_card, answer_text, welcome_answer
 
 __all__ = ["TeamsSettings", "GovbotTeamsBot", "create_adapter", "add_routes", "mount", "answer_activity"]
@@ -170,9 +177,12 @@ class GovbotTeamsBot(TeamsActivityHandler):
             await self._send(turn_context, answer_activity(welcome_answer("fr"), ""))
 
     async def _admin(self, turn_context: TurnContext, command: Command) -> None:
-        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams.
+        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams; it
+        # is believed only when the channel's token vouched for the activity (never in emulator mode).
         sender = turn_context.activity.from_property
-        reply = await self.conv.admin_async(PLATFORM, (sender.aad_object_id or "") if sender else "", command)
+        aad = (sender.aad_object_id or "") if sender else ""
+        user = aad if authenticated(turn_context) else f"unauthenticated:{aad}"
+        reply = await self.conv.admin_async(PLATFORM, user, command)
         await self._send(turn_context, _plain(reply.text))
         if reply.background:
             reference = TurnContext.get_conversation_reference(turn_context.activity)
@@ -225,7 +235,9 @@ def create_adapter(
     return CloudAdapter(StrictAuthentication(settings, credentials_factory=ReusedCredentials(inner)))
 
 
-def _messages_handler(adapter: CloudAdapter, bot: GovbotTeamsBot) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _messages_handler(
+    adapter: CloudAdapter, bot: GovbotTeamsBot, *, local: bool = False
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def messages(request: web.Request) -> web.Response:
         # The SDK answers 500 to a missing content type or a malformed body; these are the client's errors.
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -237,6 +249,9 @@ def _messages_handler(adapter: CloudAdapter, bot: GovbotTeamsBot) -> Callable[[w
             Activity().deserialize(body)
         except Exception:  # any undecodable body: bad JSON, bad UTF-8, fields of the wrong type
             return web.Response(status=400)
+        if local and not loopback_url(body.get("serviceUrl")):
+            # Emulator mode replies to whatever serviceUrl the caller names: only to this machine.
+            return web.Response(status=403, text="emulator mode replies to loopback serviceUrls only")
         try:
             return await adapter.process(request, bot)
         except web.HTTPException:
@@ -266,17 +281,23 @@ def add_routes(
     """
     bot = GovbotTeamsBot(conv, settings.APP_ID)
     adapter = create_adapter(settings, credentials_factory, key_timeout=key_timeout)
-    app.router.add_post("/api/messages", _messages_handler(adapter, bot))
+    app.router.add_post("/api/messages", _messages_handler(adapter, bot, local=not settings.APP_ID))
     app.on_cleanup.append(bot.close)
     return bot
 
 
 def mount(app: web.Application, conv: Conversation) -> bool:
-    """The front-end contract: serve Teams unless GOVBOT_TEAMS=0, configured from the environment."""
+    """The front-end contract: serve Teams when it has an app id, or in explicit emulator mode; never half-open.
+
+    Without MicrosoftAppId nothing could authenticate an activity, so the route is not mounted unless
+    GOVBOT_TEAMS_LOCAL=1 asks for the Bot Framework Emulator mode: loopback serviceUrls only, no admins.
+    """
     if os.environ.get("GOVBOT_TEAMS", "1") == "0":
         return False
     settings = TeamsSettings.from_env()
     if not settings.APP_ID:
-        log.warning("Teams: no MicrosoftAppId, so requests are NOT authenticated (local development only)")
+        if os.environ.get("GOVBOT_TEAMS_LOCAL", "").strip() != "1":
+            return False
+        log.warning("Teams emulator mode (GOVBOT_TEAMS_LOCAL=1): unauthenticated, loopback serviceUrls only, no admins")
     add_routes(app, conv, settings)
     return True
