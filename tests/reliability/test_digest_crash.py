@@ -271,11 +271,12 @@ def report(tally: Tally, seconds: float) -> str:
 
 
 def test_kill_minus_9_between_refresh_and_delivery_delivers_each_digest_once(tmp_path: Path) -> None:
+    """Every kill point before a send starts, once each: exactly once, deterministically."""
     started = time.perf_counter()
     before_send = [s for s in STEPS if not s.sent_first]
-    tally = crash_deliveries(tmp_path, before_send, timed=3, seed=20261202)
+    tally = crash_deliveries(tmp_path, before_send, timed=0, seed=20261202)
     print(report(tally, time.perf_counter() - started))
-    assert tally.kills >= len(before_send)
+    assert tally.kills == len(before_send)
     assert (tally.duplicated, tally.lost, tally.misdelivered) == (0, 0, 0)
     assert tally.delivered >= 3 * 3
 
@@ -291,11 +292,15 @@ def test_a_kill_after_the_platform_accepted_costs_at_most_one_duplicate(tmp_path
 
 @pytest.mark.soak
 def test_kill_minus_9_deliveries_soak(tmp_path: Path) -> None:
+    """Every kill point three times and 20 random moments. A random kill can land in the after-send window:
+    a duplicate is allowed for those only; a loss or a digest out of scope never."""
     started = time.perf_counter()
     before_send = [s for s in STEPS if not s.sent_first]
-    tally = crash_deliveries(tmp_path, before_send * 3, timed=20, seed=int(time.time()))
+    timed = 20
+    tally = crash_deliveries(tmp_path, before_send * 3, timed=timed, seed=int(time.time()))
     print(report(tally, time.perf_counter() - started))
-    assert (tally.duplicated, tally.lost, tally.misdelivered) == (0, 0, 0)
+    assert (tally.lost, tally.misdelivered) == (0, 0)
+    assert tally.duplicated <= timed
 
 
 def test_the_kill_points_are_reached(tmp_path: Path) -> None:
