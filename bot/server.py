@@ -27,7 +27,7 @@ from aiohttp import web
 
 from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
 
-from . import feed
+from . import feed, inbox
 from . import web as webchat_routes
 from .cli import open_kb
 from .conversation import Conversation
@@ -251,6 +251,7 @@ def create_app(
     feed.add_routes(app, conv.kb)
     if webchat:
         webchat_routes.add_routes(app, conv, production=production)
+        inbox.add_routes(app, conv.kb)  # the visitor's digests (docs/subscriptions.md)
     else:
         log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
     mount_front_ends(app, conv)

@@ -238,3 +238,24 @@ async def test_govbot_serve_delivers_after_a_refresh(
     assert feed.count("<entry>") == 5
     await slack.settle(0.2)
     assert len(slack.of("chat.postMessage")) == 1
+
+
+async def test_a_web_visitor_reads_their_digests_once_on_the_next_visit(world: World, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(Conversation(world.kb)))
+    assert (await client.get("/")).status == 200
+    visitor = client.session.cookie_jar.filter_cookies(client.make_url("/"))["govbot_uid"].value
+    world.subscribe("web", visitor, "subscribe decisions", direct=True, admin=False)
+    world.subscribe("web", "someone-else", "abonner tout", direct=True, admin=False)
+    world.refresh()
+    assert await deliver_due(world.state, {"web": web_sender(world.state)}) == {"delivered": 2}
+    first = await (await client.get("/api/digests")).json()
+    [digest] = first["digests"]
+    assert digest["title"] == "News on decisions and councils"
+    assert digest["text"].splitlines()[1:3] == [
+        "New decisions:",
+        "• D-4 — Extension de la double authentification "
+        "aux prestataires (2025-06-20) <https://example.org/ght/copil-3#d4>",
+    ]
+    assert (await (await client.get("/api/digests")).json()) == {"digests": []}
+    stranger = await aiohttp_client(create_app(Conversation(world.kb)))
+    assert (await (await stranger.get("/api/digests")).json()) == {"digests": []}
