@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from knowledge import KnowledgeBase
 from knowledge.phrases import say
 from knowledge.store import Reader
 from knowledge.text import fold
 
 from .state import State, Subscription
 
-__all__ = ["Command", "Where", "parse", "resolve", "handle", "in_scope", "scope_text", "SCOPE_KINDS"]
+__all__ = ["Command", "Where", "parse", "resolve", "handle", "reply_to", "in_scope", "scope_text", "SCOPE_KINDS"]
 
 # Every scope a channel can follow: the phrase that names it, and the changes it lets through.
 SCOPE_KINDS: dict[str, str] = {
@@ -217,6 +218,21 @@ def handle(command: Command, where: Where, state: State, reader: Reader | None) 
     )
     _, new = state.subscribe(wanted)
     return say("subscribed" if new else "subscribed_already", lang, scope=scope)
+
+
+def reply_to(text: str, where: Where, state: State, kb: KnowledgeBase) -> tuple[str, str] | None:
+    """The one call a conversation turn makes: `(language, reply)` when `text` is a subscription command,
+    else None (then it is a question or another command)."""
+    command = parse(text)
+    if command is None:
+        return None
+    current = kb.store.current()
+    reader = Reader(current) if current is not None else None
+    try:
+        return command.lang, handle(command, where, state, reader)
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 def in_scope(sub: Subscription, change: Mapping[str, Any]) -> bool:

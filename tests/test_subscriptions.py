@@ -13,7 +13,7 @@ import pytest
 from bot.delivery import MAX_ATTEMPTS, Outcome, Sent, backoff, deliver_due
 from bot.digests import Digest, digest_for, process_refresh, queue_notice
 from bot.state import State, Subscription
-from bot.subscriptions import Where, handle, parse, resolve
+from bot.subscriptions import Where, handle, parse, reply_to, resolve
 from knowledge import KnowledgeBase
 from knowledge.store import Reader
 from tests.digest_world import bring_news, roadmap
@@ -307,3 +307,15 @@ def test_unsubscribing_drops_the_pending_digests(world) -> None:
     slack = Recorder()
     assert asyncio.run(deliver_due(state, {"slack": slack.send})) == {}
     assert slack.arrived == []
+
+
+def test_reply_to_is_the_one_call_a_turn_makes(world) -> None:
+    kb, state, _ = world
+    assert reply_to("où en est l'objectif 1 ?", where(), state, kb) is None
+    assert reply_to("subscribe axis 1", where(), state, kb) == (
+        "en",
+        "Done: this channel will get a digest after every refresh that touches axis 1.",
+    )
+    empty = KnowledgeBase(kb.path.parent / "empty")
+    lang, text = reply_to("abonner axe 1", where(), State(empty.path), empty)
+    assert lang == "fr" and text.startswith("Je ne trouve pas « axe 1 »")
