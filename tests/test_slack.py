@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -386,18 +387,34 @@ def test_the_manifest_declares_what_the_code_handles() -> None:
     assert home["home_tab_enabled"] and home["messages_tab_enabled"] and settings["socket_mode_enabled"] is False
 
 
+async def _turns(awaitable: Awaitable[Any]) -> int:
+    """How many turns the event loop made while `awaitable` ran (a count of steps, not a time)."""
+    turns = 0
+
+    async def count() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count())
+    try:
+        await awaitable
+        return turns
+    finally:
+        counter.cancel()
+
+
 async def test_a_full_backlog_slows_the_ack_a_little_and_never_past_slacks_deadline() -> None:
     from bot.slack import _Backlog
 
     backlog = _Backlog(limit=2, wait=0.2)
+    loop = asyncio.get_running_loop()
     async with backlog.answering():
-        started = time.monotonic()
-        await backlog.room()
-        assert time.monotonic() - started < 0.05  # room left: the ack goes at once
+        assert await _turns(backlog.room()) <= 5  # room left: the ack goes at once
         async with backlog.answering():
-            started = time.monotonic()
-            await backlog.room()
-            assert 0.15 < time.monotonic() - started < 1  # full: waits, but only `wait` seconds
-        started = time.monotonic()
-        await backlog.room()
-        assert time.monotonic() - started < 0.05 and backlog.pending == 1
+            started = loop.time()
+            assert await _turns(backlog.room()) > 5
+            # Full: it waited `wait` seconds, then went ahead while the backlog was still full.
+            assert loop.time() - started >= 0.15 and backlog.pending == 2
+        assert await _turns(backlog.room()) <= 5 and backlog.pending == 1
