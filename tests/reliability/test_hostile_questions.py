@@ -11,6 +11,7 @@ Two hypothesis properties, 500 examples each in `make test` (derandomized, so a 
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import sqlite3
@@ -143,11 +144,6 @@ def _timed_ask(kb: KnowledgeBase, question: str) -> tuple[Answer, float]:
     return answer, time.perf_counter() - started
 
 
-def _ordinary_timings(kb: KnowledgeBase) -> list[float]:
-    """The baseline: ordinary questions, three rounds, timed in this run on this machine."""
-    return [_timed_ask(kb, question)[1] for _ in range(3) for question in ORDINARY_QUESTIONS]
-
-
 def check_answer(kb: KnowledgeBase, question: str, timings: list[float], slowest: float = float("inf")) -> None:
     """The answer is well formed, does not echo the question, and took less than `slowest` seconds."""
     answer, seconds = _timed_ask(kb, question)
@@ -163,18 +159,21 @@ def check_answer(kb: KnowledgeBase, question: str, timings: list[float], slowest
 
 
 def _property(kb: KnowledgeBase, config: settings) -> tuple[int, float, float, float]:
-    """Runs the property; returns (examples, slowest, mean, ordinary mean)."""
-    baseline = _ordinary_timings(kb)
-    ordinary_mean = sum(baseline) / len(baseline)
+    """Runs the property; returns (examples, slowest, mean, ordinary mean).
+
+    Each hostile question follows an ordinary one, so both are timed under the same load."""
+    ordinary: list[float] = [_timed_ask(kb, question)[1] for question in ORDINARY_QUESTIONS]
+    next_ordinary = itertools.cycle(ORDINARY_QUESTIONS)
     timings: list[float] = []
 
     @config
     @given(HOSTILE_TEXT)
     def ask_anything(question: str) -> None:
-        check_answer(kb, question, timings, SLOWEST_FACTOR * max(baseline))
+        ordinary.append(_timed_ask(kb, next(next_ordinary))[1])
+        check_answer(kb, question, timings, SLOWEST_FACTOR * max(ordinary))
 
     ask_anything()
-    mean = sum(timings) / len(timings)
+    mean, ordinary_mean = sum(timings) / len(timings), sum(ordinary) / len(ordinary)
     assert mean < MEAN_FACTOR * ordinary_mean, (mean, ordinary_mean)
     return len(timings), max(timings), mean, ordinary_mean
 
