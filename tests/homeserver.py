@@ -196,6 +196,11 @@ class Homeserver:
             for d in self._call("GET", "/_matrix/client/v3/devices", token=account.access_token)["devices"]
         ]
 
+    def event(self, account: Account, room_id: str, event_id: str) -> dict[str, Any]:
+        """An event as the server stores it (still encrypted, in an encrypted room)."""
+        path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(room_id)}/event/{urllib.parse.quote(event_id)}"
+        return self._call("GET", path, token=account.access_token)
+
     def limit_messages(self, account: Account, admin: Account, *, per_second: float, burst: int) -> None:
         """A per-user message rate limit (the admin API's override), to meet 429 M_LIMIT_EXCEEDED for real."""
         path = f"/_synapse/admin/v1/users/{urllib.parse.quote(account.user_id)}/override_ratelimit"

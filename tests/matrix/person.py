@@ -17,6 +17,8 @@ WAIT = 60  # seconds; generous for 2 shared cores, and a test waiting this long 
 
 class Person:
     def __init__(self, homeserver: Homeserver, account: Account, store: Path | None = None):
+        if store is not None:
+            store.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
             encryption_enabled=store is not None, max_timeout_retry_wait_time=1, store_sync_tokens=False
         )

@@ -273,9 +273,22 @@ async def test_a_rate_limited_bot_waits_and_answers_every_question_once(
     assert [len(alice.replies_to(q, me.user_id)) for q in asked] == [1, 1, 1]
 
 
-def test_state_from_another_account_is_not_reused(tmp_path: Any) -> None:
-    path = tmp_path / "state.json"
-    matrix.State(path, "@old:example.org", "DEVICE", "token", "batch").save()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert matrix.State.load(path, "@old:example.org").device_id == "DEVICE"
-    assert matrix.State.load(path, "@new:example.org").device_id == ""
+async def test_an_encrypted_direct_message_gets_an_encrypted_answer(
+    kb: KnowledgeBase, homeserver: Homeserver, tmp_path: Any
+) -> None:
+    me, human = account(homeserver, "govbot"), account(homeserver, "alice")
+    alice = Person(homeserver, human, store=tmp_path / "alice-keys")
+    try:
+        async with running(kb, homeserver, me):
+            await alice.sync()  # publishes alice's device keys
+            room = await alice.room(me.user_id, direct=True, encrypted=True)
+            await alice.joined(room, me.user_id)
+            asked = await alice.send(room, "Où en est l'objectif 12 ?")
+            answer = await alice.answer_to(asked, me.user_id)
+    finally:
+        await alice.close()
+    assert "Statut : en cours" in body(answer)
+    on_the_server = homeserver.event(human, room, answer["event_id"])
+    assert on_the_server["type"] == "m.room.encrypted" and "body" not in on_the_server["content"]
+    keys = list((kb.path / "matrix").glob("*.db"))
+    assert keys and all(stat.S_IMODE(k.stat().st_mode) == 0o600 for k in keys)
