@@ -56,7 +56,7 @@ from .matrix_render import (
 )
 from .render import knowledge_date, wants_feedback
 
-__all__ = ["Settings", "SettingsError", "MatrixBot", "mount", "main"]
+__all__ = ["MATRIX", "Settings", "SettingsError", "MatrixBot", "mount", "main"]
 
 log = logging.getLogger("govbot.matrix")
 
@@ -96,8 +96,10 @@ class Settings:
     admins: frozenset[str] = frozenset()
 
     @property
-    def server_name(self) -> str:
-        return self.user.split(":", 1)[1]
+    def servers(self) -> frozenset[str]:
+        """The homeservers whose users may invite the bot: those listed, else the bot's own (the safe default
+        for a state messenger)."""
+        return self.allowed_servers or frozenset({self.user.split(":", 1)[1]})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -110,8 +112,7 @@ class Settings:
             raise SettingsError("GOVBOT_MATRIX_USER must be a full user id, like @govbot:agent.tchap.gouv.fr")
         if not (token or password):
             raise SettingsError("set GOVBOT_MATRIX_TOKEN (an access token) or GOVBOT_MATRIX_PASSWORD")
-        # Unset, the bot joins rooms from its own homeserver only: the safe default for a state messenger.
-        allowed = _listed(env.get("GOVBOT_MATRIX_ALLOWED_SERVERS", "")) or frozenset({user.split(":", 1)[1]})
+        allowed = _listed(env.get("GOVBOT_MATRIX_ALLOWED_SERVERS", ""))
         admins = _listed(env.get("GOVBOT_MATRIX_ADMINS", ""))
         return cls(homeserver, user, token, password, allowed, admins)
 
@@ -381,8 +382,8 @@ class MatrixBot:
             (e.sender for e in invite_state if getattr(e, "state_key", None) == me and hasattr(e, "membership")), ""
         )
         server = inviter.split(":", 1)[1] if ":" in inviter else ""
-        if server not in self.settings.allowed_servers:
-            allowed = ", ".join(sorted(self.settings.allowed_servers))
+        if server not in self.settings.servers:
+            allowed = ", ".join(sorted(self.settings.servers))
             reason = say("matrix_server_refused", "fr", servers=allowed)
             log.info("matrix invitation from %s declined", server or "an unknown server")
             await self._leave(room_id, reason)
@@ -578,23 +579,32 @@ class MatrixBot:
 # --- running it ---------------------------------------------------------------------------------------------
 
 
+MATRIX = web.AppKey("govbot.matrix", MatrixBot)
+
+
 def mount(app: web.Application, conv: Conversation) -> bool:
-    """Run the bot inside `govbot serve` when GOVBOT_MATRIX_HOMESERVER is set; app["matrix"] for health."""
+    """Run the bot inside `govbot serve` when GOVBOT_MATRIX_HOMESERVER is set; `app[MATRIX].health` tells
+    /healthz and /metrics how it is doing."""
     if not os.environ.get("GOVBOT_MATRIX_HOMESERVER"):
         return False
-    bot = MatrixBot(conv, Settings.from_env())
+    bot = app[MATRIX] = MatrixBot(conv, Settings.from_env())
 
     async def running(_app: web.Application) -> AsyncIterator[None]:
         task = asyncio.ensure_future(bot.run())
-        app["matrix"] = bot
+        task.add_done_callback(_report_end)
         yield
         await bot.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
+        with contextlib.suppress(asyncio.CancelledError):
             await task
 
     app.cleanup_ctx.append(running)
     return True
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    """The web service keeps serving if the Matrix bot stops for good (refused credentials): say so loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the Matrix front end stopped: %s", task.exception())
 
 
 async def _run(bot: MatrixBot) -> None:

@@ -103,10 +103,10 @@ def test_settings_say_what_is_missing_and_default_to_the_bot_s_own_server() -> N
     with pytest.raises(SettingsError, match="https://"):
         Settings.from_env(base | {"GOVBOT_MATRIX_HOMESERVER": "matrix.example.org", "GOVBOT_MATRIX_TOKEN": "t"})
     settings = Settings.from_env(base | {"GOVBOT_MATRIX_PASSWORD": "p", "GOVBOT_MATRIX_ADMINS": "@a:example.org; @b:x"})
-    assert settings.homeserver == "https://matrix.example.org" and settings.allowed_servers == {"example.org"}
+    assert settings.homeserver == "https://matrix.example.org" and settings.servers == {"example.org"}
     assert settings.admins == {"@a:example.org", "@b:x"}
     listed = Settings.from_env(base | {"GOVBOT_MATRIX_TOKEN": "t", "GOVBOT_MATRIX_ALLOWED_SERVERS": "a.fr, b.fr"})
-    assert listed.allowed_servers == {"a.fr", "b.fr"}
+    assert listed.servers == {"a.fr", "b.fr"}
 
 
 def test_state_is_private_and_not_reused_for_another_account(tmp_path: Path) -> None:

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 import bot.matrix as matrix
 from bot.conversation import Conversation
-from bot.matrix import MatrixBot, Settings
+from bot.matrix import MATRIX, MatrixBot, Settings, mount
 from knowledge import KnowledgeBase
 from knowledge.phrases import say
 from tests.homeserver import Account, Homeserver
@@ -33,7 +34,6 @@ async def running(
     kb: KnowledgeBase, homeserver: Homeserver, me: Account, *, token: bool = False, **settings: Any
 ) -> AsyncIterator[MatrixBot]:
     """The bot, logged in and through its first sync."""
-    settings.setdefault("allowed_servers", frozenset({homeserver.server_name}))
     credentials = {"token": me.access_token} if token else {"password": me.password}
     bot = MatrixBot(Conversation(kb, admins={}), Settings(homeserver.url, me.user_id, **credentials, **settings))
     bot.backoff_max = 1.0
@@ -292,3 +292,27 @@ async def test_an_encrypted_direct_message_gets_an_encrypted_answer(
     assert on_the_server["type"] == "m.room.encrypted" and "body" not in on_the_server["content"]
     keys = list((kb.path / "matrix").glob("*.db"))
     assert keys and all(stat.S_IMODE(k.stat().st_mode) == 0o600 for k in keys)
+
+
+async def test_inside_the_web_service_the_bot_starts_and_stops_with_it(
+    kb: KnowledgeBase, homeserver: Homeserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conv = Conversation(kb, admins={})
+    assert not mount(web.Application(), conv)  # not configured: nothing runs
+    me, human = account(homeserver, "govbot"), account(homeserver, "alice")
+    monkeypatch.setenv("GOVBOT_MATRIX_HOMESERVER", homeserver.url)
+    monkeypatch.setenv("GOVBOT_MATRIX_USER", me.user_id)
+    monkeypatch.setenv("GOVBOT_MATRIX_PASSWORD", me.password)
+    app = web.Application()
+    assert mount(app, conv)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        async with person(homeserver, human) as alice:
+            room = await direct_room(alice, me)
+            asked = await alice.send(room, "Où en est l'objectif 12 ?")
+            await alice.answer_to(asked, me.user_id)
+        assert app[MATRIX].health["connected"]
+    finally:
+        await runner.cleanup()
+    assert app[MATRIX].client.client_session is None  # stopped with the service
