@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import signal
 import sys
 import time
 from collections import OrderedDict
@@ -64,7 +65,7 @@ PLATFORM = "matrix"
 SYNC_TIMEOUT_MS = 30_000  # long poll: the homeserver answers at once when an event arrives
 BACKOFF_FIRST = 0.5  # seconds before the first retry of a failed sync or send
 BACKOFF_MAX = 30.0  # the longest wait between retries while the homeserver is down or slow
-SEND_ATTEMPTS = 6  # a send refused by the homeserver (5xx...) is retried this often; network errors forever
+SEND_ATTEMPTS = 6  # a send the homeserver fails (5xx) is retried this often; network errors for ever; 4xx never
 NIO_RETRIES = 2  # network errors nio retries itself before handing them to our loops
 NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 START_GRACE = 60  # seconds: a question sent during a restart is answered, an older one is not
@@ -356,6 +357,10 @@ class MatrixBot:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
+    def request_stop(self) -> None:
+        """Ask the loop to end after the batch in hand (signal handlers cannot await `stop`)."""
+        self._stopping.set()
+
     async def stop(self) -> None:
         self._stopping.set()
         for task in list(self._tasks):
@@ -416,13 +421,12 @@ class MatrixBot:
             return
         if event.get("origin_server_ts", 0) / 1000 < self.started - START_GRACE:
             return
-        if not _first_time(self.conv, event.get("event_id", "")):
-            return  # the same event delivered twice
         if kind == "m.reaction":
             await self._reaction(event)
             return
         incoming = await self._incoming(room_id, event)
-        if incoming is not None:
+        # The duplicate filter sees only what is for the bot (room chatter would fill it), just before acting.
+        if incoming is not None and _first_time(self.conv, incoming.event_id):
             await self._converse(incoming)
 
     async def _reaction(self, event: dict[str, Any]) -> None:
@@ -430,7 +434,8 @@ class MatrixBot:
         sent = self.sent.get(relation.get("event_id", ""))
         value = reaction_value(relation.get("key", ""))
         if relation.get("rel_type") == "m.annotation" and sent and sent.feedback and value:
-            await _feedback(self.conv, event["sender"], sent.question, value)
+            if _first_time(self.conv, event.get("event_id", "")):
+                await _feedback(self.conv, event["sender"], sent.question, value)
 
     async def _incoming(self, room_id: str, event: dict[str, Any]) -> Incoming | None:
         """A person's text message addressed to the bot, or None (notices, edits, room chatter)."""
@@ -452,8 +457,8 @@ class MatrixBot:
             or (thread_root is not None and thread_root in self.threads)
             or (reply_to is not None and await self._is_mine(room_id, reply_to))
         )
-        if not addressed or not text:
-            return None
+        if not addressed:
+            return None  # an empty mention is a question too: parse_command makes it "help"
         return Incoming(room_id, event["event_id"], event["sender"], text, direct, thread_root, reply_to)
 
     def _mentions_me(self, content: dict[str, Any]) -> bool:
@@ -541,6 +546,9 @@ class MatrixBot:
             self.threads[root] = None
             _limit(self.threads)
         event_id = await self._send(incoming.room_id, message, relates, f"{incoming.event_id}-{part}")
+        if event_id is None and "rel_type" in relates:  # a thread the homeserver refuses: a plain reply then
+            plain = {"m.in_reply_to": {"event_id": incoming.event_id}}
+            event_id = await self._send(incoming.room_id, message, plain, f"{incoming.event_id}-{part}-reply")
         if event_id and sent is not None:
             self.sent[event_id] = sent
             _limit(self.sent)
@@ -570,6 +578,8 @@ class MatrixBot:
                     return response.event_id
                 refusals += 1
                 log.warning("matrix send refused: %s %s", response.status_code, response.message)
+                if getattr(getattr(response, "transport_response", None), "status", 500) < 500:
+                    break  # the homeserver will not take it (429s are waited out inside nio)
             await self._pause(_backoff(attempt, self.backoff_max))
             attempt += 1
         log.error("matrix message to %s not delivered", room_id)
@@ -608,6 +618,10 @@ def _report_end(task: asyncio.Task[None]) -> None:
 
 
 async def _run(bot: MatrixBot) -> None:
+    """Until SIGTERM or SIGINT: then the batch in hand is finished and the state saved before exiting."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, bot.request_stop)
     try:
         await bot.run()
     finally:

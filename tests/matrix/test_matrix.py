@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
+import signal
 import sqlite3
 import stat
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -316,3 +319,35 @@ async def test_inside_the_web_service_the_bot_starts_and_stops_with_it(
     finally:
         await runner.cleanup()
     assert app[MATRIX].client.client_session is None  # stopped with the service
+
+
+async def test_govbot_matrix_answers_and_ends_cleanly_on_sigterm(kb: KnowledgeBase, homeserver: Homeserver) -> None:
+    me, human = account(homeserver, "govbot"), account(homeserver, "alice")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVBOT_")} | {
+        "GOVBOT_DB": str(kb.path),
+        "GOVBOT_MATRIX_HOMESERVER": homeserver.url,
+        "GOVBOT_MATRIX_USER": me.user_id,
+        "GOVBOT_MATRIX_PASSWORD": me.password,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "matrix", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with person(homeserver, human) as alice:
+            room = await direct_room(alice, me)
+            await alice.answer_to(await alice.send(room, "Où en est l'objectif 12 ?"), me.user_id)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert json.loads((kb.path / "matrix" / "state.json").read_text())["next_batch"]
+    assert me.password not in (await process.stderr.read()).decode()  # type: ignore[union-attr]
+
+
+def test_govbot_matrix_without_settings_says_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["matrix"]) == 2
+    assert "GOVBOT_MATRIX_HOMESERVER" in capsys.readouterr().err
