@@ -34,6 +34,7 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     LoginResponse,
+    MatrixRoom,
     RoomLeaveResponse,
     RoomSendResponse,
     SyncResponse,
@@ -450,10 +451,10 @@ class MatrixBot:
         reply_to = None if relation.get("is_falling_back") else (relation.get("m.in_reply_to") or {}).get("event_id")
         room = self.client.rooms.get(room_id)
         direct = room is not None and room.member_count <= 2
-        text = self._without_mention(_without_reply_fallback(body))
+        text = self._without_mention(_without_reply_fallback(body), room)
         addressed = (
             direct
-            or self._mentions_me(content)
+            or self._mentions_me(content, room)
             or (thread_root is not None and thread_root in self.threads)
             or (reply_to is not None and await self._is_mine(room_id, reply_to))
         )
@@ -461,24 +462,29 @@ class MatrixBot:
             return None  # an empty mention is a question too: parse_command makes it "help"
         return Incoming(room_id, event["event_id"], event["sender"], text, direct, thread_root, reply_to)
 
-    def _mentions_me(self, content: dict[str, Any]) -> bool:
+    def _mentions_me(self, content: dict[str, Any], room: MatrixRoom | None = None) -> bool:
         me = self.client.user_id
         mentions = content.get("m.mentions")
         if isinstance(mentions, dict):  # an intentional mention (Matrix 1.7+) is the whole truth
             return me in (mentions.get("user_ids") or [])
         html = str(content.get("formatted_body", ""))
-        return me in str(content.get("body", "")) or f"matrix.to/#/{me}" in html or self._named(content["body"])
+        return me in str(content.get("body", "")) or f"matrix.to/#/{me}" in html or self._named(content["body"], room)
 
-    def _named(self, body: str) -> bool:
+    def _names(self, room: MatrixRoom | None = None) -> list[str]:
+        """What people type or pills write for the bot: its user id's local part, its display name here."""
+        names = [self.client.user_id[1:].split(":", 1)[0]]
+        shown = room.user_name(self.client.user_id) if room is not None else None
+        return names + [shown] if shown and shown not in names else names
+
+    def _named(self, body: str, room: MatrixRoom | None = None) -> bool:
         """Older clients write "govbot: question" when the bot is picked from the member list."""
-        name = re.escape(self.client.user_id[1:].split(":", 1)[0])
-        return re.match(rf"\s*{name}\s*[:,]", body, re.IGNORECASE) is not None
+        return any(re.match(rf"\s*{re.escape(name)}\s*[:,]", body, re.IGNORECASE) for name in self._names(room))
 
-    def _without_mention(self, text: str) -> str:
-        me = self.client.user_id
-        name = re.escape(me[1:].split(":", 1)[0])
-        text = text.replace(me, " ")
-        return re.sub(rf"^\s*@?{name}\s*[:,]?\s*", "", text, flags=re.IGNORECASE).strip()
+    def _without_mention(self, text: str, room: MatrixRoom | None = None) -> str:
+        text = text.replace(self.client.user_id, " ")
+        for name in self._names(room):
+            text = re.sub(rf"^\s*@?{re.escape(name)}\s*[:,]?\s*", "", text, flags=re.IGNORECASE)
+        return text.strip()
 
     async def _is_mine(self, room_id: str, event_id: str) -> bool:
         """A reply to the bot: known from memory, else asked of the homeserver (after a restart)."""

@@ -196,6 +196,10 @@ class Homeserver:
             for d in self._call("GET", "/_matrix/client/v3/devices", token=account.access_token)["devices"]
         ]
 
+    def set_display_name(self, account: Account, name: str) -> None:
+        path = f"/_matrix/client/v3/profile/{urllib.parse.quote(account.user_id)}/displayname"
+        self._call("PUT", path, {"displayname": name}, token=account.access_token)
+
     def event(self, account: Account, room_id: str, event_id: str) -> dict[str, Any]:
         """An event as the server stores it (still encrypted, in an encrypted room)."""
         path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(room_id)}/event/{urllib.parse.quote(event_id)}"

@@ -91,6 +91,7 @@ async def test_a_direct_message_gets_a_sourced_answer_as_a_reply(kb: KnowledgeBa
 
 async def test_a_mention_in_a_room_gets_an_answer_in_its_thread(kb: KnowledgeBase, homeserver: Homeserver) -> None:
     me, human, other = account(homeserver, "govbot"), account(homeserver, "alice"), account(homeserver, "carol")
+    homeserver.set_display_name(me, "govbot")
     async with running(kb, homeserver, me), person(homeserver, human) as alice:
         room = await alice.room(me.user_id, other.user_id)
         await alice.joined(room, me.user_id)
@@ -115,6 +116,8 @@ async def test_a_mention_in_a_room_gets_an_answer_in_its_thread(kb: KnowledgeBas
         second = await alice.answer_to(follow, me.user_id)
         assert thread_of(second) == asked and kb.ask("Qui dirige l'ANS ?").text.split(".")[0] in body(second)
         assert alice.replies_to(chatter, me.user_id) == []  # room chatter is not for the bot
+    logged = sqlite3.connect(kb.path / "questions.sqlite").execute("SELECT question FROM questions ORDER BY ts")
+    assert [q for (q,) in logged] == ["Où en est l'objectif 12 ?", "Qui dirige l'ANS ?"]  # the pill's name is dropped
 
 
 async def test_a_numbered_choice_is_answered_by_its_number_or_its_words(
@@ -351,3 +354,23 @@ def test_govbot_matrix_without_settings_says_what_is_missing(capsys: pytest.Capt
 
     assert main(["matrix"]) == 2
     assert "GOVBOT_MATRIX_HOMESERVER" in capsys.readouterr().err
+
+
+async def test_without_encryption_support_the_bot_says_so_when_it_joins_an_encrypted_room(
+    kb: KnowledgeBase, homeserver: Homeserver, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setattr(matrix, "ENCRYPTION_ENABLED", False)  # as if vodozemac could not be installed
+    me, human = account(homeserver, "govbot"), account(homeserver, "alice")
+    alice = Person(homeserver, human, store=tmp_path / "alice-keys")
+    try:
+        async with running(kb, homeserver, me) as bot:
+            assert bot.client.olm is None
+            room = await alice.room(me.user_id, direct=True, encrypted=True)
+            hello = await alice.wait_for(
+                lambda e: (
+                    e.get("room_id") == room and e.get("sender") == me.user_id and e.get("type") == "m.room.message"
+                )
+            )
+    finally:
+        await alice.close()
+    assert body(hello).endswith(say("matrix_unencrypted_only", "fr"))
