@@ -38,8 +38,8 @@ async def running(
 ) -> AsyncIterator[MatrixBot]:
     """The bot, logged in and through its first sync."""
     credentials = {"token": me.access_token} if token else {"password": me.password}
-    bot = MatrixBot(Conversation(kb, admins={}), Settings(homeserver.url, me.user_id, **credentials, **settings))
-    bot.backoff_max = 1.0
+    settings = Settings(homeserver.url, me.user_id, **credentials, **settings)
+    bot = MatrixBot(Conversation(kb, admins={}), settings, backoff_max=1.0)
     task = asyncio.ensure_future(bot.run())
     try:
         deadline = time.monotonic() + 60
