@@ -506,7 +506,8 @@ class MatrixBot:
         offer = self._offer(incoming)
         text = incoming.text
         if offer and offer.rest and wants_more(text):
-            await self._reply(incoming, more_message(offer.rest, offer.lang), Sent(offer.question, offer.lang))
+            message = more_message(offer.rest, offer.lang)
+            await self._reply(incoming, message, Sent(offer.question, offer.lang, rest=message.rest))
             return
         if offer and offer.choices:
             text = pick_choice(text, offer.choices) or text
@@ -558,9 +559,11 @@ class MatrixBot:
         if event_id and sent is not None:
             self.sent[event_id] = sent
             _limit(self.sent)
-            if sent.choices or sent.rest:
+            if sent.choices or sent.rest:  # what a bare "2" or "plus" here refers to: the bot's latest message
                 self.latest[(incoming.room_id, where)] = event_id
                 _limit(self.latest)
+            else:
+                self.latest.pop((incoming.room_id, where), None)
 
     async def _send(self, room_id: str, message: MatrixMessage, relates: dict[str, Any], key: str) -> str | None:
         """Send, retrying with backoff: while the homeserver is unreachable for as long as it takes, a refusal

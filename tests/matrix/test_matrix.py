@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 import bot.matrix as matrix
+import bot.matrix_render as matrix_render
 from bot.conversation import Conversation
 from bot.matrix import MATRIX, MatrixBot, Settings, mount
 from knowledge import KnowledgeBase
@@ -140,6 +141,29 @@ async def test_a_numbered_choice_is_answered_by_its_number_or_its_words(
         named = await alice.send(room, f"> <{me.user_id}> …\n\n{words}", **reply)
         first = await alice.answer_to(named, me.user_id)
         assert kb.ask(offered[0]["query"]).text.splitlines()[0] in body(first)
+
+
+async def test_a_long_answer_in_a_thread_continues_on_plus(
+    kb: KnowledgeBase, homeserver: Homeserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix_render, "LINES_SHOWN", 1)  # the test knowledge has no answer long enough
+    me, human, other = account(homeserver, "govbot"), account(homeserver, "alice"), account(homeserver, "carol")
+    lines = kb.ask("quels objectifs sont en retard ?").text.splitlines()
+    assert len(lines) == 2
+    async with running(kb, homeserver, me), person(homeserver, human) as alice:
+        room = await alice.room(me.user_id, other.user_id)
+        await alice.joined(room, me.user_id)
+        mention = {"m.mentions": {"user_ids": [me.user_id]}}
+        asked = await alice.send(room, f"{me.user_id} quels objectifs sont en retard ?", **mention)
+        first = await alice.answer_to(asked, me.user_id)
+        assert lines[0] in body(first) and lines[1] not in body(first) and say("matrix_more", "fr") in body(first)
+        relates = {"rel_type": "m.thread", "event_id": asked, "is_falling_back": True}
+        more = await alice.send(room, "plus", **{"m.relates_to": relates | {"m.in_reply_to": {"event_id": asked}}})
+        rest = await alice.answer_to(more, me.user_id)
+        assert thread_of(rest) == asked and body(rest) == lines[1]
+        # All said: "plus" is now a question like any other, not the same part again.
+        again = await alice.send(room, "plus", **{"m.relates_to": relates | {"m.in_reply_to": {"event_id": asked}}})
+        assert body(await alice.answer_to(again, me.user_id)) != lines[1]
 
 
 async def test_a_thumbs_reaction_on_an_answer_is_recorded_as_feedback(
