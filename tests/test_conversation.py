@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from typing import Any
 
 from bot.conversation import Command, Conversation, parse_command
 from knowledge import KnowledgeBase
+
+
+def logged(conv: Conversation, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the question log, read from its file as an operator would (read-only)."""
+    with sqlite3.connect(f"file:{conv.log.path}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
 
 
 def test_parse_command() -> None:
@@ -47,7 +55,7 @@ def test_feedback_accepts_up_and_down_only(kb: KnowledgeBase) -> None:
     conv = Conversation(kb)
     assert conv.feedback("teams", "u1", "obj 12", "sideways") is None
     assert conv.feedback("teams", "u1", "who owns objective 12?", "up") == "Thanks for your feedback."
-    assert conv.log._read("SELECT value FROM feedback") == [("up",)]
+    assert logged(conv, "SELECT value FROM feedback") == [("up",)]
 
 
 def test_non_admin_is_refused_and_logged(kb: KnowledgeBase) -> None:
@@ -55,7 +63,7 @@ def test_non_admin_is_refused_and_logged(kb: KnowledgeBase) -> None:
     reply = conv.admin("slack", "UOTHER", parse_command("stats"))
     assert not reply.allowed and reply.background is None
     assert reply.text == "Désolé, cette commande est réservée aux administrateurs de govbot."
-    rows = conv.log._read("SELECT action, outcome, user_hash FROM admin_actions")
+    rows = logged(conv, "SELECT action, outcome, user_hash FROM admin_actions")
     assert rows == [("stats", "refused", conv.log.user_hash("slack", "UOTHER"))]
     assert "UOTHER" not in conv.log.path.read_bytes().decode("utf-8", "replace")
 
