@@ -1,4 +1,4 @@
-"""A digest in each platform's format: Slack blocks, a Teams Adaptive Card, plain text (web chat, Matrix).
+"""A digest in each platform's format: Slack blocks, a Teams Adaptive Card, a Matrix message, plain text (web).
 
 Knowledge text is data, never markup: it is escaped as the answer renderers do, and a link whose address
 is not plain http(s) is left out (the line stays, without its link).
@@ -15,7 +15,7 @@ from .render import is_http_url
 from .slack_blocks import escape
 from .teams_cards import CARD_CONTENT_TYPE, escape_markdown
 
-__all__ = ["slack_message", "teams_card", "teams_activity", "plain_text"]
+__all__ = ["slack_message", "teams_card", "teams_activity", "plain_text", "matrix_content"]
 
 # Slack: a section's text is at most 3,000 characters, a header's 150.
 SLACK_SECTION_CHARS = 3000
@@ -80,3 +80,28 @@ def teams_activity(digest: Digest) -> dict[str, Any]:
 
 def plain_text(digest: Digest) -> str:
     return digest.to_text()
+
+
+def matrix_content(digest: Digest) -> dict[str, Any]:
+    """An `m.room.message`: the plain text as `body`, HTML with the links, no ping (`m.mentions` empty)."""
+    from .matrix_render import HTML_FORMAT, defuse
+    from .matrix_render import escape as html
+
+    parts = [f"<p><strong>{html(digest.title)}</strong></p>"]
+    for section in digest.sections:
+        items = "".join(
+            f"<li>{html(line.text.removeprefix('• '))}"
+            + (f' <a href="{html(url)}">↗</a>' if (url := _url(line.url)) else "")
+            + "</li>"
+            for line in section.lines
+        )
+        parts.append(f"<p><strong>{html(section.heading)}</strong></p><ul>{items}</ul>")
+    if digest.more:
+        parts.append(f"<p><em>{html(digest.more_text)}</em></p>")
+    return {
+        "msgtype": "m.notice",
+        "body": defuse(digest.to_text()),
+        "format": HTML_FORMAT,
+        "formatted_body": "".join(parts),
+        "m.mentions": {},
+    }

@@ -278,7 +278,12 @@ def service_context(
         from .senders import senders_from_env  # platform SDKs: loaded only by `govbot serve`
 
         state = await asyncio.to_thread(State, kb.path)
-        senders = {**senders_from_env(state), **app[SENDERS]}  # a front end's own sender wins
+        matrix = None
+        if os.environ.get("GOVBOT_MATRIX_HOMESERVER"):
+            from .matrix import MATRIX
+
+            matrix = app[MATRIX].client if MATRIX in app else None
+        senders = {**senders_from_env(state, matrix_client=matrix), **app[SENDERS]}  # a front end's own wins
         log.info("digests can be sent to: %s", ", ".join(sorted(senders)))
         service = Service(kb, state, schedule, senders, record=conv.record_refresh)
         task = asyncio.create_task(service.run())

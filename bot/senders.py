@@ -2,8 +2,8 @@
 
 Slack posts with `chat.postMessage` (its own Web API client, same token and base URL as the front end);
 Teams continues the conversation whose reference was stored when the channel subscribed (an app id is
-required: without one the Bot Connector takes no proactive message); the web chat keeps each visitor's
-digests in the state database until the visitor's page fetches them.
+required: without one the Bot Connector takes no proactive message); Matrix sends through the running bot's
+client; the web chat keeps each visitor's digests in the state database until the visitor's page fetches them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from botbuilder.core import BotAdapter, TurnContext
@@ -20,11 +22,20 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .delivery import Outcome, Sender, Sent
-from .digest_render import slack_message, teams_activity
+from .digest_render import matrix_content, slack_message, teams_activity
 from .digests import Digest
 from .state import State, Subscription
 
-__all__ = ["slack_sender", "teams_sender", "web_sender", "senders_from_env", "SLACK_GONE", "TEAMS_GONE"]
+__all__ = [
+    "slack_sender",
+    "teams_sender",
+    "matrix_sender",
+    "web_sender",
+    "senders_from_env",
+    "SLACK_GONE",
+    "TEAMS_GONE",
+    "MATRIX_GONE",
+]
 
 log = logging.getLogger("govbot.senders")
 
@@ -32,6 +43,8 @@ log = logging.getLogger("govbot.senders")
 SLACK_GONE = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "account_inactive", "team_not_found"}
 )
+# Matrix errors that mean the bot left, was kicked or banned, or the room is gone.
+MATRIX_GONE = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"})
 # Bot Connector statuses that mean the bot was removed or the conversation no longer exists.
 TEAMS_GONE = frozenset({403, 404})
 
@@ -85,6 +98,32 @@ def teams_sender(adapter: BotAdapter, app_id: str) -> Sender:
     return send
 
 
+def matrix_sender(client: Any) -> Sender:
+    """Sends with a transaction id made from the digest id: the homeserver keeps one event per transaction id
+    and device, so a digest sent again after a crash (the after-send window) is still one message."""
+    from nio import RoomSendResponse
+
+    async def send(sub: Subscription, digest: Digest) -> Sent:
+        tx_id = "govbot-digest-" + re.sub(r"[^A-Za-z0-9._-]", "_", digest.id)[:180]
+        try:
+            response = await client.room_send(
+                sub.channel, "m.room.message", matrix_content(digest), tx_id=tx_id, ignore_unverified_devices=True
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return Sent(Outcome.RETRY, type(exc).__name__)
+        except Exception as exc:  # not logged in yet, no keys for an encrypted room yet...
+            return Sent(Outcome.RETRY, type(exc).__name__)
+        if isinstance(response, RoomSendResponse):
+            return Sent(Outcome.DELIVERED)
+        code = str(getattr(response, "status_code", "") or "")
+        if code in MATRIX_GONE:
+            return Sent(Outcome.GONE, code)
+        wait = getattr(response, "retry_after_ms", None)
+        return Sent(Outcome.RETRY, code or type(response).__name__, wait / 1000 if isinstance(wait, int) else None)
+
+    return send
+
+
 def web_sender(state: State) -> Sender:
     """The web chat cannot be reached unprompted: a digest waits in the visitor's inbox for their next visit."""
 
@@ -95,9 +134,14 @@ def web_sender(state: State) -> Sender:
     return send
 
 
-def senders_from_env(state: State, environ: Mapping[str, str] = os.environ) -> dict[str, Sender]:
-    """The senders of every platform configured in the environment (the same settings as the front ends)."""
+def senders_from_env(
+    state: State, environ: Mapping[str, str] = os.environ, matrix_client: Any = None
+) -> dict[str, Sender]:
+    """The senders of every platform configured in the environment (the same settings as the front ends);
+    Matrix's when the service runs the Matrix bot (`matrix_client`, its logged-in client)."""
     found: dict[str, Sender] = {"web": web_sender(state)}
+    if matrix_client is not None:
+        found["matrix"] = matrix_sender(matrix_client)
     if token := environ.get("SLACK_BOT_TOKEN", "").strip():
         from .slack import api_base_url
 
