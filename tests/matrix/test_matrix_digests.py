@@ -25,9 +25,7 @@ def subscribe(kb: KnowledgeBase, state: State, room: str, user: str, text: str) 
     return handle(command, Where("matrix", room, user, direct=True, admin=False), state, Reader(current))
 
 
-async def test_a_subscribed_room_gets_one_digest_and_a_room_left_pauses(
-    tmp_path: Path, homeserver: Homeserver
-) -> None:
+async def test_a_subscribed_room_gets_one_digest_and_a_room_left_pauses(tmp_path: Path, homeserver: Homeserver) -> None:
     src = roadmap(tmp_path / "src")
     kb = KnowledgeBase(tmp_path / "kb")
     kb.refresh([str(src)], bundled=False)
