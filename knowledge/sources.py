@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import http.client
 import io
 import json
 import re
 import stat
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .fetch import FETCH_TIMEOUT, MAX_SOURCE_BYTES, fetch
 from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, RECORD_TYPES, SourceProblem
 from .passages import Passage, split_passages
 from .text import clip
@@ -27,8 +24,6 @@ from .vocabulary import normalize_status, parse_date
 __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
 
 BUNDLED_DATA = Path(__file__).parent / "data"
-MAX_SOURCE_BYTES = 20 * 1024 * 1024
-FETCH_TIMEOUT = 20.0
 # Values a YAML document may hold once its aliases are expanded: a 1 kB "billion laughs" file stays small.
 MAX_YAML_VALUES = 1_000_000
 _SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
@@ -178,38 +173,6 @@ def _http_url(value: Any) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
-def fetch(url: str, *, timeout: float | None = None, limit: int | None = None) -> tuple[bytes, str]:
-    """GET a URL with a time budget and a size cap; returns (body, content type). Raises ValueError.
-
-    The socket timeout bounds each wait; the budget bounds the whole transfer, so a server that drips a
-    byte at a time cannot hold a refresh for ever.
-    """
-    timeout = timeout or FETCH_TIMEOUT
-    limit = limit or MAX_SOURCE_BYTES
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(url, headers={"User-Agent": "govbot (knowledge refresh)"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) checked)
-            kind = response.headers.get("Content-Type", "")
-            chunks: list[bytes] = []
-            size = 0
-            while size <= limit and (chunk := response.read1(64 * 1024)):
-                chunks.append(chunk)
-                size += len(chunk)
-                if time.monotonic() > deadline:
-                    raise ValueError(f"could not fetch (not complete after {timeout:g} s)")
-            body = b"".join(chunks)
-    except urllib.error.HTTPError as exc:
-        raise ValueError(f"HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        # HTTPException: an invalid port, a truncated or malformed response.
-        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-        raise ValueError(f"could not fetch ({reason})") from None
-    if len(body) > limit:
-        raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
-    return body, kind
-
-
 def _decode(data: bytes, where: str, bundle: Bundle) -> str:
     """UTF-8 (BOM or not), else Windows-1252; a NUL byte means binary data or UTF-16: ValueError."""
     if (nul := data.find(b"\0")) >= 0:
@@ -264,7 +227,7 @@ def _read_one(spec: str, bundle: Bundle) -> None:
     local = spec.partition("?type=")[0]
     try:
         if _is_url(spec):
-            data, content_type = fetch(spec)
+            data, content_type = fetch(spec, timeout=FETCH_TIMEOUT, limit=MAX_SOURCE_BYTES)
             base_url, folder = spec, None
         else:
             path = Path(local)
@@ -544,7 +507,7 @@ def _read_document(record: dict[str, Any], index: int, name: str, folder: Path |
             data = _read_local(path)
             fmt = fmt or {".html": "html", ".htm": "html", ".md": "markdown"}.get(path.suffix.lower(), "text")
         else:
-            data, content_type = fetch(record["url"])
+            data, content_type = fetch(record["url"], timeout=FETCH_TIMEOUT, limit=MAX_SOURCE_BYTES)
             fmt = fmt or ("html" if "html" in content_type else "text")
     except FileNotFoundError:
         problem(f"no such file: {record['path']}", "path")

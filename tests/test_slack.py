@@ -195,6 +195,7 @@ async def test_admin_refresh_acks_then_posts_the_report(
         encoding="utf-8",
     )
     before = kb.info()["version"]
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the local source server
     base = await serve_folder(aiohttp_server, tmp_path)
     started_at = time.monotonic()
     assert await slack.command(f"refresh <{base}/orion.yaml>", user=ADMIN) == 200
@@ -213,8 +214,9 @@ async def test_admin_refresh_acks_then_posts_the_report(
 
 
 async def test_a_failed_refresh_posts_the_errors_and_the_old_knowledge_answers(
-    slack: SlackRig, tmp_path: Path, aiohttp_server
+    slack: SlackRig, tmp_path: Path, aiohttp_server, monkeypatch
 ) -> None:
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the local source server
     bad = tmp_path / "broken.yaml"
     bad.write_text("programmes: [ {id: X, name: 'unterminated }\n", encoding="utf-8")
     before = slack.conv.kb.info()["version"]
