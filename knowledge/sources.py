@@ -521,7 +521,12 @@ def _read_document(record: dict[str, Any], index: int, name: str, folder: Path |
         problem(str(exc), "path" if record.get("path") else "url")
         return
     title = record.get("title") or record["url"]
-    for number, passage in enumerate(split_passages(content, fmt, title)):
+    try:
+        passages = split_passages(content, fmt, title)
+    except ValueError as exc:
+        problem(str(exc), "path" if record.get("path") else "url")
+        return
+    for number, passage in enumerate(passages):
         bundle.passages.append(_passage_row(record, title, number, passage))
     bundle.sources.append(
         {
