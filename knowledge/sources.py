@@ -26,6 +26,14 @@ __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_
 BUNDLED_DATA = Path(__file__).parent / "data"
 # Values a YAML document may hold once its aliases are expanded: a 1 kB "billion laughs" file stays small.
 MAX_YAML_VALUES = 1_000_000
+# Size a YAML document may grow to once its aliases are expanded (characters of its values, plus one per
+# value), as a multiple of its own length: without aliases it is about 1x; shared defaults (`<<: *base`)
+# stay well under 10x, while an alias bomb of long strings would otherwise fill the knowledge file
+# (115 kB became 300 MB). The floor lets a small file use a few anchors freely.
+YAML_EXPANSION = 10
+YAML_EXPANSION_FLOOR = 100_000
+# Nesting a record needs is 5 levels or so; deeper documents are refused before any recursive code sees them.
+MAX_YAML_DEPTH = 64
 _SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
 _DOC_FORMATS = {"html", "markdown", "text"}
 
@@ -51,13 +59,14 @@ _TEXT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float",
 class _Frame:
     """A mapping or sequence being built from parser events."""
 
-    __slots__ = ("value", "key", "anchor", "size", "written")
+    __slots__ = ("value", "key", "anchor", "size", "weight", "written")
 
     def __init__(self, value: dict[str, Any] | list[Any], anchor: str | None):
         self.value = value
         self.key: Any = _NO_KEY
         self.anchor = anchor
         self.size = 1
+        self.weight = 1  # characters of its values plus one per value, aliases expanded
         self.written: set[str] = set()  # keys written in this mapping (merged ones may be overridden)
 
 
@@ -71,9 +80,11 @@ def _load_yaml(text: str) -> Any:
     duplicate keys, unknown tags, recursive aliases and alias bombs are refused on the way.
     """
     stack: list[_Frame] = []
-    anchors: dict[str, tuple[Any, int]] = {}
+    anchors: dict[str, tuple[Any, int, int]] = {}
     open_anchors: set[str] = set()
     total = 0
+    expanded = 0
+    budget = YAML_EXPANSION * len(text) + YAML_EXPANSION_FLOOR
     root: Any = None
     documents = 0
     for event in yaml.parse(text, Loader=_Loader):
@@ -86,6 +97,8 @@ def _load_yaml(text: str) -> Any:
             continue
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             _check_tag(event.tag, "map" if isinstance(event, yaml.MappingStartEvent) else "seq", event)
+            if len(stack) >= MAX_YAML_DEPTH:
+                raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep (line {event.start_mark.line + 1})")
             stack.append(_Frame({} if isinstance(event, yaml.MappingStartEvent) else [], event.anchor))
             if event.anchor:
                 open_anchors.add(event.anchor)
@@ -93,7 +106,8 @@ def _load_yaml(text: str) -> Any:
         anchor = None
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frame = stack.pop()
-            value, size, anchor = frame.value, frame.size, frame.anchor
+            value, size, weight, anchor = frame.value, frame.size, frame.weight, frame.anchor
+            added = 1  # its values were counted as they came
             if isinstance(value, dict) and frame.key is not _NO_KEY:
                 raise ValueError("a mapping key without a value")
             if anchor:
@@ -103,23 +117,30 @@ def _load_yaml(text: str) -> Any:
                 raise ValueError("a recursive alias (a value that contains itself)")
             if event.anchor not in anchors:
                 raise ValueError(f"unknown alias *{event.anchor} at line {event.start_mark.line + 1}")
-            value, size = anchors[event.anchor]
+            value, size, weight = anchors[event.anchor]
+            added = weight  # everything it repeats
         else:  # a scalar
             _check_tag(event.tag, "str", event)
             plain = event.implicit[0] and event.style is None
             value = None if (plain and event.value in _NULLS) or event.tag == "tag:yaml.org,2002:null" else event.value
-            size, anchor = 1, event.anchor
+            size, weight, anchor = 1, 1 + len(event.value), event.anchor
+            added = weight
         # A container's values were counted as they came; an alias counts everything it repeats.
-        total += size if isinstance(event, yaml.AliasEvent) else 1
+        repeated = isinstance(event, yaml.AliasEvent)
+        total += size if repeated else 1
         if total > MAX_YAML_VALUES:
             raise ValueError(f"more than {MAX_YAML_VALUES} values once aliases are expanded (an alias bomb?)")
+        expanded += added
+        if expanded > budget:
+            raise ValueError(f"more than {budget:,} characters and values once aliases are expanded (an alias bomb?)")
         if anchor:
-            anchors[anchor] = (value, size)
+            anchors[anchor] = (value, size, weight)
         if not stack:
             root = value
             continue
         parent = stack[-1]
         parent.size += size
+        parent.weight += weight
         if isinstance(parent.value, list):
             parent.value.append(value)
         elif parent.key is _NO_KEY:
