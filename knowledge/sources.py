@@ -34,6 +34,11 @@ YAML_EXPANSION = 10
 YAML_EXPANSION_FLOOR = 100_000
 # Nesting a record needs is 5 levels or so; deeper documents are refused before any recursive code sees them.
 MAX_YAML_DEPTH = 64
+# Documents one source may list: bench's 100x source has 300 local ones; past this it is generated or hostile.
+MAX_DOCUMENTS = 1_000
+# Of those, documents fetched by URL: each may take FETCH_TIMEOUT and MAX_SOURCE_BYTES, so 50 bound one
+# source's fetching to about 17 minutes and 1 GB at worst.
+MAX_URL_DOCUMENTS = 50
 _SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
 _DOC_FORMATS = {"html", "markdown", "text"}
 
@@ -327,8 +332,24 @@ def _read_one(spec: str, bundle: Bundle) -> None:
         if not isinstance(items, list):
             bundle.problems.append(SourceProblem(name, f"'{record_type}' must be a list of records"))
             continue
+        if record_type == "documents" and (too_many := _too_many_documents(items)):
+            bundle.problems.append(SourceProblem(name, too_many, field="documents"))
+            continue
         for index, raw in enumerate(items):
             _check_record(record_type, index, raw, name, default_url, folder, meta, bundle)
+
+
+def _too_many_documents(items: list[Any]) -> str:
+    """Why a source's list of documents is too long to read ('' when it is not)."""
+    fetched = sum(1 for d in items if not (isinstance(d, dict) and d.get("path")))
+    if len(items) > MAX_DOCUMENTS:
+        return f"{len(items):,} documents; at most {MAX_DOCUMENTS:,} per source (split it into several sources)"
+    if fetched > MAX_URL_DOCUMENTS:
+        return (
+            f"{fetched:,} documents to fetch by URL; at most {MAX_URL_DOCUMENTS} per source "
+            "(split it into several sources, or give the documents a local path)"
+        )
+    return ""
 
 
 def _parse_csv(text: str) -> list[dict[str, Any]]:

@@ -121,6 +121,24 @@ CASES = (
     Case("documents-bad-format.yaml", REJECTED, "unknown format 'pdf'", ("documents[0]", "field 'format'")),
     Case("documents-url-500.yaml", REJECTED, "HTTP 500", ("documents[0]", "field 'url'")),
     Case("documents-bad-port.yaml", REJECTED, "could not fetch (nonnumeric port", ("documents[0]", "field 'url'")),
+    Case(
+        "documents-url-metadata.yaml",
+        REJECTED,
+        "refused: 169.254.169.254 is a link-local address",
+        ("documents[0]", "field 'url'"),
+    ),
+    Case(
+        "documents-url-loopback-hex.yaml",
+        REJECTED,
+        "refused: 0x7f000002 is a loopback address",
+        ("documents[0]", "field 'url'"),
+    ),
+    Case(
+        "documents-too-many.yaml",
+        REJECTED,
+        "51 documents to fetch by URL; at most 50 per source",
+        ("field 'documents'",),
+    ),
     # JSON
     Case("json-truncated.json", REJECTED, "cannot parse: Unterminated string"),
     Case("json-scalar.json", REJECTED, "expected a mapping of record types"),
