@@ -45,6 +45,9 @@ class Passage:
 _MAX_MARKS = 1000
 # Elements read from one page: a long article has a few thousand; walking them costs ~7 µs each in Python.
 MAX_ELEMENTS = 200_000
+# Tags ('<') a page may hold before it is parsed at all: libxml2 frees a tree while holding the GIL (0.3 s
+# for the 6 million elements 20 MB can open), which would stall the event loop; counting '<' takes ~10 ms.
+MAX_TAGS = 2 * MAX_ELEMENTS
 # libxml2 compares each attribute with every earlier one of its tag (quadratic): a tag of more than 1024
 # attributes or quoted values loses its attributes before parsing (none of them is article text). Atomic
 # groups and possessive quantifiers keep each match linear in the tag's length.
@@ -88,8 +91,11 @@ def _skipped(element: Any) -> bool:
 def html_to_blocks(html: str) -> list[tuple[str, str]]:
     """(kind, text) blocks of the page's main text; kind is 'h' for headings, 'p' otherwise.
 
-    ValueError for a page of more than MAX_ELEMENTS elements (a generated or hostile page, not an article).
+    ValueError for a page of more than MAX_TAGS tags or MAX_ELEMENTS elements (generated or hostile, not an
+    article).
     """
+    if html.count("<") > MAX_TAGS:
+        raise ValueError(f"a page of more than {MAX_TAGS} tags (not an article)")
     root = _parse_html(html)
     if root is None:
         return []
