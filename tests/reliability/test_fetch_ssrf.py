@@ -7,7 +7,9 @@ only servers contacted are on 127.0.0.1.
 
 from __future__ import annotations
 
+import datetime
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from knowledge import KnowledgeBase, SourceErrors
 from knowledge.fetch import MAX_REDIRECTS, Policy, fetch, system_connector
@@ -235,3 +241,53 @@ def test_a_refresh_refuses_loopback_sources_by_default_and_loads_them_when_allow
     monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")
     kb.refresh([url], bundled=False, forget=True)
     assert kb.ask("c'est quoi Secret ?").results[0]["id"] == "INTRA"
+
+
+def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for `name` (cert, key) made with `cryptography`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_https_connects_to_the_checked_address_and_still_verifies_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _certificate(tmp_path, "files.example")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        port = httpd.server_address[1]
+        seams = Seams({"files.example": ["127.0.0.1"]})
+        with pytest.raises(ValueError, match="certificate verify failed"):  # not trusted yet
+            fetch(f"https://files.example:{port}/source.yaml", policy=seams.policy("127.0.0.1"))
+        trusted = ssl.create_default_context
+        monkeypatch.setattr(ssl, "create_default_context", lambda: trusted(cafile=str(cert)))
+        assert fetch(f"https://files.example:{port}/source.yaml", policy=seams.policy("127.0.0.1"))[0] == SOURCE
+        with pytest.raises(ValueError, match="certificate is not valid for '127.0.0.1'"):
+            fetch(f"https://127.0.0.1:{port}/source.yaml", policy=seams.policy("127.0.0.1"))
+        assert seams.connections == [("127.0.0.1", port)] * 3 and seams.lookups == ["files.example"] * 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
