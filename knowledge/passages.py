@@ -48,13 +48,11 @@ MAX_ELEMENTS = 200_000
 # Tags ('<') a page may hold before it is parsed at all: libxml2 frees a tree while holding the GIL (0.3 s
 # for the 6 million elements 20 MB can open), which would stall the event loop; counting '<' takes ~10 ms.
 MAX_TAGS = 2 * MAX_ELEMENTS
-# libxml2 compares each attribute with every earlier one of its tag (quadratic): a tag of more than 1024
-# attributes or quoted values loses its attributes before parsing (none of them is article text). Atomic
-# groups and possessive quantifiers keep each match linear in the tag's length.
-_TAG_START = re.compile(r"<[a-zA-Z]")
-_LONG_TAG = re.compile(
-    r"""<([a-zA-Z][^\s/<>]*+)(?=(?>[^<>"']|"[^"]*+"|'[^']*+'){1024})(?>[^<>"']++|"[^"]*+"|'[^']*+')*+"""
-)
+# libxml2 compares each attribute with every earlier one of its tag (quadratic): a tag longer than this
+# loses its attributes before parsing (none of them is article text; a long `src` or `style` loses nothing).
+MAX_TAG = 1024
+_TAG_START = re.compile(r"<[a-zA-Z][^\s/<>\"'=]*")
+_TAG_DELIMITERS = re.compile(r"[<>\"']")
 
 
 def _parse_html(html: str) -> Any:
@@ -71,16 +69,33 @@ def _parse_html(html: str) -> Any:
 
 
 def _strip_long_tags(html: str) -> str:
-    """The page with the attributes of its very long tags removed, tag by tag: one regular expression over
-    the whole page would hold the GIL (and so the event loop) for the whole scan."""
+    """The page with the attributes of its very long tags removed.
+
+    Tags are found one after the other, as a tokenizer would (quoted values skipped with str.find), so each
+    character is looked at once; no single call scans the whole page holding the GIL (and the event loop).
+    """
     pieces: list[str] = []
-    done = 0
-    for start in _TAG_START.finditer(html):
-        if start.start() >= done and (tag := _LONG_TAG.match(html, start.start())):
-            pieces += (html[done : tag.start()], f"<{tag.group(1)}")
-            done = tag.end()
+    done = position = 0
+    while start := _TAG_START.search(html, position):
+        end = _tag_end(html, start.end())
+        if end - start.start() > MAX_TAG:
+            pieces += (html[done : start.start()], start.group())
+            done = end
+        position = end
     pieces.append(html[done:])
     return "".join(pieces)
+
+
+def _tag_end(html: str, position: int) -> int:
+    """Where a tag whose name ends at `position` ends: its '>' (or a '<') outside quotes, or the page's end."""
+    while delimiter := _TAG_DELIMITERS.search(html, position):
+        if delimiter.group() in "<>":
+            return delimiter.start()
+        closing = html.find(delimiter.group(), delimiter.end())
+        if closing < 0:
+            return len(html)
+        position = closing + 1
+    return len(html)
 
 
 def _skipped(element: Any) -> bool:
