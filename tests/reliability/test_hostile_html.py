@@ -30,6 +30,7 @@ PAGES = {
     ),
     # The old `<(article|main)\b.*?</\1>` scanned to the end of the page from every unclosed opening tag.
     "unclosed-main": lambda n: "<main " * (n // 6),
+    "unclosed-main-text": lambda n: ("<main>" + "texte " * 10) * (n // 66),  # under the tag cap: parsed
     "nested": lambda n: "<div><span>" * (n // 11),
     "unclosed-formatting": lambda n: "<p><b><i>x" * (n // 10),
     # libxml2 compares each attribute with every earlier one of its tag: quadratic in one tag.
@@ -92,19 +93,22 @@ def test_long_tags_lose_their_attributes_not_their_text() -> None:
 
 
 class _Pages(BaseHTTPRequestHandler):
-    page: bytes = b""
+    """`/NAME.yaml`: a source whose one document is `/NAME.html`, the page of that name."""
+
+    pages: dict[str, Path] = {}
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        port = self.server.server_address[1]
-        if self.path == "/source.yaml":
+        name, _, kind = self.path.strip("/").partition(".")
+        if kind == "yaml":
+            port = self.server.server_address[1]
             body = (
                 "source: {title: Pages, url: 'https://example.org/pages'}\n"
-                f"documents:\n  - {{url: 'http://127.0.0.1:{port}/page.html', title: Page, format: html}}\n"
+                f"documents:\n  - {{url: 'http://127.0.0.1:{port}/{name}.html', title: Page, format: html}}\n"
             ).encode()
         else:
-            body = self.page
+            body = self.pages[name].read_bytes()
         self.send_response(200)
-        self.send_header("Content-Type", "text/html" if self.path.endswith(".html") else "application/yaml")
+        self.send_header("Content-Type", "text/html" if kind == "html" else "application/yaml")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -115,8 +119,7 @@ class _Pages(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def page_server(pages: dict[str, Path]) -> Iterator[str]:
-    handler = type("Handler", (_Pages,), {"page": pages["attributes"].read_bytes()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Pages,), {"pages": pages}))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -124,9 +127,10 @@ def page_server(pages: dict[str, Path]) -> Iterator[str]:
     server.server_close()
 
 
-async def _slowest_healthz(client, until: asyncio.Future | None = None, count: int = 40) -> tuple[float, int]:
+async def _slowest_healthz_during(client, refresh: asyncio.Future) -> tuple[float, int]:
+    """The slowest /healthz answer while `refresh` runs, and how many were asked."""
     worst, polls = 0.0, 0
-    while (until is None and polls < count) or (until is not None and not until.done()):
+    while not refresh.done():
         started = time.perf_counter()
         response = await client.get("/healthz")
         assert response.status == 200
@@ -135,18 +139,20 @@ async def _slowest_healthz(client, until: asyncio.Future | None = None, count: i
     return worst, polls
 
 
+@pytest.mark.parametrize("hostile", ["unclosed-main-text", "attributes"])
 async def test_healthz_keeps_answering_while_a_refresh_parses_a_20mb_hostile_page(
-    kb: KnowledgeBase, page_server: str, aiohttp_client, monkeypatch: pytest.MonkeyPatch
+    hostile: str, kb: KnowledgeBase, page_server: str, aiohttp_client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The baseline is a refresh of a benign page of the same size in the same run: the machine's own pauses
+    (other processes, garbage collection) are in both; a page that held the GIL would add its parse time."""
     monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")
     conv = Conversation(kb)
     client = await aiohttp_client(create_app(conv))
-    baseline, _ = await _slowest_healthz(client)
-    refresh = asyncio.ensure_future(conv.refresh([f"{page_server}/source.yaml"]))
-    during, polls = await _slowest_healthz(client, until=refresh)
-    said, outcome = refresh.result()
-    assert outcome == "ok", said
-    assert polls >= 10, "the refresh ended before /healthz could be measured"
-    assert during < baseline + 0.1, (
-        f"/healthz took {during * 1000:.0f} ms during the refresh, {baseline * 1000:.0f} before"
-    )
+    worst = {}
+    for name in ("benign", hostile):
+        refresh = asyncio.ensure_future(conv.refresh([f"{page_server}/{name}.yaml"]))
+        worst[name], polls = await _slowest_healthz_during(client, refresh)
+        said, outcome = refresh.result()
+        assert outcome == "ok", said
+        assert polls >= 10, "the refresh ended before /healthz could be measured"
+    assert worst[hostile] < worst["benign"] + 0.1, worst
