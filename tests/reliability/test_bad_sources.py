@@ -136,7 +136,7 @@ CASES = (
     ),
     # CSV
     Case("csv-ragged.csv", REJECTED, "cannot parse: line 3 has 6 fields, the header has 4"),
-    Case("csv-short-row.csv", REJECTED, "missing title", ("objectives[1] (id '4')", "field 'title'")),
+    Case("csv-short-row.csv", REJECTED, "missing title", ("row 3 (id '4')", "column 'title'")),
     Case("csv-unterminated-quote.csv", REJECTED, "cannot parse: unexpected end of data"),
     Case("csv-empty.csv", REJECTED, "cannot parse: empty CSV"),
     Case("csv-header-only.csv", REJECTED, "cannot parse: no records under the header"),
