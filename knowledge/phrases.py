@@ -379,6 +379,7 @@ _PROBLEM_FR: list[tuple[re.Pattern[str], str]] = [
         (r"^missing id$", "identifiant manquant"),
         (r"^missing title$", "titre manquant"),
         (r"^missing name$", "nom manquant"),
+        (r"^duplicate id \(also in (.*), row (\d+)\)$", r"identifiant en double (aussi dans \1, ligne \2)"),
         (r"^duplicate id \(also in (.*)\)$", r"identifiant en double (aussi dans \1)"),
         (r"^no source URL .*$", "pas d'adresse de source (donnez une url à la ligne, ou au fichier source: {url: ...})"),
         (r"^not an http\(s\) URL: (.*)$", r"adresse non http(s) : \1"),

@@ -24,7 +24,7 @@ from .passages import Passage, split_passages
 from .roadmaps import NATIONAL, NATIONAL_CARD, qualify, roadmap_card, unknown_roadmap
 from .tables import ROADMAP, ROW, TABLES, parse_csv, parse_xlsx, record_type_of
 from .text import clip, fold
-from .vocabulary import DECISION_BUCKETS, STATUS_BUCKETS, Vocabulary, parse_date, parse_when
+from .vocabulary import DECISION_BUCKETS, STATUS_BUCKETS, Vocabulary, key_of, parse_date, parse_when
 
 __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
 
@@ -406,7 +406,7 @@ def _vocabulary(loaded: list[_Loaded], bundle: Bundle) -> Vocabulary:
                         )
                     )
                 else:
-                    table[fold(str(word))] = bucket
+                    table[key_of(str(word))] = bucket
     return vocabulary
 
 

@@ -249,15 +249,19 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
                         record["origin"],
                         f"duplicate id (also in {where})",
                         record["position"],
-                        record["id"],
+                        record.get("local_id") or record["id"],
                         "id",
                         kind,
                         record.get("row"),
+                        tabular=record.get("row") is not None,
                     ),
                 )
                 continue
             ids[kind].add(record["id"])
-            first[(kind, record["id"])] = f"{record['origin']}, {kind}[{record['position']}]"
+            row = record.get("row")
+            first[(kind, record["id"])] = f"{record['origin']}, " + (
+                f"row {row}" if row is not None else f"{kind}[{record['position']}]"
+            )
             if kind == "objectives" and record["id"] in latest:
                 word = latest[record["id"]]
                 record = {**record, "status": word["status"] or record.get("status")}

@@ -7,6 +7,7 @@ filters and "what changed"). docs/sources.md lists every word; a source may teac
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -27,11 +28,16 @@ __all__ = [
 ]
 
 
+def key_of(word: str) -> str:
+    """How a word is looked up: folded, with the ligatures French writes ("mise en œuvre")."""
+    return fold(word.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae"))
+
+
 def _table(groups: dict[str, str]) -> dict[str, str]:
     table: dict[str, str] = {}
     for canonical, words in groups.items():
         for word in words.split("|"):
-            table[fold(word)] = canonical
+            table[key_of(word)] = canonical
     return table
 
 
@@ -99,12 +105,15 @@ DECISION_BUCKETS = ("adopted", "postponed", "rejected", "presented", "in_progres
 
 
 def _inflections(key: str) -> list[str]:
-    """'suspendue' -> 'suspendu', 'lancees' -> 'lance': a status agrees with "action" or "mesures"."""
+    """'suspendue' -> 'suspendu', 'lancees' -> 'lance', 'mise en oeuvre' -> 'mis en oeuvre': a status
+    agrees with "action" or "mesures"."""
     words = key.split()
-    out = []
-    for ending in ("es", "e", "s"):
-        out.append(" ".join(w[: -len(ending)] if w.endswith(ending) and len(w) > len(ending) + 2 else w for w in words))
-    return out
+    if len(words) > 4:
+        return []
+    choices = [
+        [w] + [w[: -len(end)] for end in ("es", "e", "s") if w.endswith(end) and len(w) > len(end) + 2] for w in words
+    ]
+    return [" ".join(combo) for combo in itertools.product(*choices)][1:]
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,7 @@ class Vocabulary:
 
 
 def _lookup(value: str, table: dict[str, str], buckets: tuple[str, ...], what: str, section: str) -> str | None:
-    key = fold(value)
+    key = key_of(value)
     if not key:
         return None
     for candidate in (key, *_inflections(key)):
