@@ -23,7 +23,7 @@ from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, RECORD_TYPES, Source
 from .passages import Passage, split_passages
 from .roadmaps import NATIONAL, NATIONAL_CARD, qualify, roadmap_card, unknown_roadmap
 from .tables import ROADMAP, ROW, TABLES, parse_csv, parse_xlsx, record_type_of
-from .text import clip, fold
+from .text import clip
 from .vocabulary import DECISION_BUCKETS, STATUS_BUCKETS, Vocabulary, key_of, parse_date, parse_when
 
 __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
