@@ -418,3 +418,20 @@ def test_workbook_errors_name_the_sheet_row_and_column(tmp_path: Path) -> None:
 def test_a_csv_named_like_nothing_says_how_to_name_it(tmp_path: Path) -> None:
     (found,) = problems(write(tmp_path, "liste.csv", f"id,title,url\n1,A,{URL}\n"))
     assert "unknown record type 'liste'" in found and "name the file like objectifs.csv" in found
+
+
+def test_docs_list_every_status_and_decision_word_in_its_bucket() -> None:
+    import re
+    from collections import defaultdict
+
+    from knowledge.vocabulary import DECISION_WORDS, SOURCE_STATUS_WORDS
+
+    docs = (Path(__file__).parent.parent / "docs" / "sources.md").read_text(encoding="utf-8")
+    for name, words in (("status", SOURCE_STATUS_WORDS), ("decision", DECISION_WORDS)):
+        section = re.search(rf"<!-- {name} words:.*?-->\n(.*?)<!-- end {name} words -->", docs, re.S)
+        assert section, name
+        listed = {m[0]: set(m[1].split(", ")) for m in re.findall(r"^\| `(\w+)` \| (.*) \|$", section[1], re.M)}
+        expected: dict[str, set[str]] = defaultdict(set)
+        for word, bucket in words.items():
+            expected[bucket].add(word)
+        assert listed == expected, name
