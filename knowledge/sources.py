@@ -340,7 +340,7 @@ def _read_one(spec: str, bundle: Bundle, last_good: LastGood | None = None) -> _
             return None
     try:
         if workbook:
-            document = parse_xlsx(data, query.get("sheet") or query.get("type"))
+            document = parse_xlsx(data, query.get("sheet"), query.get("type"))
         elif suffix == ".csv" or "text/csv" in content_type:
             document = parse_csv(text, query.get("type") or record_type_of(file_path.stem) or file_path.stem)
         elif suffix == ".json" or "json" in content_type:

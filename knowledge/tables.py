@@ -189,9 +189,10 @@ def _cell_text(cell: Any) -> str:
     return str(value)
 
 
-def parse_xlsx(data: bytes, only: str | None = None) -> dict[str, Any]:
+def parse_xlsx(data: bytes, sheet_name: str | None = None, record_type: str | None = None) -> dict[str, Any]:
     """An .xlsx workbook -> a document: a sheet per record type (named like the CSV files), plus the
-    'feuille de route' and 'vocabulaire' sheets. `only` reads one sheet (`?sheet=`), or a type (`?type=`)."""
+    'feuille de route' and 'vocabulaire' sheets. `?sheet=` reads one sheet; `?type=` is the record type of
+    the sheets whose name says none ("Feuil1")."""
     import openpyxl  # only workbooks pay for it
 
     try:
@@ -202,11 +203,10 @@ def parse_xlsx(data: bytes, only: str | None = None) -> dict[str, Any]:
     try:
         for sheet in book.worksheets:
             name = sheet.title
-            kind = record_type_of(name) or META_SHEETS.get(fold(name))
-            if only is not None:
-                if fold(name) != fold(only) and kind != only:
-                    continue
-                kind = kind if kind in META_SHEETS.values() or kind else only
+            if sheet_name is not None and fold(name) != fold(sheet_name):
+                continue
+            chosen = record_type if sheet_name is not None else None
+            kind = META_SHEETS.get(fold(name)) or chosen or record_type_of(name) or record_type
             if kind is None:
                 document.setdefault("__unknown_sheets__", []).append(name)
                 continue

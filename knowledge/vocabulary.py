@@ -74,9 +74,9 @@ SOURCE_STATUS_WORDS: dict[str, str] = _table(
 _NOT_FILTERS = frozenset(
     fold(w)
     for w in "vert|green|orange|amber|jaune|yellow|rouge|red|bleu|blue|gris|grey|gray|lance|initie|amorce|clos|"
-    "closed|met|fait|livre|active|engage|conforme|critique|critical|alerte|vigilance|complete|envisage|"
-    "en projet|scheduled|planned|prevu|retire|operationnel|generalise|implemented|mis en oeuvre|en production|"
-    "in production|waiting|en preparation|in preparation|arrete|stopped|supprime|differe|started|delivered".split("|")
+    "closed|conforme|critique|critical|alerte|vigilance|envisage|en projet|scheduled|retire|operationnel|"
+    "generalise|implemented|mis en oeuvre|en production|in production|waiting|en preparation|in preparation|"
+    "differe".split("|")
 )
 STATUS_WORDS: dict[str, str] = {w: c for w, c in SOURCE_STATUS_WORDS.items() if w not in _NOT_FILTERS}
 

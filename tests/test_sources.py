@@ -435,3 +435,18 @@ def test_docs_list_every_status_and_decision_word_in_its_bucket() -> None:
         for word, bucket in words.items():
             expected[bucket].add(word)
         assert listed == expected, name
+
+
+def test_a_workbook_sheet_chosen_by_name_and_type(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Feuil1"
+    book.active.append(["id", "title", "url"])
+    book.active.append(["7", "Sept", URL])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    assert "sheet 'Feuil1' ignored" in read_sources([str(path)]).warnings[0]
+    for spec in (f"{path}?type=objectives", f"{path}?sheet=feuil1&type=objectives"):
+        bundle = read_sources([spec])
+        assert not bundle.problems and [r["id"] for r in bundle.records["objectives"]] == ["7"], spec
