@@ -271,12 +271,12 @@ class Conversation:
         return "\n".join(lines)
 
     def sources_text(self, lang: str) -> str:
-        """The sources an admin added, numbered for `forget`, then every source of the current knowledge."""
-        added = self.kb.remembered()
-        lines = [say("remembered_title", lang) if added else say("remembered_none", lang)]
-        lines += [f"{n}. {source}" for n, source in enumerate(added, 1)]
+        """Every source of the current knowledge, then the sources an admin added, numbered for `forget`."""
         rows = self.kb.sources()
-        lines += [say("sources_title", lang)] + [f"• {r['title']} — {r['url']} ({r['fetched_at']})" for r in rows]
+        lines = [say("sources_title", lang)] + [f"• {r['title']} — {r['url']} ({r['fetched_at']})" for r in rows]
+        added = self.kb.remembered()
+        lines += [say("remembered_title", lang) if added else say("remembered_none", lang)]
+        lines += [f"{n}. {source}" for n, source in enumerate(added, 1)]
         return "\n".join(lines)
 
     def forget_text(self, which: str, lang: str) -> str:

@@ -232,8 +232,12 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Admins: frequent questions left unanswered",
     ),
     "teams_command_sources": (
-        "Administrateurs : sources chargées et leur date",
-        "Admins: loaded sources and their date",
+        "Administrateurs : sources ajoutées (numérotées) et sources chargées",
+        "Admins: sources added (numbered) and sources loaded",
+    ),
+    "teams_command_forget": (
+        "Administrateurs : ne plus lire une source ajoutée (forget <numéro ou url>)",
+        "Admins: stop reading an added source (forget <number or url>)",
     ),
     "teams_command_example": ("Exemple de question", "Example question"),
 }

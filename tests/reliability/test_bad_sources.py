@@ -158,7 +158,7 @@ CASES = (
         ACCEPTED,
         answers=(("objectif 3", "3", "Objectif 3 — Trois avec espaces"), ("objectif 4", "4", "Quatre")),
     ),
-    Case("csv-duplicate-id-row-251.csv", REJECTED, "duplicate id (also in", ("objectives[250] (id '7')", "field 'id'")),
+    Case("csv-duplicate-id-row-251.csv", REJECTED, "duplicate id (also in", ("row 252 (id '7')", "column 'id'")),
     # Made at test time
     Case("huge", REJECTED, "larger than 20 MB"),
     Case("/dev/zero", REJECTED, "not a regular file"),
