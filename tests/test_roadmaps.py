@@ -3,6 +3,7 @@ within its own roadmap (tests/data/roadmaps: a FICTIONAL region, Val-de-Brume)."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -161,3 +162,17 @@ def test_ids_are_unique_within_a_roadmap_only(tmp_path: Path) -> None:
         == f"{where}, ligne 16 (id '1.1'), colonne 'id': identifiant en double (aussi dans {where}, ligne 2)"
     )
     assert problem.text("en") == f"{where}, row 16 (id '1.1'), column 'id': duplicate id (also in {where}, row 2)"
+
+
+def test_one_govbot_refresh_loads_both_forms_beside_the_bundled_knowledge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled_kb: KnowledgeBase
+) -> None:
+    from bot.cli import main
+
+    db = str(tmp_path / "kb")
+    assert main(["refresh", "--db", db, "--source", str(REGION), "--source", str(WORKBOOK), "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert counts["objectives"] == bundled_kb.info()["counts"]["objectives"] + 28
+    assert main(["ask", "--db", db, "qu'a décidé le dernier copil ?"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Décisions — Comité de pilotage régional du numérique en santé n° 4 (2025-12-09)")
