@@ -333,25 +333,25 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
             | {"heading": str, "date": str},
             pk="rowid",
         )
-        db["entities"].insert_all(entities, batch_size=2000)
+        _insert_many(db, "entities", entities)
         db["objectives"].create_index(["local_id"])
         db["entities"].create_index(["kind", "id"])
         db["names"].create({"name": str, "kind": str, "id": str})
-        db["names"].insert_all(names, batch_size=2000)
+        _insert_many(db, "names", names)
         db["names"].create_index(["name"])
         db["owners"].create({"kind": str, "id": str, "actor": str})
-        db["owners"].insert_all(owners, batch_size=2000)
+        _insert_many(db, "owners", owners)
         db["owners"].create_index(["actor", "kind"])
         db["owners"].create_index(["kind", "id"])
         db["links"].create({"kind": str, "src": str, "dst": str})
-        db["links"].insert_all(links, batch_size=2000)
+        _insert_many(db, "links", links)
         db["links"].create_index(["kind", "dst"])
         db["links"].create_index(["kind", "src"])
         db["history"].create(
             {"objective": str, "report": str, "published": str, "status": str, "status_text": str}
             | {"progress": float, "comment": str, "url": str}
         )
-        db["history"].insert_all(history, batch_size=2000)
+        _insert_many(db, "history", history)
         db["history"].create_index(["report", "objective"])
         fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         db["sources"].create({"url": str, "title": str, "fetched_at": str, "sha256": str, "bytes": str})
@@ -391,6 +391,20 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
     finally:
         os.close(fd)
     return report
+
+
+def _insert_many(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Plain rows of text and numbers into a created table, with one executemany: the big tables (names,
+    search entities, report history) hold hundreds of thousands of rows, and sqlite-utils' per-value
+    checks cost more than the insert itself."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    marks = ", ".join("?" * len(columns))
+    names = ", ".join(f"[{c}]" for c in columns)
+    db.conn.executemany(
+        f"INSERT INTO [{table}] ({names}) VALUES ({marks})", (tuple(r[c] for c in columns) for r in rows)
+    )
 
 
 def _warn_dangling(rows: dict[str, list[dict[str, Any]]], ids: dict[str, set[str]], report: RefreshReport) -> None:
