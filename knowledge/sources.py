@@ -285,9 +285,36 @@ def read_sources(specs: list[str], last_good: LastGood | None = None) -> Bundle:
     group_roadmaps = _declare_roadmaps(loaded, bundle)
     for one in loaded:
         _check_document(one, vocabulary, group_roadmaps.get(one.group), bundle)
+    _duplicates(bundle)
     if not bundle.problems:
         qualify(bundle)
     return bundle
+
+
+def _duplicates(bundle: Bundle) -> None:
+    """Ids are unique within a roadmap and a record type; reported here, with every other problem, rather
+    than by the store on the next attempt."""
+    for kind, records in bundle.records.items():
+        first: dict[tuple[str, str], str] = {}
+        for record in records:
+            row = record.get("row")
+            place = f"{record['origin']}, " + (f"row {row}" if row is not None else f"{kind}[{record['position']}]")
+            key = (record["roadmap"], record["id"])
+            if key not in first:
+                first[key] = place
+                continue
+            bundle.problems.append(
+                SourceProblem(
+                    record["origin"],
+                    f"duplicate id (also in {first[key]})",
+                    record["position"],
+                    record["id"],
+                    "id",
+                    kind,
+                    row,
+                    tabular=row is not None,
+                )
+            )
 
 
 def _fetch_source(url: str, bundle: Bundle, last_good: LastGood | None) -> tuple[bytes, str]:

@@ -450,3 +450,15 @@ def test_a_workbook_sheet_chosen_by_name_and_type(tmp_path: Path) -> None:
     for spec in (f"{path}?type=objectives", f"{path}?sheet=feuil1&type=objectives"):
         bundle = read_sources([spec])
         assert not bundle.problems and [r["id"] for r in bundle.records["objectives"]] == ["7"], spec
+
+
+def test_duplicate_ids_come_in_the_same_refusal_as_every_other_problem(tmp_path: Path) -> None:
+    first = write(tmp_path, "a.yaml", f"objectives:\n  - {{id: '1', title: A, url: {URL}}}\n")
+    second = write(
+        tmp_path,
+        "b.yaml",
+        f"objectives:\n  - {{id: '2', title: B, status: bof, url: {URL}}}\n  - {{id: '1', title: C, url: {URL}}}\n",
+    )
+    found = problems(first, second)
+    assert len(found) == 2 and "unknown status 'bof'" in found[0]
+    assert found[1] == f"{second}, objectives[1] (id '1'), field 'id': duplicate id (also in {first}, objectives[0])"
