@@ -44,7 +44,7 @@ def fingerprint(specs: list[str]) -> str:
     digest = hashlib.sha256()
     for spec in specs:
         digest.update(spec.encode() + b"\0")
-        path = Path(spec)
+        path = Path(spec.partition("?")[0])  # "objectifs.csv?roadmap=ars" is the file objectifs.csv
         if spec.startswith(("http://", "https://")) or not path.exists():
             continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
