@@ -46,7 +46,8 @@ class _Remote:
 
 
 @pytest.fixture
-def remote() -> Iterator[_Remote]:
+def remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Remote]:
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the local source server; loopback is refused by default
     served = _Remote()
     thread = threading.Thread(target=served.server.serve_forever, daemon=True)
     thread.start()
