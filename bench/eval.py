@@ -39,14 +39,14 @@ __all__ = [
     "BENCH_DATA",
 ]
 
-QUESTIONS = Path(__file__).with_name("questions.yaml")
+QUESTIONS = Path(__file__).with_name("questions") / "dev.yaml"
 BENCH_DATA = Path(__file__).with_name("data")
 _CHOICE = re.compile(r"^(\w+) (\w+):(.+?)(?: \[(?:fr|en)\])?$")  # "<intent> <kind>:<id>" and maybe " [lang]"
 
 
 @dataclass(frozen=True)
 class Case:
-    """One labelled question; see the header of questions.yaml for the fields."""
+    """One labelled question; see the header of questions/dev.yaml for the fields."""
 
     q: str
     intents: tuple[str, ...]
@@ -347,7 +347,7 @@ def _print(
         total = sum(tag in c.tags for c in cases)
         print(f"  {tag:<9} {total:>3}:  " + " · ".join(f"{100 * c / total:5.1f} %" for c in counts))
     if figures["missing_ids"]:
-        print("\nLabelled ids missing from the knowledge (fix bench/questions.yaml):")
+        print("\nLabelled ids missing from the knowledge (fix the question file):")
         for ref in figures["missing_ids"]:
             print(f"  {ref}")
     wrong = figures["failures"]
