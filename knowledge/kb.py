@@ -91,7 +91,8 @@ class KnowledgeBase:
     def ask(self, question: str) -> Answer:
         """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
         refresh)."""
-        return compose(understand(question), self._reader())
+        reader = self._reader()
+        return compose(understand(question, reader), reader)
 
     @property
     def _remembered_path(self) -> Path:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "tokens", "guess_language", "fts_query", "fts_terms", "strip_mentions", "clip"]
+import Stemmer
+
+__all__ = ["fold", "tokens", "stem", "guess_language", "fts_query", "fts_terms", "strip_mentions", "clip"]
+
+# Snowball's French stemmer: records are French, and English questions are translated before matching.
+# PyStemmer keeps its own cache of recent words, so stemming a question costs microseconds.
+_FRENCH = Stemmer.Stemmer("french")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -26,7 +32,7 @@ STOPWORDS = frozenset(
 _EN_MARKERS = frozenset(
     """the what who which how is are does did was were owns owned own leads runs decided decision
     decisions changed change since status objective objectives late list show tell about council
-    of latest last where many much when why help""".split()
+    of latest last where many much when why help we our stand going done attended allowed long""".split()
 )
 _FR_MARKERS = frozenset(
     """le la les des du est qui quoi quel quelle quels quelles ou en sont pilote porte dirige decide
@@ -35,11 +41,22 @@ _FR_MARKERS = frozenset(
 )
 
 
+def fold_accents(text: str) -> str:
+    """Accents off, case and punctuation kept: 'Où en est l'ANS' -> 'Ou en est l'ANS'."""
+    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and turn punctuation into spaces: 'Où en est l'ANS ?' -> 'ou en est l ans'."""
     text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text.lower()).replace("_", " ").split())
+
+
+def stem(word: str) -> str:
+    """The Snowball French stem of a folded word: 'objectifs' -> 'object', 'hopitaux' -> 'hopital'."""
+    return _FRENCH.stemWord(word)
 
 
 def tokens(text: str) -> list[str]:

@@ -7,43 +7,80 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from . import tuning
+from .normalise import normalise, translate, vocabulary
 from .store import Reader
-from .text import STOPWORDS, clip, fold, guess_language, strip_mentions
+from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, strip_mentions
 from .vocabulary import MONTHS, STATUS_WORDS, parse_date
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
 
 MAX_QUESTION = 500
 
-_CUES: dict[str, re.Pattern[str]] = {
-    "help": re.compile(
-        r"^(help|aide|\?+|bonjour|hello|hi|salut|menu|commandes?|aide moi|que sais tu( faire)?|que peux tu faire|"
-        r"what can you do|what do you know|que sais tu)$"
+# Intent cues, scored: each pattern adds its weight to its intent and an intent counts from tuning.CUE_AT.
+# Patterns read the normalised question, where typos in these words are already corrected and chat forms
+# expanded ("c koi" -> "c est quoi", "ça avance" -> "ou en est"), so each cue is typo-tolerant.
+# A weak word (0.5) counts only with another cue word of the same intent.
+_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    (
+        "help",
+        re.compile(
+            r"^(help|aide|\?+|bonjour|hello|hi|salut|menu|commandes?|aide moi|que sais tu( faire)?|que peux tu faire|"
+            r"what can you do|what do you know|que sais tu)$"
+        ),
+        1.0,
     ),
-    "changes": re.compile(
-        r"\b(chang\w*|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
-        r"bouge|moved|new since|nouveau depuis)\b"
+    (
+        "changes",
+        re.compile(
+            r"\b(chang\w*|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
+            r"bouge|moved|new since|nouveau depuis)\b"
+        ),
+        1.0,
     ),
-    "status": re.compile(
-        r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|where (does|do|is|are) .* stand|"
-        r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
+    (
+        "status",
+        re.compile(
+            r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|"
+            r"where (does|do|is|are) .* stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
+            r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
+        ),
+        1.0,
     ),
-    "owner": re.compile(
-        r"\b(qui (l |la |le |les )?(pilote|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
-        r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie)|"
-        r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|is in charge|"
-        r"is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates)|"
-        r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|"
-        r"owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|in charge|chef|patron|leader)\b"
+    ("status", re.compile(r"\b(done|finished|over|finis?|boucles?)\b"), 0.5),
+    (
+        "owner",
+        re.compile(
+            r"\b(qui (l |la |le |les )?(pilote|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
+            r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie|"
+            r"a succede|succede|remplace)|"
+            r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|"
+            r"is in charge|is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates|"
+            r"succeeded|replaced)|"
+            r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|successeur|predecesseur|"
+            r"successor|predecessor|owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|"
+            r"in charge|chef|patron|leader|delegue|deleguee)\b"
+        ),
+        1.0,
     ),
-    "decisions": re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"),
-    "list": re.compile(r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|all|show|montre\w*)\b"),
-    "passage": re.compile(r"^(combien|how many|how much|quand|when|pourquoi|why|quel montant|quel budget)\b"),
-    "about": re.compile(
-        r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
-        r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
+    ("decisions", re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"), 1.0),
+    ("list", re.compile(r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|montre\w*)\b"), 1.0),
+    ("list", re.compile(r"\b(all|show)\b"), 1.0),
+    (
+        "passage",
+        re.compile(r"^(combien|how many|how much|how long|quand|when|pourquoi|why|quel montant|quel budget)\b"),
+        1.0,
     ),
-}
+    ("passage", re.compile(r"^(nombre de|number of|quelle? (est la )?(duree|longueur|taille))\b"), 1.0),
+    (
+        "about",
+        re.compile(
+            r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
+            r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
+        ),
+        1.0,
+    ),
+)
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*(?:(?:n|no|n°|numero|number)\.?\s*)?"
     r"(\d{1,3}(?:[.\-]\d{1,3}){0,3})\b"
@@ -77,6 +114,31 @@ _CUE_WORDS = frozenset(
     objectif objectifs objective objectives conseil council cns change changed changes depuis since dernier last
     latest sur on about le la les du des de programme program programme dispositif""".split()
 )
+# Words a typo may be corrected to before any other (intent words, kind words, status words).
+CUE_VOCABULARY: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *_CUE_WORDS,
+            *(w for phrase in STATUS_WORDS for w in phrase.split()),
+            *"""pilote porte gere dirige dirigeait preside coordonne developpe responsable objectif objectifs
+            statut avancement retard decision decisions decide conseil comite programme programmes axe axes
+            realise realises termine abandonne cours lancer liste quels quelles combien pourquoi quand
+            changements change nouveau directeur directrice president presidente delegue deleguee successeur
+            predecesseur owner leads status progress objective objectives decided council committee programme
+            late where stand which list show bonjour salut hello help aide merci""".split(),
+            *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),
+        ]
+    )
+)
+# Words that name a kind of record: a candidate of the kind the question names ranks first among near-equals.
+KIND_WORDS: dict[str, frozenset[str]] = {
+    "objectives": frozenset({"objectif", "objectifs", "objective", "objectives", "engagement", "engagements"}),
+    "decisions": frozenset({"decision", "decisions", "decide", "decided", "arbitrage"}),
+    "councils": frozenset({"conseil", "conseils", "council", "councils", "comite", "committee", "copil", "reunion"}),
+    "programmes": frozenset({"programme", "programmes", "program", "programs", "dispositif", "projet", "project"}),
+    "actors": frozenset({"qui", "who", "agence", "agency", "direction", "organisme", "institution"}),
+    "axes": frozenset({"axe", "axes", "axis"}),
+}
 # Short names that are also everyday words: they count only when written in capitals ("HAS", not "has").
 _AMBIGUOUS = frozenset({"has", "care", "mes", "ans", "est", "data", "sante", "ins", "ars", "on", "hop", "pro"})
 KIND_ORDER = ("actors", "programmes", "councils", "axes", "objectives", "decisions", "reports")
@@ -108,25 +170,51 @@ class Question:
     when: str | None = None
     names_council: bool = False
     ref: tuple[str, str, str] | None = None
+    plain: str = ""  # the question folded only (no expansion, no correction): names are looked up in both
+    translated: list[str] = field(default_factory=list)  # an English question's words in French (the lexicon)
+    cue_scores: dict[str, float] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)  # kinds of record the question names
 
     @property
     def content_words(self) -> list[str]:
-        return [w for w in self.folded.split() if w not in STOPWORDS and w not in _CUE_WORDS and len(w) > 1]
+        return _content(self.translated or self.folded.split())
+
+    @property
+    def own_words(self) -> list[str]:
+        """Content words in the asker's own language (English aliases are matched on these)."""
+        return _content(self.folded.split())
 
 
-def understand(raw: str) -> Question:
+def _content(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and len(w) > 1))
+
+
+def understand(raw: str, reader: Reader | None = None) -> Question:
+    """What is asked: normalised words, intent cues, numbers and filters (records come later, from `resolve`).
+
+    With a reader, typos are corrected against that knowledge's own words too; without, against the cue words.
+    """
     text = clip(strip_mentions(raw or ""), MAX_QUESTION)
-    folded = fold(text)
-    q = Question(raw=raw or "", text=text, folded=folded, lang=guess_language(text))
+    plain = fold(text)
+    q = Question(raw=raw or "", text=text, folded=plain, lang=guess_language(text), plain=plain)
     if m := _REF.match(text.strip()):
         q.ref = (m[1], m[2], m[3])
         q.lang = m[4] or q.lang
         q.cues.add(m[1])
         return q
-    for cue, pattern in _CUES.items():
+    vocab = vocabulary(reader, CUE_VOCABULARY)
+    q.folded = folded = normalise(text, vocab)
+    if q.lang == "en":
+        q.translated = translate(folded.split(), vocab)
+    for cue, pattern, weight in _CUES:
         if pattern.search(folded):
-            q.cues.add(cue)
-    if m := _OBJECTIVE.search(_dotted(text)):
+            q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
+    q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
+    words = set(folded.split())
+    q.kinds = {kind for kind, names in KIND_WORDS.items() if words & names}
+    dotted = _DOTTED_NUMBER.sub("dotmark", text)
+    normalised_dotted = normalise(dotted, vocab).replace("dotmark", ".") if dotted != text else folded
+    if m := _OBJECTIVE.search(_dotted(text)) or _OBJECTIVE.search(normalised_dotted):
         q.objective = m[1].replace("-", ".")
     elif m := _OBJECTIVE_RAW.search(text):
         q.objective = m[1]
@@ -146,6 +234,9 @@ def understand(raw: str) -> Question:
     if m := _SINCE.search(folded):
         q.since = _date_in(m[1])
     return q
+
+
+_DOTTED_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
 
 
 def _dotted(text: str) -> str:
@@ -186,11 +277,13 @@ def _capitals(word: str, raw: str) -> bool:
 
 
 def _visible(name: str, raw: str) -> bool:
-    """An ambiguous short name counts only when the asker wrote it in capitals."""
+    """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS")."""
     if name not in _AMBIGUOUS:
         return True
     written = [w for w in re.findall(r"[^\W_]+", raw) if fold(w) == name]
-    return any(sum(c.isupper() for c in w) >= 2 for w in written)
+    if any(sum(c.isupper() for c in w) >= 2 for w in written):
+        return True
+    return re.search(rf"(?<![A-Z]){re.escape(name.upper())}(?![^\W\d_])", fold_accents(raw)) is not None
 
 
 def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
@@ -214,8 +307,8 @@ def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
 
 
 def _stem(word: str) -> str:
-    """French and English plurals: 'cardiaques' -> 'cardiaque', 'hopitaux' -> 'hopitau'."""
-    return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
+    """Snowball's French stem ('cardiaques' -> 'cardiaqu', 'hopitaux' -> 'hopital')."""
+    return stem(word)
 
 
 _MONTH_YEAR = re.compile(rf"\b(?:({'|'.join(sorted(MONTHS, key=len, reverse=True))}) )?((?:19|20)\d\d)\b")
@@ -229,19 +322,30 @@ def _when(folded: str) -> str | None:
 
 
 def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
-    """Records the question names, best first: exact names and ids, then typo-tolerant, then full text."""
+    """Records the question names, best first: exact names and ids, then typo-tolerant, then full text.
+
+    Names are looked up in the question as normalised and as typed (a short form may itself be a name); an
+    English question is searched with its French translation too. A record of a kind the question names gets a
+    small lead over near-equals.
+    """
     words = q.folded.split()
     found: dict[tuple[str, str], Candidate] = {}
 
     def offer(kind: str, rid: str, score: float, matched: str, how: str) -> None:
         if kind not in kinds:
             return
+        if kind in q.kinds:
+            score += tuning.KIND_BONUS
         key = (kind, rid)
         if key not in found or found[key].score < score:
             found[key] = Candidate(kind, rid, score, matched, how)
 
     grams = [g for g in _ngrams(words, 8) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
+    if q.plain != q.folded:
+        grams += [g for g in _ngrams(q.plain.split(), 8) if not g.isdigit() and g not in STOPWORDS]
+    grams = list(dict.fromkeys(grams))
     content = q.content_words
+    own = q.own_words
     exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw)]
     for row in exact:
         # A name inside a longer matched name ("MES" in "A1-MES-DOCS") is not a second candidate.
@@ -250,17 +354,16 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         length_bonus = min(len(row["name"]), 30) / 600
         # A short name that covers little of a long question ("CNS" in "programme de travail 2026 du CNS")
         # leaves room for a record that matches all of it.
-        share = min(1.0, len(row["name"].split()) / max(1, len(content)))
+        share = min(1.0, len(row["name"].split()) / max(1, len(own)))
         offer(row["kind"], row["id"], 0.86 + 0.07 * share + length_bonus, row["name"], "exact")
-    content = q.content_words
-    if content:
+    if own:
         choices, keys = reader.fuzzy_choices()
         # Numbers are never fuzzy: "France 2023" is not "France 2030".
         # Words already matched exactly need no typo tolerance.
         matched = {w for row in exact for w in row["name"].split()}
         fuzzy_grams = [
             g
-            for g in _ngrams([w for w in content if w not in matched], 3)
+            for g in _ngrams([w for w in own if w not in matched], 3)
             if len(g) >= 5 and not any(c.isdigit() for c in g)
         ][:24]
         for gram in fuzzy_grams:
@@ -268,16 +371,26 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
                 kind, rid = keys[index]
                 offer(kind, rid, 0.6 + (score - 84) / 16 * 0.33, choices[index], "fuzzy")
     if content:
-        hits = reader.search_text(" ".join(content), limit=12, kinds=tuple(k for k in kinds if k != "passages"))
-        wanted = set(content)
+        record_kinds = tuple(k for k in kinds if k != "passages")
+        asked = list(dict.fromkeys(content + own))
+        hits = reader.search_text(" ".join(asked), limit=12, kinds=record_kinds)
+        # Typo-tolerant recall: a long word no vocabulary knows is looked up by its trigrams.
+        known = {w for hit in hits for w in fold(f"{hit['title']} {hit.get('heading', '')}").split()}
+        for word in asked:
+            if len(word) >= tuning.TRIGRAMS_FROM and word.isalpha() and word not in known:
+                hits += reader.search_trigrams(word, limit=4, kinds=record_kinds)
+        readings = [set(content), set(own)] if q.translated else [set(content)]
         for hit in hits:
             haystack = set(fold(f"{hit['title']} {hit.get('heading', '')}").split())
-            coverage = coverage_of(wanted, haystack)
-            # A long title that merely contains the question ranks below a name that is the question.
             title_words = {_stem(w) for w in haystack if w not in STOPWORDS}
-            asked = {_stem(w) for w in wanted}
-            precision = len(title_words & asked) / max(1, len(title_words))
-            weight = (0.55 if len(wanted) >= 3 else 0.45) * (0.7 + 0.3 * precision)
-            offer(hit["kind"], hit["id"], 0.35 + weight * coverage, hit["title"], "text")
+            best = 0.0
+            for wanted in readings:
+                coverage = coverage_of(wanted, haystack)
+                # A long title that merely contains the question ranks below a name that is the question.
+                stems = {_stem(w) for w in wanted}
+                precision = len(title_words & stems) / max(1, len(title_words))
+                weight = (0.55 if len(wanted) >= 3 else 0.45) * (0.7 + 0.3 * precision)
+                best = max(best, weight * coverage)
+            offer(hit["kind"], hit["id"], 0.35 + best, hit["title"], "text")
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked

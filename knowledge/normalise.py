@@ -1,0 +1,161 @@
+"""Before anything else: the question's words as the knowledge spells them.
+
+Folding (case, accents, punctuation), elisions split with or without their apostrophe ("lobjectif" ->
+"l objectif"), short forms and chat forms expanded from the shipped table ("c koi" -> "c est quoi", "RDV" ->
+"rendez vous"), and words of 4+ letters corrected against the knowledge's own vocabulary and the cue words
+("pilotte" -> "pilote"). Ids and numbers are never corrected; a word the knowledge or the tables know is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from . import tuning
+from .store import Reader
+from .text import STOPWORDS, fold
+from .vocabulary import MONTHS
+from .word_tables import abbreviations, cognate, english
+
+__all__ = ["Vocabulary", "vocabulary", "normalise", "translate", "correct"]
+
+_ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
+_VOCABULARIES: weakref.WeakKeyDictionary[Reader, Vocabulary] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class Vocabulary:
+    """Words a question may use as they are, and the words a typo may be corrected to."""
+
+    known: set[str] = field(default_factory=set)
+    corrections: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (first letter, length) -> words
+    cue_corrections: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # the cue words alone
+    knowledge: set[str] = field(default_factory=set)  # the knowledge's own words (for English cognates)
+    names: frozenset[str] = frozenset()  # short forms the knowledge uses as a whole name: never expanded
+
+    @classmethod
+    def build(cls, cue_words: Iterable[str], terms: Iterable[tuple[str, int]] = (), names: Iterable[str] = ()):
+        """Cue words first, then the knowledge's terms by how many records hold them: ties go to the first."""
+        vocab = cls(names=frozenset(names))
+        cues = [w for w in dict.fromkeys(cue_words) if w.isalpha()]
+        ranked = [t for t, _ in sorted(terms, key=lambda item: -item[1]) if t.isalpha()]
+        vocab.knowledge = set(ranked)
+        lexicon_words = {w for phrase in (*english(), *english().values()) for w in phrase.split()}
+        expansions = {w for a in abbreviations().values() for w in a.expansion.split()}
+        vocab.known = set(cues) | vocab.knowledge | lexicon_words | expansions | STOPWORDS
+        vocab.known |= {w for short in abbreviations() for w in short.split()}
+        vocab.known |= set(MONTHS)
+        for word in dict.fromkeys([*cues, *ranked]):
+            if len(word) >= tuning.CORRECT_FROM - 1:
+                vocab.corrections.setdefault((word[0], len(word)), []).append(word)
+        for word in cues:
+            vocab.cue_corrections.setdefault((word[0], len(word)), []).append(word)
+        return vocab
+
+
+def vocabulary(reader: Reader | None, cue_words: Iterable[str]) -> Vocabulary:
+    """The vocabulary of one knowledge version (built once per reader) or of the cue words alone."""
+    if reader is None:
+        return Vocabulary.build(cue_words)
+    found = _VOCABULARIES.get(reader)
+    if found is None:
+        terms = [(r["term"], r["doc"]) for r in reader.rows("SELECT term, doc FROM entities_vocab")]
+        shorts = [short for short in abbreviations() if " " not in short]
+        names = {r["name"] for r in reader.names(shorts)}
+        found = _VOCABULARIES[reader] = Vocabulary.build(cue_words, terms, names)
+    return found
+
+
+def correct(word: str, vocab: Vocabulary) -> str:
+    """The nearest known word within 1 edit (2 from 8 letters), or the word itself."""
+    if len(word) < tuning.CORRECT_FROM or not word.isalpha() or word in vocab.known:
+        return word
+    limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2
+    # Short words are corrected to cue words only ("qui", "statu"): 4-letter knowledge words lie too close to
+    # everyday words ("foot" is one letter from "fort").
+    table = vocab.corrections if len(word) >= tuning.KNOWLEDGE_CORRECT_FROM else vocab.cue_corrections
+    candidates = [w for size in range(len(word) - limit, len(word) + limit + 1) for w in table.get((word[0], size), ())]
+    best = process.extractOne(word, candidates, scorer=OSA.distance, score_cutoff=limit) if candidates else None
+    return best[0] if best else word
+
+
+def _split_elision(word: str, raw_word: str, vocab: Vocabulary) -> list[str]:
+    """'lobjectif' -> ['l', 'objectif']; 'lANS' -> ['l', 'ans']; a word the vocabulary knows stays whole."""
+    if word in vocab.known or not word.isalpha() or correct(word, vocab) != word:
+        return [word]
+    for head in _ELISIONS:
+        rest = word[len(head) :]
+        if not word.startswith(head) or len(rest) < 3:
+            continue
+        if raw_word[len(head) :].isupper() and raw_word[: len(head)].islower():  # "lANS": an acronym after it
+            return [head, rest]
+        if rest[0] not in "aeiouyh" or len(rest) < tuning.ELISION_REST or rest in STOPWORDS:
+            continue
+        if rest in vocab.known or (len(rest) >= tuning.TWO_EDITS_FROM - 2 and correct(rest, vocab) != rest):
+            return [head, rest]
+    return [word]
+
+
+def _raw_words(raw: str) -> dict[str, str]:
+    """Folded word -> the word as written (for capitals)."""
+    found: dict[str, str] = {}
+    for written in re.findall(r"[^\W_]+", raw):
+        found.setdefault(fold(written), written)
+    return found
+
+
+def _written_in_capitals(short: str, raw: str) -> bool:
+    """The asker wrote this short form in capitals, in a question that is not all capitals."""
+    letters = [c for c in raw if c.isalpha()]
+    if letters and all(c.isupper() for c in letters):
+        return False
+    return re.search(rf"(?<![^\W\d_]){re.escape(short.upper())}(?![^\W\d_])", raw) is not None
+
+
+def normalise(raw: str, vocab: Vocabulary) -> str:
+    """The folded question with elisions split, short forms expanded and typos corrected."""
+    written = _raw_words(raw)
+    words: list[str] = []
+    for word in fold(raw).split():
+        words += _split_elision(word, written.get(word, word), vocab)
+    table = abbreviations()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(4, len(words) - i), 0, -1):
+            short = " ".join(words[i : i + size])
+            entry = table.get(short)
+            if entry is None or (size == 1 and short in vocab.names):
+                continue
+            if entry.caps_only and not _written_in_capitals(short, raw):
+                continue
+            out += entry.expansion.split()
+            i += size
+            break
+        else:
+            out.append(correct(words[i], vocab))
+            i += 1
+    return " ".join(out)
+
+
+def translate(words: list[str], vocab: Vocabulary) -> list[str]:
+    """English words -> the French words the knowledge uses (longest phrase first; cognates; else kept)."""
+    table = english()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(4, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + size])
+            if phrase in table:
+                out += table[phrase].split()
+                i += size
+                break
+        else:
+            out.append(cognate(words[i], vocab.knowledge) or words[i])
+            i += 1
+    return out
