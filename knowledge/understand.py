@@ -174,6 +174,7 @@ class Question:
     translated: list[str] = field(default_factory=list)  # an English question's words in French (the lexicon)
     cue_scores: dict[str, float] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)  # kinds of record the question names
+    unknown: set[str] = field(default_factory=set)  # long words no vocabulary knows, even after correction
 
     @property
     def content_words(self) -> list[str]:
@@ -206,6 +207,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     q.folded = folded = normalise(text, vocab)
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab)
+    q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
     for cue, pattern, weight in _CUES:
         if pattern.search(folded):
             q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
@@ -374,11 +376,10 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         record_kinds = tuple(k for k in kinds if k != "passages")
         asked = list(dict.fromkeys(content + own))
         hits = reader.search_text(" ".join(asked), limit=12, kinds=record_kinds)
-        # Typo-tolerant recall: a long word no vocabulary knows is looked up by its trigrams.
-        known = {w for hit in hits for w in fold(f"{hit['title']} {hit.get('heading', '')}").split()}
-        for word in asked:
-            if len(word) >= tuning.TRIGRAMS_FROM and word.isalpha() and word not in known:
-                hits += reader.search_trigrams(word, limit=4, kinds=record_kinds)
+        # Typo-tolerant recall: a long word that no vocabulary knows, even after correction, is looked up by
+        # its trigrams (rare, and a trigram search costs milliseconds on a large knowledge base).
+        for word in sorted(q.unknown)[:2]:
+            hits += reader.search_trigrams(word, limit=4, kinds=record_kinds)
         readings = [set(content), set(own)] if q.translated else [set(content)]
         for hit in hits:
             haystack = set(fold(f"{hit['title']} {hit.get('heading', '')}").split())
