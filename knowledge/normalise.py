@@ -35,22 +35,26 @@ class Vocabulary:
     known: set[str] = field(default_factory=set)
     corrections: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (first letter, length) -> words
     cue_corrections: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # the cue words alone
+    rank: dict[str, int] = field(default_factory=dict)  # among equally near words, the lowest rank wins
+    cues: frozenset[str] = frozenset()
     knowledge: set[str] = field(default_factory=set)  # the knowledge's own words (for English cognates)
     names: frozenset[str] = frozenset()  # short forms the knowledge uses as a whole name: never expanded
 
     @classmethod
     def build(cls, cue_words: Iterable[str], terms: Iterable[tuple[str, int]] = (), names: Iterable[str] = ()):
-        """Cue words first, then the knowledge's terms by how many records hold them: ties go to the first."""
-        vocab = cls(names=frozenset(names))
+        """Corrections prefer cue words, then the knowledge's terms by how many records hold them, then the
+        lexicon's English words (a typo in "outage" is still "outage")."""
         cues = [w for w in dict.fromkeys(cue_words) if w.isalpha()]
+        vocab = cls(names=frozenset(names), cues=frozenset(cues))
         ranked = [t for t, _ in sorted(terms, key=lambda item: -item[1]) if t.isalpha()]
         vocab.knowledge = set(ranked)
-        lexicon_words = {w for phrase in (*english(), *english().values()) for w in phrase.split()}
+        english_words = [w for phrase in english() for w in phrase.split() if w.isalpha()]
+        french_words = {w for phrase in english().values() for w in phrase.split()}
         expansions = {w for a in abbreviations().values() for w in a.expansion.split()}
-        vocab.known = set(cues) | vocab.knowledge | lexicon_words | expansions | STOPWORDS
-        vocab.known |= {w for short in abbreviations() for w in short.split()}
-        vocab.known |= set(MONTHS)
-        for word in dict.fromkeys([*cues, *ranked]):
+        vocab.known = set(cues) | vocab.knowledge | set(english_words) | french_words | expansions | STOPWORDS
+        vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS)
+        for word in dict.fromkeys([*cues, *ranked, *english_words]):
+            vocab.rank[word] = len(vocab.rank)
             if len(word) >= tuning.CORRECT_FROM - 1:
                 vocab.corrections.setdefault((word[0], len(word)), []).append(word)
         for word in cues:
@@ -80,23 +84,37 @@ def correct(word: str, vocab: Vocabulary) -> str:
     # everyday words ("foot" is one letter from "fort").
     table = vocab.corrections if len(word) >= tuning.KNOWLEDGE_CORRECT_FROM else vocab.cue_corrections
     candidates = [w for size in range(len(word) - limit, len(word) + limit + 1) for w in table.get((word[0], size), ())]
-    best = process.extractOne(word, candidates, scorer=OSA.distance, score_cutoff=limit) if candidates else None
-    return best[0] if best else word
+    if not candidates:
+        return word
+    near = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
+    if not near:
+        return word
+    return min(near, key=lambda found: (found[1], vocab.rank.get(found[0], len(vocab.rank))))[0]
 
 
 def _split_elision(word: str, raw_word: str, vocab: Vocabulary) -> list[str]:
     """'lobjectif' -> ['l', 'objectif']; 'lANS' -> ['l', 'ans']; a word the vocabulary knows stays whole."""
-    if word in vocab.known or not word.isalpha() or correct(word, vocab) != word:
+    if word in vocab.known or not word.isalpha():
         return [word]
     for head in _ELISIONS:
-        rest = word[len(head) :]
-        if not word.startswith(head) or len(rest) < 3:
-            continue
-        if raw_word[len(head) :].isupper() and raw_word[: len(head)].islower():  # "lANS": an acronym after it
+        rest, written = word[len(head) :], raw_word[len(head) :]
+        if word.startswith(head) and len(rest) >= 2 and written.isupper() and raw_word[: len(head)].islower():
+            return [head, rest]  # "lANS", "dEHDS": an acronym right after the elided word
+    rests = [
+        (head, word[len(head) :])
+        for head in _ELISIONS
+        if word.startswith(head) and len(word) - len(head) >= 3 and word[len(head)] in "aeiouyh"
+    ]
+    rests = [(head, rest) for head, rest in rests if rest not in STOPWORDS]
+    # A rest the vocabulary knows as it is wins over correcting the whole word ("laxe" is "l axe", not "late");
+    # then the whole word corrected; then a rest long enough to correct without ambiguity ("lobjectf").
+    for head, rest in rests:
+        if rest in vocab.known:
             return [head, rest]
-        if rest[0] not in "aeiouyh" or len(rest) < tuning.ELISION_REST or rest in STOPWORDS:
-            continue
-        if rest in vocab.known or (len(rest) >= tuning.TWO_EDITS_FROM - 2 and correct(rest, vocab) != rest):
+    if correct(word, vocab) != word:
+        return [word]
+    for head, rest in rests:
+        if len(rest) >= tuning.ELISION_CORRECT_FROM and correct(rest, vocab) != rest:
             return [head, rest]
     return [word]
 
