@@ -84,9 +84,13 @@ def correct(word: str, vocab: Vocabulary) -> str:
     # everyday words ("foot" is one letter from "fort").
     table = vocab.corrections if len(word) >= tuning.KNOWLEDGE_CORRECT_FROM else vocab.cue_corrections
     candidates = [w for size in range(len(word) - limit, len(word) + limit + 1) for w in table.get((word[0], size), ())]
-    if not candidates:
-        return word
-    near = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
+    near = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None) if candidates else []
+    if not near and len(word) >= tuning.CUE_TWO_EDITS_FROM:
+        # The cue words are few: two edits stay unambiguous among them from 7 letters ("dirrgie" -> "dirige").
+        cues = [
+            w for size in range(len(word) - 2, len(word) + 3) for w in vocab.cue_corrections.get((word[0], size), ())
+        ]
+        near = process.extract(word, cues, scorer=OSA.distance, score_cutoff=2, limit=None) if cues else []
     if not near:
         return word
     return min(near, key=lambda found: (found[1], vocab.rank.get(found[0], len(vocab.rank))))[0]

@@ -18,6 +18,7 @@ PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices
 CORRECT_FROM = 4  # shorter words are too often real words one letter apart ("est"/"es"): never corrected
 KNOWLEDGE_CORRECT_FROM = 5  # 4-letter words are corrected to cue words only: "foot" must not become "fort"
 ELISION_CORRECT_FROM = 6  # "lobjectf" -> "l objectif"; shorter rests must be known words ("samedi" is not "s ameli")
+CUE_TWO_EDITS_FROM = 7  # the cue words are few, so two edits stay unambiguous among them sooner ("dirrgie")
 TWO_EDITS_FROM = 8  # from 8 letters two edits are still unambiguous ("telesurveilance"); below, one edit only
 
 # --- Intent (knowledge/understand.py) --------------------------------------------------------------------
