@@ -165,12 +165,19 @@ def normalise(raw: str, vocab: Vocabulary) -> str:
     return " ".join(out)
 
 
-def translate(words: list[str], vocab: Vocabulary) -> list[str]:
-    """English words -> the French words the knowledge uses (longest phrase first; cognates; else kept)."""
+def translate(words: list[str], vocab: Vocabulary, keep: frozenset[str] = frozenset()) -> list[str]:
+    """English words -> the French words the knowledge uses (longest phrase first; cognates; else kept).
+
+    Words in `keep` (the cue words: "decide", "status") stay English: they say what is asked, not about what.
+    """
     table = english()
     out: list[str] = []
     i = 0
     while i < len(words):
+        if words[i] in keep:
+            out.append(words[i])
+            i += 1
+            continue
         for size in range(min(4, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + size])
             if phrase in table:

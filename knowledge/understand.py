@@ -206,7 +206,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     vocab = vocabulary(reader, CUE_VOCABULARY)
     q.folded = folded = normalise(text, vocab)
     if q.lang == "en":
-        q.translated = translate(folded.split(), vocab)
+        q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
     for cue, pattern, weight in _CUES:
         if pattern.search(folded):
