@@ -139,8 +139,12 @@ def _written_in_capitals(short: str, raw: str) -> bool:
     return re.search(rf"(?<![^\W\d_]){re.escape(short.upper())}(?![^\W\d_])", raw) is not None
 
 
-def normalise(raw: str, vocab: Vocabulary) -> str:
-    """The folded question with elisions split, short forms expanded and typos corrected."""
+def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:
+    """The folded question with elisions split, short forms expanded and typos corrected.
+
+    With `expand_names=False`, a short form the knowledge uses as a whole name ("RSSI" when it is a record's
+    alias) stays as written: intent is read that way ("what is the RSSI" asks about a record, not for a person).
+    """
     written = _raw_words(raw)
     words: list[str] = []
     for word in fold(raw).split():
@@ -152,7 +156,7 @@ def normalise(raw: str, vocab: Vocabulary) -> str:
         for size in range(min(4, len(words) - i), 0, -1):
             short = " ".join(words[i : i + size])
             entry = table.get(short)
-            if entry is None or (size == 1 and short in vocab.names):
+            if entry is None or (not expand_names and size == 1 and short in vocab.names):
                 continue
             if entry.caps_only and not _written_in_capitals(short, raw):
                 continue

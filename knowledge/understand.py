@@ -208,8 +208,11 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
+    # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
+    named = vocab.names.intersection(plain.split())
+    cue_text = normalise(text, vocab, expand_names=False) if named else folded
     for cue, pattern, weight in _CUES:
-        if pattern.search(folded):
+        if pattern.search(cue_text):
             q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
     q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
     words = set(folded.split())
@@ -365,6 +368,9 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         # leaves room for a record that matches all of it.
         share = min(1.0, len(row["name"].split()) / max(1, len(own)))
         offer(row["kind"], row["id"], 0.86 + 0.07 * share + length_bonus, row["name"], "exact")
+    # The most question words one exact name covers, and that name's best score (see "more specific" below).
+    exact_words = max((len(set(row["name"].split()) & set(own)) for row in exact), default=0)
+    exact_best = max((c.score for c in found.values() if c.how == "exact"), default=0.0)
     if own:
         choices, keys = reader.fuzzy_choices()
         # Numbers are never fuzzy: "France 2023" is not "France 2030".
@@ -399,6 +405,14 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
                 precision = len(title_words & stems) / max(1, len(title_words))
                 weight = (0.55 if len(wanted) >= 3 else 0.45) * (0.7 + 0.3 * precision)
                 best = max(best, weight * coverage)
-            offer(hit["kind"], hit["id"], 0.35 + best, hit["title"], "text")
+            score = 0.35 + best
+            # More specific than an exact name that covers part of the question: a record whose title holds
+            # nearly all of the question's words, more than that name does ("les automates du laboratoire" is
+            # the objective, not the laboratory).
+            if exact_best and own:
+                covered = coverage_of(own, haystack)
+                if covered >= tuning.SPECIFIC_COVERAGE and covered * len(own) >= exact_words + 1:
+                    score = max(score, exact_best + tuning.SPECIFIC_LEAD)
+            offer(hit["kind"], hit["id"], score, hit["title"], "text")
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked

@@ -57,11 +57,18 @@ def test_ids_numbers_and_known_words_are_never_corrected(reader: Reader) -> None
     assert understand("objectif 007", reader).objective == "007"
 
 
-def test_a_short_form_the_knowledge_uses_as_a_name_is_kept(reader: Reader) -> None:
-    # "MFA" is an alias of objective 1 here: the record's own name wins over the table's expansion.
-    assert understand("MFA", reader).folded == "mfa"
-    # Without that knowledge, the table expands it.
-    assert understand("MFA").folded == "authentification forte"
+def test_a_short_form_the_knowledge_uses_as_a_name_still_names_its_record(reader: Reader) -> None:
+    # "MFA" is an alias of objective 1 here: expanded for search, and still looked up as typed.
+    q = understand("MFA", reader)
+    assert q.folded == "authentification forte" and q.plain == "mfa"
+    best = resolve(q, reader)[0]
+    assert (best.kind, best.id, best.how) == ("objectives", "1", "exact")
+
+
+def test_a_title_holding_more_of_the_question_beats_a_name_holding_less(reader: Reader) -> None:
+    # "dossier patient" is an alias of nothing; "laboratoires" is in objective 12's title, as is everything else.
+    found = resolve(understand("interoperabilite du dossier patient avec les laboratoires", reader), reader)
+    assert (found[0].kind, found[0].id) == ("objectives", "12")
 
 
 def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
