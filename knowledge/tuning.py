@@ -27,5 +27,8 @@ CUE_AT = 1.0  # a cue whose matched patterns weigh this much counts as asked
 KIND_BONUS = 0.03  # a record of the kind the question names ("l'objectif ...", "la décision ...") ranks first
 # among near-equals; small enough never to lift a weak match over ASK_AT on its own.
 SPECIFIC_COVERAGE = 0.9  # a title holding this share of the question's words, one word more than an exact name
-SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above that name
+SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above that name (close: asked back)
+# A unit under the named organisation whose person holds the asked title ("la directrice du numérique des
+# Trois-Rivières") is answered: its lead is beyond CLOSE (the parent link and the title make it certain enough).
+UNIT_LEAD = CLOSE + 0.01
 TRIGRAMS_FROM = 5  # a word this long that no vocabulary knows is looked up by its trigrams (typo-tolerant)

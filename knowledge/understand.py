@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -114,18 +115,19 @@ _CUE_WORDS = frozenset(
     objectif objectifs objective objectives conseil council cns change changed changes depuis since dernier last
     latest sur on about le la les du des de programme program programme dispositif""".split()
 )
-# Words a typo may be corrected to before any other (intent words, kind words, status words).
+# Words a typo may be corrected to before any other (intent words, kind words, status words), in a fixed
+# order: among equally near words the first wins, so French comes first ("statu" -> "statut", not "status").
 CUE_VOCABULARY: tuple[str, ...] = tuple(
     dict.fromkeys(
         [
-            *_CUE_WORDS,
-            *(w for phrase in STATUS_WORDS for w in phrase.split()),
             *"""pilote porte gere dirige dirigeait preside coordonne developpe responsable objectif objectifs
             statut avancement retard decision decisions decide conseil comite programme programmes axe axes
             realise realises termine abandonne cours lancer liste quels quelles combien pourquoi quand
             changements change nouveau directeur directrice president presidente delegue deleguee successeur
             predecesseur owner leads status progress objective objectives decided council committee programme
             late where stand which list show bonjour salut hello help aide merci""".split(),
+            *sorted(_CUE_WORDS),
+            *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
             *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),
         ]
     )
@@ -414,5 +416,50 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
                 if covered >= tuning.SPECIFIC_COVERAGE and covered * len(own) >= exact_words + 1:
                     score = max(score, exact_best + tuning.SPECIFIC_LEAD)
             offer(hit["kind"], hit["id"], score, hit["title"], "text")
+        if "owner" in q.cues and exact_best:
+            _prefer_unit_holding_the_title(q, reader, hits, exact, own, offer, exact_best)
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked
+
+
+def _prefer_unit_holding_the_title(
+    q: Question,
+    reader: Reader,
+    hits: list[dict],
+    exact: list[dict[str, str]],
+    own: list[str],
+    offer: Callable[[str, str, float, str, str], None],
+    exact_best: float,
+) -> None:
+    """ "Qui est la directrice du numérique des Trois-Rivières": the unit under the named organisation whose
+    person holds that title (the digital department), not the organisation itself.
+
+    The unit must sit under the exactly named actor (through `parent`) and one of its people's titles must
+    hold the question's other words.
+    """
+    for named in (row for row in exact if row["kind"] == "actors"):
+        rest = [w for w in own if w not in named["name"].split()]
+        if not rest:
+            continue
+        for hit in hits:
+            if hit["kind"] != "actors" or hit["id"] == named["id"]:
+                continue
+            record = reader.record("actors", hit["id"])
+            if record is None or not _under(reader, record, named["id"]):
+                continue
+            for person in record.get("people") or []:
+                if coverage_of(rest, set(fold(person.get("title", "")).split())) >= tuning.SPECIFIC_COVERAGE:
+                    offer("actors", hit["id"], exact_best + tuning.UNIT_LEAD, hit["title"], "text")
+
+
+def _under(reader: Reader, record: dict, ancestor: str, depth: int = 4) -> bool:
+    """The actor sits under `ancestor` (its parent, or its parent's parent...)."""
+    parent = record.get("parent")
+    for _ in range(depth):
+        if not parent:
+            return False
+        if parent == ancestor:
+            return True
+        above = reader.record("actors", parent)
+        parent = above.get("parent") if above else None
+    return False

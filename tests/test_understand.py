@@ -149,3 +149,13 @@ def test_the_shipped_tables_are_large_and_well_formed() -> None:
     assert table["rdv"].expansion == "rendez vous" and not table["rdv"].caps_only
     assert table["es"].caps_only
     assert table["c koi"].expansion == "c est quoi"
+
+
+def test_a_title_asked_of_an_organisation_names_the_unit_under_it_that_holds_it(reader: Reader) -> None:
+    # "le groupement" is the exact name; the person titled "directrice des systèmes d'information" is in the
+    # IT department under it: that department is the answer, ahead of the group.
+    found = resolve(understand("qui est la directrice des systèmes d'information du groupement", reader), reader)
+    assert (found[0].kind, found[0].id) == ("actors", "DSI-GHT")
+    assert found[0].score - found[1].score > 0.06  # beyond CLOSE: answered, not asked back
+    # Without the title, the group itself.
+    assert resolve(understand("qui dirige le groupement", reader), reader)[0].id == "GHT"
