@@ -309,14 +309,19 @@ def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
     if not words:
         return 0.0
     stems = set(stem_all(haystack))
+    starts: set[str] | None = None  # first 4 and 5 letters of the text's words, built when first needed
     score = 0.0
     for w in words:
         if w in haystack or _stem(w) in stems:
             score += 1
         elif len(w) >= 5 and process.extractOne(w, haystack, scorer=fuzz.ratio, score_cutoff=80):
             score += 0.75
-        elif len(w) >= 4 and any(h.startswith(w[:5]) or (w.startswith(h) and len(h) >= 4) for h in haystack):
-            score += 0.5
+        elif len(w) >= 4:
+            if starts is None:
+                starts = {h[:n] for h in haystack for n in (4, 5) if len(h) >= n}
+            # A text word starts like this one (5 letters, or all 4), or is a 4+ letter start of it.
+            if w[:5] in starts or any(w[:n] in haystack for n in range(4, len(w))):
+                score += 0.5
     return score / len(words)
 
 
