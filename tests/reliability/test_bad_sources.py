@@ -121,6 +121,24 @@ CASES = (
     Case("documents-bad-format.yaml", REJECTED, "unknown format 'pdf'", ("documents[0]", "field 'format'")),
     Case("documents-url-500.yaml", REJECTED, "HTTP 500", ("documents[0]", "field 'url'")),
     Case("documents-bad-port.yaml", REJECTED, "could not fetch (nonnumeric port", ("documents[0]", "field 'url'")),
+    Case(
+        "documents-url-metadata.yaml",
+        REJECTED,
+        "refused: 169.254.169.254 is a link-local address",
+        ("documents[0]", "field 'url'"),
+    ),
+    Case(
+        "documents-url-loopback-hex.yaml",
+        REJECTED,
+        "refused: 0x7f000002 is a loopback address",
+        ("documents[0]", "field 'url'"),
+    ),
+    Case(
+        "documents-too-many.yaml",
+        REJECTED,
+        "51 documents to fetch by URL; at most 50 per source",
+        ("field 'documents'",),
+    ),
     # JSON
     Case("json-truncated.json", REJECTED, "cannot parse: Unterminated string"),
     Case("json-scalar.json", REJECTED, "expected a mapping of record types"),
@@ -136,7 +154,7 @@ CASES = (
     ),
     # CSV
     Case("csv-ragged.csv", REJECTED, "cannot parse: line 3 has 6 fields, the header has 4"),
-    Case("csv-short-row.csv", REJECTED, "missing title", ("objectives[1] (id '4')", "field 'title'")),
+    Case("csv-short-row.csv", REJECTED, "missing title", ("row 3 (id '4')", "column 'title'")),
     Case("csv-unterminated-quote.csv", REJECTED, "cannot parse: unexpected end of data"),
     Case("csv-empty.csv", REJECTED, "cannot parse: empty CSV"),
     Case("csv-header-only.csv", REJECTED, "cannot parse: no records under the header"),
@@ -158,12 +176,12 @@ CASES = (
         ACCEPTED,
         answers=(("objectif 3", "3", "Objectif 3 — Trois avec espaces"), ("objectif 4", "4", "Quatre")),
     ),
-    Case("csv-duplicate-id-row-251.csv", REJECTED, "duplicate id (also in", ("objectives[250] (id '7')", "field 'id'")),
+    Case("csv-duplicate-id-row-251.csv", REJECTED, "duplicate id (also in", ("row 252 (id '7')", "column 'id'")),
     # Made at test time
     Case("huge", REJECTED, "larger than 20 MB"),
     Case("/dev/zero", REJECTED, "not a regular file"),
     Case("url:/500.yaml", REJECTED, "HTTP 500"),
-    Case("url:/silent.yaml", REJECTED, "could not fetch (timed out)"),
+    Case("url:/silent.yaml", REJECTED, f"could not fetch (not complete after {FETCH_TIMEOUT:g} s)"),
     Case("url:/drip.yaml", REJECTED, f"could not fetch (not complete after {FETCH_TIMEOUT:g} s)"),
     Case("url:/endless.yaml", REJECTED, "larger than 20 MB"),
     Case("url:/page.html", REJECTED, "unknown record type '<!doctype html>"),
@@ -294,6 +312,7 @@ def test_bad_source(
     case: Case, kb: KnowledgeBase, base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("knowledge.sources.FETCH_TIMEOUT", FETCH_TIMEOUT)
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the test server; loopback is refused by default
     spec = _spec(case, base_url, tmp_path)
     served = KnowledgeBase(kb.path)  # the bot's long-lived instance
     answer_before = served.ask(PROBE).to_dict()
