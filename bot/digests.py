@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge import KnowledgeBase
-from knowledge.phrases import say, status_word
+from knowledge.phrases import say, shown_status
 from knowledge.store import Reader
 from knowledge.text import clip
 
@@ -92,7 +92,7 @@ class Digest:
 
 
 def _state(status: str | None, text: str, progress: float | None, lang: str) -> str:
-    word = text or status_word(status, lang) or "—"
+    word = shown_status({"status": status, "status_text": text}, lang) or "—"
     return word + (f" {progress:g} %" if progress is not None else "")
 
 

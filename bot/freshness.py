@@ -1,9 +1,9 @@
 """Conditional fetch: has a remote source changed since the last good refresh? (ETag / Last-Modified, then sha256)
 
 The decision is here, the network is not: a `Probe` makes one GET with the conditional headers and returns
-(status, headers, body). The fetcher (`knowledge/fetch.py`) takes no request headers yet, so `govbot serve`
-has no probe and a scheduled refresh rebuilds whenever remote sources are configured (the version diff then
-finds nothing to post). Giving the fetcher a headers argument and passing it here is the whole wiring.
+(status, headers, body). `govbot serve` probes through the knowledge's fetcher (`schedule.fetch_probe`),
+which takes no request headers yet: until it does, the decision rests on the sha256 (one download per
+scheduled check, no new version when nothing changed). Passing the headers through is the remaining wiring.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def refresh_if_changed(kb: KnowledgeBase, state: State, probe: Probe | None) -> 
     """A scheduled refresh: rebuild only when a source changed (None: nothing changed, no new version).
 
     Local files are compared by fingerprint (`KnowledgeBase.ensure`); remote sources by the probe's
-    conditional GET, or, with no probe, always rebuilt (the version diff then finds nothing to post).
+    conditional GET and sha256, or, with no probe, always rebuilt (the version diff then finds nothing to post).
     """
     remote = _remote(kb)
     if not remote:
@@ -158,6 +158,16 @@ def refresh_if_changed(kb: KnowledgeBase, state: State, probe: Probe | None) -> 
     report = kb.refresh()
     state.save_validators(fresh)  # only once the refresh that read them succeeded
     return report
+
+
+def fetch_probe(url: str, headers: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
+    """A probe through the knowledge's own fetcher (address policy, time budget, size cap). That fetcher sends
+    no conditional headers yet, so the decision rests on the body's sha256: an unchanged source costs one
+    download and no new version."""
+    from knowledge.fetch import fetch
+
+    body, _ = fetch(url)
+    return 200, {}, body
 
 
 RecordRefresh = Callable[..., None]
@@ -179,7 +189,7 @@ class Service:
         clock: Callable[[], datetime] | None = None,
     ):
         self.kb, self.state, self.schedule, self.senders = kb, state, schedule, dict(senders)
-        self.refresh = refresh or (lambda: refresh_if_changed(kb, state, None))
+        self.refresh = refresh or (lambda: refresh_if_changed(kb, state, fetch_probe))
         self.record = record or (lambda started, ok, duration=0.0: None)
         self.poll = poll or POLL
         self.clock = clock or (lambda: datetime.now(ZoneInfo(schedule.zone if schedule else DEFAULT_TIMEZONE)))

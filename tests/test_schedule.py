@@ -288,3 +288,32 @@ def test_serve_refuses_a_bad_schedule(tmp_path: Path, capsys: pytest.CaptureFixt
     monkeypatch.setenv("GOVBOT_TEAMS", "0")
     assert cli_main(["serve", "--db", str(tmp_path / "kb"), "--refresh-every", "soon"]) == 2
     assert "--refresh-every 'soon': expected a number and a unit" in capsys.readouterr().err
+
+
+ONE_OBJECTIVE = """\
+source: {{title: Plan distant, url: "https://example.org/distant"}}
+axes: [{{id: "1", title: Sécuriser}}]
+objectives: [{{id: "1", axis: "1", title: Double authentification, status: {status}}}]
+"""
+
+
+def test_an_unchanged_remote_source_builds_no_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the real fetcher (loopback allowed as an intranet host): same bytes, no new version."""
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")
+    origin = Origin(validators=False)
+    origin.body = ONE_OBJECTIVE.format(status="en cours").encode()
+    try:
+        kb = KnowledgeBase(tmp_path / "kb")
+        kb.refresh([origin.url], bundled=False)
+        state = State(kb.path)
+        service = Service(kb, state, None, {})
+        asyncio.run(service.tick())  # no validators saved yet: rebuilt once, validators saved
+        built = kb.store.current()
+        asyncio.run(service.tick())
+        assert kb.store.current() == built and state.runs()[0]["outcome"] == "unchanged"
+        origin.body = ONE_OBJECTIVE.format(status="réalisé").encode()
+        asyncio.run(service.tick())
+        assert kb.store.current() != built and state.runs()[0]["outcome"] == "refreshed"
+        assert kb.ask("où en est l'objectif 1 ?").fields.get("Statut") == "réalisé"
+    finally:
+        origin.close()

@@ -319,3 +319,25 @@ def test_reply_to_is_the_one_call_a_turn_makes(world) -> None:
     empty = KnowledgeBase(kb.path.parent / "empty")
     lang, text = reply_to("abonner axe 1", where(), State(empty.path), empty)
     assert lang == "fr" and text.startswith("Je ne trouve pas « axe 1 »")
+
+
+def test_a_roadmap_scope_follows_only_that_roadmap(tmp_path: Path) -> None:
+    """Two roadmaps side by side: news on the national one reaches its followers, not the region's."""
+    src = roadmap(tmp_path / "src")
+    region = str(Path(__file__).parent / "data" / "roadmaps" / "region-val-de-brume")
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(src), region], bundled=False)
+    state = State(kb.path)
+    reader = reader_of(kb)
+    assert resolve("feuille de route Val-de-Brume", reader)[:2] == ("roadmap", "ars-vdb")
+    assert resolve("roadmap national", reader)[:2] == ("roadmap", "national")
+    assert resolve("feuille de route de Mars", reader) is None
+    subscribe(kb, state, "abonner feuille de route nationale", channel="NAT")
+    subscribe(kb, state, "abonner feuille de route Val-de-Brume", channel="VDB")
+    process_refresh(kb, state)
+    bring_news(src)
+    kb.refresh([str(src), region], bundled=False)
+    assert process_refresh(kb, state) == 1
+    [digest] = queued(state).values()
+    assert digest.title == "Du nouveau sur la feuille de route « Feuille de route nationale du numérique en santé »"
+    assert sorted(queued(state)) == ["NAT"]
