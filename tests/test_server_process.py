@@ -89,7 +89,7 @@ async def refused(port: int, timeout: float = 10.0) -> None:
     while True:
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):  # a listener closing resets the handshake
             return
         writer.close()
         assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
