@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
 from knowledge.phrases import say
 
-__all__ = ["main", "build_parser", "open_kb"]
+from .settings import default_host, default_port, open_kb
+
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,11 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="run the web service (web chat, Slack, Teams, health, metrics)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978")))
-
-    slack = sub.add_parser("slack", help="run the Slack front end alone")
+    slack = sub.add_parser("slack", help="run the Slack front end alone (the service with only Slack mounted)")
     slack.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    for each in (serve, slack):
+        each.add_argument("--host", default=default_host())
+        each.add_argument("--port", type=int, default=default_port())
 
     package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")
@@ -57,15 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub.choices["chat"].add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
-
-
-def open_kb(db: Path | None, *, build: bool = True) -> KnowledgeBase:
-    """The knowledge base at `db` (or the default), built from the bundled sources on first use."""
-    kb = KnowledgeBase(db or default_path())
-    if build and not kb.ready:
-        print(f"Building the knowledge base in {kb.path} …", file=sys.stderr)
-        kb.ensure()
-    return kb
 
 
 def _ask(kb: KnowledgeBase, args: argparse.Namespace) -> int:
@@ -115,6 +107,20 @@ def _stats(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     return 0
 
 
+def _slack(args: argparse.Namespace) -> int:
+    """Socket Mode on its own; HTTP mode is `govbot serve` with only Slack mounted (same guards and port)."""
+    from .slack import config_problem, run_socket_mode
+
+    if problem := config_problem(args.socket):
+        print(problem, file=sys.stderr)
+        return 2
+    if args.socket:
+        return run_socket_mode(args)
+    from .server import main as serve
+
+    return serve(args, front_ends=("slack",), webchat=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -125,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(args)
         if args.command == "slack":
-            from .slack import main as slack
-
-            return slack(args)
+            return _slack(args)
         if args.command == "teams-package":
             from .teams_package import main as package
 

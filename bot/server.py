@@ -27,9 +27,9 @@ from aiohttp import web
 from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
 
 from . import web as webchat_routes
-from .cli import open_kb
 from .conversation import Conversation
 from .metrics import CONTENT_TYPE, Metrics
+from .settings import configure_logging, open_kb
 
 __all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
 
@@ -42,8 +42,6 @@ FRONT_ENDS = ("slack", "teams")
 SHUTDOWN_TIMEOUT = 25.0
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Third-party loggers that print request bodies at INFO (slack_bolt logs rejected Slack bodies).
-_QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "aiohttp.access")
 
 
 class ConfigError(RuntimeError):
@@ -191,9 +189,9 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
-def mount_front_ends(app: web.Application, conv: Conversation) -> None:
+def mount_front_ends(app: web.Application, conv: Conversation, names: tuple[str, ...]) -> None:
     """Mount Slack and Teams when their modules exist; each decides from the environment if it is configured."""
-    for name in FRONT_ENDS:
+    for name in names:
         if name == "teams" and not teams_enabled(os.environ):
             log.info("Teams front end turned off (GOVBOT_TEAMS=0)")
             continue
@@ -205,9 +203,13 @@ def mount_front_ends(app: web.Application, conv: Conversation) -> None:
         log.info("%s front end %s", name, "mounted" if mounted else "not configured (route not mounted)")
 
 
-def create_app(conv: Conversation, *, webchat: bool = True, production: bool = False) -> web.Application:
-    """The whole service over `conv`; raises ConfigError when production settings are unsafe."""
-    if production:
+def create_app(
+    conv: Conversation, *, webchat: bool = True, production: bool = False, front_ends: tuple[str, ...] | None = None
+) -> web.Application:
+    """The whole service over `conv` (`front_ends`: which chat platforms, default all); raises ConfigError
+    when production settings are unsafe."""
+    front_ends = FRONT_ENDS if front_ends is None else front_ends
+    if production and "teams" in front_ends:
         check_production(os.environ)
     app = web.Application(middlewares=[_observe, _guard], client_max_size=MAX_BODY)
     app[CONVERSATION] = conv
@@ -221,7 +223,7 @@ def create_app(conv: Conversation, *, webchat: bool = True, production: bool = F
         webchat_routes.add_routes(app, conv)
     else:
         log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
-    mount_front_ends(app, conv)
+    mount_front_ends(app, conv, front_ends)
     return app
 
 
@@ -265,28 +267,24 @@ def build_on_start(
     return context
 
 
-def configure_logging() -> None:
-    """INFO for govbot (GOVBOT_LOG_LEVEL to change); chatty SDK loggers only from WARNING unless DEBUG."""
-    level = os.environ.get("GOVBOT_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
-
-
 def _url(host: str, port: int) -> str:
     shown = "localhost" if host in ("", "0.0.0.0", "::") else host
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
-def main(args: Namespace) -> int:
-    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first)."""
+def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat: bool | None = None) -> int:
+    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first).
+
+    `govbot slack` runs this with Slack alone: the same guards, health, metrics and port.
+    """
     configure_logging()
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
-    webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
-    kb = open_kb(args.db, build=False)
+    if webchat is None:
+        webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
+    kb = open_kb(getattr(args, "db", None), build=False)
     conv = Conversation(kb)
     try:
-        app = create_app(conv, webchat=webchat, production=production)
+        app = create_app(conv, webchat=webchat, production=production, front_ends=front_ends)
     except ConfigError as exc:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2

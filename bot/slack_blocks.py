@@ -15,15 +15,9 @@ from knowledge import Answer
 from knowledge.phrases import EXAMPLES, counts_text, say
 from knowledge.text import clip
 
-from .render import (
-    choice_payload,
-    cut_items,
-    feedback_payload,
-    knowledge_date,
-    safe_sources,
-    share_payload,
-    wants_feedback,
-)
+from .conversation import knowledge_date
+from .render import cut_items, safe_sources, wants_feedback
+from .turn import Action, Choice, Feedback, Share, payload_json
 
 __all__ = [
     "ACTION_CHOICE",
@@ -112,13 +106,13 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def _value(make: Callable[[str], str], text: str) -> str:
+def _value(make: Callable[[str], Action], text: str) -> str:
     """A button value under Slack's cap: JSON escaping can make a short question long."""
     size = len(text)
-    value = make(text)
+    value = payload_json(make(text))
     while len(value) > BUTTON_VALUE and size:
         size //= 2
-        value = make(text[:size])
+        value = payload_json(make(text[:size]))
     return value
 
 
@@ -156,7 +150,7 @@ def answer_message(
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}})
     if answer.text:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(answer.text, SECTION_TEXT, lang)}})
-    fields, hint = cut_items(list(answer.fields.items()), FIELDS, lang)
+    fields, hint = cut_items(answer.labelled_fields(), FIELDS, lang)
     hints.append(hint)
     if fields:
         blocks.append(
@@ -176,7 +170,7 @@ def answer_message(
         blocks.append(_context(context))
     if choices:
         buttons = [
-            _button(c.get("label") or c.get("query", ""), f"{ACTION_CHOICE}_{i}", _value(choice_payload, c["query"]))
+            _button(c.get("label") or c.get("query", ""), f"{ACTION_CHOICE}_{i}", _value(Choice, c["query"]))
             for i, c in enumerate(choices)
             if c.get("query")
         ]
@@ -185,11 +179,11 @@ def answer_message(
 
     tail: list[dict[str, Any]] = []
     if share:
-        tail.append(_button(say("share", lang), ACTION_SHARE, _value(share_payload, question), "primary"))
+        tail.append(_button(say("share", lang), ACTION_SHARE, _value(Share, question), "primary"))
     if wants_feedback(answer):
         for value, emoji in (("up", "👍"), ("down", "👎")):
             text = f"{emoji} {say('feedback_' + value, lang)}"
-            payload = _value(partial(feedback_payload, value), question)
+            payload = _value(partial(Feedback, value), question)
             tail.append(_button(text, f"{ACTION_FEEDBACK}_{value}", payload))
     if tail:
         blocks.append({"type": "actions", "elements": tail})

@@ -22,10 +22,10 @@ from aiohttp import web
 from knowledge import Answer, KnowledgeMissing
 from knowledge.phrases import EXAMPLES, say
 
-from .conversation import ADMIN_COMMANDS, Conversation, parse_command, reply_language
-from .render import knowledge_date
+from .conversation import Conversation, knowledge_date
+from .turn import Choice, Feedback, Kind, Reply, Turn
 
-__all__ = ["add_routes", "new_visitor", "render_page", "read_json", "COOKIE", "PAGE_POLICY"]
+__all__ = ["add_routes", "new_visitor", "render_page", "read_json", "reply_json", "COOKIE", "PAGE_POLICY", "STATUS"]
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "govbot_uid"
@@ -51,6 +51,7 @@ def _words(lang: str) -> dict[str, str]:
         "down": say("feedback_down", lang),
         "feedback": say("web_feedback", lang),
         "error": say("error", lang, ref="{ref}"),
+        "as_of": say("knowledge_date", lang, date="{date}"),
     }
 
 
@@ -151,54 +152,61 @@ async def _page(request: web.Request) -> web.Response:
     return response
 
 
+# The HTTP status of each kind of reply: the script shows 200s as answers and anything else as a notice.
+STATUS = {
+    Kind.ANSWER: 200,
+    Kind.ADMIN: 200,
+    Kind.THANKS: 200,
+    Kind.REFUSED: 403,
+    Kind.RATE_LIMITED: 429,
+    Kind.NOT_READY: 503,
+    Kind.ERROR: 500,
+}
+
+
+def _turn(request: web.Request, data: dict[str, Any], user: str, signed: bool) -> Turn:
+    """The turn a chat request stands for: a question, a clicked choice or a 👍 / 👎."""
+    conv = request.app[CONVERSATION]
+    # Only a visitor id the server signed can be an admin (listed in GOVBOT_WEB_ADMINS).
+    admin = signed and conv.is_admin("web", user)
+    if "feedback" in data:
+        value = _text(data, "feedback")
+        if value not in ("up", "down"):
+            raise web.HTTPBadRequest(text='malformed request: "feedback" must be "up" or "down"')
+        question = _text(data, "question") if "question" in data else ""
+        return Turn("web", user, user, action=Feedback("up" if value == "up" else "down", question))
+    if "choice" in data:
+        return Turn("web", user, user, action=Choice(_text(data, "choice")))
+    if "question" in data:
+        return Turn("web", user, user, text=_text(data, "question"), admin=admin)
+    raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
+
+
+def reply_json(reply: Reply, said: str | None = None) -> dict[str, Any]:
+    """One shape for every reply: the Answer's fields, plus `labels` (each field's label in the answer's
+    language), `kind` and `as_of`; `said` replaces the text
+    (a refresh's report, which the page waits for)."""
+    answer = reply.answer or Answer(intent=str(reply.kind), lang=reply.lang, title="", text=reply.text)
+    body = answer.to_dict()
+    if said is not None:
+        body["text"] = said
+    labels = dict(zip(answer.fields, (name for name, _ in answer.labelled_fields()), strict=True))
+    return {**body, "labels": labels, "kind": str(reply.kind), "as_of": reply.as_of}
+
+
 async def _chat(request: web.Request) -> web.Response:
     conv = request.app[CONVERSATION]
     data = await read_json(request)
     uid, new = _visitor(request)
     # A client that keeps no cookie would get a fresh id (and a fresh rate limit) each time: key it on its address.
     user = f"ip:{request.remote}" if new else uid
-    try:
-        if "feedback" in data:
-            reply = await _feedback(conv, user, data)
-        elif "choice" in data:
-            reply = await _ask(conv, user, _text(data, "choice"))
-        elif "question" in data:
-            reply = await _question(conv, user, _text(data, "question"))
-        else:
-            raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
-    except KnowledgeMissing:
-        lang = reply_language(str(data.get("question") or data.get("choice") or ""))
-        reply = web.json_response({"error": "knowledge base not ready", "text": say("not_ready", lang)}, status=503)
+    reply = await conv.handle(_turn(request, data, user, signed=not new))
+    # The page can wait for a refresh's report (Slack and Teams, which cannot, post it later).
+    said = await reply.background() if reply.background else None
+    response = web.json_response(reply_json(reply, said), status=STATUS[reply.kind])
     if new:
-        _remember(request, reply, uid)
-    return reply
-
-
-async def _ask(conv: Conversation, user: str, text: str) -> web.Response:
-    answer = await conv.ask_async("web", user, text)
-    return web.json_response(answer.to_dict())
-
-
-async def _question(conv: Conversation, user: str, text: str) -> web.Response:
-    command = parse_command(text)
-    if command.name not in ADMIN_COMMANDS:
-        return await _ask(conv, user, text)
-    # Admins are listed in GOVBOT_WEB_ADMINS by visitor id; anyone else gets the polite refusal. A refresh
-    # answers with its report: the page waits for it (Slack and Teams, which cannot wait, post it later).
-    reply = await conv.admin_async("web", user, command)
-    said = await reply.background() if reply.background else reply.text
-    answer = Answer(intent="admin", lang=reply.lang, title="", text=said)
-    return web.json_response(answer.to_dict())
-
-
-async def _feedback(conv: Conversation, user: str, data: dict[str, Any]) -> web.Response:
-    value = _text(data, "feedback")
-    question = _text(data, "question") if "question" in data else ""
-    if value not in ("up", "down"):
-        raise web.HTTPBadRequest(text='malformed request: "feedback" must be "up" or "down"')
-    if not conv.limiter.allow(conv.log.user_hash("web", user) + ":feedback"):
-        return web.json_response({"ok": False, "text": say("rate_limited", reply_language(question))}, status=429)
-    return web.json_response({"ok": True, "text": await conv.feedback_async("web", user, question, value)})
+        _remember(request, response, uid)
+    return response
 
 
 async def _asset(request: web.Request) -> web.FileResponse:

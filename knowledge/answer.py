@@ -213,7 +213,7 @@ def _extra_fields(fields: dict[str, str], record: dict[str, Any], lang: str) -> 
     for key, value in (record.get("extra") or {}).items():
         shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
         if shown:
-            fields[label(key, lang)] = clip(shown, 300)
+            fields[key] = clip(shown, 300)
 
 
 def _about_record(
@@ -245,11 +245,11 @@ def _about_record(
         else:
             text.append(_brief(record.get("role") or ""))
         if people:
-            fields[label("people", lang)] = _people(people, lang)
+            fields["people"] = _people(people, lang)
         if record.get("parent"):
-            fields[label("parent", lang)] = _actor_names(reader, [record["parent"]])
+            fields["parent"] = _actor_names(reader, [record["parent"]])
         if record.get("kind"):
-            fields[label("kind", lang)] = record["kind"]
+            fields["kind"] = record["kind"]
     elif kind in ("programmes", "decisions"):
         owners = record.get("owners") or []
         if intent == "owner":
@@ -260,31 +260,31 @@ def _about_record(
                 text.append(say("owners_none", lang, name=name))
         text.append(_brief(record.get("summary") or ""))
         if owners:
-            fields[label("owners", lang)] = _actor_names(reader, owners)
+            fields["owners"] = _actor_names(reader, owners)
         for key in ("budget", "start", "end", "date", "amount"):
             if record.get(key):
-                fields[label(key, lang)] = str(record[key])
+                fields[key] = str(record[key])
         if kind == "decisions" and record.get("council"):
             council = reader.record("councils", record["council"])
-            fields[label("council", lang)] = title_of("councils", council) if council else record["council"]
+            fields["council"] = title_of("councils", council) if council else record["council"]
             if council:
                 sources += _sources("councils", council)
     elif kind == "councils":
         text.append(_brief(record.get("summary") or ""))
         for key in ("date", "place", "participants"):
             if record.get(key):
-                fields[label(key, lang)] = str(record[key])
+                fields[key] = str(record[key])
         decisions = reader.records("decisions", "council = ? ORDER BY id", (record["id"],), limit=MAX_LIST)
         if decisions:
-            fields[label("decisions", lang)] = "; ".join(title_of("decisions", d) for d in decisions)
+            fields["decisions"] = "; ".join(title_of("decisions", d) for d in decisions)
     elif kind == "axes":
         title = f"{label('axis', lang)} {record['id']} — {record['title']}"
         text.append(_brief(record.get("summary") or ""))
         count = reader.count("objectives", "axis = ?", (record["id"],))
         if count:
-            fields[label("objectives", lang)] = str(count)
+            fields["objectives"] = str(count)
     elif kind == "reports":
-        fields[label("published", lang)] = record.get("published") or ""
+        fields["published"] = record.get("published") or ""
     _extra_fields(fields, record, lang)
     _disputed(text, record, lang)
     return Answer(
@@ -343,32 +343,32 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
     if record.get("status"):
         progress = f" ({record['progress']:g} %)" if record.get("progress") is not None else ""
         text.append(say("status_line", lang, status=status_word(record["status"], lang) + progress))
-        fields[label("status", lang)] = status_word(record["status"], lang)
+        fields["status"] = status_word(record["status"], lang)
     elif intent == "status":
         text.append(say("status_none", lang))
     if record.get("progress") is not None:
-        fields[label("progress", lang)] = f"{record['progress']:g} %"
+        fields["progress"] = f"{record['progress']:g} %"
     if record.get("status_report"):
         report = reader.record("reports", record["status_report"])
         report_title = (report or {}).get("title") or record["status_report"]
         text.append(say("status_from_report", lang, report=report_title, date=record.get("status_date") or "?"))
-        fields[label("report", lang)] = f"{report_title} ({record.get('status_date') or '?'})"
+        fields["report"] = f"{report_title} ({record.get('status_date') or '?'})"
         if record.get("status_comment"):
-            fields[label("comment", lang)] = record["status_comment"]
+            fields["comment"] = record["status_comment"]
         sources.append(_source(report_title, record["status_url"]))
     if record.get("description"):
         text.append(_brief(record["description"]))
     if record.get("due"):
-        fields[label("due", lang)] = record["due"]
+        fields["due"] = record["due"]
     if owners:
-        fields[label("owners", lang)] = _actor_names(reader, owners)
+        fields["owners"] = _actor_names(reader, owners)
     if record.get("axis"):
         axis = reader.record("axes", record["axis"])
-        fields[label("axis", lang)] = f"{record['axis']} — {axis['title']}" if axis else record["axis"]
+        fields["axis"] = f"{record['axis']} — {axis['title']}" if axis else record["axis"]
     if record.get("priority"):
-        fields[label("priority", lang)] = record["priority"]
+        fields["priority"] = record["priority"]
     if record.get("updated"):
-        fields[label("updated", lang)] = record["updated"]
+        fields["updated"] = record["updated"]
     _extra_fields(fields, record, lang)
     _disputed(text, record, lang)
     return Answer(
@@ -547,7 +547,7 @@ def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None)
     text_lines = lines[:]
     _disputed(text_lines, council, lang)
     sources = _sources("councils", council) + [s for d in decisions for s in _sources("decisions", d)]
-    fields = {label(k, lang): str(council[k]) for k in ("date", "place", "participants") if council.get(k)}
+    fields = {k: str(council[k]) for k in ("date", "place", "participants") if council.get(k)}
     return Answer(
         intent="decisions",
         lang=lang,

@@ -23,7 +23,7 @@ def test_readme_source_example_loads_and_answers(tmp_path: Path) -> None:
     report = kb.refresh([str(tmp_path / "plan.yaml")], bundled=False)
     assert report.warnings == []
     answer = kb.ask("où en est l'objectif 12 ?")
-    assert answer.fields["Statut"] == "en retard" and answer.fields["Referent"] == "Dr Leroy"
+    assert answer.fields["status"] == "en retard" and answer.fields["referent"] == "Dr Leroy"
     assert kb.ask("qui pilote le programme Atlas ?").intent == "owner"
 
 
@@ -31,7 +31,7 @@ def test_readme_csv_example_loads(tmp_path: Path) -> None:
     (tmp_path / "objectives.csv").write_text(block("csv"), encoding="utf-8")
     kb = KnowledgeBase(tmp_path / "kb")
     kb.refresh([str(tmp_path / "objectives.csv")], bundled=False)
-    assert kb.ask("objectif 2.10").fields["Statut"] == "en retard"
+    assert kb.ask("objectif 2.10").fields["status"] == "en retard"
 
 
 def test_readme_documents_every_cli_command() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import server
+from bot import server, settings
 from bot.conversation import Conversation
 from bot.server import create_app
 from bot.web import COOKIE, new_visitor
@@ -49,7 +49,7 @@ def conv(kb: KnowledgeBase) -> Conversation:
 def sdk_log_levels(monkeypatch: pytest.MonkeyPatch):
     """`main` configures logging for the process: keep pytest's handlers and restore the SDK loggers' levels."""
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: None)
-    levels = {name: logging.getLogger(name).level for name in server._QUIET_LOGGERS}
+    levels = {name: logging.getLogger(name).level for name in settings._QUIET_LOGGERS}
     yield
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -91,7 +91,11 @@ async def test_question_returns_the_answer_json(conv, aiohttp_client):
     client = await aiohttp_client(create_app(conv))
     status, answer = await ask(client, {"question": "Qui pilote le programme Atlas ?"})
     assert status == 200
-    assert set(answer) == {"intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results"}
+    assert set(answer) == {
+        *("intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results"),
+        *("labels", "kind", "as_of"),  # field labels, what the reply is, the date of the knowledge that gave it
+    }
+    assert (answer["kind"], answer["as_of"]) == ("answer", "2024-12-20")
     assert (answer["intent"], answer["lang"], answer["title"]) == ("owner", "fr", "Programme Atlas")
     assert answer["sources"] == [
         {"title": "Schéma directeur SI du GHT Exemple 2024-2027", "url": "https://example.org/ght/schema-directeur"}
@@ -113,9 +117,9 @@ async def test_choice_round_trip(conv, aiohttp_client):
 async def test_feedback_round_trip_is_logged(conv, aiohttp_client):
     client = await aiohttp_client(create_app(conv))
     status, body = await ask(client, {"feedback": "up", "question": "Qui pilote le programme Atlas ?"})
-    assert (status, body) == (200, {"ok": True, "text": say("feedback_thanks", "fr")})
+    assert (status, body["kind"], body["text"]) == (200, "thanks", say("feedback_thanks", "fr"))
     status, body = await ask(client, {"feedback": "down", "question": "Who owns objective 12?"})
-    assert (status, body) == (200, {"ok": True, "text": say("feedback_thanks", "en")})
+    assert (status, body["kind"], body["text"]) == (200, "thanks", say("feedback_thanks", "en"))
     rows = (
         sqlite3.connect(conv.log.path).execute("SELECT platform, question, value FROM feedback ORDER BY ts").fetchall()
     )
@@ -127,7 +131,7 @@ async def test_feedback_round_trip_is_logged(conv, aiohttp_client):
 async def test_admin_commands_are_refused_to_visitors_and_run_for_listed_ones(kb, aiohttp_client):
     client = await aiohttp_client(create_app(Conversation(kb)))
     status, answer = await ask(client, {"question": "refresh"})
-    assert (status, answer["intent"], answer["text"]) == (200, "admin", say("not_admin", "fr"))
+    assert (status, answer["kind"], answer["text"]) == (403, "refused", say("not_admin", "fr"))
 
     conv = Conversation(kb)
     visitor = new_visitor(conv)
@@ -181,6 +185,12 @@ async def test_oversized_body_is_413(conv, aiohttp_client):
     response = await client.post("/api/chat", data=b"x" * (2 * 1024 * 1024), headers=JSON)
     assert response.status == 413
     assert (await response.json())["error"] == "request body over 1048576 bytes"
+
+
+async def test_before_the_first_build_the_chat_says_it_is_getting_ready(tmp_path, aiohttp_client):
+    client = await aiohttp_client(create_app(Conversation(KnowledgeBase(tmp_path / "empty"))))
+    status, body = await ask(client, {"question": "Who owns objective 12?"})
+    assert (status, body["kind"], body["text"]) == (503, "not_ready", say("not_ready", "en"))
 
 
 async def test_healthz(conv, aiohttp_client):
@@ -338,7 +348,7 @@ def test_production_accepts_teams_off_or_an_app_id(conv, monkeypatch):
 
 
 def test_logging_keeps_sdk_loggers_quiet(sdk_log_levels):
-    server.configure_logging()
+    settings.configure_logging()
     for name in ("slack_bolt", "botbuilder", "aiohttp.access"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
 

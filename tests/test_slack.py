@@ -395,3 +395,13 @@ async def test_a_full_backlog_slows_the_ack_a_little_and_never_past_slacks_deadl
         started = time.monotonic()
         await backlog.room()
         assert time.monotonic() - started < 0.05 and backlog.pending == 1
+
+
+async def test_before_the_first_build_the_asker_is_told_it_is_getting_ready(
+    monkeypatch, aiohttp_server, aiohttp_client, tmp_path: Path
+) -> None:
+    slack = await start_rig(KnowledgeBase(tmp_path / "empty"), monkeypatch, aiohttp_server, aiohttp_client)
+    await slack.event(mention(QUESTION))
+    [notice] = await slack.fake.wait_for("chat.postEphemeral")
+    assert notice["user"] == USER and notice["text"] == say("not_ready", "fr")  # the same words on every platform
+    assert slack.fake.of("chat.postMessage") == []

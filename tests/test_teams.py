@@ -439,3 +439,10 @@ async def test_turn_lets_an_admin_list_the_sources(conv: Conversation) -> None:
     await adapter.receive_activity(message("sources", from_property=admin))
     reply = adapter.get_next_activity()
     assert reply.text.startswith(say("sources_title", "fr")) and "roadmap.yaml" in reply.text
+
+
+async def test_before_the_first_build_the_reply_says_it_is_getting_ready(tmp_path: Path) -> None:
+    adapter = adapter_for(Conversation(KnowledgeBase(tmp_path / "empty")))
+    await adapter.receive_activity(message(ATLAS))
+    reply = adapter.get_next_activity()
+    assert reply.text == say("not_ready", "fr") and not reply.attachments

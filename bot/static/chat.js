@@ -58,7 +58,8 @@
     const entries = Object.entries(answer.fields || {});
     if (!entries.length) return null;
     const list = el("dl", { class: "fields" });
-    for (const [name, value] of entries) list.append(el("dt", {}, name), el("dd", {}, value));
+    const labels = answer.labels || {};
+    for (const [key, value] of entries) list.append(el("dt", {}, labels[key] || key), el("dd", {}, value));
     return list;
   }
 
@@ -116,7 +117,8 @@
     if (answer.title) article.append(el("h2", {}, answer.title));
     if (answer.text) article.append(el("p", { class: "text" }, answer.text));
     for (const part of [fields(answer), choices(answer), sources(answer, lang)]) if (part) article.append(part);
-    if (answer.intent !== "admin") article.append(feedback(question, lang));
+    if (answer.as_of) article.append(el("p", { class: "as-of" }, say(lang).as_of.replace("{date}", answer.as_of)));
+    if (answer.kind === "answer" && answer.intent !== "help") article.append(feedback(question, lang));
     log.append(article);
     article.focus();
   }
