@@ -143,6 +143,13 @@ class Conversation:
         """Whether `user`, an id the platform authenticated, is listed as one of its admins."""
         return bool(user) and user in self.admins.get(platform, frozenset())
 
+    def examples(self, lang: str) -> list[str]:
+        """Example questions the knowledge answers directly (none before the first build)."""
+        try:
+            return self.kb.examples(lang)
+        except KnowledgeMissing:
+            return []
+
     def first_time(self, key: str) -> bool:
         """The duplicate filter: False when this delivery (event id, activity id...) was already handled."""
         return self.log.first_time(key)

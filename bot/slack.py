@@ -58,6 +58,7 @@ log = logging.getLogger("govbot.slack")
 
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
+LANGS = ("fr", "en")  # the App Home speaks both
 DEFAULT_API_URL = "https://slack.com/api/"
 WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
 BACKLOG_LIMIT = 32  # answers in progress before new deliveries wait a little for their ack
@@ -231,11 +232,11 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         try:
-            info = await asyncio.to_thread(conv.kb.info)
+            info, examples = await asyncio.to_thread(lambda: (conv.kb.info(), {g: conv.examples(g) for g in LANGS}))
         except Exception:  # no knowledge yet, or it cannot be read: the Home tab simply stays as it was
             log.exception("slack home view not built")
             return
-        await _deliver(client.views_publish(user_id=event["user"], view=home_view(info)), "home view")
+        await _deliver(client.views_publish(user_id=event["user"], view=home_view(info, examples)), "home view")
 
     async def on_command(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Any) -> None:
         await ack()  # at once: the answer follows through response_url

@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from knowledge import Answer
-from knowledge.phrases import EXAMPLES, counts_text, say
+from knowledge.phrases import counts_text, say
 from knowledge.text import clip
 
 from .conversation import knowledge_date
@@ -199,8 +199,9 @@ def text_message(text: str, lang: str = "fr") -> dict[str, Any]:
     }
 
 
-def home_view(info: dict[str, Any]) -> dict[str, Any]:
-    """The App Home tab, in French then English: what govbot is, how to ask, examples, the knowledge."""
+def home_view(info: dict[str, Any], examples: dict[str, list[str]]) -> dict[str, Any]:
+    """The App Home tab, in French then English: what govbot is, how to ask, `examples` (by language),
+    the knowledge."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(say("home_title", "fr"), HEADER_TEXT)}}
     ]
@@ -211,8 +212,8 @@ def home_view(info: dict[str, Any]) -> dict[str, Any]:
             blocks.append(
                 {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(say('home_title', 'en'))}*"}}
             )
-        examples = "\n".join(f"• {q}" for q in EXAMPLES[lang])
-        text = f"{say('welcome', lang)}\n{examples}\n\n{say('slack_usage', lang)}"
+        listed = "\n".join(f"• {q}" for q in examples.get(lang, []))
+        text = f"{say('welcome', lang)}\n{listed}\n\n{say('slack_usage', lang)}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_TEXT, lang)}})
         facts = [escape(say("knowledge_date", lang, date=date))] if date else []
         if counts := counts_text(info.get("counts", {}), lang):

@@ -177,7 +177,8 @@ class GovbotTeamsBot(TeamsActivityHandler):
     async def _welcome(self, turn_context: TurnContext) -> None:
         # An install arrives as both conversationUpdate and installationUpdate: welcome once.
         if self.conv.first_time(f"teams-welcome:{turn_context.activity.conversation.id}"):
-            await self._send(turn_context, answer_activity(welcome_answer("fr"), ""))
+            examples = await asyncio.to_thread(self.conv.examples, "fr")
+            await self._send(turn_context, answer_activity(welcome_answer("fr", examples), ""))
 
     async def _report(
         self, adapter: BotAdapter, reference: ConversationReference, work: Callable[[], Awaitable[str]]

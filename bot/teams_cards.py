@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from knowledge import Answer
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import say
 from knowledge.text import clip
 
 from .render import cut_items, cut_text, safe_sources, wants_feedback
@@ -141,7 +141,7 @@ def answer_text(answer: Answer) -> str:
     return "\n".join([body, *links])
 
 
-def welcome_answer(lang: str = "fr") -> Answer:
+def welcome_answer(lang: str, examples: list[str]) -> Answer:
     """The welcome on install: who the bot is, and example questions one click away."""
-    examples = [{"label": q, "query": q} for q in EXAMPLES[lang]]
-    return Answer(intent="help", lang=lang, title=say("home_title", lang), text=say("welcome", lang), choices=examples)
+    choices = [{"label": q, "query": q} for q in examples]
+    return Answer(intent="help", lang=lang, title=say("home_title", lang), text=say("welcome", lang), choices=choices)

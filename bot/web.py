@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from knowledge import Answer, KnowledgeMissing
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import say
 
 from .conversation import Conversation, knowledge_date
 from .turn import Choice, Feedback, Kind, Reply, Turn
@@ -61,8 +61,9 @@ def _script_json(value: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render_page(template: str, lang: str, as_of: str = "") -> str:
-    """The chat page in `lang`: every {{name}} replaced by its escaped phrase; `as_of` is the knowledge date."""
+def render_page(template: str, lang: str, as_of: str = "", examples: list[str] | None = None) -> str:
+    """The chat page in `lang`: every {{name}} replaced by its escaped phrase; `as_of` is the knowledge date,
+    `examples` the questions offered one click away."""
     other = "en" if lang == "fr" else "fr"
     values = {
         "as_of": say("knowledge_date", lang, date=as_of) if as_of else "",
@@ -81,7 +82,7 @@ def render_page(template: str, lang: str, as_of: str = "") -> str:
     raw = {
         "examples": "".join(
             f'<li><button type="button" class="example">{html.escape(example)}</button></li>'
-            for example in EXAMPLES[lang]
+            for example in examples or []
         ),
         "data": _script_json({code: _words(code) for code in LANGS}),
     }
@@ -134,15 +135,21 @@ def _text(data: dict[str, Any], key: str) -> str:
     return value
 
 
+def _page_facts(conv: Conversation, lang: str) -> tuple[str, list[str]]:
+    """The knowledge date and the example questions; still building: the page works without them."""
+    try:
+        return knowledge_date(conv.kb.info()), conv.examples(lang)
+    except KnowledgeMissing:
+        return "", []
+
+
 async def _page(request: web.Request) -> web.Response:
     lang = request.query.get("lang", "fr")
     lang = lang if lang in LANGS else "fr"
     conv = request.app[CONVERSATION]
-    try:
-        as_of = knowledge_date(await asyncio.to_thread(conv.kb.info))
-    except KnowledgeMissing:  # still building: the page works, without the date
-        as_of = ""
-    response = web.Response(text=render_page(request.app[_TEMPLATE], lang, as_of), content_type="text/html")
+    as_of, examples = await asyncio.to_thread(_page_facts, conv, lang)
+    page = render_page(request.app[_TEMPLATE], lang, as_of, examples)
+    response = web.Response(text=page, content_type="text/html")
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"

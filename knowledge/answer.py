@@ -6,13 +6,14 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .examples import choose
 from .model import Answer
-from .phrases import EXAMPLES, counts_text, label, say, status_word
+from .phrases import counts_text, label, say, status_word
 from .store import Reader, title_of
 from .text import clip, fold
-from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
+from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve, understand
 
-__all__ = ["compose", "ANSWER_AT", "ASK_AT"]
+__all__ = ["compose", "examples", "ANSWER_AT", "ASK_AT"]
 
 T = TypeVar("T")
 
@@ -749,20 +750,26 @@ def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answe
     )
 
 
+def examples(reader: Reader, lang: str) -> list[str]:
+    """The example questions this knowledge version answers directly (chosen once per version and thread)."""
+    key = f"examples:{lang}"
+    if key not in reader.memo:
+        reader.memo[key] = []  # while choosing, a candidate that falls back on examples finds none
+        reader.memo[key] = choose(lambda text: compose(understand(text), reader), lang)
+    return reader.memo[key]
+
+
 def _help(q: Question, reader: Reader) -> Answer:
     lang = q.lang
-    text = (
-        say("help_text", lang, counts=counts_text(reader.counts, lang))
-        + "\n"
-        + "\n".join(f"• {e}" for e in EXAMPLES[lang])
-    )
+    shown = examples(reader, lang)
+    text = say("help_text", lang, counts=counts_text(reader.counts, lang)) + "\n" + "\n".join(f"• {e}" for e in shown)
     return Answer(
         intent="help",
         lang=lang,
         title=say("help_title", lang),
         text=text,
         confidence=1.0,
-        choices=[{"label": e, "query": e} for e in EXAMPLES[lang][:3]],
+        choices=[{"label": e, "query": e} for e in shown[:3]],
     )
 
 
@@ -771,7 +778,7 @@ def _unknown(q: Question, reader: Reader, candidates: list[Candidate], lead: str
     weak = [c for c in candidates if c.score >= 0.4][:3]
     choices = [ch for ch in (_choice(q, reader, c) for c in weak) if ch]
     if not choices:
-        choices = [{"label": e, "query": e} for e in EXAMPLES[lang][:3]]
+        choices = [{"label": e, "query": e} for e in examples(reader, lang)[:3]]
     text = [lead] if lead else []
-    text += [say("unknown", lang), say("unknown_suggest", lang)]
+    text += [say("unknown", lang)] + ([say("unknown_suggest", lang)] if choices else [])
     return Answer(intent="unknown", lang=lang, title="", text="\n".join(text), choices=choices, confidence=0.0)

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .answer import compose
+from .answer import compose, examples
 from .model import Answer, RefreshReport
 from .sources import BUNDLED_DATA, read_sources
 from .store import KnowledgeMissing, Reader, Store
@@ -92,6 +92,11 @@ class KnowledgeBase:
         """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
         refresh)."""
         return compose(understand(question), self._reader())
+
+    def examples(self, lang: str) -> list[str]:
+        """Example questions in `lang` this knowledge answers directly (KnowledgeMissing before the first
+        refresh)."""
+        return examples(self._reader(), lang)
 
     @property
     def _remembered_path(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["say", "label", "status_word", "counts_text", "report_text", "EXAMPLES"]
+__all__ = ["say", "label", "status_word", "counts_text", "report_text", "EXAMPLE_CANDIDATES"]
 
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
@@ -261,20 +261,29 @@ _STATUS_WORDS: dict[str, tuple[str, str]] = {
     "dropped": ("abandonné", "dropped"),
 }
 
-EXAMPLES: dict[str, list[str]] = {
+# Example questions, best first. Users see only those the loaded knowledge answers directly
+# (knowledge/examples.py): a candidate whose record is missing or says too little is skipped.
+EXAMPLE_CANDIDATES: dict[str, list[str]] = {
     "fr": [
         "Qui pilote HospiConnect ?",
         "Qu'a décidé le 14e Conseil du numérique en santé ?",
         "Qui dirige l'ANS ?",
         "C'est quoi le programme CaRE ?",
         "Où en est l'objectif 23 ?",
+        "Qui pilote Pro Santé Connect ?",
+        "Qu'est-ce que Mon espace santé ?",
+        "Qui dirige la DNS ?",
+        "Qui pilote le Ségur du numérique ?",
     ],
     "en": [
         "Who owns HospiConnect?",
-        "What did the 14th digital health council decide?",
+        "What did the 14th CNS decide?",
         "Who leads ANS?",
         "What is the CaRE programme?",
         "What is the status of objective 23?",
+        "Who owns the DMP?",
+        "Who leads the digital health delegation?",
+        "Who is in charge of the CaRE programme?",
     ],
 }
 

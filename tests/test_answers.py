@@ -181,11 +181,14 @@ def test_passage_quotes_the_document_with_its_link(kb: KnowledgeBase) -> None:
     ]
 
 
-def test_unknown_offers_suggestions_and_invents_nothing(kb: KnowledgeBase) -> None:
-    answer = kb.ask("quelle est la météo demain ?")
-    assert answer.text.startswith("Je ne sais pas répondre")
-    assert 2 <= len(answer.choices) <= 3
+def test_unknown_offers_suggestions_and_invents_nothing(bundled_kb: KnowledgeBase, kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("quelle est la météo demain ?")
+    assert answer.text.startswith("Je ne sais pas répondre") and answer.text.endswith("cherchiez-vous :")
+    assert [c["query"] for c in answer.choices] == bundled_kb.examples("fr")[:3] and len(answer.choices) == 3
     assert not answer.sources
+    # Knowledge that answers none of the example questions suggests none, and does not promise any.
+    answer = kb.ask("quelle est la météo demain ?")
+    assert answer.choices == [] and "cherchiez-vous" not in answer.text
 
 
 def test_close_candidates_ask_back_and_each_choice_answers(kb: KnowledgeBase) -> None:

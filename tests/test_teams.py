@@ -25,7 +25,7 @@ from bot.teams import GovbotTeamsBot, mount
 from bot.teams_cards import CARD_BUDGET, answer_card, answer_text, card_size, escape_markdown
 from bot.teams_package import main as package_main
 from knowledge import Answer, KnowledgeBase
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import EXAMPLE_CANDIDATES, say
 from tests.fakes.bot_connector import ADMIN_AAD, BOT_ID, CHANNEL_ID, USER_AAD, FakeBotConnector, TeamsRig
 
 SOURCE_URL = "https://example.org/ght/schema-directeur"
@@ -142,7 +142,7 @@ async def test_clicking_feedback_is_recorded_and_thanked(teams: TeamsRig, conv: 
         assert db.execute("SELECT question, value FROM feedback").fetchall() == [(ATLAS, "down")]
 
 
-async def test_install_is_welcomed_once_in_french_with_example_questions(teams: TeamsRig) -> None:
+async def test_install_is_welcomed_once_in_french_with_example_questions(teams: TeamsRig, conv: Conversation) -> None:
     update = teams.activity(
         "conversationUpdate",
         membersAdded=[{"id": BOT_ID}, {"id": "29:alice-teams-id"}],
@@ -152,7 +152,9 @@ async def test_install_is_welcomed_once_in_french_with_example_questions(teams: 
     [welcome] = teams.connector.posted
     assert welcome.text.startswith(say("home_title", "fr")) and say("welcome", "fr") in welcome.text
     examples = [a["data"] for a in actions(welcome.card, "Action.Submit")]
-    assert examples == [{"choice": q} for q in EXAMPLES["fr"]]
+    assert examples == [
+        {"choice": q} for q in conv.examples("fr")
+    ]  # those the knowledge answers (tests/test_examples.py)
 
     # Teams also sends installationUpdate for the same install, and another on each app update: no second welcome.
     assert await teams.post(teams.activity("installationUpdate", action="add")) == 201
@@ -372,7 +374,7 @@ def test_teams_package_builds_an_uploadable_zip(tmp_path: Path) -> None:
     [commands] = bot["commandLists"]
     titles = [c["title"] for c in commands["commands"]]
     assert {"help", "refresh", "stats", "unanswered", "sources"} <= set(titles)
-    assert any(title in EXAMPLES["fr"] for title in titles)
+    assert any(title in EXAMPLE_CANDIDATES["fr"] for title in titles)
     assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands["commands"])
     assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
