@@ -36,13 +36,15 @@ from .settings import configure_logging, open_kb
 from .slack_blocks import (
     ACTION_CHOICE,
     ACTION_FEEDBACK,
+    ACTION_MORE,
     ACTION_SHARE,
     answer_message,
+    details_message,
     home_view,
     text_message,
 )
 from .slack_guard import events_handler
-from .turn import Action, Choice, Feedback, Reply, Share, Turn, read_action
+from .turn import Action, Choice, Feedback, More, Reply, Share, Turn, read_action
 
 __all__ = [
     "EVENTS_PATH",
@@ -272,6 +274,27 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
         if await _deliver(respond(response_type="in_channel", replace_original=False, **message), "shared answer"):
             await _deliver(respond(delete_original=True), "ephemeral clean-up")
 
+    async def on_more(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user, channel, more = _clicked(body, action)
+        if not isinstance(more, More):
+            return
+        reply = await conv.handle(_turn(conv, user, channel, action=more))
+        if reply.answer is None:
+            await private(respond, reply, "more reply")
+            return
+        message = details_message(reply.answer)
+        container = body.get("container") or {}
+        if container.get("is_ephemeral") or not container.get("message_ts"):  # only its asker sees the answer
+            await _deliver(respond(response_type="ephemeral", replace_original=False, **message), "details")
+            return
+        thread = container.get("thread_ts") or container["message_ts"]
+        await _deliver(
+            client.chat_postMessage(channel=channel, thread_ts=thread, unfurl_links=False, **message), "details"
+        )
+
     async def on_feedback(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
         user, channel, feedback = _clicked(body, action)
@@ -284,6 +307,7 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
     app.command("/govbot")(on_command)
     app.action(re.compile(rf"^{ACTION_CHOICE}_\d+$"))(on_choice)
     app.action(ACTION_SHARE)(on_share)
+    app.action(ACTION_MORE)(on_more)
     app.action(re.compile(rf"^{ACTION_FEEDBACK}_(up|down)$"))(on_feedback)
 
 

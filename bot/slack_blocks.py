@@ -17,13 +17,15 @@ from knowledge.text import clip
 
 from .conversation import knowledge_date
 from .render import cut_items, safe_sources, wants_feedback
-from .turn import Action, Choice, Feedback, Share, payload_json
+from .turn import Action, Choice, Feedback, More, Share, payload_json
 
 __all__ = [
     "ACTION_CHOICE",
     "ACTION_FEEDBACK",
+    "ACTION_MORE",
     "ACTION_SHARE",
     "answer_message",
+    "details_message",
     "escape",
     "fit",
     "home_view",
@@ -44,6 +46,8 @@ QUESTION_ECHO = 100  # how much of a question is ever echoed back
 ACTION_CHOICE = "govbot_choice"  # + "_<n>": action ids must be unique within a block
 ACTION_FEEDBACK = "govbot_feedback"  # + "_up" / "_down"
 ACTION_SHARE = "govbot_share"
+ACTION_MORE = "govbot_more"
+DETAILS_BLOCKS = 20  # sections of "More": a record's whole text is a few thousand characters at most
 
 
 def escape(text: str) -> str:
@@ -178,6 +182,8 @@ def answer_message(
             blocks.append({"type": "actions", "elements": buttons})
 
     tail: list[dict[str, Any]] = []
+    if answer.details or len(escape(answer.text)) > SECTION_TEXT:
+        tail.append(_button(say("more_details", lang), ACTION_MORE, _value(More, question)))
     if share:
         tail.append(_button(say("share", lang), ACTION_SHARE, _value(Share, question), "primary"))
     if wants_feedback(answer):
@@ -188,6 +194,21 @@ def answer_message(
     if tail:
         blocks.append({"type": "actions", "elements": tail})
     return {"text": _fallback(answer), "blocks": blocks}
+
+
+def details_message(answer: Answer) -> dict[str, Any]:
+    """The whole text of an answer (its "More"), in as many sections as it takes."""
+    whole = answer.details or answer.text
+    chunks: list[str] = []
+    for line in whole.splitlines():
+        if chunks and len(escape(chunks[-1])) + len(escape(line)) + 1 <= SECTION_TEXT:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line)
+    sections = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": fit(c, SECTION_TEXT, answer.lang)}} for c in chunks if c
+    ]
+    return {"text": fit(whole, MESSAGE_TEXT, answer.lang), "blocks": sections[:DETAILS_BLOCKS]}
 
 
 def text_message(text: str, lang: str = "fr") -> dict[str, Any]:

@@ -56,6 +56,13 @@ def _submit(title: str, action: Action) -> dict[str, Any]:
     return {"type": "Action.Submit", "title": clip(title, 80), "data": payload(action)}
 
 
+def _details(answer: Answer) -> dict[str, Any]:
+    """ "More": the whole text, unfolded in the card itself (Action.ShowCard needs no round trip)."""
+    lines = [line for line in (answer.details or answer.text).splitlines() if line.strip()]
+    card = {"type": "AdaptiveCard", "body": [_text_block(escape_markdown(line), spacing="Small") for line in lines]}
+    return {"type": "Action.ShowCard", "title": say("more_details", answer.lang), "card": card}
+
+
 def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_of: str = "") -> dict[str, Any]:
     max_lines, max_facts, max_choices, line_chars = level
     lang = answer.lang
@@ -89,6 +96,8 @@ def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_o
     actions: list[dict[str, Any]] = [
         {"type": "Action.OpenUrl", "title": clip(s["title"], 60), "url": s["url"]} for s in sources[:3]
     ]
+    if answer.details or more or any(len(line) > line_chars for line in lines):
+        actions.insert(0, _details(answer))
     if question and wants_feedback(answer):
         actions += [
             _submit("👍 " + say("feedback_up", lang), Feedback("up", question)),

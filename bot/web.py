@@ -52,6 +52,7 @@ def _words(lang: str) -> dict[str, str]:
         "feedback": say("web_feedback", lang),
         "error": say("error", lang, ref="{ref}"),
         "as_of": say("knowledge_date", lang, date="{date}"),
+        "more": say("more_details", lang),
     }
 
 

@@ -205,6 +205,28 @@ def _actor_names(reader: Reader, ids: list[str]) -> str:
     return ", ".join(names)
 
 
+class _Lines(list[str]):
+    """An answer's lines as shown, long record texts briefed, and `whole`, the same lines uncut."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.whole: list[str] = []
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        self.whole.append(line)
+
+    def brief(self, line: str) -> None:
+        """A record's own long text (a summary, a description): shown briefed, kept whole for "More"."""
+        super().append(_brief(line))
+        self.whole.append(line)
+
+    def details(self) -> str:
+        """The whole text when the shown one is shorter, else ''."""
+        whole = "\n".join(t for t in self.whole if t)
+        return whole if whole != "\n".join(t for t in self if t) else ""
+
+
 def _disputed(text: list[str], record: dict[str, Any], lang: str) -> None:
     if record.get("disputed"):
         text.append(say("disputed", lang, note=record["disputed"]))
@@ -224,7 +246,7 @@ def _about_record(
     if kind == "objectives":
         return _objective_answer(q, reader, record, intent)
     title = title_of(kind, record)
-    text: list[str] = []
+    text = _Lines()
     fields: dict[str, str] = {}
     sources = _sources(kind, record)
     if kind == "actors":
@@ -242,9 +264,9 @@ def _about_record(
             else:
                 text.append(say("led_by_none", lang, name=record["name"]))
             if record.get("role"):
-                text.append(_brief(record["role"]))
+                text.brief(record["role"])
         else:
-            text.append(_brief(record.get("role") or ""))
+            text.brief(record.get("role") or "")
         if people:
             fields["people"] = _people(people, lang)
         if record.get("parent"):
@@ -259,7 +281,7 @@ def _about_record(
                 text.append(say("owners_are", lang, name=name, owners=_actor_names(reader, owners)))
             else:
                 text.append(say("owners_none", lang, name=name))
-        text.append(_brief(record.get("summary") or ""))
+        text.brief(record.get("summary") or "")
         if owners:
             fields["owners"] = _actor_names(reader, owners)
         for key in ("budget", "start", "end", "date", "amount"):
@@ -271,7 +293,7 @@ def _about_record(
             if council:
                 sources += _sources("councils", council)
     elif kind == "councils":
-        text.append(_brief(record.get("summary") or ""))
+        text.brief(record.get("summary") or "")
         for key in ("date", "place", "participants"):
             if record.get(key):
                 fields[key] = str(record[key])
@@ -280,7 +302,7 @@ def _about_record(
             fields["decisions"] = "; ".join(title_of("decisions", d) for d in decisions)
     elif kind == "axes":
         title = f"{label('axis', lang)} {record['id']} — {record['title']}"
-        text.append(_brief(record.get("summary") or ""))
+        text.brief(record.get("summary") or "")
         count = reader.count("objectives", "axis = ?", (record["id"],))
         if count:
             fields["objectives"] = str(count)
@@ -297,6 +319,7 @@ def _about_record(
         sources=_dedupe(sources),
         confidence=1.0,
         results=[_result(kind, record)],
+        details=text.details(),
     )
 
 
@@ -331,7 +354,7 @@ def _objective(q: Question, reader: Reader) -> Answer:
 def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], intent: str) -> Answer:
     lang = q.lang
     fields: dict[str, str] = {}
-    text: list[str] = []
+    text = _Lines()
     sources = _sources("objectives", record)
     owners = record.get("owners") or []
     if intent == "owner":
@@ -358,7 +381,7 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
             fields["comment"] = record["status_comment"]
         sources.append(_source(report_title, record["status_url"]))
     if record.get("description"):
-        text.append(_brief(record["description"]))
+        text.brief(record["description"])
     if record.get("due"):
         fields["due"] = record["due"]
     if owners:
@@ -381,6 +404,7 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
         sources=_dedupe(sources),
         confidence=1.0,
         results=[_result("objectives", record)],
+        details=text.details(),
     )
 
 
@@ -711,11 +735,13 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
     sentence = _best_sentence(best["body"], words)
     body = clip(best["body"], PASSAGE_CHARS)
     text = sentence if sentence in body else f"{sentence}\n\n{body}"
+    intro = say("passage_intro", lang, title=best["title"]) + "\n"
     return Answer(
         intent="passage",
         lang=lang,
         title=best["heading"] or best["title"],
-        text=say("passage_intro", lang, title=best["title"]) + "\n" + say("passage_quote", lang, text=text),
+        text=intro + say("passage_quote", lang, text=text),
+        details=intro + say("passage_quote", lang, text=best["body"]) if body != best["body"] else "",
         sources=[_source(best["title"], best["url"])],
         confidence=round(0.4 + 0.5 * best_score, 2),
         results=[{"kind": "passages", "id": best["id"], "title": best["title"], "url": best["url"]}],

@@ -82,6 +82,7 @@ class Answer:
     confidence: float = 0.0
     choices: list[dict[str, str]] = field(default_factory=list)
     results: list[dict[str, str]] = field(default_factory=list)
+    details: str = ""  # the whole text when `text` is shortened: front ends offer it behind "More"
 
     @property
     def answered(self) -> bool:
@@ -101,8 +102,8 @@ class Answer:
     def to_text(self) -> str:
         """The one plain-text rendering the core offers (CLI, notifications, fallbacks)."""
         lines = [self.title] if self.title else []
-        if self.text:
-            lines.append(self.text)
+        if self.details or self.text:
+            lines.append(self.details or self.text)  # plain text has room for all of it
         lines += [f"  {name}: {value}" for name, value in self.labelled_fields()]
         lines += [f"  {i}. {c['label']}" for i, c in enumerate(self.choices, 1)]
         lines += [f"  → {s['title']} <{s['url']}>" for s in self.sources]

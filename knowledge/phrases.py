@@ -112,6 +112,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     # front ends
     "share": ("Partager dans le canal", "Share in channel"),
+    "more_details": ("Plus de détails", "More"),
     "feedback_up": ("Utile", "Helpful"),
     "feedback_down": ("Pas utile", "Not helpful"),
     "feedback_thanks": ("Merci pour votre retour.", "Thanks for your feedback."),

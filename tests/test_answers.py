@@ -207,7 +207,9 @@ def test_extra_fields_are_shown(kb: KnowledgeBase) -> None:
 
 def test_answer_json_has_exactly_the_contract_keys(kb: KnowledgeBase) -> None:
     data = json.loads(kb.ask("obj 12").to_json())
-    assert list(data) == ["intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results"]
+    assert list(data) == [
+        *("intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results", "details")
+    ]
     assert set(data["results"][0]) == {"kind", "id", "title", "url"}
 
 
@@ -250,3 +252,12 @@ def test_a_name_shared_by_two_kinds_goes_to_the_kind_the_question_names(kb: Know
     assert ids(kb.ask("Orion")) == {"ORION"}  # nothing named: the bigger thing
     # Two names in one question: the record whose title holds the other name is the more specific.
     assert ids(kb.ask("ouverture pharmacies du Programme Atlas")) == {"O-PHARMA"}
+
+
+def test_a_shortened_answer_keeps_its_whole_text(bundled_kb: KnowledgeBase, kb: KnowledgeBase) -> None:
+    """The asked fact is never cut: the brief text is shown, the whole one is `details` (front ends' "More")."""
+    answer = bundled_kb.ask("C'est quoi le programme CaRE ?")
+    assert answer.text.endswith("…") and len(answer.details) > len(answer.text)
+    last = answer.details.splitlines()[-1]
+    assert last not in answer.text and last in answer.to_text()  # the CLI prints it all
+    assert kb.ask("qui pilote le programme Atlas ?").details == ""  # nothing was cut: nothing more to show

@@ -91,7 +91,7 @@ async def test_question_returns_the_answer_json(conv, aiohttp_client):
     status, answer = await ask(client, {"question": "Qui pilote le programme Atlas ?"})
     assert status == 200
     assert set(answer) == {
-        *("intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results"),
+        *("intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results", "details"),
         *("labels", "kind", "as_of"),  # field labels, what the reply is, the date of the knowledge that gave it
     }
     assert (answer["kind"], answer["as_of"]) == ("answer", "2024-12-20")

@@ -405,3 +405,20 @@ async def test_before_the_first_build_the_asker_is_told_it_is_getting_ready(
     [notice] = await slack.fake.wait_for("chat.postEphemeral")
     assert notice["user"] == USER and notice["text"] == say("not_ready", "fr")  # the same words on every platform
     assert slack.fake.of("chat.postMessage") == []
+
+
+async def test_more_posts_the_whole_answer_in_the_thread(
+    bundled_copy: KnowledgeBase, monkeypatch, aiohttp_server, aiohttp_client
+) -> None:
+    slack = await start_rig(bundled_copy, monkeypatch, aiohttp_server, aiohttp_client)
+    await slack.event(mention("C'est quoi le programme CaRE ?"))
+    [posted] = await slack.fake.wait_for("chat.postMessage")
+    whole = bundled_copy.ask("C'est quoi le programme CaRE ?").details
+    assert whole and whole.splitlines()[-1] not in blocks_text(posted)  # cut in the answer...
+    more = button(posted, "govbot_more")
+    assert more["text"]["text"] == say("more_details", "fr")
+    assert await slack.click(more) == 200
+    details = (await slack.fake.wait_for("chat.postMessage", 2))[1]
+    assert details["thread_ts"] == "1700000200.000100"  # ...and whole in the thread of the answer
+    assert whole.splitlines()[-1] in details["text"]
+    assert rows(slack.conv, "SELECT count(*) FROM questions") == [(1,)]  # not a second question

@@ -448,3 +448,14 @@ async def test_before_the_first_build_the_reply_says_it_is_getting_ready(tmp_pat
     await adapter.receive_activity(message(ATLAS))
     reply = adapter.get_next_activity()
     assert reply.text == say("not_ready", "fr") and not reply.attachments
+
+
+def test_more_unfolds_the_whole_answer_in_the_card(bundled_kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("C'est quoi le programme CaRE ?")
+    card = answer_card(answer, "C'est quoi le programme CaRE ?")
+    last = escape_markdown(answer.details.splitlines()[-1])
+    assert last not in texts(card)  # cut in the card...
+    [more] = actions(card, "Action.ShowCard")
+    assert more["title"] == say("more_details", "fr")
+    assert last in [block["text"] for block in more["card"]["body"]]  # ...and whole one click away
+    assert card_size(card) <= CARD_BUDGET

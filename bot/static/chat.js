@@ -116,6 +116,11 @@
     const article = el("article", { class: "answer", tabindex: "-1", lang });
     if (answer.title) article.append(el("h2", {}, answer.title));
     if (answer.text) article.append(el("p", { class: "text" }, answer.text));
+    if (typeof answer.details === "string" && answer.details) {
+      const more = el("details", { class: "more" });
+      more.append(el("summary", {}, say(lang).more), el("p", { class: "text" }, answer.details));
+      article.append(more);
+    }
     for (const part of [fields(answer), choices(answer), sources(answer, lang)]) if (part) article.append(part);
     if (answer.as_of) article.append(el("p", { class: "as-of" }, say(lang).as_of.replace("{date}", answer.as_of)));
     if (answer.kind === "answer" && answer.intent !== "help") article.append(feedback(question, lang));
