@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from .examples import choose
 from .model import Answer
-from .phrases import counts_text, label, say, status_word
+from .phrases import choice_label, counts_text, label, say, status_word
 from .store import Reader, title_of
 from .text import clip, fold
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve, understand
@@ -753,8 +753,19 @@ def _choice(q: Question, reader: Reader, c: Candidate) -> dict[str, str] | None:
     if record is None:
         return None
     intent = _intent(q, c.kind)
-    return {"label": clip(f"{title_of(c.kind, record)} ({c.id})" if c.kind == "objectives" else title_of(c.kind, record), 75),
-            "query": f"{intent} {c.kind}:{c.id} [{q.lang}]"}  # fmt: skip
+    return {"label": clip(_choice_label(reader, c.kind, record, q.lang), 75), "query": f"{intent} {c.kind}:{c.id} [{q.lang}]"}  # fmt: skip
+
+
+def _choice_label(reader: Reader, kind: str, record: dict[str, Any], lang: str) -> str:
+    """The kind and the record: "Objectif 2.1 — …", "Décision du 14e CNS — …". (When several roadmaps are
+    loaded, this is where the roadmap's name joins the label.)"""
+    council = ""
+    if kind == "decisions" and record.get("council"):
+        found = reader.record("councils", record["council"])
+        # A council's shortest alias is its usual short name ("14e CNS"); its full name otherwise.
+        names = [*(found.get("aliases") or []), title_of("councils", found)] if found else [record["council"]]
+        council = min(names, key=len)
+    return choice_label(kind, lang, id=record.get("id", ""), title=title_of(kind, record), council=council)
 
 
 def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["say", "label", "status_word", "counts_text", "report_text", "EXAMPLE_CANDIDATES"]
+__all__ = ["say", "label", "choice_label", "status_word", "counts_text", "report_text", "EXAMPLE_CANDIDATES"]
 
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
@@ -222,6 +222,17 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "teams_command_example": ("Exemple de question", "Example question"),
 }
 
+# What a choice button says: the kind of record first, so a programme, a decision and an objective that
+# share words read apart ("Objectif 2.1 — …", "Décision du 14e CNS — …"). Councils' names say what they are.
+_CHOICE_LABELS: dict[str, tuple[str, str]] = {
+    "objectives": ("Objectif {id} — {title}", "Objective {id} — {title}"),
+    "decisions": ("Décision du {council} — {title}", "Decision of the {council} — {title}"),
+    "programmes": ("Programme — {title}", "Programme — {title}"),
+    "actors": ("Acteur — {title}", "Actor — {title}"),
+    "axes": ("Axe {id} — {title}", "Axis {id} — {title}"),
+    "reports": ("Rapport — {title}", "Report — {title}"),
+}
+
 _LABELS: dict[str, tuple[str, str]] = {
     "status": ("Statut", "Status"),
     "progress": ("Avancement", "Progress"),
@@ -301,6 +312,13 @@ def say(key: str, lang: str, **values: object) -> str:
 def label(key: str, lang: str) -> str:
     """A field label; unknown keys (extra fields from sources) are shown as written."""
     return _pick(_LABELS[key], lang) if key in _LABELS else key.replace("_", " ").capitalize()
+
+
+def choice_label(kind: str, lang: str, *, id: str, title: str, council: str = "") -> str:
+    """The label of a choice leading to a record of `kind` (a decision without council: just its title)."""
+    if kind not in _CHOICE_LABELS or (kind == "decisions" and not council):
+        return title
+    return _pick(_CHOICE_LABELS[kind], lang).format(id=id, title=title, council=council)
 
 
 def status_word(status: str | None, lang: str) -> str:

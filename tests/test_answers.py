@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +262,23 @@ def test_a_shortened_answer_keeps_its_whole_text(bundled_kb: KnowledgeBase, kb: 
     last = answer.details.splitlines()[-1]
     assert last not in answer.text and last in answer.to_text()  # the CLI prints it all
     assert kb.ask("qui pilote le programme Atlas ?").details == ""  # nothing was cut: nothing more to show
+
+
+def test_choices_say_what_kind_of_record_they_lead_to(tmp_path: Path) -> None:
+    (tmp_path / "plan.yaml").write_text(
+        """source: {title: Comptes rendus, url: "https://example.org/copil", published: 2025-01-10}
+councils:
+  - {id: COPIL-3, name: 3e comité de pilotage SI, number: 3, date: 2025-01-10, aliases: ["3e COPIL"]}
+  - {id: COPIL-4, name: 4e comité de pilotage SI, number: 4, date: 2025-06-10, aliases: ["4e COPIL", "comité 4"]}
+decisions:
+  - {id: D-10, council: COPIL-3, date: 2025-01-10, title: Renouvellement des postes de travail des urgences}
+  - {id: D-11, council: COPIL-4, date: 2025-06-10, title: Renouvellement des postes de travail du bloc}
+""",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(tmp_path / "plan.yaml")], bundled=False)
+    assert [c["label"] for c in kb.ask("postes de travail").choices] == [
+        "Décision du 3e COPIL — Renouvellement des postes de travail des urgences",
+        "Décision du 4e COPIL — Renouvellement des postes de travail du bloc",  # the council's shortest name
+    ]

@@ -107,7 +107,9 @@ async def test_choice_round_trip(conv, aiohttp_client):
     client = await aiohttp_client(create_app(conv))
     _, asked_back = await ask(client, {"question": "dossier patient"})
     queries = {c["label"]: c["query"] for c in asked_back["choices"]}
-    status, answer = await ask(client, {"choice": queries["Plan de reprise d'activité du dossier patient (2.10)"]})
+    status, answer = await ask(
+        client, {"choice": queries["Objectif 2.10 — Plan de reprise d'activité du dossier patient"]}
+    )
     assert status == 200
     assert answer["results"][0]["id"] == "2.10"
     assert answer["title"] == "Objectif 2.10 — Plan de reprise d'activité du dossier patient"

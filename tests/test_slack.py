@@ -135,8 +135,8 @@ async def test_a_choice_button_answers_that_choice_in_place(slack: SlackRig) -> 
     [asked_back] = await slack.fake.wait_for("chat.postMessage")
     choices = [b for b in buttons(asked_back) if b["action_id"].startswith("govbot_choice_")]
     assert [c["text"]["text"] for c in choices] == [
-        "Plan de reprise d'activité du dossier patient (2.10)",
-        "Interopérabilité du dossier patient avec les laboratoires de ville (12)",
+        "Objectif 2.10 — Plan de reprise d'activité du dossier patient",
+        "Objectif 12 — Interopérabilité du dossier patient avec les laboratoires de…",
     ]
     assert await slack.click(choices[0]) == 200
     [answer] = await slack.fake.wait_for("respond")
