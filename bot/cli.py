@@ -13,7 +13,7 @@ from pathlib import Path
 from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
 from knowledge.phrases import say
 
-from .settings import default_host, default_port, open_kb
+from .settings import default_host, default_port, default_workers, open_kb
 
 __all__ = ["main", "build_parser"]
 
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     for each in (serve, slack):
         each.add_argument("--host", default=default_host())
         each.add_argument("--port", type=int, default=default_port())
+        each.add_argument(
+            "--workers", type=int, default=default_workers(), help="processes computing answers (default: 0, threads)"
+        )
 
     package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")

@@ -138,6 +138,7 @@ class Conversation:
         self._refresh_lock = asyncio.Lock()
         self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends
         self.on_answer: list[Callable[[str, Answer, float], None]] = []
+        self.ask: Callable[[str], Answer] = kb.ask  # or a process pool's (bot/workers.py)
 
     def is_admin(self, platform: str, user: str) -> bool:
         """Whether `user`, an id the platform authenticated, is listed as one of its admins."""
@@ -176,7 +177,7 @@ class Conversation:
             return self._feedback(turn, action)
         if isinstance(action, Share | More):
             # The same answer again (shared, or in full): not a new question for the log or the limits.
-            return self._answer(action.question, self.kb.ask(clip(action.question, 500)))
+            return self._answer(action.question, self.ask(clip(action.question, 500)))
         if isinstance(action, Choice):
             return self._question(turn, action.query)  # a clicked choice is a question, never a command
         command = parse_command(turn.text)
@@ -198,7 +199,7 @@ class Conversation:
             lang = reply_language(question)
             return Reply(Kind.RATE_LIMITED, lang, say("rate_limited", lang), question=question)
         started = time.perf_counter()
-        answer = self.kb.ask(question)
+        answer = self.ask(question)
         elapsed = time.perf_counter() - started
         if answer.intent != "help":
             self.log.question(turn.platform, turn.user, question, answer.intent, answer.confidence, answer.answered)

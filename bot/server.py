@@ -30,8 +30,9 @@ from . import web as webchat_routes
 from .conversation import Conversation
 from .metrics import CONTENT_TYPE, Metrics
 from .settings import configure_logging, open_kb
+from .workers import AnswerPool
 
-__all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
+__all__ = ["create_app", "main", "build_on_start", "answer_pool", "check_production", "ConfigError", "MAX_BODY"]
 
 log = logging.getLogger("govbot.server")
 access = logging.getLogger("govbot.http")
@@ -267,6 +268,20 @@ def build_on_start(
     return context
 
 
+def answer_pool(conv: Conversation, workers: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context: answers computed in `workers` processes while the service runs (bot/workers.py)."""
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        pool = AnswerPool(conv.kb.path, workers)
+        conv.ask = pool.ask
+        log.info("answers computed in %d worker processes", workers)
+        yield
+        conv.ask = conv.kb.ask
+        await asyncio.to_thread(pool.close)
+
+    return context
+
+
 def _url(host: str, port: int) -> str:
     shown = "localhost" if host in ("", "0.0.0.0", "::") else host
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
@@ -289,6 +304,8 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
     app.cleanup_ctx.append(build_on_start(kb.ensure))
+    if workers := getattr(args, "workers", 0):
+        app.cleanup_ctx.append(answer_pool(conv, workers))
     what = "web chat" if webchat else "service"
     banner = f"govbot: {what} on {_url(args.host, args.port)} (listening on {args.host}:{args.port}; Ctrl-C stops)"
     web.run_app(

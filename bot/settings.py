@@ -18,6 +18,7 @@ __all__ = [
     "configure_logging",
     "default_host",
     "default_port",
+    "default_workers",
     "open_kb",
     "rate_limit_from_env",
 ]
@@ -53,6 +54,11 @@ def default_host() -> str:
 
 def default_port() -> int:
     return int(os.environ.get("PORT", str(DEFAULT_PORT)))
+
+
+def default_workers() -> int:
+    """GOVBOT_WORKERS: processes computing answers (0, the default: threads of the one service process)."""
+    return int(os.environ.get("GOVBOT_WORKERS", "0"))
 
 
 def admins_from_env(platform: str) -> frozenset[str]:
