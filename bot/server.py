@@ -255,13 +255,16 @@ async def _prepare(app: web.Application, build: Callable[[], RefreshReport | Non
 
 
 def build_on_start(
-    build: Callable[[], RefreshReport | None],
+    build: Callable[[], RefreshReport | None], announce: Callable[[], None] | None = None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context that runs `build` (e.g. `kb.ensure`) in a thread while the server already listens."""
+    """A cleanup context that runs `build` (e.g. `kb.ensure`) in a thread while the server already listens,
+    then calls `announce` (the address banner: the last thing a first run prints, once answers can flow)."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         app[READINESS].starting = True
         task = asyncio.create_task(_prepare(app, build))
+        if announce is not None:
+            task.add_done_callback(lambda _: announce())
         yield
         await task  # a thread cannot be cancelled: let a build in progress finish (it is crash-safe anyway)
 
@@ -280,6 +283,13 @@ def answer_pool(conv: Conversation, workers: int) -> Callable[[web.Application],
         await asyncio.to_thread(pool.close)
 
     return context
+
+
+def banner_line(what: str, url: str, bound: str, terminal: bool) -> str:
+    """The line that says where to go, printed once the knowledge is ready; bold after a blank line on a
+    terminal, so it stands out of the log lines above it."""
+    line = f"govbot: {what} on {url} (listening on {bound}; Ctrl-C stops)"
+    return f"\n\033[1m{line}\033[0m" if terminal else line
 
 
 def _url(host: str, port: int) -> str:
@@ -303,18 +313,18 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
     except ConfigError as exc:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
-    app.cleanup_ctx.append(build_on_start(kb.ensure))
     if workers := getattr(args, "workers", 0):
         app.cleanup_ctx.append(answer_pool(conv, workers))
     what = "web chat" if webchat else "service"
-    banner = f"govbot: {what} on {_url(args.host, args.port)} (listening on {args.host}:{args.port}; Ctrl-C stops)"
+    banner = banner_line(what, _url(args.host, args.port), f"{args.host}:{args.port}", sys.stdout.isatty())
+    app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: print(banner, flush=True)))
     web.run_app(
         app,
         host=args.host,
         port=args.port,
         access_log=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=lambda *_: print(banner, flush=True),
+        print=lambda *_: log.info("listening on %s:%s; checking the knowledge", args.host, args.port),
     )
     conv.log.close()  # saves the duplicate filter's last keys
     return 0

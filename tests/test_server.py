@@ -372,3 +372,10 @@ async def test_answers_computed_in_worker_processes_are_the_same_and_logged_once
     assert conv.log.week() == {"answered": 6, "unanswered": 0}
     status, body = await ask(client, {"question": "Qui pilote le programme Atlas ?"})
     assert (status, body["title"]) == (200, "Programme Atlas")
+
+
+def test_the_address_stands_out_on_a_terminal_and_is_plain_in_a_log():
+    plain = server.banner_line("web chat", "http://localhost:3978/", "127.0.0.1:3978", terminal=False)
+    assert plain == "govbot: web chat on http://localhost:3978/ (listening on 127.0.0.1:3978; Ctrl-C stops)"
+    shown = server.banner_line("web chat", "http://localhost:3978/", "127.0.0.1:3978", terminal=True)
+    assert shown == f"\n\033[1m{plain}\033[0m"

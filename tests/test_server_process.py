@@ -101,6 +101,8 @@ async def test_serve_starts_restarts_without_rebuilding_and_stops_gracefully(tmp
         banner = await first.start()
         try:
             assert banner.startswith(f"govbot: web chat on http://127.0.0.1:{first.port}/")
+            async with session.get(first.url + "/readyz") as r:
+                assert r.status == 200  # the address is printed once answers can flow
             version = (await first.wait_ready(session))["version"]
             async with session.post(first.url + "/api/chat", data=QUESTION, headers=JSON) as r:
                 answer = await r.json()
