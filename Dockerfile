@@ -30,4 +30,4 @@ VOLUME ["/data"]
 EXPOSE 3978
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '3978'), timeout=3)"
-CMD ["govbot", "serve"]
+CMD ["govbot", "serve", "--host", "0.0.0.0"]

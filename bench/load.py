@@ -209,6 +209,8 @@ async def _load(
     await fake.start()
     env = child_env(GOVBOT_DB=str(db), GOVBOT_RATE_LIMIT="1000000000", MicrosoftAppId="", MicrosoftAppPassword="")
     env["GOVBOT_WORKERS"] = str(workers)
+
+    env.update(GOVBOT_TEAMS_LOCAL="1")  # Teams without an app id is mounted only in emulator mode (loopback)
     has_slack = importlib.util.find_spec("bot.slack") is not None
     has_teams = importlib.util.find_spec("bot.teams") is not None
     if has_slack:

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     slack = sub.add_parser("slack", help="run the Slack front end alone (the service with only Slack mounted)")
     slack.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
     for each in (serve, slack):
-        each.add_argument("--host", default=default_host())
+        each.add_argument("--host", default=default_host(), help="address to listen on")
         each.add_argument("--port", type=int, default=default_port())
         each.add_argument(
             "--workers", type=int, default=default_workers(), help="processes computing answers (default: 0, threads)"

@@ -14,15 +14,15 @@ import logging
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from knowledge import Answer, KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors
 from knowledge.phrases import counts_text, report_text, say
 from knowledge.text import clip, guess_language, strip_mentions
 
 from .questionlog import QuestionLog
+from .ratelimit import RateLimiter
 from .settings import ADMIN_ENV, admins_from_env, rate_limit_from_env
 from .turn import Choice, Feedback, Kind, More, Reply, Share, Turn
 
@@ -89,29 +89,6 @@ def reply_language(text: str) -> str:
     return guess_language(text) if len(text.split()) > 1 else "fr"
 
 
-@dataclass
-class _Limiter:
-    """A sliding one-minute window per key; called from the loop and from worker threads."""
-
-    per_minute: int
-    hits: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            window = self.hits[key]
-            while window and now - window[0] > 60:
-                window.popleft()
-            if len(window) >= self.per_minute:
-                return False
-            window.append(now)
-            if len(self.hits) > 10_000:  # forget quiet users so the table cannot grow without end
-                for quiet in [k for k, w in self.hits.items() if not w or now - w[-1] > 60]:
-                    del self.hits[quiet]
-            return True
-
-
 def knowledge_date(info: dict[str, object]) -> str:
     """The date the knowledge speaks for: its newest source date, else the day it was built."""
     return str(info.get("latest_date") or str(info.get("built_at", ""))[:10])
@@ -132,8 +109,8 @@ class Conversation:
         self.kb = kb
         self.log = questions or QuestionLog(kb.path / "questions.sqlite")
         self.admins = admins if admins is not None else {p: admins_from_env(p) for p in ADMIN_ENV}
-        self.limiter = _Limiter(rate_limit or rate_limit_from_env())
-        self.admin_limiter = _Limiter(admin_rate_limit)
+        self.limiter = RateLimiter(rate_limit or rate_limit_from_env())
+        self.admin_limiter = RateLimiter(admin_rate_limit)
         self.refreshes: list[dict[str, float | bool]] = []
         self._refresh_lock = asyncio.Lock()
         self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends

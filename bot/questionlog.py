@@ -1,4 +1,8 @@
-"""The question log: every question, feedback click and admin action, with salted user hashes only."""
+"""The question log: every question, feedback click and admin action, with salted user hashes only.
+
+Rows older than `GOVBOT_LOG_DAYS` (default 90) are deleted when the log opens and then about hourly, so
+raw question text and its stable user hash are not kept for ever.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ __all__ = ["QuestionLog"]
 WEEK = 7 * 24 * 3600
 SEEN_TTL = 3600.0
 SEEN_SAVE = 1.0  # seconds between two saves of the duplicate filter's keys
+LOG_DAYS = 90  # default retention: a quarter is enough to see which questions go unanswered
+PURGE_EVERY = 3600.0  # seconds between two retention sweeps while the service runs
+_BIDI = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (ts REAL, platform TEXT, user_hash TEXT, question TEXT, intent TEXT,
     confidence REAL, answered INTEGER);
@@ -25,15 +32,24 @@ CREATE TABLE IF NOT EXISTS feedback (ts REAL, platform TEXT, user_hash TEXT, que
 CREATE TABLE IF NOT EXISTS admin_actions (ts REAL, platform TEXT, user_hash TEXT, action TEXT, args TEXT,
     outcome TEXT);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, ts REAL);
+CREATE TABLE IF NOT EXISTS revoked (id_hash TEXT PRIMARY KEY, ts REAL);
 CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
 """
+
+
+def _retention(raw: str) -> float:
+    try:
+        return float(raw) if raw.strip() else LOG_DAYS
+    except ValueError:
+        raise ValueError(f"GOVBOT_LOG_DAYS must be a number of days, not {raw!r}") from None
 
 
 class QuestionLog:
     """A small SQLite file (WAL) beside the knowledge versions; it survives every refresh."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, days: float | None = None):
         self.path = Path(path)
+        self.days = days if days is not None else _retention(os.environ.get("GOVBOT_LOG_DAYS", ""))
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -51,6 +67,8 @@ class QuestionLog:
         self._seen: dict[str, float] = dict(self._read("SELECT key, ts FROM seen WHERE ts >= ?", (since,)))
         self._unsaved: list[tuple[str, float]] = []
         self._swept = time.time()
+        self._purged = 0.0
+        self.purge()
 
     def _load_salt(self) -> bytes:
         """GOVBOT_SALT, else a random salt kept beside the log (0600), shared by every process on the directory."""
@@ -91,8 +109,27 @@ class QuestionLog:
         return hmac.new(self._salt, value.encode(), hashlib.sha256).hexdigest()[:20]
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        if time.time() - self._purged > PURGE_EVERY:
+            self.purge()
         with self._lock:
             self._conn.execute(sql, params)
+
+    def purge(self) -> int:
+        """Delete questions, feedback and admin actions older than the retention; returns how many rows went."""
+        self._purged = time.time()
+        cutoff = self._purged - self.days * 86400
+        with self._lock:
+            return sum(
+                self._conn.execute(f"DELETE FROM {table} WHERE ts < ?", (cutoff,)).rowcount
+                for table in ("questions", "feedback", "admin_actions")
+            )
+
+    def revoke(self, visitor_id: str) -> None:
+        """Remember that a web visitor id lost its rights for good (kept as a keyed hash, like user ids)."""
+        self._write("INSERT OR REPLACE INTO revoked VALUES (?, ?)", (self.sign(f"revoked:{visitor_id}"), time.time()))
+
+    def revoked(self, visitor_id: str) -> bool:
+        return bool(self._read("SELECT 1 FROM revoked WHERE id_hash = ?", (self.sign(f"revoked:{visitor_id}"),)))
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -160,7 +197,8 @@ class QuestionLog:
             "GROUP BY q ORDER BY n DESC, max(ts) DESC LIMIT ?",
             (time.time() - WEEK, limit),
         )
-        return [(q, n) for q, n in rows]
+        # Bidi controls would reorder the rest of an admin's message around them (Slack shows them raw).
+        return [(q.translate(_BIDI), n) for q, n in rows]
 
     def close(self) -> None:
         self.save_seen()

@@ -8,6 +8,7 @@ thread once the server listens, so the port is bound at once and `/readyz` says 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import importlib
 import importlib.util
 import json
@@ -28,6 +29,7 @@ from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
 
 from . import web as webchat_routes
 from .conversation import Conversation
+from .http_guard import Limits, harden, read_body, serve
 from .metrics import CONTENT_TYPE, Metrics
 from .settings import configure_logging, open_kb
 from .workers import AnswerPool
@@ -42,6 +44,7 @@ FRONT_ENDS = ("slack", "teams")
 # A PaaS sends SIGKILL some seconds after SIGTERM (Heroku 30 s, Docker 10 s by default): finish before.
 SHUTDOWN_TIMEOUT = 25.0
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -68,12 +71,16 @@ def teams_enabled(environ: Mapping[str, str]) -> bool:
 
 
 def check_production(environ: Mapping[str, str]) -> None:
-    """Refuse what would be unsafe on a public endpoint (raises ConfigError)."""
+    """Refuse what would be unsafe or silently broken on a public endpoint (raises ConfigError)."""
+    if environ.get("GOVBOT_TEAMS_LOCAL", "").strip() == "1":
+        raise ConfigError(
+            "GOVBOT_ENV=production with GOVBOT_TEAMS_LOCAL=1: the Teams emulator mode accepts unauthenticated "
+            "activities and is for a developer's machine only. Unset GOVBOT_TEAMS_LOCAL."
+        )
     if teams_enabled(environ) and not environ.get("MicrosoftAppId", "").strip():
         raise ConfigError(
-            "GOVBOT_ENV=production, Teams is enabled and MicrosoftAppId is empty: Bot Framework authentication "
-            "would be off and anyone could make the bot post to any URL. Set MicrosoftAppId and "
-            "MicrosoftAppPassword, or set GOVBOT_TEAMS=0 to turn Teams off."
+            "GOVBOT_ENV=production, Teams is enabled and MicrosoftAppId is empty: the Teams route would not be "
+            "mounted. Set MicrosoftAppId and MicrosoftAppPassword, or set GOVBOT_TEAMS=0 to turn Teams off."
         )
 
 
@@ -140,11 +147,11 @@ async def _observe(request: web.Request, handler: Callable[[web.Request], Awaita
 
 @web.middleware
 async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-    """Body size limit, and every error as a short response (JSON under /api/), never a traceback page."""
+    """Body size limit and deadline, and every error as a short response (JSON under /api/), never a traceback."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _error(request, 413, f"request body over {MAX_BODY} bytes")
     try:
-        return await handler(request)
+        return await read_body(request) or await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -179,7 +186,23 @@ async def _readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": True, "version": info["version"], "built_at": info["built_at"]})
 
 
+def _may_scrape(request: web.Request) -> bool:
+    """With GOVBOT_METRICS_TOKEN, its bearer only; without, a direct loopback client (no proxy in between)."""
+    token = os.environ.get("GOVBOT_METRICS_TOKEN", "")
+    if token:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    host = peer[0] if isinstance(peer, tuple) and peer else ""
+    proxied = any(h in request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
+    return host in _LOOPBACK and not proxied
+
+
 async def _metrics(request: web.Request) -> web.Response:
+    if not _may_scrape(request):
+        return _error(
+            request, 401, "metrics need GOVBOT_METRICS_TOKEN as a bearer token", {"WWW-Authenticate": "Bearer"}
+        )
     conv = request.app[CONVERSATION]
     try:
         info = await asyncio.to_thread(_info, conv)
@@ -205,14 +228,23 @@ def mount_front_ends(app: web.Application, conv: Conversation, names: tuple[str,
 
 
 def create_app(
-    conv: Conversation, *, webchat: bool = True, production: bool = False, front_ends: tuple[str, ...] | None = None
+    conv: Conversation,
+    *,
+    webchat: bool = True,
+    production: bool = False,
+    limits: Limits | None = None,
+    front_ends: tuple[str, ...] | None = None,
 ) -> web.Application:
     """The whole service over `conv` (`front_ends`: which chat platforms, default all); raises ConfigError
-    when production settings are unsafe."""
+    when production settings are unsafe.
+
+    `limits` (timeouts, connection cap) default to `http_guard.Limits()`; tests shorten them.
+    """
     front_ends = FRONT_ENDS if front_ends is None else front_ends
     if production and "teams" in front_ends:
         check_production(os.environ)
     app = web.Application(middlewares=[_observe, _guard], client_max_size=MAX_BODY)
+    harden(app, limits or Limits())
     app[CONVERSATION] = conv
     app[READINESS] = Readiness()
     app[METRICS] = Metrics()
@@ -221,7 +253,7 @@ def create_app(
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
     if webchat:
-        webchat_routes.add_routes(app, conv)
+        webchat_routes.add_routes(app, conv, production=production)
     else:
         log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
     mount_front_ends(app, conv, front_ends)
@@ -307,24 +339,27 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
     if webchat is None:
         webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
     kb = open_kb(getattr(args, "db", None), build=False)
-    conv = Conversation(kb)
     try:
+        conv = Conversation(kb)
         app = create_app(conv, webchat=webchat, production=production, front_ends=front_ends)
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:  # ValueError: a setting that does not parse (the message names it)
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
     if workers := getattr(args, "workers", 0):
         app.cleanup_ctx.append(answer_pool(conv, workers))
     what = "web chat" if webchat else "service"
     banner = banner_line(what, _url(args.host, args.port), f"{args.host}:{args.port}", sys.stdout.isatty())
-    app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: print(banner, flush=True)))
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=lambda *_: log.info("listening on %s:%s; checking the knowledge", args.host, args.port),
-    )
+    # The banner comes last, once the port is bound and the start-up build is over, whichever ends first.
+    waiting = {"listening", "built"}
+
+    def step(done: str) -> None:
+        if done == "listening":
+            log.info("listening on %s:%s", args.host, args.port)
+        waiting.discard(done)
+        if not waiting:
+            print(banner, flush=True)
+
+    app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: step("built")))
+    serve(app, args.host, args.port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: step("listening"))
     conv.log.close()  # saves the duplicate filter's last keys
     return 0

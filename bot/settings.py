@@ -49,7 +49,8 @@ def configure_logging() -> None:
 
 
 def default_host() -> str:
-    return os.environ.get("HOST", "0.0.0.0")
+    """Loopback unless asked: a public bind is a deployment decision (the Procfile and Dockerfile make it)."""
+    return os.environ.get("HOST", "127.0.0.1")
 
 
 def default_port() -> int:

@@ -1,7 +1,8 @@
 """Answer -> Slack Block Kit: mrkdwn escaping, Block Kit limits, buttons, and the App Home view.
 
 Knowledge text is data, never markup: `& < >` are escaped everywhere mrkdwn is used, so a record
-holding `<!channel>` or `<script>` shows as text and pings no one. Every block stays inside Slack's
+holding `<!channel>` or `<script>` shows as text and pings no one, and every mrkdwn text object is
+`verbatim`, so Slack does not turn bare URLs, channel names or `@here` in the data into links or mentions. Every block stays inside Slack's
 limits (a message over a limit is rejected whole), cutting with "…" and the "more" hint.
 """
 
@@ -120,8 +121,13 @@ def _value(make: Callable[[str], Action], text: str) -> str:
     return value
 
 
+def _mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack renders as written: only our own `<url|title>` links become links."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def _context(elements: list[str]) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": e} for e in elements[:10]]}
+    return {"type": "context", "elements": [_mrkdwn(e) for e in elements[:10]]}
 
 
 def _fallback(answer: Answer) -> str:
@@ -153,13 +159,11 @@ def answer_message(
         title = clip(answer.title, HEADER_TEXT)
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}})
     if answer.text:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(answer.text, SECTION_TEXT, lang)}})
+        blocks.append({"type": "section", "text": _mrkdwn(fit(answer.text, SECTION_TEXT, lang))})
     fields, hint = cut_items(answer.labelled_fields(), FIELDS, lang)
     hints.append(hint)
     if fields:
-        blocks.append(
-            {"type": "section", "fields": [{"type": "mrkdwn", "text": _field(k, v, lang)} for k, v in fields]}
-        )
+        blocks.append({"type": "section", "fields": [_mrkdwn(_field(k, v, lang)) for k, v in fields]})
 
     context: list[str] = []
     if sources := _sources_line(answer):
@@ -216,7 +220,7 @@ def text_message(text: str, lang: str = "fr") -> dict[str, Any]:
     body = fit(text, SECTION_TEXT, lang)
     return {
         "text": fit(text, MESSAGE_TEXT, lang),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}],
+        "blocks": [{"type": "section", "text": _mrkdwn(body)}],
     }
 
 
@@ -230,12 +234,10 @@ def home_view(info: dict[str, Any], examples: dict[str, list[str]]) -> dict[str,
     for lang in ("fr", "en"):
         if lang == "en":
             blocks.append({"type": "divider"})
-            blocks.append(
-                {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(say('home_title', 'en'))}*"}}
-            )
+            blocks.append({"type": "section", "text": _mrkdwn(f"*{escape(say('home_title', 'en'))}*")})
         listed = "\n".join(f"• {q}" for q in examples.get(lang, []))
         text = f"{say('welcome', lang)}\n{listed}\n\n{say('slack_usage', lang)}"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_TEXT, lang)}})
+        blocks.append({"type": "section", "text": _mrkdwn(fit(text, SECTION_TEXT, lang))})
         facts = [escape(say("knowledge_date", lang, date=date))] if date else []
         if counts := counts_text(info.get("counts", {}), lang):
             facts.append(fit(counts, 1000, lang))

@@ -26,7 +26,14 @@ from knowledge import Answer
 from knowledge.phrases import say
 
 from .conversation import Conversation, reply_language
-from .teams_auth import ReusedCredentials, SigningKeysUnavailable, StrictAuthentication, use_async_signing_keys
+from .teams_auth import (
+    ReusedCredentials,
+    SigningKeysUnavailable,
+    StrictAuthentication,
+    authenticated,
+    loopback_url,
+    use_async_signing_keys,
+)
 from .teams_cards import CARD_CONTENT_TYPE, answer_card, answer_text, welcome_answer
 from .turn import Reply, Turn, read_action
 
@@ -149,10 +156,11 @@ class GovbotTeamsBot(TeamsActivityHandler):
             if _conversation_type(activity) != "personal" and not _mentions_bot(activity):
                 return  # a group or channel message not addressed to the bot
             text = TurnContext.remove_recipient_mention(activity) or ""
-        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams
-        # (and the one the Bot Framework token vouches for).
+        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams; it
+        # is believed only when the channel's token vouched for the activity (never in emulator mode).
         sender = activity.from_property
-        admin = self.conv.is_admin(PLATFORM, (sender.aad_object_id or "") if sender else "")
+        aad = (sender.aad_object_id or "") if sender else ""
+        admin = authenticated(turn_context) and self.conv.is_admin(PLATFORM, aad)
         turn = Turn(PLATFORM, _user(activity), activity.conversation.id, text, action, admin=admin)
         reply = await self.conv.handle(turn)
         await self._send(turn_context, reply_activity(reply))
@@ -220,7 +228,9 @@ def create_adapter(
     return CloudAdapter(StrictAuthentication(settings, credentials_factory=ReusedCredentials(inner)))
 
 
-def _messages_handler(adapter: CloudAdapter, bot: GovbotTeamsBot) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _messages_handler(
+    adapter: CloudAdapter, bot: GovbotTeamsBot, *, local: bool = False
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def messages(request: web.Request) -> web.Response:
         # The SDK answers 500 to a missing content type or a malformed body; these are the client's errors.
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -232,6 +242,9 @@ def _messages_handler(adapter: CloudAdapter, bot: GovbotTeamsBot) -> Callable[[w
             Activity().deserialize(body)
         except Exception:  # any undecodable body: bad JSON, bad UTF-8, fields of the wrong type
             return web.Response(status=400)
+        if local and not loopback_url(body.get("serviceUrl")):
+            # Emulator mode replies to whatever serviceUrl the caller names: only to this machine.
+            return web.Response(status=403, text="emulator mode replies to loopback serviceUrls only")
         try:
             return await adapter.process(request, bot)
         except web.HTTPException:
@@ -261,17 +274,23 @@ def add_routes(
     """
     bot = GovbotTeamsBot(conv, settings.APP_ID)
     adapter = create_adapter(settings, credentials_factory, key_timeout=key_timeout)
-    app.router.add_post("/api/messages", _messages_handler(adapter, bot))
+    app.router.add_post("/api/messages", _messages_handler(adapter, bot, local=not settings.APP_ID))
     app.on_cleanup.append(bot.close)
     return bot
 
 
 def mount(app: web.Application, conv: Conversation) -> bool:
-    """The front-end contract: serve Teams unless GOVBOT_TEAMS=0, configured from the environment."""
+    """The front-end contract: serve Teams when it has an app id, or in explicit emulator mode; never half-open.
+
+    Without MicrosoftAppId nothing could authenticate an activity, so the route is not mounted unless
+    GOVBOT_TEAMS_LOCAL=1 asks for the Bot Framework Emulator mode: loopback serviceUrls only, no admins.
+    """
     if os.environ.get("GOVBOT_TEAMS", "1") == "0":
         return False
     settings = TeamsSettings.from_env()
     if not settings.APP_ID:
-        log.warning("Teams: no MicrosoftAppId, so requests are NOT authenticated (local development only)")
+        if os.environ.get("GOVBOT_TEAMS_LOCAL", "").strip() != "1":
+            return False
+        log.warning("Teams emulator mode (GOVBOT_TEAMS_LOCAL=1): unauthenticated, loopback serviceUrls only, no admins")
     add_routes(app, conv, settings)
     return True

@@ -6,6 +6,10 @@
   with no timeout, run on the event loop. An unreachable key server gives 503, never an unchecked turn.
 - Outbound credentials are built once per app id instead of once per turn, so the MSAL token cache is
   reused and Microsoft login is called about hourly (with a timeout) rather than on every reply.
+- With authentication off (emulator mode), a request carrying a token is refused before the SDK would
+  fetch Microsoft's signing keys to check it: an anonymous caller cannot make the server call out.
+- `authenticated(turn)` says whether the channel's token vouched for a turn: only then is the sender's
+  identity believed (admin rights).
 
 Only this module knows these SDK internals; porting to the Microsoft 365 Agents SDK deletes it.
 """
@@ -13,17 +17,22 @@ Only this module knows these SDK internals; porting to the Microsoft 365 Agents 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    AuthenticationConstants,
+    ClaimsIdentity,
     MicrosoftAppCredentials,
     ServiceClientCredentialsFactory,
 )
@@ -31,7 +40,14 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
 from msal import ConfidentialClientApplication
 
-__all__ = ["SigningKeysUnavailable", "StrictAuthentication", "ReusedCredentials", "use_async_signing_keys"]
+__all__ = [
+    "SigningKeysUnavailable",
+    "StrictAuthentication",
+    "ReusedCredentials",
+    "use_async_signing_keys",
+    "authenticated",
+    "loopback_url",
+]
 
 log = logging.getLogger("govbot.teams")
 
@@ -130,13 +146,49 @@ class StrictAuthentication(ConfigurationBotFrameworkAuthentication):
     `CloudAdapter.process` turns PermissionError into 401; anything else it lets through as a 500.
     """
 
+    def __init__(self, configuration: Any, *, credentials_factory: ServiceClientCredentialsFactory, **kwargs: Any):
+        super().__init__(configuration, credentials_factory=credentials_factory, **kwargs)
+        self._credentials = credentials_factory
+
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        if auth_header and await self._credentials.is_authentication_disabled():
+            # The SDK would validate it, fetching Microsoft's keys on an anonymous caller's behalf.
+            raise PermissionError("a token was sent but authentication is off (no MicrosoftAppId)")
         try:
             return await super().authenticate_request(activity, auth_header)
         except (PermissionError, SigningKeysUnavailable):
             raise
         except Exception as exc:
             raise PermissionError(f"invalid token ({type(exc).__name__})") from exc
+
+
+def authenticated(turn_context: TurnContext) -> bool:
+    """True when a valid channel token was checked for this turn (not the SDK's anonymous identity)."""
+    identity = turn_context.turn_state.get(BotAdapter.BOT_IDENTITY_KEY)
+    return (
+        isinstance(identity, ClaimsIdentity)
+        and identity.authentication_type != AuthenticationConstants.ANONYMOUS_AUTH_TYPE
+        and bool(identity.claims)
+    )
+
+
+def loopback_url(url: object) -> bool:
+    """An http(s) URL whose host is this machine, written as a loopback address or `localhost`."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https"):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ReusedCredentials(ServiceClientCredentialsFactory):

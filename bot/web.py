@@ -2,18 +2,17 @@
 
 The page's own words come from knowledge/phrases.py, filled in on the server (escaped) or handed to the
 script as JSON; answers travel as the core's Answer JSON and the script builds them with textContent, so
-no knowledge text is ever parsed as HTML. A visitor is a random id in a cookie (no login): it keys the
-per-user rate limit and the question log's salted hash.
+no knowledge text is ever parsed as HTML. A visitor is a signed id in a cookie (no login; see `visitors`):
+it keys the per-user rate limit and the question log's salted hash. `{"logout": true}` revokes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import html
 import json
+import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,14 @@ from aiohttp import web
 from knowledge import Answer, KnowledgeMissing
 from knowledge.phrases import say
 
-from .conversation import Conversation, knowledge_date
+from .conversation import ADMIN_COMMANDS, Conversation, knowledge_date, parse_command
 from .turn import Choice, Feedback, Kind, Reply, Turn
+from .visitors import Visitor, Visitors
 
 __all__ = ["add_routes", "new_visitor", "render_page", "read_json", "reply_json", "COOKIE", "PAGE_POLICY", "STATUS"]
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "govbot_uid"
-_VISITOR = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _PLACEHOLDER = re.compile(r"\{\{ *(\w+) *\}\}")
 LANGS = ("fr", "en")
 # The page runs only its own script and talks only to its own server; links open elsewhere.
@@ -39,6 +38,8 @@ PAGE_POLICY = (
 )
 CONVERSATION = web.AppKey("govbot.web.conversation", Conversation)
 _TEMPLATE = web.AppKey("govbot.web.template", str)
+VISITORS = web.AppKey("govbot.web.visitors", Visitors)
+PRODUCTION = web.AppKey("govbot.web.production", bool)
 
 
 def _words(lang: str) -> dict[str, str]:
@@ -91,25 +92,21 @@ def render_page(template: str, lang: str, as_of: str = "", examples: list[str] |
 
 
 def new_visitor(conv: Conversation, token: str | None = None) -> str:
-    """A visitor id: a random token and its signature, so a client cannot mint ids (and fresh rate limits)."""
-    token = token or secrets.token_urlsafe(18)
-    return f"{token}.{conv.log.sign(token)}"
+    """A visitor id issued now (a token, the time, and their signature): a client cannot mint ids."""
+    return Visitors(conv.log.sign).new_id(token)
 
 
-def _visitor(request: web.Request) -> tuple[str, bool]:
-    """The visitor id from the cookie if the server issued it, else a new one (True when new)."""
-    conv = request.app[CONVERSATION]
-    uid = request.cookies.get(COOKIE, "")
-    token, _, signature = uid.partition(".")
-    if _VISITOR.fullmatch(token) and hmac.compare_digest(signature, conv.log.sign(token)):
-        return uid, False
-    return new_visitor(conv), True
+def _visitor(request: web.Request) -> Visitor:
+    """The visitor id from the cookie if the server issued it, else the client's address (see visitors)."""
+    return request.app[VISITORS].identify(request, request.cookies.get(COOKIE, ""))
 
 
-def _remember(request: web.Request, response: web.StreamResponse, uid: str) -> None:
-    secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+def _remember(request: web.Request, response: web.StreamResponse, visitor: Visitor) -> None:
+    if not visitor.new_id:
+        return
+    secure = request.app[VISITORS].secure(request, request.app[PRODUCTION])
     response.set_cookie(
-        COOKIE, uid, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="Lax", secure=secure or None
+        COOKIE, visitor.new_id, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="Lax", secure=secure or None
     )
 
 
@@ -120,8 +117,14 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     body = await request.read()
     try:
         data = json.loads(body.decode("utf-8"))
+        # A "\\ud800" escape decodes to a lone surrogate, which no UTF-8 consumer (SQLite, logs) accepts.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError:
         raise web.HTTPBadRequest(text="malformed JSON: the body is not UTF-8") from None
+    except UnicodeEncodeError:
+        raise web.HTTPBadRequest(text="malformed JSON: a string holds a lone UTF-16 surrogate") from None
+    except RecursionError:
+        raise web.HTTPBadRequest(text="malformed JSON: nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise web.HTTPBadRequest(text=f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(data, dict):
@@ -154,9 +157,7 @@ async def _page(request: web.Request) -> web.Response:
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
-    uid, new = _visitor(request)
-    if new:
-        _remember(request, response, uid)
+    _remember(request, response, _visitor(request))
     return response
 
 
@@ -172,11 +173,9 @@ STATUS = {
 }
 
 
-def _turn(request: web.Request, data: dict[str, Any], user: str, signed: bool) -> Turn:
+async def _turn(request: web.Request, data: dict[str, Any], visitor: Visitor) -> Turn:
     """The turn a chat request stands for: a question, a clicked choice or a 👍 / 👎."""
-    conv = request.app[CONVERSATION]
-    # Only a visitor id the server signed can be an admin (listed in GOVBOT_WEB_ADMINS).
-    admin = signed and conv.is_admin("web", user)
+    user = visitor.user
     if "feedback" in data:
         value = _text(data, "feedback")
         if value not in ("up", "down"):
@@ -185,9 +184,20 @@ def _turn(request: web.Request, data: dict[str, Any], user: str, signed: bool) -
         return Turn("web", user, user, action=Feedback("up" if value == "up" else "down", question))
     if "choice" in data:
         return Turn("web", user, user, action=Choice(_text(data, "choice")))
-    if "question" in data:
-        return Turn("web", user, user, text=_text(data, "question"), admin=admin)
-    raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
+    if "question" not in data:
+        raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
+    text = _text(data, "question")
+    admin = parse_command(text).name in ADMIN_COMMANDS and await _admin(request, visitor)
+    return Turn("web", user, user, text=text, admin=admin)
+
+
+async def _admin(request: web.Request, visitor: Visitor) -> bool:
+    """Admins are listed in GOVBOT_WEB_ADMINS by visitor id, an id the server signed, for
+    GOVBOT_WEB_ADMIN_HOURS after it was issued and until revoked (anyone else is refused, and logged)."""
+    conv = request.app[CONVERSATION]
+    if not (conv.is_admin("web", visitor.user) and request.app[VISITORS].admin_fresh(visitor)):
+        return False
+    return not await asyncio.to_thread(conv.log.revoked, visitor.user)
 
 
 def reply_json(reply: Reply, said: str | None = None) -> dict[str, Any]:
@@ -205,15 +215,24 @@ def reply_json(reply: Reply, said: str | None = None) -> dict[str, Any]:
 async def _chat(request: web.Request) -> web.Response:
     conv = request.app[CONVERSATION]
     data = await read_json(request)
-    uid, new = _visitor(request)
-    # A client that keeps no cookie would get a fresh id (and a fresh rate limit) each time: key it on its address.
-    user = f"ip:{request.remote}" if new else uid
-    reply = await conv.handle(_turn(request, data, user, signed=not new))
-    # The page can wait for a refresh's report (Slack and Teams, which cannot, post it later).
-    said = await reply.background() if reply.background else None
-    response = web.json_response(reply_json(reply, said), status=STATUS[reply.kind])
-    if new:
-        _remember(request, response, uid)
+    visitor = _visitor(request)
+    if "logout" in data:
+        response = await _logout(request, visitor)
+    else:
+        reply = await conv.handle(await _turn(request, data, visitor))
+        # The page can wait for a refresh's report (Slack and Teams, which cannot, post it later).
+        said = await reply.background() if reply.background else None
+        response = web.json_response(reply_json(reply, said), status=STATUS[reply.kind])
+    _remember(request, response, visitor)
+    return response
+
+
+async def _logout(request: web.Request, visitor: Visitor) -> web.Response:
+    """Revoke the caller's visitor id for good (an admin leaving a shared computer); the next request gets a new one."""
+    if visitor.issued is not None:
+        await asyncio.to_thread(request.app[CONVERSATION].log.revoke, visitor.user)
+    response = web.json_response({"ok": True})
+    response.del_cookie(COOKIE, path="/")
     return response
 
 
@@ -223,9 +242,14 @@ async def _asset(request: web.Request) -> web.FileResponse:
     return response
 
 
-def add_routes(app: web.Application, conv: Conversation) -> None:
-    """Mount the web chat: GET /, GET /static/chat.{css,js}, POST /api/chat."""
+def add_routes(app: web.Application, conv: Conversation, *, production: bool = False) -> None:
+    """Mount the web chat: GET /, GET /static/chat.{css,js}, POST /api/chat.
+
+    `production` makes the visitor cookie Secure whatever the request says (the service is behind HTTPS).
+    """
     app[CONVERSATION] = conv
+    app[VISITORS] = Visitors.from_env(conv.log.sign, os.environ)
+    app[PRODUCTION] = production
     app[_TEMPLATE] = (STATIC / "index.html").read_text(encoding="utf-8")
     app.router.add_get("/", _page)
     app.router.add_get("/static/{name:chat\\.(?:css|js)}", _asset)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from .examples import choose
 from .model import Answer
-from .phrases import choice_label, counts_text, label, say, status_word
+from .phrases import choice_label, counts_text, date_words, label, say, status_word
 from .store import Reader, title_of
 from .text import clip, fold
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve, understand
@@ -255,12 +255,12 @@ def _about_record(
         person = next((p for p in record.get("people") or [] if fold(p["name"]) == matched), None)
         people = record.get("people") or []
         if person:
-            since = say("since", lang, date=person["since"]) if person.get("since") else ""
-            text.append(say("person_is", lang, person=person["name"], title=person["title"], actor=title, since=since))
+            tenure = _tenure(person, lang)
+            text.append(say("person_is", lang, person=person["name"], title=person["title"], actor=title, since=tenure))
             intent = "owner"
         elif intent == "owner":
             if people:
-                text.append(say("led_by", lang, name=record["name"], people=_people(people, lang)))
+                text += _led_by(record["name"], people, lang)
             else:
                 text.append(say("led_by_none", lang, name=record["name"]))
             if record.get("role"):
@@ -332,12 +332,51 @@ def _brief(text: str, limit: int = BRIEF_CHARS) -> str:
     return (window[: end + 1] if end > limit // 3 else clip(window, limit - 1).rstrip("…")) + " …"
 
 
+def _tenure(person: dict[str, str], lang: str) -> str:
+    """' (depuis le 7 juin 2023)' only for someone in post; a former holder gets ' (2019 – mai 2023)'."""
+    since, until = person.get("since") or "", person.get("until") or ""
+    if until == "unknown" and not since:
+        return say("tenure_ended", lang)
+    if until:
+        start = date_words(since, lang) if since else say("tenure_open", lang)
+        end = say("tenure_end_unknown", lang) if until == "unknown" else date_words(until, lang)
+        return say("tenure", lang, since=start, until=end)
+    if since:
+        return say("since_day" if since.count("-") == 2 else "since", lang, date=date_words(since, lang))
+    return say("tenure_undated", lang) if person.get("dates") else ""
+
+
+def _person_line(p: dict[str, str], lang: str, tenure: bool = True) -> str:
+    shown = _tenure(p, lang) if tenure else ""
+    return f"{p['name']} ({p['title']}){shown}" if p.get("title") else f"{p['name']}{shown}"
+
+
+def _people_groups(people: list[dict[str, str]]) -> tuple[list[dict], list[dict], list[dict]]:
+    """In post (dated, no end), former (an end, dated or not), and named without dates of office."""
+    former = [p for p in people if p.get("until")]
+    undated = [p for p in people if not p.get("until") and not p.get("since")]
+    current = [p for p in people if p.get("since") and not p.get("until")]
+    return current, former, undated
+
+
+def _led_by(name: str, people: list[dict[str, str]], lang: str) -> list[str]:
+    """Who is in post first; former and undated holders follow, each under its own words."""
+    current, former, undated = _people_groups(people)
+    lines = [
+        say("led_by", lang, name=name, people="; ".join(_person_line(p, lang) for p in current))
+        if current
+        else say("led_by_none_current", lang, name=name)
+    ]
+    if former:
+        lines.append(say("people_former", lang, people="; ".join(_person_line(p, lang) for p in former)))
+    if undated:
+        lines.append(say("people_undated", lang, people="; ".join(_person_line(p, lang, False) for p in undated)))
+    return lines
+
+
 def _people(people: list[dict[str, str]], lang: str) -> str:
-    parts = []
-    for p in people:
-        since = say("since", lang, date=p["since"]) if p.get("since") else ""
-        parts.append(f"{p['name']}" + (f" ({p['title']}{since})" if p.get("title") else since))
-    return "; ".join(parts)
+    current, former, undated = _people_groups(people)
+    return "; ".join(_person_line(p, lang) for p in current + former + undated)
 
 
 def _objective(q: Question, reader: Reader) -> Answer:
@@ -535,6 +574,19 @@ def _named_change(candidates: list[Candidate]) -> bool:
 
 
 def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None) -> Answer:
+    """A council by number or date; asked for "the latest", the newest one known, said to be only that."""
+    latest = council is None and not q.council
+    answer = _council_answer(q, reader, council)
+    if latest and answer.results and answer.results[0]["kind"] == "councils":
+        newest = reader.record("councils", answer.results[0]["id"])
+        name = title_of("councils", newest) if newest else answer.results[0]["id"]
+        known = reader.latest_date or reader.built_at[:10]
+        note = say("council_latest_known", q.lang, council=name, date=date_words(known, q.lang))
+        answer.text = "\n".join([note, answer.text]).strip()
+    return answer
+
+
+def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None) -> Answer:
     lang = q.lang
     if council is not None:
         found = [council]

@@ -14,6 +14,7 @@ __all__ = [
     "SourceProblem",
     "SourceErrors",
     "RECORD_TYPES",
+    "PERSON_FIELDS",
     "LIST_FIELDS",
     "STATUSES",
     "INTENTS",
@@ -59,6 +60,9 @@ RECORD_TYPES: dict[str, tuple[str, ...]] = {
     "reports": ("id", "published", "title", "url", "statuses"),
     "documents": ("url", "path", "title", "published", "format"),
 }
+# The fields of one person on an actor: a tenure is `since` and `until` ("unknown" = left, end not dated),
+# or `dates: unknown` when no source dates it.
+PERSON_FIELDS = ("name", "title", "since", "until", "dates")
 # Fields every record may carry: a second opinion and the sources behind it.
 COMMON_FIELDS = ("sources", "disputed")
 LIST_FIELDS = frozenset({"owners", "aliases", "objectives", "people", "statuses", "sources"})

@@ -44,7 +44,23 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "My sources name no head of {name}.",
     ),
     "person_is": ("{person} : {title}, {actor}{since}.", "{person}: {title}, {actor}{since}."),
-    "since": (" depuis {date}", " since {date}"),
+    # A tenure: "depuis" only for someone in post; a former holder gets a period; undated people say so.
+    "since": (" (depuis {date})", " (since {date})"),
+    "since_day": (" (depuis le {date})", " (since {date})"),
+    "tenure": (" ({since} – {until})", " ({since} – {until})"),
+    "tenure_open": ("?", "?"),
+    "tenure_ended": (" (fonction quittée, dates non précisées)", " (left office, dates not given)"),
+    "tenure_end_unknown": ("fin non datée", "end not dated"),
+    "tenure_undated": (" (dates non précisées par mes sources)", " (dates not given by my sources)"),
+    "led_by_none_current": (
+        "Mes sources ne nomment personne en poste à la tête de {name}.",
+        "My sources name nobody in post at the head of {name}.",
+    ),
+    "people_former": ("Anciens : {people}.", "Former: {people}."),
+    "people_undated": (
+        "Cités sans dates de fonction : {people}.",
+        "Named without dates of office: {people}.",
+    ),
     "decisions_of": ("Décisions — {council}", "Decisions — {council}"),
     "decisions_on": ("Décisions sur « {topic} »", "Decisions on “{topic}”"),
     "decisions_none_council": (
@@ -58,6 +74,11 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "council_missing": (
         "Je ne connais pas de {number}e Conseil du numérique en santé dans mes sources.",
         "I know of no council number {number} in my sources.",
+    ),
+    # Councils meet twice a year: the newest one govbot knows may not be the newest one held.
+    "council_latest_known": (
+        "{council} est le plus récent que je connaisse — base du {date} ; un conseil plus récent a pu se tenir depuis.",
+        "{council} is the most recent I know of — knowledge of {date}; a newer one may have met since.",
     ),
     "list_title": ("{what} ({count})", "{what} ({count})"),
     "list_more": ("… et {more} de plus.", "… and {more} more."),
@@ -240,7 +261,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "owners": ("Porteurs", "Owners"),
     "axis": ("Axe", "Axis"),
     "priority": ("Priorité", "Priority"),
-    "report": ("Dernier rapport", "Latest report"),
+    "report": ("Rapport le plus récent connu", "Most recent report known"),
     "updated": ("Mis à jour", "Updated"),
     "people": ("Dirigeants", "Leaders"),
     "parent": ("Tutelle", "Under"),
@@ -319,6 +340,22 @@ def choice_label(kind: str, lang: str, *, id: str, title: str, council: str = ""
     if kind not in _CHOICE_LABELS or (kind == "decisions" and not council):
         return title
     return _pick(_CHOICE_LABELS[kind], lang).format(id=id, title=title, council=council)
+
+
+_MONTHS = (
+    tuple("janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()),
+    tuple("January February March April May June July August September October November December".split()),
+)
+
+
+def date_words(iso: str, lang: str) -> str:
+    """'2023-05' -> 'mai 2023' / 'May 2023'; '2025-12-08' -> '8 décembre 2025'; anything else as written."""
+    parts = iso.split("-")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts):
+        return iso
+    month = _pick(_MONTHS, lang)[int(parts[1]) - 1]
+    day = [str(int(parts[2]))] if len(parts) == 3 else []
+    return " ".join([*day, month, parts[0]])
 
 
 def status_word(status: str | None, lang: str) -> str:

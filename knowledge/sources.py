@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, RECORD_TYPES, SourceProblem
+from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, PERSON_FIELDS, RECORD_TYPES, SourceProblem
 from .passages import Passage, split_passages
 from .text import clip
 from .vocabulary import normalize_status, parse_date
@@ -501,16 +501,25 @@ def _progress(text: str) -> float | None:
     return number
 
 
+# How a source says a tenure date is not known: `until: inconnue` (left, end not dated), `dates: inconnues`.
+_UNKNOWN_DATES = frozenset({"inconnue", "inconnues", "inconnu", "inconnus", "unknown"})
+
+
 def _person(value: Any) -> dict[str, str]:
+    """A person with a tenure: `since`, `until` (a date or "inconnue"), or `dates: inconnues` when undated."""
     if isinstance(value, str):
-        return {"name": value.strip(), "title": "", "since": ""}
+        return {key: value.strip() if key == "name" else "" for key in PERSON_FIELDS}
     if not isinstance(value, dict) or not value.get("name"):
-        raise ValueError("each person needs a name (and optionally title, since)")
-    since = _scalar(value.get("since"))
+        raise ValueError("each person needs a name (and optionally title, since, until, dates)")
+    since, until, dates = (_scalar(value.get(key)) for key in ("since", "until", "dates"))
+    if dates and dates.lower() not in _UNKNOWN_DATES:
+        raise ValueError(f"'dates' only says the dates are unknown ('inconnues'), got {dates!r}")
     return {
         "name": _scalar(value["name"]),
         "title": _scalar(value.get("title")),
         "since": (parse_date(since) or "") if since else "",
+        "until": "unknown" if until.lower() in _UNKNOWN_DATES else (parse_date(until) or "") if until else "",
+        "dates": "unknown" if dates else "",
     }
 
 

@@ -12,8 +12,10 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 import urllib.parse
@@ -29,6 +31,8 @@ from .sources import Bundle
 from .text import fold, fts_terms
 
 __all__ = ["Store", "Reader", "RefreshBusy", "KnowledgeMissing"]
+
+log = logging.getLogger("govbot.store")
 
 POINTER = "current"
 LOCK = "refresh.lock"
@@ -76,11 +80,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _tighten(root: Path) -> None:
+    """An existing directory made 0700: the question log and salt inside must not be listable by others."""
+    try:
+        mode = stat.S_IMODE(root.stat().st_mode)
+    except OSError:
+        return  # not there yet: the first refresh creates it 0700
+    if not root.is_dir() or not mode & 0o077:
+        return
+    try:
+        root.chmod(0o700)
+    except OSError as exc:  # not ours to change (a shared read-only copy): say so; the files inside are 0600
+        log.warning("knowledge directory %s is mode %03o and could not be tightened: %s", root, mode, exc)
+    else:
+        log.warning("knowledge directory %s was mode %03o: tightened to 700", root, mode)
+
+
 class Store:
     """A knowledge data directory: builds versions and says which one is current."""
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
+        _tighten(self.root)
 
     @property
     def pointer(self) -> Path:

@@ -314,6 +314,9 @@ async def test_webchat_can_be_turned_off(conv, aiohttp_client):
 
 async def test_teams_route_is_there_unless_turned_off(conv, aiohttp_client, monkeypatch):
     client = await aiohttp_client(create_app(conv))
+    assert (await client.get("/api/messages")).status == 404  # no app id: not mounted (issue 11)
+    monkeypatch.setenv("GOVBOT_TEAMS_LOCAL", "1")
+    client = await aiohttp_client(create_app(conv))
     assert (await client.get("/api/messages")).status == 405  # mounted (POST only) for the local emulator
     monkeypatch.setenv("GOVBOT_TEAMS", "0")
     client = await aiohttp_client(create_app(conv))

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -81,8 +82,10 @@ actors:
     url: https://example.org/slow
 """
 SALT = "test-salt"
-# A visitor id the server issued: a token and its signature keyed on the salt (GOVBOT_SALT for the child).
-ADMIN = "a" * 24 + "." + hmac.new(SALT.encode(), b"a" * 24, hashlib.sha256).hexdigest()[:20]
+# A visitor id the server issued just now: a token, the time, and their signature keyed on the salt
+# (GOVBOT_SALT for the child); admin rights last GOVBOT_WEB_ADMIN_HOURS from that time.
+_ISSUED = f"{'a' * 24}.{int(time.time())}"
+ADMIN = f"{_ISSUED}.{hmac.new(SALT.encode(), _ISSUED.encode(), hashlib.sha256).hexdigest()[:20]}"
 
 
 async def slow_source(request: web.Request) -> web.Response:

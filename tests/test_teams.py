@@ -1,7 +1,9 @@
 """Teams, end to end: activities POSTed to the real /api/messages, replies caught by a fake Bot Connector.
 
-Authentication is off here (no MicrosoftAppId, the local-development mode); tests/reliability/test_teams_auth.py
-covers it on. The turn logic also runs under the SDK's TestAdapter at the end, without HTTP.
+Authentication is off here (no MicrosoftAppId, GOVBOT_TEAMS_LOCAL=1: the emulator mode) except for admin
+commands, which are only ever run for an authenticated activity (`secured`, signed by a local key server);
+tests/reliability/test_teams_auth.py covers authentication itself. The turn logic also runs under the SDK's
+TestAdapter at the end, without HTTP.
 """
 
 from __future__ import annotations
@@ -11,22 +13,26 @@ import logging
 import re
 import sqlite3
 import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiohttp import web
+from botbuilder.core import BotAdapter, Middleware, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, Entity
+from botframework.connector.auth import ChannelValidation, ClaimsIdentity
 
 from bot.conversation import Conversation
-from bot.teams import GovbotTeamsBot, mount
+from bot.teams import GovbotTeamsBot, TeamsSettings, add_routes, mount
 from bot.teams_cards import CARD_BUDGET, answer_card, answer_text, card_size, escape_markdown
 from bot.teams_package import main as package_main
 from knowledge import Answer, KnowledgeBase
 from knowledge.phrases import EXAMPLE_CANDIDATES, say
 from tests.fakes.bot_connector import ADMIN_AAD, BOT_ID, CHANNEL_ID, USER_AAD, FakeBotConnector, TeamsRig
+from tests.fakes.jwks import FakeJwks, LocalCredentialFactory
 
 SOURCE_URL = "https://example.org/ght/schema-directeur"
 ATLAS = "qui pilote le programme Atlas ?"
@@ -43,6 +49,7 @@ async def connector(aiohttp_server: Any) -> FakeBotConnector:
 @pytest.fixture
 def conv(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> Conversation:
     monkeypatch.setenv("GOVBOT_TEAMS_ADMINS", ADMIN_AAD)
+    monkeypatch.setenv("GOVBOT_TEAMS_LOCAL", "1")
     return Conversation(kb)
 
 
@@ -51,6 +58,24 @@ async def teams(aiohttp_client: Any, connector: FakeBotConnector, conv: Conversa
     app = web.Application()
     assert mount(app, conv)
     return TeamsRig(await aiohttp_client(app), connector, connector.service_url)
+
+
+APP_ID = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
+
+
+@pytest.fixture
+async def secured(
+    aiohttp_client: Any, connector: FakeBotConnector, conv: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[TeamsRig, Callable[[], dict[str, str]]]]:
+    """The route with authentication on, and a function giving a valid channel token's header."""
+    jwks = FakeJwks()
+    jwks.start()
+    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", jwks.metadata_url)
+    app = web.Application()
+    add_routes(app, conv, TeamsSettings(APP_ID=APP_ID, APP_PASSWORD="pw"), LocalCredentialFactory(APP_ID, "pw"))
+    rig = TeamsRig(await aiohttp_client(app), connector, connector.service_url)
+    yield rig, lambda: {"Authorization": "Bearer " + jwks.token(APP_ID, rig.service_url)}
+    jwks.stop()
 
 
 def texts(card: dict[str, Any]) -> list[str]:
@@ -178,9 +203,10 @@ async def test_a_new_person_in_a_team_is_not_greeted_in_the_channel(teams: Teams
 # --- admin commands ---------------------------------------------------------------------------------------
 
 
-async def test_admin_refresh_replies_at_once_then_posts_the_report_proactively(teams: TeamsRig) -> None:
+async def test_admin_refresh_replies_at_once_then_posts_the_report_proactively(secured) -> None:
+    teams, token = secured
     activity = teams.channel("refresh", **{"from": {"id": "29:admin", "name": "Admin", "aadObjectId": ADMIN_AAD}})
-    assert await teams.post(activity) == 201
+    assert await teams.post(activity, token()) == 201
     assert teams.connector.posted[0].text == say("refresh_started", "fr")
 
     first, report = await teams.connector.wait_for(2)
@@ -201,9 +227,10 @@ async def test_admin_commands_are_refused_to_others_and_nothing_runs(teams: Team
         ]
 
 
-async def test_admin_stats_answers_in_the_turn(teams: TeamsRig) -> None:
+async def test_admin_stats_answers_in_the_turn(secured) -> None:
+    teams, token = secured
     admin = {"id": "29:admin", "name": "Admin", "aadObjectId": ADMIN_AAD}
-    assert await teams.post(teams.personal("stats", **{"from": admin})) == 201
+    assert await teams.post(teams.personal("stats", **{"from": admin}), token()) == 201
     [reply] = teams.connector.posted
     assert "2 programmes" in reply.text and not reply.activity.get("attachments")
 
@@ -275,7 +302,7 @@ async def test_an_activity_with_nowhere_to_reply_is_ignored_quietly(
     teams: TeamsRig, conv: Conversation, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="govbot.teams"):
-        assert await teams.post({"type": "message", "id": "x1", "text": ATLAS}) == 201
+        assert await teams.post({"type": "message", "id": "x1", "text": ATLAS, "serviceUrl": teams.service_url}) == 201
     assert teams.connector.posted == [] and questions_logged(conv) == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -394,8 +421,17 @@ def png_size(data: bytes) -> tuple[int, int]:
 # --- the turn logic alone, under the SDK's TestAdapter ----------------------------------------------------
 
 
+class _Authenticated(Middleware):
+    """What CloudAdapter records after checking a channel token (TestAdapter checks none)."""
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        context.turn_state[BotAdapter.BOT_IDENTITY_KEY] = ClaimsIdentity({"aud": APP_ID}, True)
+        await logic()
+
+
 def adapter_for(conv: Conversation) -> TestAdapter:
     adapter = TestAdapter(GovbotTeamsBot(conv).on_turn)
+    adapter.use(_Authenticated())
     adapter.template.channel_id = "msteams"
     adapter.template.recipient = ChannelAccount(id=BOT_ID, name="govbot")
     adapter.template.from_property = ChannelAccount(id="29:alice", name="Alice", aad_object_id=USER_AAD)

@@ -1,21 +1,27 @@
-"""`govbot serve` under abuse (issue 7, items 3, 8, 9, 10): size limits, rate limits, secrets, file modes, HTML.
+"""`govbot serve` under abuse (issue 7, items 3, 8, 9, 10; issue 11, items 7, 8, 10, 11, 13): size limits, rate
+limits, secrets, file modes, HTML, bad Unicode and nesting, header echoes in logs, retention, Slack rendering.
 
 Each test drives the real application over loopback HTTP with aiohttp's test client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import sqlite3
 import stat
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.conversation import Conversation
+from bot.questionlog import QuestionLog
 from bot.server import MAX_BODY, ConfigError, create_app
+from bot.slack_blocks import answer_message, text_message
 from bot.web import COOKIE
 from knowledge import KnowledgeBase
 from knowledge.phrases import say
@@ -191,3 +197,90 @@ async def test_a_client_cannot_mint_visitor_ids_to_escape_the_rate_limit(kb, aio
         response = await client.post("/api/chat", json={"question": "Qui pilote le programme Atlas ?"})
         statuses.append((await response.json())["text"].startswith("Vous posez beaucoup de questions"))
     assert statuses == [False, False, False, True, True, True]  # unsigned ids count as one client (its address)
+
+
+# --- issue 11 -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"question": "objectif \\ud800 12"}', "malformed JSON: a string holds a lone UTF-16 surrogate"),
+        (b'{"choice": "\\udfff"}', "malformed JSON: a string holds a lone UTF-16 surrogate"),
+        (b'{"feedback": "up", "question": "\\ud83d"}', "malformed JSON: a string holds a lone UTF-16 surrogate"),
+        (b'{"question": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "malformed JSON: nested too deeply"),
+        (b'{"question": ' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}", "malformed JSON: nested too deeply"),
+    ],
+)
+async def test_surrogates_and_deep_nesting_are_400_with_one_line(kb, aiohttp_client, caplog, body, reason):
+    client = await aiohttp_client(create_app(Conversation(kb)))
+    response = await client.post("/api/chat", data=body, headers=JSON)
+    assert response.status == 400 and (await response.json())["error"] == reason
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    pair = await client.post("/api/chat", data=b'{"question": "objectif \\ud83d\\ude00 12"}', headers=JSON)
+    assert pair.status == 200, "a surrogate pair is an ordinary character"
+
+
+async def test_an_oversized_cookie_or_authorization_is_never_logged(kb, aiohttp_client, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = await aiohttp_client(create_app(Conversation(kb)))
+    for header in (b"Cookie: govbot_uid=" + CANARY.encode(), b"Authorization: Bearer " + CANARY.encode()):
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n" + header + b"z" * 9000 + b"\r\n\r\n")
+        assert b" 400 " in (await asyncio.wait_for(reader.read(), 5)).split(b"\r\n")[0]
+        writer.close()
+    logged = "\n".join(logging.Formatter().format(r) for r in caplog.records)
+    assert "malformed HTTP request refused (LineTooLong)" in logged
+    assert CANARY not in logged
+
+
+def test_a_loose_knowledge_directory_is_tightened_and_logged(tmp_path, caplog):
+    root = tmp_path / "kb"
+    root.mkdir()
+    root.chmod(0o755)
+    with caplog.at_level(logging.WARNING, logger="govbot.store"):
+        KnowledgeBase(root)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert f"knowledge directory {root} was mode 755: tightened to 700" in caplog.text
+
+
+def test_the_question_log_forgets_rows_past_the_retention(tmp_path, monkeypatch):
+    log = QuestionLog(tmp_path / "questions.sqlite")
+    assert log.days == 90
+    log.question("web", "u", "récente", "owner", 1.0, True)
+    log.feedback("web", "u", "récente", "up")
+    log.admin_action("web", "u", "stats", "", "ok")
+    log.close()
+    old = time.time() - 91 * 86400
+    with sqlite3.connect(tmp_path / "questions.sqlite") as db:
+        for table, row in {
+            "questions": (old, "web", "h", "ancienne", "owner", 1.0, 1),
+            "feedback": (old, "web", "h", "ancienne", "up"),
+            "admin_actions": (old, "web", "h", "stats", "", "ok"),
+        }.items():
+            db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
+
+    monkeypatch.setenv("GOVBOT_LOG_DAYS", "30")
+    reopened = QuestionLog(tmp_path / "questions.sqlite")  # the sweep runs at start, then hourly
+    assert reopened.days == 30
+    with sqlite3.connect(tmp_path / "questions.sqlite") as db:
+        assert db.execute("SELECT question FROM questions").fetchall() == [("récente",)]
+        assert db.execute("SELECT count(*) FROM feedback").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM admin_actions").fetchone() == (1,)
+    reopened.close()
+
+
+def test_slack_text_is_verbatim_and_unanswered_questions_lose_bidi_controls(kb):
+    conv = Conversation(kb)
+    message = answer_message(conv.kb.ask("qui pilote le programme Atlas ?"), question="q", as_of="2025-01-01")
+    objects = [b["text"] for b in message["blocks"] if isinstance(b.get("text"), dict)]
+    objects += [f for b in message["blocks"] for f in b.get("fields", [])]
+    objects += [e for b in message["blocks"] if b["type"] == "context" for e in b["elements"]]
+    objects += [text_message("x")["blocks"][0]["text"]]
+    mrkdwn = [o for o in objects if o["type"] == "mrkdwn"]
+    assert len(mrkdwn) >= 3 and all(o.get("verbatim") is True for o in mrkdwn)
+
+    conv.log.question("slack", "U1", "evil \u202etxt.exe\u2066 \u200fq", "unknown", 0.0, False)
+    listed = conv.unanswered_text("fr")
+    assert "evil txt.exe q" in listed
+    assert not set(listed) & {"\u202e", "\u2066", "\u200f"}

@@ -131,10 +131,11 @@ async def test_the_production_wiring_requires_a_token(
 
 
 async def test_a_junk_token_is_401_even_with_auth_off(
-    aiohttp_client: Any, connector: FakeBotConnector, kb: KnowledgeBase
+    aiohttp_client: Any, connector: FakeBotConnector, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("GOVBOT_TEAMS_LOCAL", "1")
     app = web.Application()
-    assert mount(app, Conversation(kb))  # no MicrosoftAppId: local development mode
+    assert mount(app, Conversation(kb))  # no MicrosoftAppId: the emulator mode
     rig = TeamsRig(await aiohttp_client(app), connector, connector.service_url)
     assert await rig.post(rig.personal(ATLAS), {"Authorization": "Bearer abc.def.ghi"}) == 401  # stock: 500
     assert connector.posted == []
