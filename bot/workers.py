@@ -9,6 +9,7 @@ whole service stays in the main process: rate limits, the duplicate filter, the 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class AnswerPool:
     def __init__(self, path: Path, workers: int):
         context = multiprocessing.get_context("spawn")
         self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(str(path),))
+        for _ in range(workers):  # start them all now: the first questions must not wait for a spawn
+            self.executor.submit(os.getpid)
 
     def ask(self, question: str) -> Answer:
         return self.executor.submit(_ask, question).result()
