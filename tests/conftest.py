@@ -17,6 +17,14 @@ TEST_SOURCE = DATA / "source"
 _ENV_PREFIXES = ("GOVBOT_", "SLACK_", "Microsoft", "MICROSOFT")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Say which random order ran (`-q` hides pytest-randomly's header), so a failing order can be replayed."""
+    seed = config.getoption("randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"random order: replay with --randomly-seed={seed}")
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's tokens or knowledge directory."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,12 @@ def ask(conv: Conversation, text: str, user: str = "u1", platform: str = "web", 
 
 def click(conv: Conversation, action, user: str = "u1", platform: str = "web"):
     return conv.respond(Turn(platform, user, "C1", action=action))
+
+
+def logged(conv: Conversation, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the question log, read from its file as an operator would (read-only)."""
+    with sqlite3.connect(f"file:{conv.log.path}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
 
 
 def test_parse_command() -> None:
@@ -91,7 +99,7 @@ def test_feedback_is_recorded_and_thanked_in_the_askers_language(kb: KnowledgeBa
     conv = Conversation(kb)
     reply = click(conv, Feedback("up", "who owns objective 12?"), platform="teams")
     assert (reply.kind, reply.text, reply.private) == (Kind.THANKS, "Thanks for your feedback.", True)
-    assert conv.log._read("SELECT platform, value FROM feedback") == [("teams", "up")]
+    assert logged(conv, "SELECT platform, value FROM feedback") == [("teams", "up")]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -110,7 +118,7 @@ def test_feedback_is_rate_limited_per_user_apart_from_questions(kb: KnowledgeBas
     conv = Conversation(kb, rate_limit=2)
     votes = [click(conv, Feedback("down", "obj 12"), platform=platform).kind for _ in range(3)]
     assert votes == [Kind.THANKS, Kind.THANKS, Kind.RATE_LIMITED]
-    assert len(conv.log._read("SELECT value FROM feedback")) == 2
+    assert len(logged(conv, "SELECT value FROM feedback")) == 2
     assert ask(conv, "obj 12", platform=platform).kind is Kind.ANSWER  # questions have their own window
 
 
@@ -150,7 +158,7 @@ def test_non_admin_is_refused_and_logged(kb: KnowledgeBase) -> None:
     reply = ask(conv, "stats", user="UOTHER", platform="slack", admin=False)
     assert (reply.kind, reply.background) == (Kind.REFUSED, None)
     assert reply.text == "Désolé, cette commande est réservée aux administrateurs de govbot."
-    rows = conv.log._read("SELECT action, outcome, user_hash FROM admin_actions")
+    rows = logged(conv, "SELECT action, outcome, user_hash FROM admin_actions")
     assert rows == [("stats", "refused", conv.log.user_hash("slack", "UOTHER"))]
     assert "UOTHER" not in conv.log.path.read_bytes().decode("utf-8", "replace")
 

@@ -4,11 +4,11 @@ must lead somewhere, and every command they name must exist."""
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
 from knowledge import KnowledgeBase
 
 ROOT = Path(__file__).parent.parent
@@ -21,26 +21,6 @@ def block(text: str, language: str) -> str:
     found = re.findall(rf"```{language}\n(.*?)```", text, re.S)
     assert found, f"no {language} example"
     return found[0]
-
-
-def code(text: str) -> list[str]:
-    """The fenced blocks (but ```text outputs) and the inline `spans` of a Markdown page."""
-    parts: list[str] = []
-    prose: list[str] = []
-    fence: list[str] | None = None
-    language = ""
-    for line in text.splitlines():
-        if line.startswith("```") and fence is None:
-            fence, language = [], line[3:].strip()
-        elif line.startswith("```"):
-            if language != "text":
-                parts.append("\n".join(fence))
-            fence = None
-        elif fence is not None:
-            fence.append(line)
-        else:
-            prose.append(line)
-    return parts + re.findall(r"`([^`\n]+)`", "\n".join(prose))
 
 
 def test_source_format_example_loads_and_answers(tmp_path: Path) -> None:
@@ -61,19 +41,55 @@ def test_source_format_csv_example_loads(tmp_path: Path) -> None:
     assert kb.ask("objectif 2.10").fields["status"] == "en retard"
 
 
-def test_readme_documents_every_cli_command() -> None:
-    commands = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public API
-    for name in commands:
-        assert f"govbot {name}" in README or f"`{name}" in README, name
+def _cli_commands() -> list[str]:
+    """The sub-commands, as `govbot --help` lists them."""
+    from bot.cli import build_parser
+
+    listed = build_parser().format_help().split("positional arguments:")[1].split("options:")[0]
+    return re.findall(r"^ {4}([a-z][a-z-]*)(?:\s|$)", listed, re.M)
 
 
-def test_every_command_the_manual_names_exists() -> None:
-    commands = set(build_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
-    for text in [README, *DOCS.values()]:
-        # Commands appear in code (`spans` and fences, but not ```text outputs); prose, chat messages
-        # (`/govbot help`, `@govbot …`) and host names are not commands.
-        named = {m for part in code(text) for m in re.findall(r"(?<![@/\w])govbot ([a-z][a-z-]+)(?=[\s`]|$)", part)}
-        assert named <= commands, named - commands
+def _documented_invocations() -> list[str]:
+    """Every `govbot <command> …` of the README and docs/ (inline code and shell blocks), chat commands left out."""
+    docs = [README, *DOCS.values()]
+    spans = [span for text in docs for span in re.findall(r"`([^`\n]+)`", text)]
+    spans += [
+        line
+        for text in docs
+        for b in re.findall(r"```(?:sh|bash|console)\n(.*?)```", text, re.S)
+        for line in b.splitlines()
+    ]
+    commands = _cli_commands()
+    found = []
+    for span in spans:
+        match = re.match(r"(?:\.venv/bin/|/opt/govbot/bin/)?govbot ([a-z][a-z-]*)\b(.*)", span.strip())
+        if match and match[1] in commands:  # `govbot stats` may also be a chat command: it must parse then
+            found.append(match[1] + match[2].split("#")[0])
+    return found
+
+
+def _examples(usage: str) -> list[list[str]]:
+    """Command lines a usage line allows: without its optional parts, then with each choice of each one."""
+    usage = usage.replace("\\|", "|").replace("…", "")
+    optional = re.findall(r"\[([^\[\]]*)\]", usage)
+    bare = re.sub(r"\[[^\[\]]*\]", " ", usage)
+    return [shlex.split(bare)] + [shlex.split(bare + " " + choice) for part in optional for choice in part.split("|")]
+
+
+def test_every_documented_cli_command_is_accepted_by_the_parser() -> None:
+    from bot.cli import build_parser
+
+    invocations = _documented_invocations()
+    for usage in invocations:
+        if usage.strip() in _cli_commands():
+            continue  # a bare name refers to the command (`govbot ask` answers one question)
+        for argv in _examples(usage):
+            try:
+                build_parser().parse_args(argv)
+            except SystemExit as exit:
+                raise AssertionError(f"the documented `govbot {usage}` is refused as {argv}") from exit
+    documented = {usage.split()[0] for usage in invocations}
+    assert documented == set(_cli_commands()), set(_cli_commands()) - documented
 
 
 @pytest.mark.parametrize("page", [ROOT / "README.md", *DOCS], ids=lambda p: p.name)

@@ -82,20 +82,37 @@ actors:
     url: https://example.org/slow
 """
 SALT = "test-salt"
+
+
+async def refused(port: int, timeout: float = 10.0) -> None:
+    """Wait until the port refuses connections (connections accepted meanwhile are closed at once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except ConnectionRefusedError:
+            return
+        writer.close()
+        assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
+        await asyncio.sleep(0.02)
+
+
 # A visitor id the server issued just now: a token, the time, and their signature keyed on the salt
 # (GOVBOT_SALT for the child); admin rights last GOVBOT_WEB_ADMIN_HOURS from that time.
 _ISSUED = f"{'a' * 24}.{int(time.time())}"
 ADMIN = f"{_ISSUED}.{hmac.new(SALT.encode(), _ISSUED.encode(), hashlib.sha256).hexdigest()[:20]}"
 
 
-async def slow_source(request: web.Request) -> web.Response:
-    """A source that takes a second to arrive, so a refresh is still running when SIGTERM comes."""
-    await asyncio.sleep(1.5)
-    return web.Response(text=SLOW_SOURCE, content_type="application/yaml")
-
-
 async def test_serve_starts_restarts_without_rebuilding_and_stops_gracefully(tmp_path, aiohttp_server):
     db, log = tmp_path / "kb", tmp_path / "serve.log"
+    # A source held back until the test releases it, so a refresh is provably running when SIGTERM comes.
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_source(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(text=SLOW_SOURCE, content_type="application/yaml")
+
     app = web.Application()
     app.router.add_get("/slow.yaml", slow_source)
     sources = await aiohttp_server(app)
@@ -125,15 +142,11 @@ async def test_serve_starts_restarts_without_rebuilding_and_stops_gracefully(tmp
             in_flight = asyncio.create_task(
                 session.post(second.url + "/api/chat", data=refresh, headers={**JSON, "Cookie": f"govbot_uid={ADMIN}"})
             )
-            await asyncio.sleep(0.4)
+            await asyncio.wait_for(asked.wait(), 30)
             second.process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.3)
-            try:
-                await asyncio.open_connection("127.0.0.1", second.port)
-            except ConnectionRefusedError:
-                pass  # no new connection once stopping
-            else:
-                raise AssertionError("still accepting connections after SIGTERM")
+            await refused(second.port)  # no new connection once stopping, while the refresh is still held
+            assert not in_flight.done()
+            release.set()
             response = await asyncio.wait_for(in_flight, 10)
             assert response.status == 200
             assert (await response.json())["text"].startswith("Base mise à jour : Version")

@@ -31,13 +31,14 @@ def new_key() -> rsa.RSAPrivateKey:
 
 
 class FakeJwks:
-    """Serves `/openid` (metadata) and `/keys`; counts requests; `delay` makes both endpoints hang."""
+    """Serves `/openid` (metadata) and `/keys`; counts requests and answers; `delay` makes both endpoints hang."""
 
     def __init__(self, endorsements: tuple[str, ...] = ("msteams",)) -> None:
         self.key = new_key()
         self.kid = f"kid-{uuid.uuid4().hex[:8]}"
         self.endorsements = list(endorsements)
         self.requests = 0
+        self.answered = 0  # requests whose `delay` is over (a client that gave up earlier saw none of them)
         self.delay = 0.0
         self.base_url = ""
         self.app = web.Application()
@@ -77,11 +78,13 @@ class FakeJwks:
     async def _metadata(self, request: web.Request) -> web.Response:
         self.requests += 1
         await asyncio.sleep(self.delay)
+        self.answered += 1
         return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.base_url}/keys"})
 
     async def _keys(self, request: web.Request) -> web.Response:
         self.requests += 1
         await asyncio.sleep(self.delay)
+        self.answered += 1
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
         jwk.update(kid=self.kid, use="sig", endorsements=self.endorsements)
         return web.json_response({"keys": [jwk]})

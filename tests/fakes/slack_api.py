@@ -3,6 +3,10 @@
 It records what govbot sends, so tests assert on what would have reached Slack. `SlackRig` mounts the
 real bolt app (through `bot.slack.mount`, configured from the environment) on a real aiohttp server
 and signs requests the way Slack does.
+
+"Nothing more arrives" is never checked by waiting for quiet: `SlackRig.barrier()` sends a later direct
+message and waits for its answer, so whatever govbot would have sent about the earlier requests has been
+sent by then. Barrier traffic is kept out of `of()`, `attempts()` and `posted()`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ BOT_USER = "UGOVBOT"
 BOT_ID = "BGOVBOT"
 ADMIN = "UADMIN"
 USER = "UALICE"
+BARRIER_USER = "UBARRIER"
+BARRIER_CHANNEL = "DBARRIER"
 
 
 @dataclass
@@ -41,8 +47,13 @@ class Call:
     data: dict[str, Any]
     status: int
     at: float
+    seq: int  # the call's place among every call the fake received
     path: str = ""
     token: str = ""
+
+    @property
+    def barrier(self) -> bool:
+        return self.data.get("channel") == BARRIER_CHANNEL
 
 
 @dataclass
@@ -94,15 +105,19 @@ class FakeSlack:
             self.scripted[method].append(_Scripted(status, headers or {}, {"ok": False, "error": error}))
 
     def of(self, method: str) -> list[dict[str, Any]]:
-        """What Slack accepted for `method` (scripted failures left out)."""
-        return [c.data for c in self.calls if c.method == method and c.status == 200]
+        """What Slack accepted for `method` (scripted failures and barriers left out)."""
+        return [c.data for c in self.calls if c.method == method and c.status == 200 and not c.barrier]
 
     def attempts(self, method: str) -> list[Call]:
-        return [c for c in self.calls if c.method == method]
+        return [c for c in self.calls if c.method == method and not c.barrier]
 
     def posted(self) -> list[Call]:
-        """Every accepted call that would show something to someone."""
-        return [c for c in self.calls if c.status == 200 and c.method not in ("auth.test", "apps.connections.open")]
+        """Every accepted call that would show something to someone (barriers left out)."""
+        return [
+            c
+            for c in self.calls
+            if c.status == 200 and c.method not in ("auth.test", "apps.connections.open") and not c.barrier
+        ]
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -112,12 +127,16 @@ class FakeSlack:
             await asyncio.sleep(0.01)
         return self.of(method)
 
-    async def settle(self, quiet: float = 0.3) -> None:
-        """Wait until nothing new arrives for `quiet` seconds (to assert that nothing more comes)."""
-        seen = -1
-        while seen != len(self.calls):
-            seen = len(self.calls)
-            await asyncio.sleep(quiet)
+    async def wait_for_barrier(self, after: int, timeout: float = 10.0) -> Call:
+        """The answer to a barrier message, received after call number `after`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for call in self.calls[after:]:
+                if call.barrier and call.method == "chat.postMessage" and call.status == 200:
+                    return call
+            if time.monotonic() > deadline:
+                raise AssertionError("the barrier message was never answered")
+            await asyncio.sleep(0.01)
 
     def _next_ts(self) -> str:
         self._ts += 1
@@ -133,7 +152,7 @@ class FakeSlack:
         data = await self._read(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         status = self.scripted[method][0].status if self.scripted[method] else 200
-        self.calls.append(Call(method, data, status, time.monotonic(), request.path, token))
+        self.calls.append(Call(method, data, status, time.monotonic(), len(self.calls), request.path, token))
         if self.scripted[method]:
             scripted = self.scripted[method].pop(0)
             return web.json_response(scripted.body, status=scripted.status, headers=scripted.headers)
@@ -161,7 +180,7 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         data = await request.json()
         data["_key"] = request.match_info["key"]
-        self.calls.append(Call("respond", data, 200, time.monotonic(), request.path))
+        self.calls.append(Call("respond", data, 200, time.monotonic(), len(self.calls), request.path))
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -204,6 +223,11 @@ def event_body(event: dict[str, Any], event_id: str) -> str:
     )
 
 
+def barrier_dm(ts: str) -> dict[str, Any]:
+    """A direct message whose answer proves govbot is done with what came before (help: logs no question)."""
+    return dm("aide", user=BARRIER_USER, ts=ts, channel=BARRIER_CHANNEL)
+
+
 def mention(text: str, *, user: str = USER, ts: str = "1700000100.000200", channel: str = "C1") -> dict[str, Any]:
     return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": channel}
 
@@ -226,6 +250,12 @@ class SlackRig:
     def _id(self, prefix: str) -> str:
         self.counter[0] += 1
         return f"{prefix}{self.counter[0]}"
+
+    async def barrier(self) -> Call:
+        """Send a later message and wait for its answer: govbot has then finished with every earlier request."""
+        sent = len(self.fake.calls)
+        assert await self.event(barrier_dm(f"1700000900.{self.counter[0]:06d}")) == 200
+        return await self.fake.wait_for_barrier(sent)
 
     async def post(
         self,

@@ -141,10 +141,10 @@ async def run_concurrency(
     return tally
 
 
-async def test_200_concurrent_questions_during_refreshes_of_a_10x_knowledge_base(
+async def test_200_concurrent_questions_during_refreshes_of_a_5x_knowledge_base(
     aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path
 ) -> None:
-    await run_concurrency(aiohttp_client, tmp_path, times=10, refreshes=10)
+    await run_concurrency(aiohttp_client, tmp_path, times=5, refreshes=6)
 
 
 @pytest.mark.soak

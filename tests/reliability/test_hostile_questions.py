@@ -1,7 +1,7 @@
 """Hostile questions: any text never raises, answers in normal time, and never echoes much of itself.
 
-Two hypothesis properties, 10,000 examples each in `make test` (derandomized, so a run is reproducible) and
-more, freshly random, under `make soak`:
+Two hypothesis properties, 500 examples each in `make test` (derandomized, so a run is reproducible) and
+30,000, freshly random, under `make soak`:
 - `KnowledgeBase.ask` on any text: random Unicode up to 4,000 characters (lone surrogates, controls, NUL,
   right-to-left marks included), FTS5 syntax soup (quotes, `*`, `^`, `NEAR(`, `AND`/`OR`/`NOT`, column
   filters), SQL, chat mentions, and long repetitive text;
@@ -11,6 +11,7 @@ more, freshly random, under `make soak`:
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import sqlite3
@@ -27,11 +28,23 @@ from knowledge.text import STOPWORDS, fold, fts_query, strip_mentions
 
 MAX_ECHO = 100  # characters of the question an answer may repeat
 MAX_TEXT = 4000  # characters of answer text (a passage and a sentence, a list of 12, help...)
-# Normal answers take a few milliseconds; the bounds leave room for a loaded CI machine, not for a hang.
-MAX_SECONDS = 2.0
-MAX_MEAN_SECONDS = 0.02
+# Time is compared with ordinary questions asked in the same run, never with absolute seconds (a loaded CI
+# machine slows both alike). A hostile question is up to 4,000 characters, so it may cost more than a short
+# one; the factors catch a hang or a quadratic blow-up (a 4,000-character text is ~100 times a question).
+SLOWEST_FACTOR = 50  # one hostile question vs the slowest ordinary one
+MEAN_FACTOR = 5  # the mean over hostile questions vs the mean over ordinary ones
+ORDINARY_QUESTIONS = (
+    "qui pilote CaRE ?",
+    "c'est quoi l'ANS ?",
+    "what is Mon espace santé?",
+    "objectifs en retard",
+    "décisions du dernier comité",
+    "où en est l'objectif 2.1 ?",
+    "what changed since June 2024?",
+    "aide",
+)
 FAST = settings(
-    max_examples=10_000,
+    max_examples=500,
     deadline=None,
     derandomize=True,
     database=None,
@@ -125,42 +138,62 @@ def _echo(question: str, said: str) -> str:
     return ""
 
 
-def check_answer(kb: KnowledgeBase, question: str, timings: list[float]) -> None:
+def _timed_ask(kb: KnowledgeBase, question: str) -> tuple[Answer, float]:
     started = time.perf_counter()
     answer = kb.ask(question)
-    timings.append(time.perf_counter() - started)
+    return answer, time.perf_counter() - started
+
+
+def check_answer(kb: KnowledgeBase, question: str, timings: list[float], slowest: float = float("inf")) -> None:
+    """The answer is well formed, does not echo the question, and took less than `slowest` seconds."""
+    answer, seconds = _timed_ask(kb, question)
+    if seconds >= slowest:  # a slow question is slow again; a pause of a loaded machine is not
+        seconds = min(seconds, _timed_ask(kb, question)[1])
+    timings.append(seconds)
     assert isinstance(answer, Answer)
     assert answer.intent in INTENTS and answer.lang in ("fr", "en"), (answer.intent, answer.lang)
     assert len(answer.text) <= MAX_TEXT and len(answer.title) <= 300, (len(answer.text), len(answer.title))
-    assert timings[-1] < MAX_SECONDS, timings[-1]
+    assert seconds < slowest, f"{seconds * 1000:.0f} ms, more than {slowest * 1000:.0f} ms"
     assert not (echoed := _echo(question, _said(answer))), f"the answer repeats the question: {echoed!r}"
     answer.to_json()  # front ends serialise every answer
 
 
-def _property(kb: KnowledgeBase, config: settings) -> tuple[int, float, float]:
+def _property(kb: KnowledgeBase, config: settings) -> tuple[int, float, float, float]:
+    """Runs the property; returns (examples, slowest, mean, ordinary mean).
+
+    Each hostile question follows an ordinary one, so both are timed under the same load."""
+    ordinary: list[float] = [_timed_ask(kb, question)[1] for question in ORDINARY_QUESTIONS]
+    next_ordinary = itertools.cycle(ORDINARY_QUESTIONS)
     timings: list[float] = []
 
     @config
     @given(HOSTILE_TEXT)
     def ask_anything(question: str) -> None:
-        check_answer(kb, question, timings)
+        ordinary.append(_timed_ask(kb, next(next_ordinary))[1])
+        check_answer(kb, question, timings, SLOWEST_FACTOR * max(ordinary))
 
     ask_anything()
-    mean = sum(timings) / len(timings)
-    assert mean < MAX_MEAN_SECONDS, mean
-    return len(timings), max(timings), mean
+    mean, ordinary_mean = sum(timings) / len(timings), sum(ordinary) / len(ordinary)
+    assert mean < MEAN_FACTOR * ordinary_mean, (mean, ordinary_mean)
+    return len(timings), max(timings), mean, ordinary_mean
 
 
 def test_any_text_gets_an_answer(served_kb: KnowledgeBase) -> None:
-    runs, slowest, mean = _property(served_kb, FAST)
-    assert runs >= 10_000
-    print(f"\nhostile questions: {runs} examples, slowest {slowest * 1000:.1f} ms, mean {mean * 1000:.2f} ms")
+    runs, slowest, mean, ordinary = _property(served_kb, FAST)
+    assert runs >= FAST.max_examples
+    print(
+        f"\nhostile questions: {runs} examples, slowest {slowest * 1000:.1f} ms, mean {mean * 1000:.2f} ms "
+        f"(ordinary questions: mean {ordinary * 1000:.2f} ms)"
+    )
 
 
 @pytest.mark.soak
 def test_any_text_gets_an_answer_soak(served_kb: KnowledgeBase) -> None:
-    runs, slowest, _ = _property(served_kb, SOAK)
-    print(f"\nhostile questions (soak): {runs} examples, slowest {slowest * 1000:.1f} ms")
+    runs, slowest, mean, ordinary = _property(served_kb, SOAK)
+    assert runs >= 10_000
+    print(
+        f"\nhostile questions (soak): {runs} examples, slowest {slowest * 1000:.1f} ms, mean/ordinary {mean / ordinary:.1f}"
+    )
 
 
 @pytest.mark.parametrize(

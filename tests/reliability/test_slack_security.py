@@ -50,13 +50,21 @@ def count(conv: Conversation, table: str) -> int:
 
 async def assert_nothing_ran(slack: SlackRig) -> None:
     """No listener ran: nothing reached Slack, no question, feedback or admin action was logged."""
-    await slack.fake.settle(0.2)
+    await slack.barrier()
     assert slack.fake.posted() == []
     assert (count(slack.conv, "questions"), count(slack.conv, "admin_actions"), count(slack.conv, "feedback")) == (
         0,
         0,
         0,
     )
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5.0) -> None:
+    """Wait for `text` to be logged."""
+    deadline = time.monotonic() + timeout
+    while text not in caplog.text:
+        assert time.monotonic() < deadline, f"never logged: {text!r}"
+        await asyncio.sleep(0.01)
 
 
 def parsed_text(message: dict[str, Any]) -> str:
@@ -164,7 +172,7 @@ async def test_a_replayed_mention_runs_once(slack: SlackRig) -> None:
     statuses = [await slack.post(body, headers=headers, signed=False) for _ in range(5)]
     assert statuses == [200] * 5
     await slack.fake.wait_for("chat.postMessage")
-    await slack.fake.settle()
+    await slack.barrier()
     assert len(slack.fake.of("chat.postMessage")) == 1 and count(slack.conv, "questions") == 1
 
 
@@ -174,19 +182,16 @@ async def test_a_replayed_admin_command_runs_once(slack: SlackRig) -> None:
     statuses = [await slack.post(body, headers=headers, signed=False) for _ in range(5)]
     assert statuses == [200] * 5
     await slack.fake.wait_for("respond")
-    await slack.fake.settle()
+    await slack.barrier()
     assert len(slack.fake.of("respond")) == 1 and count(slack.conv, "admin_actions") == 1
 
 
 async def test_a_flood_of_1000_forged_requests_is_all_rejected(slack: SlackRig) -> None:
     kinds = _forgeries(margin=60)  # the flood takes a while: stale and future stay out of the window
-    started = time.monotonic()
     statuses = await asyncio.gather(
         *(slack.post(kinds[i % len(kinds)][1], headers=kinds[i % len(kinds)][2], signed=False) for i in range(1000))
     )
-    elapsed = time.monotonic() - started
     assert statuses == [401] * 1000
-    assert elapsed < 20  # measured well under 2 s on loopback
     await assert_nothing_ran(slack)
 
 
@@ -220,7 +225,7 @@ async def test_retries_and_repeated_event_ids_are_acked_and_answered_once(slack:
     ]
     assert statuses == [200] * 4
     await slack.fake.wait_for("chat.postMessage")
-    await slack.fake.settle()
+    await slack.barrier()
     assert len(slack.fake.of("chat.postMessage")) == 1 and count(slack.conv, "questions") == 1
 
 
@@ -244,7 +249,8 @@ async def test_a_slack_error_while_posting_is_logged_and_the_next_answer_goes_ou
 ) -> None:
     slack.fake.fail("chat.postMessage", 500)
     assert await slack.event(mention(QUESTION)) == 200
-    await slack.fake.settle()
+    await _logged(caplog, "answer not delivered")  # the failed post happened; then nothing retries it
+    await slack.barrier()
     assert slack.fake.of("chat.postMessage") == [] and "answer not delivered" in caplog.text
     assert await slack.event(mention(QUESTION)) == 200
     await slack.fake.wait_for("chat.postMessage")
@@ -260,10 +266,7 @@ async def test_slack_unreachable_is_logged_and_the_server_keeps_serving(
     port = slack.fake.server.port
     await slack.fake.stop()
     assert await slack.event(mention(QUESTION)) == 200
-    deadline = time.monotonic() + 5
-    while "answer not delivered" not in caplog.text and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert "answer not delivered" in caplog.text
+    await _logged(caplog, "answer not delivered")
     await slack.fake.start(aiohttp_server, port=port)
     assert await slack.event(mention(QUESTION)) == 200
     await slack.fake.wait_for("chat.postMessage", 2)
