@@ -1,4 +1,4 @@
-"""The `govbot` command: ask, chat, refresh, stats, and the service commands (serve, slack, teams-package).
+"""The `govbot` command: ask, chat, refresh, stats, and the service commands (serve, slack, matrix, teams-package).
 
 Chat SDKs are imported only by the commands that need them, so `govbot ask` starts fast.
 """
@@ -54,10 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
             "--workers", type=int, default=default_workers(), help="processes computing answers (default: 0, threads)"
         )
 
+    matrix = sub.add_parser("matrix", help="run the Matrix (Tchap) front end alone")
+
     package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID")
     package.add_argument("--out", type=Path, default=Path("govbot-teams.zip"))
-    for each in (ask, refresh, stats, serve, slack, package):
+    for each in (ask, refresh, stats, serve, slack, matrix, package):
         each.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub.choices["chat"].add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -135,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args)
         if args.command == "slack":
             return _slack(args)
+        if args.command == "matrix":
+            from .matrix import main as matrix
+
+            return matrix(args)
         if args.command == "teams-package":
             from .teams_package import main as package
 

@@ -210,6 +210,27 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Mentionnez-moi dans un canal, écrivez-moi en message direct ou tapez /govbot suivi de votre question.",
         "Mention me in a channel, send me a direct message or type /govbot followed by your question.",
     ),
+    # Matrix / Tchap (no buttons: numbers, words and reactions instead)
+    "matrix_choose": (
+        "Répondez par le numéro ou les mots de votre choix.",
+        "Reply with the number or the words of your choice.",
+    ),
+    "matrix_more": ("Répondez « plus » pour la suite.", "Reply “more” for the rest."),
+    "matrix_feedback": ("Réagissez 👍 ou 👎 pour noter cette réponse.", "React 👍 or 👎 to rate this answer."),
+    "matrix_joined": (
+        "Bonjour, je suis govbot : mentionnez-moi ou répondez à l'un de mes messages pour poser une question "
+        "sur la gouvernance du numérique en santé. Mes réponses citent leurs sources.",
+        "Hello, I am govbot: mention me or reply to one of my messages to ask about digital health governance. "
+        "My answers cite their sources.",
+    ),
+    "matrix_unencrypted_only": (
+        "Je ne lis pas les messages chiffrés : je ne fonctionne que dans les salons non chiffrés.",
+        "I cannot read encrypted messages: I work in unencrypted rooms only.",
+    ),
+    "matrix_server_refused": (
+        "govbot n'accepte que les invitations venant de {servers}.",
+        "govbot only accepts invitations from {servers}.",
+    ),
     # Microsoft Teams app package
     "teams_description_short": (
         "Réponses sourcées sur la gouvernance du numérique en santé.",

@@ -324,10 +324,10 @@ async def test_teams_route_is_there_unless_turned_off(conv, aiohttp_client, monk
 
 
 async def test_a_missing_front_end_module_is_logged_and_skipped(conv, aiohttp_client, monkeypatch, caplog):
-    monkeypatch.setattr(server, "FRONT_ENDS", ("matrix",))
+    monkeypatch.setattr(server, "FRONT_ENDS", ("xmpp",))
     caplog.set_level(logging.INFO, logger="govbot.server")
     client = await aiohttp_client(create_app(conv))
-    assert "matrix front end not installed (no module bot.matrix): its route is not mounted" in caplog.text
+    assert "xmpp front end not installed (no module bot.xmpp): its route is not mounted" in caplog.text
     assert (await client.get("/healthz")).status == 200
 
 
