@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from typing import Any
+
+from lxml import etree
 
 __all__ = ["Passage", "split_passages", "html_to_blocks"]
 
@@ -39,62 +41,116 @@ class Passage:
     text: str
 
 
-class _Reducer(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[str, str]] = []  # (kind: 'h' | 'p', text)
-        self._skip_depth = 0
-        self._stack: list[tuple[str, bool]] = []
-        self._buf: list[str] = []
-        self._heading = False
+# A class/id/role list longer than this is not a layout hint (and is not worth scanning).
+_MAX_MARKS = 1000
+# Elements read from one page: a long article has a few thousand; walking them costs ~7 µs each in Python.
+MAX_ELEMENTS = 200_000
+# Tags ('<') a page may hold before it is parsed at all: libxml2 frees a tree while holding the GIL (0.3 s
+# for the 6 million elements 20 MB can open), which would stall the event loop; counting '<' takes ~10 ms.
+MAX_TAGS = 2 * MAX_ELEMENTS
+# libxml2 compares each attribute with every earlier one of its tag (quadratic): a tag longer than this
+# loses its attributes before parsing (none of them is article text; a long `src` or `style` loses nothing).
+MAX_TAG = 1024
+_TAG_START = re.compile(r"<[a-zA-Z][^\s/<>\"'=]*")
+_TAG_DELIMITERS = re.compile(r"[<>\"']")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"br", "img", "hr", "meta", "link", "input"}:
-            return
-        marks = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
-        skip = tag in _SKIP or bool(_JUNK.search(marks)) or "navigation" in marks
-        self._stack.append((tag, skip))
-        if skip:
-            self._skip_depth += 1
-        if tag in _BLOCKS:
-            self._flush()
-            self._heading = tag in _HEADINGS
 
-    def handle_endtag(self, tag: str) -> None:
-        if not any(t == tag for t, _ in self._stack):
-            return
-        while self._stack:
-            open_tag, skip = self._stack.pop()
-            if skip:
-                self._skip_depth -= 1
-            if open_tag == tag:
-                break
-        if tag in _BLOCKS:
-            self._flush()
+def _parse_html(html: str) -> Any:
+    """The page's tree, from libxml2's HTML parser: C, linear, tolerant of broken markup, and it releases
+    the GIL while parsing, so a refresh in a worker thread never stalls the event loop. libxml2 stops
+    descending at 256 levels, which bounds the tree a hostile page of nested tags can build."""
+    parser = etree.HTMLParser(
+        encoding="utf-8", recover=True, no_network=True, remove_comments=True, remove_pis=True, collect_ids=False
+    )
+    try:
+        return etree.fromstring(_strip_long_tags(html).encode("utf-8", "replace"), parser)
+    except etree.XMLSyntaxError:  # nothing but whitespace
+        return None
 
-    def handle_data(self, data: str) -> None:
-        if not self._skip_depth:
-            self._buf.append(data)
 
-    def _flush(self) -> None:
-        text = " ".join("".join(self._buf).split())
-        self._buf = []
-        if text:
-            self.blocks.append(("h" if self._heading else "p", text))
-        self._heading = False
+def _strip_long_tags(html: str) -> str:
+    """The page with the attributes of its very long tags removed.
 
-    def close(self) -> None:
-        super().close()
-        self._flush()
+    Tags are found one after the other, as a tokenizer would (quoted values skipped with str.find), so each
+    character is looked at once; no single call scans the whole page holding the GIL (and the event loop).
+    """
+    pieces: list[str] = []
+    done = position = 0
+    while start := _TAG_START.search(html, position):
+        end = _tag_end(html, start.end())
+        if end - start.start() > MAX_TAG:
+            pieces += (html[done : start.start()], start.group())
+            done = end
+        position = end
+    pieces.append(html[done:])
+    return "".join(pieces)
+
+
+def _tag_end(html: str, position: int) -> int:
+    """Where a tag whose name ends at `position` ends: its '>' (or a '<') outside quotes, or the page's end."""
+    while delimiter := _TAG_DELIMITERS.search(html, position):
+        if delimiter.group() in "<>":
+            return delimiter.start()
+        closing = html.find(delimiter.group(), delimiter.end())
+        if closing < 0:
+            return len(html)
+        position = closing + 1
+    return len(html)
+
+
+def _skipped(element: Any) -> bool:
+    marks = " ".join(element.get(k) or "" for k in ("class", "id", "role"))[:_MAX_MARKS]
+    return element.tag in _SKIP or bool(_JUNK.search(marks)) or "navigation" in marks
 
 
 def html_to_blocks(html: str) -> list[tuple[str, str]]:
-    """(kind, text) blocks of the page's main text; kind is 'h' for headings, 'p' otherwise."""
-    body = re.search(r"<(article|main)\b.*?</\1>", html, re.S | re.I)
-    parser = _Reducer()
-    parser.feed(body.group(0) if body else html)
-    parser.close()
-    return parser.blocks
+    """(kind, text) blocks of the page's main text; kind is 'h' for headings, 'p' otherwise.
+
+    ValueError for a page of more than MAX_TAGS tags or MAX_ELEMENTS elements (generated or hostile, not an
+    article).
+    """
+    if html.count("<") > MAX_TAGS:
+        raise ValueError(f"a page of more than {MAX_TAGS} tags (not an article)")
+    root = _parse_html(html)
+    if root is None:
+        return []
+    body = next(root.iter("article", "main"), root)
+    blocks: list[tuple[str, str]] = []
+    buf: list[str] = []
+    heading = False
+    skips: list[bool] = []  # for each open element: is its content left out?
+    skipping = 0  # how many open elements leave their content out
+    seen = 0
+
+    def flush() -> None:
+        nonlocal heading
+        text = " ".join("".join(buf).split())
+        buf.clear()
+        if text:
+            blocks.append(("h" if heading else "p", text))
+        heading = False
+
+    for event, element in etree.iterwalk(body, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            seen += 1
+            if seen > MAX_ELEMENTS:
+                raise ValueError(f"a page of more than {MAX_ELEMENTS} HTML elements (not an article)")
+            skips.append(_skipped(element))
+            skipping += skips[-1]
+            if tag in _BLOCKS:
+                flush()
+                heading = tag in _HEADINGS
+            if not skipping:
+                buf.append(" " if tag == "br" else element.text or "")
+            continue
+        skipping -= skips.pop()
+        if tag in _BLOCKS:
+            flush()
+        if not skipping and element is not body and element.tail:
+            buf.append(element.tail)
+    flush()
+    return blocks
 
 
 def _text_blocks(text: str, markdown: bool) -> list[tuple[str, str]]:

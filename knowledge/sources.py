@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import http.client
 import io
 import json
 import re
 import stat
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .fetch import FETCH_TIMEOUT, MAX_SOURCE_BYTES, fetch
 from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, PERSON_FIELDS, RECORD_TYPES, SourceProblem
 from .passages import Passage, split_passages
 from .text import clip
@@ -27,10 +24,21 @@ from .vocabulary import normalize_status, parse_date
 __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
 
 BUNDLED_DATA = Path(__file__).parent / "data"
-MAX_SOURCE_BYTES = 20 * 1024 * 1024
-FETCH_TIMEOUT = 20.0
 # Values a YAML document may hold once its aliases are expanded: a 1 kB "billion laughs" file stays small.
 MAX_YAML_VALUES = 1_000_000
+# Size a YAML document may grow to once its aliases are expanded (characters of its values, plus one per
+# value), as a multiple of its own length: without aliases it is about 1x; shared defaults (`<<: *base`)
+# stay well under 10x, while an alias bomb of long strings would otherwise fill the knowledge file
+# (115 kB became 300 MB). The floor lets a small file use a few anchors freely.
+YAML_EXPANSION = 10
+YAML_EXPANSION_FLOOR = 100_000
+# Nesting a record needs is 5 levels or so; deeper documents are refused before any recursive code sees them.
+MAX_YAML_DEPTH = 64
+# Documents one source may list: bench's 100x source has 300 local ones; past this it is generated or hostile.
+MAX_DOCUMENTS = 1_000
+# Of those, documents fetched by URL: each may take FETCH_TIMEOUT and MAX_SOURCE_BYTES, so 50 bound one
+# source's fetching to about 17 minutes and 1 GB at worst.
+MAX_URL_DOCUMENTS = 50
 _SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
 _DOC_FORMATS = {"html", "markdown", "text"}
 
@@ -56,13 +64,14 @@ _TEXT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float",
 class _Frame:
     """A mapping or sequence being built from parser events."""
 
-    __slots__ = ("value", "key", "anchor", "size", "written")
+    __slots__ = ("value", "key", "anchor", "size", "weight", "written")
 
     def __init__(self, value: dict[str, Any] | list[Any], anchor: str | None):
         self.value = value
         self.key: Any = _NO_KEY
         self.anchor = anchor
         self.size = 1
+        self.weight = 1  # characters of its values plus one per value, aliases expanded
         self.written: set[str] = set()  # keys written in this mapping (merged ones may be overridden)
 
 
@@ -76,9 +85,11 @@ def _load_yaml(text: str) -> Any:
     duplicate keys, unknown tags, recursive aliases and alias bombs are refused on the way.
     """
     stack: list[_Frame] = []
-    anchors: dict[str, tuple[Any, int]] = {}
+    anchors: dict[str, tuple[Any, int, int]] = {}
     open_anchors: set[str] = set()
     total = 0
+    expanded = 0
+    budget = YAML_EXPANSION * len(text) + YAML_EXPANSION_FLOOR
     root: Any = None
     documents = 0
     for event in yaml.parse(text, Loader=_Loader):
@@ -91,6 +102,8 @@ def _load_yaml(text: str) -> Any:
             continue
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             _check_tag(event.tag, "map" if isinstance(event, yaml.MappingStartEvent) else "seq", event)
+            if len(stack) >= MAX_YAML_DEPTH:
+                raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep (line {event.start_mark.line + 1})")
             stack.append(_Frame({} if isinstance(event, yaml.MappingStartEvent) else [], event.anchor))
             if event.anchor:
                 open_anchors.add(event.anchor)
@@ -98,7 +111,8 @@ def _load_yaml(text: str) -> Any:
         anchor = None
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frame = stack.pop()
-            value, size, anchor = frame.value, frame.size, frame.anchor
+            value, size, weight, anchor = frame.value, frame.size, frame.weight, frame.anchor
+            added = 1  # its values were counted as they came
             if isinstance(value, dict) and frame.key is not _NO_KEY:
                 raise ValueError("a mapping key without a value")
             if anchor:
@@ -108,23 +122,30 @@ def _load_yaml(text: str) -> Any:
                 raise ValueError("a recursive alias (a value that contains itself)")
             if event.anchor not in anchors:
                 raise ValueError(f"unknown alias *{event.anchor} at line {event.start_mark.line + 1}")
-            value, size = anchors[event.anchor]
+            value, size, weight = anchors[event.anchor]
+            added = weight  # everything it repeats
         else:  # a scalar
             _check_tag(event.tag, "str", event)
             plain = event.implicit[0] and event.style is None
             value = None if (plain and event.value in _NULLS) or event.tag == "tag:yaml.org,2002:null" else event.value
-            size, anchor = 1, event.anchor
+            size, weight, anchor = 1, 1 + len(event.value), event.anchor
+            added = weight
         # A container's values were counted as they came; an alias counts everything it repeats.
-        total += size if isinstance(event, yaml.AliasEvent) else 1
+        repeated = isinstance(event, yaml.AliasEvent)
+        total += size if repeated else 1
         if total > MAX_YAML_VALUES:
             raise ValueError(f"more than {MAX_YAML_VALUES} values once aliases are expanded (an alias bomb?)")
+        expanded += added
+        if expanded > budget:
+            raise ValueError(f"more than {budget:,} characters and values once aliases are expanded (an alias bomb?)")
         if anchor:
-            anchors[anchor] = (value, size)
+            anchors[anchor] = (value, size, weight)
         if not stack:
             root = value
             continue
         parent = stack[-1]
         parent.size += size
+        parent.weight += weight
         if isinstance(parent.value, list):
             parent.value.append(value)
         elif parent.key is _NO_KEY:
@@ -176,38 +197,6 @@ def _http_url(value: Any) -> bool:
         return False
     parsed = urllib.parse.urlparse(value.strip())
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
-
-
-def fetch(url: str, *, timeout: float | None = None, limit: int | None = None) -> tuple[bytes, str]:
-    """GET a URL with a time budget and a size cap; returns (body, content type). Raises ValueError.
-
-    The socket timeout bounds each wait; the budget bounds the whole transfer, so a server that drips a
-    byte at a time cannot hold a refresh for ever.
-    """
-    timeout = timeout or FETCH_TIMEOUT
-    limit = limit or MAX_SOURCE_BYTES
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(url, headers={"User-Agent": "govbot (knowledge refresh)"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) checked)
-            kind = response.headers.get("Content-Type", "")
-            chunks: list[bytes] = []
-            size = 0
-            while size <= limit and (chunk := response.read1(64 * 1024)):
-                chunks.append(chunk)
-                size += len(chunk)
-                if time.monotonic() > deadline:
-                    raise ValueError(f"could not fetch (not complete after {timeout:g} s)")
-            body = b"".join(chunks)
-    except urllib.error.HTTPError as exc:
-        raise ValueError(f"HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        # HTTPException: an invalid port, a truncated or malformed response.
-        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-        raise ValueError(f"could not fetch ({reason})") from None
-    if len(body) > limit:
-        raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
-    return body, kind
 
 
 def _decode(data: bytes, where: str, bundle: Bundle) -> str:
@@ -264,7 +253,7 @@ def _read_one(spec: str, bundle: Bundle) -> None:
     local = spec.partition("?type=")[0]
     try:
         if _is_url(spec):
-            data, content_type = fetch(spec)
+            data, content_type = fetch(spec, timeout=FETCH_TIMEOUT, limit=MAX_SOURCE_BYTES)
             base_url, folder = spec, None
         else:
             path = Path(local)
@@ -343,8 +332,24 @@ def _read_one(spec: str, bundle: Bundle) -> None:
         if not isinstance(items, list):
             bundle.problems.append(SourceProblem(name, f"'{record_type}' must be a list of records"))
             continue
+        if record_type == "documents" and (too_many := _too_many_documents(items)):
+            bundle.problems.append(SourceProblem(name, too_many, field="documents"))
+            continue
         for index, raw in enumerate(items):
             _check_record(record_type, index, raw, name, default_url, folder, meta, bundle)
+
+
+def _too_many_documents(items: list[Any]) -> str:
+    """Why a source's list of documents is too long to read ('' when it is not)."""
+    fetched = sum(1 for d in items if not (isinstance(d, dict) and d.get("path")))
+    if len(items) > MAX_DOCUMENTS:
+        return f"{len(items):,} documents; at most {MAX_DOCUMENTS:,} per source (split it into several sources)"
+    if fetched > MAX_URL_DOCUMENTS:
+        return (
+            f"{fetched:,} documents to fetch by URL; at most {MAX_URL_DOCUMENTS} per source "
+            "(split it into several sources, or give the documents a local path)"
+        )
+    return ""
 
 
 def _parse_csv(text: str) -> list[dict[str, Any]]:
@@ -553,7 +558,7 @@ def _read_document(record: dict[str, Any], index: int, name: str, folder: Path |
             data = _read_local(path)
             fmt = fmt or {".html": "html", ".htm": "html", ".md": "markdown"}.get(path.suffix.lower(), "text")
         else:
-            data, content_type = fetch(record["url"])
+            data, content_type = fetch(record["url"], timeout=FETCH_TIMEOUT, limit=MAX_SOURCE_BYTES)
             fmt = fmt or ("html" if "html" in content_type else "text")
     except FileNotFoundError:
         problem(f"no such file: {record['path']}", "path")
@@ -567,7 +572,12 @@ def _read_document(record: dict[str, Any], index: int, name: str, folder: Path |
         problem(str(exc), "path" if record.get("path") else "url")
         return
     title = record.get("title") or record["url"]
-    for number, passage in enumerate(split_passages(content, fmt, title)):
+    try:
+        passages = split_passages(content, fmt, title)
+    except ValueError as exc:
+        problem(str(exc), "path" if record.get("path") else "url")
+        return
+    for number, passage in enumerate(passages):
         bundle.passages.append(_passage_row(record, title, number, passage))
     bundle.sources.append(
         {

@@ -9,7 +9,8 @@ __all__ = ["fold", "tokens", "guess_language", "fts_query", "fts_terms", "strip_
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
-_MENTION = re.compile(r"<[@!#][^>]*>|(?<![\w.])@[\w.\-]+")
+# `[^<>]` (not `[^>]`): an unclosed `<@` stops at the next `<`, so a flood of them is linear, not quadratic.
+_MENTION = re.compile(r"<[@!#][^<>]*>|(?<![\w.])@[\w.\-]+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
 
 # Short words that carry no meaning for search (after folding).

@@ -42,6 +42,7 @@ class Service:
         env.update(
             GOVBOT_DB=str(self.db), GOVBOT_TEAMS="0", GOVBOT_WEB_ADMINS=ADMIN, GOVBOT_SALT=SALT, PYTHONUNBUFFERED="1"
         )
+        env["GOVBOT_FETCH_ALLOW"] = "127.0.0.1"  # its test sources are served on loopback
         env.update(self.env)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -202,6 +202,7 @@ async def test_admin_refresh_acks_then_posts_the_report(
     sources.router.add_get("/orion.yaml", source)
     server = await aiohttp_server(sources)
     before = kb.info()["version"]
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the local source server
     assert await slack.command(f"refresh <{server.make_url('/orion.yaml')}>", user=ADMIN) == 200
     assert kb.info()["version"] == before  # acked while the refresh could not have finished
     held.set()
@@ -219,8 +220,9 @@ async def test_admin_refresh_acks_then_posts_the_report(
 
 
 async def test_a_failed_refresh_posts_the_errors_and_the_old_knowledge_answers(
-    slack: SlackRig, tmp_path: Path, aiohttp_server
+    slack: SlackRig, tmp_path: Path, aiohttp_server, monkeypatch
 ) -> None:
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the local source server
     bad = tmp_path / "broken.yaml"
     bad.write_text("programmes: [ {id: X, name: 'unterminated }\n", encoding="utf-8")
     before = slack.conv.kb.info()["version"]

@@ -258,3 +258,12 @@ def test_yaml_anchors_merge_keys_and_explicit_tags(tmp_path: Path) -> None:
 )
 def test_yaml_refusals(tmp_path: Path, content: str, message: str) -> None:
     assert any(message in p for p in problems(write(tmp_path, "x.yaml", content)))
+
+
+def test_a_source_lists_at_most_1000_documents(tmp_path: Path) -> None:
+    (tmp_path / "page.txt").write_text("Un paragraphe.", encoding="utf-8")
+    rows = "".join(f"  - {{path: page.txt, url: {URL}/{i}, title: Page {i}}}\n" for i in range(1001))
+    spec = write(tmp_path, "docs.yaml", "documents:\n" + rows)
+    assert problems(spec) == [
+        f"{spec}, field 'documents': 1,001 documents; at most 1,000 per source (split it into several sources)"
+    ]

@@ -121,6 +121,24 @@ CASES = (
     Case("documents-bad-format.yaml", REJECTED, "unknown format 'pdf'", ("documents[0]", "field 'format'")),
     Case("documents-url-500.yaml", REJECTED, "HTTP 500", ("documents[0]", "field 'url'")),
     Case("documents-bad-port.yaml", REJECTED, "could not fetch (nonnumeric port", ("documents[0]", "field 'url'")),
+    Case(
+        "documents-url-metadata.yaml",
+        REJECTED,
+        "refused: 169.254.169.254 is a link-local address",
+        ("documents[0]", "field 'url'"),
+    ),
+    Case(
+        "documents-url-loopback-hex.yaml",
+        REJECTED,
+        "refused: 0x7f000002 is a loopback address",
+        ("documents[0]", "field 'url'"),
+    ),
+    Case(
+        "documents-too-many.yaml",
+        REJECTED,
+        "51 documents to fetch by URL; at most 50 per source",
+        ("field 'documents'",),
+    ),
     # JSON
     Case("json-truncated.json", REJECTED, "cannot parse: Unterminated string"),
     Case("json-scalar.json", REJECTED, "expected a mapping of record types"),
@@ -163,7 +181,7 @@ CASES = (
     Case("huge", REJECTED, "larger than 20 MB"),
     Case("/dev/zero", REJECTED, "not a regular file"),
     Case("url:/500.yaml", REJECTED, "HTTP 500"),
-    Case("url:/silent.yaml", REJECTED, "could not fetch (timed out)"),
+    Case("url:/silent.yaml", REJECTED, f"could not fetch (not complete after {FETCH_TIMEOUT:g} s)"),
     Case("url:/drip.yaml", REJECTED, f"could not fetch (not complete after {FETCH_TIMEOUT:g} s)"),
     Case("url:/endless.yaml", REJECTED, "larger than 20 MB"),
     Case("url:/page.html", REJECTED, "unknown record type '<!doctype html>"),
@@ -294,6 +312,7 @@ def test_bad_source(
     case: Case, kb: KnowledgeBase, base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("knowledge.sources.FETCH_TIMEOUT", FETCH_TIMEOUT)
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the test server; loopback is refused by default
     spec = _spec(case, base_url, tmp_path)
     served = KnowledgeBase(kb.path)  # the bot's long-lived instance
     answer_before = served.ask(PROBE).to_dict()
