@@ -37,7 +37,9 @@ __all__ = [
 
 log = logging.getLogger("govbot.conversation")
 
-ADMIN_COMMANDS = ("refresh", "stats", "unanswered", "sources")
+ADMIN_COMMANDS = ("refresh", "stats", "unanswered", "sources", "forget")
+# A refusal lists this many problems (each on its own line), then how many more.
+MAX_PROBLEMS_SHOWN = 40
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ def parse_command(text: str) -> Command:
         return Command("help", (), cleaned)
     if head in ("stats", "unanswered", "sources") and len(words) == 1:
         return Command(head, (), cleaned)
+    if head in ("forget", "oublier") and len(words) == 2:  # forget <number or url> of an added source
+        return Command("forget", (_chat_url(words[1]) or words[1],), cleaned)
     if head == "refresh":
         urls = tuple(_chat_url(w) for w in words[1:])
         if all(urls):
@@ -216,6 +220,8 @@ class Conversation:
                 """The refresh's report; never raises (front ends post whatever it returns)."""
                 try:
                     text, outcome = await self.refresh(list(command.args), lang)
+                    if outcome == "failed":  # fixing a source and trying again is normal work, not abuse
+                        self.admin_limiter.refund(self.log.user_hash(platform, user))
                     self.log.admin_action(platform, user, "refresh", args, outcome)
                 except Exception:
                     ref = secrets.token_hex(4)
@@ -227,6 +233,10 @@ class Conversation:
 
             self.log.admin_action(platform, user, "refresh", args, "started")
             return Reply(Kind.ADMIN, lang, say("refresh_started", lang), background=run)
+        if command.name == "forget":
+            text = self.forget_text(command.args[0] if command.args else "", lang)
+            self.log.admin_action(platform, user, "forget", args, "ok")
+            return Reply(Kind.ADMIN, lang, text)
         text = {"stats": self.stats_text, "unanswered": self.unanswered_text, "sources": self.sources_text}[
             command.name
         ](lang)
@@ -241,7 +251,10 @@ class Conversation:
                 report = await asyncio.to_thread(self.kb.refresh, sources)
             except SourceErrors as exc:
                 self.record_refresh(started, ok=False)
-                errors = "\n".join(f"• {p}" for p in exc.problems[:20])
+                shown = exc.problems[:MAX_PROBLEMS_SHOWN]
+                errors = "\n".join(f"• {p.text(lang)}" for p in shown)
+                if len(exc.problems) > len(shown):
+                    errors += "\n" + say("list_more", lang, more=len(exc.problems) - len(shown))
                 return say("refresh_failed", lang, errors=errors), "failed"
             except RefreshBusy:
                 return say("refresh_busy", lang), "busy"
@@ -271,6 +284,16 @@ class Conversation:
         return "\n".join(lines)
 
     def sources_text(self, lang: str) -> str:
+        """Every source of the current knowledge, then the sources an admin added, numbered for `forget`."""
         rows = self.kb.sources()
         lines = [say("sources_title", lang)] + [f"• {r['title']} — {r['url']} ({r['fetched_at']})" for r in rows]
+        added = self.kb.remembered()
+        lines += [say("remembered_title", lang) if added else say("remembered_none", lang)]
+        lines += [f"{n}. {source}" for n, source in enumerate(added, 1)]
         return "\n".join(lines)
+
+    def forget_text(self, which: str, lang: str) -> str:
+        forgotten = self.kb.forget_source(which)
+        if forgotten is None:
+            return say("forget_unknown", lang, what=clip(which, 100))
+        return say("forgotten", lang, source=forgotten)

@@ -34,6 +34,13 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    def refund(self, key: str) -> None:
+        """Give one use back (a refresh that failed: fixing a source and retrying is normal work)."""
+        with self._lock:
+            if key in self._buckets:
+                tokens, at = self._buckets[key]
+                self._buckets[key] = (min(float(self.per_minute), tokens + 1.0), at)
+
     def allow(self, key: str) -> bool:
         now = self._clock()
         rate = self.per_minute / 60.0

@@ -6,12 +6,14 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import roadmaps
 from .examples import choose
 from .model import Answer
-from .phrases import choice_label, counts_text, date_words, label, say, status_word
+from .phrases import choice_label, counts_text, date_words, label, say, shown_status, status_word
 from .store import Reader, title_of
 from .text import clip, fold
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve, understand
+from .vocabulary import LATE_BUCKETS
 
 __all__ = ["compose", "examples", "ANSWER_AT", "ASK_AT"]
 
@@ -91,16 +93,14 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _changes(q, reader)
     if q.council or q.latest_council:
         return _council(q, reader)
-    if q.names_council and q.when:
-        dated = reader.records("councils", "date LIKE ? ORDER BY date", (q.when + "%",), limit=2)
-        if len(dated) == 1:
-            return _council(q, reader, dated[0])
+    if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader)):
+        return _council(q, reader, dated)
     if q.status and ("list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded):
         return _objective_list(q, reader)
     if q.axis and ("objectifs" in q.folded or "objectives" in q.folded or "list" in q.cues):
         return _objective_list(q, reader)
     if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
-        record = reader.record("axes", q.axis)
+        record = reader.record("axes", roadmaps.axis_keys(q, reader, q.axis)[0])
         if record:
             return _about_record(q, reader, "axes", record, "about")
     found = candidates()
@@ -117,7 +117,7 @@ def compose(q: Question, reader: Reader) -> Answer:
     if "decisions" in q.cues and "owner" not in q.cues:
         return _decisions_on(q, reader, found)
     if q.axis and not found:
-        record = reader.record("axes", q.axis)
+        record = reader.record("axes", roadmaps.axis_keys(q, reader, q.axis)[0])
         if record:
             return _about_record(q, reader, "axes", record, "about")
     if "passage" in q.cues and (quoted := passage()) and quoted.confidence >= 0.6:
@@ -287,6 +287,8 @@ def _about_record(
         for key in ("budget", "start", "end", "date", "amount"):
             if record.get(key):
                 fields[key] = str(record[key])
+        if kind == "decisions" and record.get("status"):
+            fields["status"] = shown_status(record, lang, decision=True)
         if kind == "decisions" and record.get("council"):
             council = reader.record("councils", record["council"])
             fields["council"] = title_of("councils", council) if council else record["council"]
@@ -380,11 +382,10 @@ def _people(people: list[dict[str, str]], lang: str) -> str:
 
 
 def _objective(q: Question, reader: Reader) -> Answer:
-    record = reader.record("objectives", q.objective or "")
-    if record is None:
-        matches = reader.names([fold(q.objective or ""), fold(f"objectif {q.objective}"), fold(f"o{q.objective}")])
-        objective = next((m for m in matches if m["kind"] == "objectives"), None)
-        record = reader.record("objectives", objective["id"]) if objective else None
+    found = roadmaps.numbered_objectives(q, reader, q.objective or "")
+    if len(found) > 1:  # "objectif 2.1" in two roadmaps: which one?
+        return _ask_back(q, reader, [Candidate("objectives", r["id"], 1.0, "", "exact") for r in found])
+    record = found[0] if found else None
     if record is None:
         return _objective_missing(q, reader)
     return _objective_answer(q, reader, record, "owner" if "owner" in q.cues else "status")
@@ -405,8 +406,8 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
         )
     if record.get("status"):
         progress = f" ({record['progress']:g} %)" if record.get("progress") is not None else ""
-        text.append(say("status_line", lang, status=status_word(record["status"], lang) + progress))
-        fields["status"] = status_word(record["status"], lang)
+        text.append(say("status_line", lang, status=shown_status(record, lang) + progress))
+        fields["status"] = shown_status(record, lang)
     elif intent == "status":
         text.append(say("status_none", lang))
     if record.get("progress") is not None:
@@ -487,13 +488,19 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None) -> An
     lang = q.lang
     where, params, what = ["1"], [], []
     if q.status:
-        where.append("status = ?")
-        params.append(q.status)
+        # "En retard" also finds the postponed (their first date was missed); see docs/sources.md.
+        buckets = LATE_BUCKETS.get(q.status, (q.status,))
+        where.append(f"status IN ({','.join('?' * len(buckets))})")
+        params += buckets
         what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
     if q.axis:
-        where.append("axis = ?")
-        params.append(q.axis)
+        axes = roadmaps.axis_keys(q, reader, q.axis)
+        where.append(f"axis IN ({','.join('?' * len(axes))})")
+        params += axes
         what.append(say("objectives_axis", lang, axis=q.axis))
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where.append(scoped)
+    params += asked
     if owner:
         where.append("id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor = ?)")
         params.append(owner)
@@ -528,7 +535,8 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None) -> An
 def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None) -> Answer:
     """Every record of a kind (councils, programmes...), or those an actor owns."""
     lang = q.lang
-    where, params = "1", ()
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where, params = scoped, tuple(asked)
     heading = label(kind, lang).capitalize()
     if owner:
         where, params = f"id IN (SELECT id FROM owners WHERE kind = '{kind}' AND actor = ?)", (owner,)
@@ -552,7 +560,7 @@ def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None)
 
 
 def _status_suffix(record: dict[str, Any], lang: str) -> str:
-    status = status_word(record.get("status"), lang)
+    status = shown_status(record, lang)
     return f" ({status})" if status else ""
 
 
@@ -588,20 +596,10 @@ def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None)
 
 def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None) -> Answer:
     lang = q.lang
-    if council is not None:
-        found = [council]
-    elif q.council:
-        found = reader.records("councils", "number = ?", (q.council,), limit=1)
-        if not found:
-            found = [r for r in (reader.record("councils", f"CNS-{q.council}"),) if r]
-        if not found:
-            text = say("council_missing", lang, number=q.council)
-            return _unknown(q, reader, [], lead=text)
-    else:
-        found = reader.records("councils", "date IS NOT NULL ORDER BY date DESC", limit=1)
-        if not found:
-            return _unknown(q, reader, [])
-    council = found[0]
+    # The numbered, latest or dated council of the roadmap asked about ("dernier copil": a copil).
+    council = council or roadmaps.council_asked(q, reader)
+    if council is None:
+        return _unknown(q, reader, [], lead=say("council_missing", lang, number=q.council) if q.council else "")
     if "decisions" not in q.cues:
         named = set(fold(title_of("councils", council)).split()) | set(
             fold(" ".join(council.get("aliases") or [])).split()
@@ -620,7 +618,7 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
         answer = _about_record(q, reader, "councils", council, "decisions")
         answer.text = "\n".join([say("decisions_none_council", lang, council=name), answer.text]).strip()
         return answer
-    lines = [_decision_line(d) for d in decisions]
+    lines = [_decision_line(d, lang) for d in decisions]
     text_lines = lines[:]
     _disputed(text_lines, council, lang)
     sources = _sources("councils", council) + [s for d in decisions for s in _sources("decisions", d)]
@@ -637,9 +635,10 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     )
 
 
-def _decision_line(d: dict[str, Any]) -> str:
+def _decision_line(d: dict[str, Any], lang: str = "fr") -> str:
     amount = f" — {d['amount']}" if d.get("amount") else ""
-    return f"• {d['title']}{amount}"
+    status = f" — {shown_status(d, lang, decision=True)}" if d.get("status") else ""
+    return f"• {d['title']}{status}{amount}"
 
 
 def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer:
@@ -678,7 +677,7 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
     for d in rows:
         council = reader.record("councils", d["council"]) if d.get("council") else None
         where = f" ({title_of('councils', council)})" if council else (f" ({d['date']})" if d.get("date") else "")
-        lines.append(_decision_line(d) + where)
+        lines.append(_decision_line(d, lang) + where)
     sources = _dedupe([s for d in rows for s in _sources("decisions", d)])[:6]
     return Answer(
         intent="decisions",
@@ -694,7 +693,13 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
 def _changes(q: Question, reader: Reader) -> Answer:
     lang = q.lang
     # Only the columns needed: a report's `statuses` can hold thousands of rows.
-    reports = reader.rows("SELECT id, published, title, url FROM reports ORDER BY published DESC LIMIT 50")
+    clause, params = roadmaps.scope_clause(q, reader)
+    reports = reader.rows(
+        f"SELECT id, published, title, url, roadmap FROM reports WHERE {clause} ORDER BY published DESC LIMIT 50",
+        params,
+    )
+    # Reports compare within one roadmap: the newest report's.
+    reports = [r for r in reports if r["roadmap"] == reports[0]["roadmap"]] if reports else reports
     if q.since:
         newer = [r for r in reports if (r.get("published") or "") >= q.since]
         older = [r for r in reports if (r.get("published") or "") < q.since]
@@ -717,14 +722,18 @@ def _changes(q: Question, reader: Reader) -> Answer:
         )
         total = reader.rows(f"SELECT count(*) AS n {moved}", (old["id"], new["id"]))[0]["n"]
         changed = reader.rows(
-            "SELECT n.objective, n.status, n.progress, o.objective AS was_objective, o.status AS was_status, "
-            f"o.progress AS was_progress {moved} ORDER BY n.objective LIMIT {MAX_LIST}",
+            "SELECT n.objective, n.status, n.status_text, n.progress, o.objective AS was_objective, "
+            f"o.status AS was_status, o.status_text AS was_status_text, o.progress AS was_progress {moved} "
+            f"ORDER BY n.objective LIMIT {MAX_LIST}",
             (old["id"], new["id"]),
         )
         for row in changed:
             objective = reader.record("objectives", row["objective"])
             name = f"{row['objective']}" + (f" — {clip(objective['title'], 80)}" if objective else "")
-            was = _state({"status": row["was_status"], "progress": row["was_progress"]}, lang)
+            was = _state(
+                {"status": row["was_status"], "status_text": row["was_status_text"], "progress": row["was_progress"]},
+                lang,
+            )
             was = was if row["was_objective"] else "—"
             lines.append(say("change_line", lang, name=name, was=was, now=_state(row, lang)))
             if objective:
@@ -749,7 +758,7 @@ def _changes(q: Question, reader: Reader) -> Answer:
         decisions = reader.records("decisions", "date >= ? ORDER BY date DESC", (q.since,), limit=MAX_LIST)
         if decisions:
             lines.append(say("changes_new_decisions", lang, date=q.since))
-            lines += [_decision_line(d) + (f" ({d['date']})" if d.get("date") else "") for d in decisions]
+            lines += [_decision_line(d, lang) + (f" ({d['date']})" if d.get("date") else "") for d in decisions]
             sources += [s for d in decisions for s in _sources("decisions", d)]
             results += [_result("decisions", d) for d in decisions]
         if not pair and not decisions:
@@ -766,7 +775,7 @@ def _changes(q: Question, reader: Reader) -> Answer:
 
 
 def _state(row: dict[str, Any], lang: str) -> str:
-    word = status_word(row.get("status"), lang) or "?"
+    word = shown_status(row, lang) or "?"
     return word + (f" {row['progress']:g} %" if row.get("progress") is not None else "")
 
 

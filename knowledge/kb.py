@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from .answer import compose, examples
+from .lastgood import LastGood
 from .model import Answer, RefreshReport
+from .roadmaps import name_roadmaps
 from .sources import BUNDLED_DATA, read_sources
 from .store import KnowledgeMissing, Reader, Store
 from .understand import understand
@@ -41,7 +43,7 @@ def fingerprint(specs: list[str]) -> str:
     digest = hashlib.sha256()
     for spec in specs:
         digest.update(spec.encode() + b"\0")
-        path = Path(spec)
+        path = Path(spec.partition("?")[0])  # "objectifs.csv?roadmap=ars" is the file objectifs.csv
         if spec.startswith(("http://", "https://")) or not path.exists():
             continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -49,6 +51,14 @@ def fingerprint(specs: list[str]) -> str:
             st = f.stat()
             digest.update(f"{f}:{st.st_size}:{st.st_mtime_ns}\0".encode())
     return digest.hexdigest()
+
+
+def _absolute(spec: str) -> str:
+    """A local source as an absolute path (a nightly job runs from another directory); URLs as given."""
+    if spec.startswith(("http://", "https://")):
+        return spec
+    path, mark, query = spec.partition("?")
+    return str(Path(path).expanduser().absolute()) + mark + query
 
 
 class KnowledgeBase:
@@ -91,7 +101,9 @@ class KnowledgeBase:
     def ask(self, question: str) -> Answer:
         """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
         refresh)."""
-        return compose(understand(question), self._reader())
+        reader = self._reader()
+        answer = compose(understand(question), reader)
+        return name_roadmaps(answer, reader)
 
     def examples(self, lang: str) -> list[str]:
         """Example questions in `lang` this knowledge answers directly (KnowledgeMissing before the first
@@ -121,9 +133,28 @@ class KnowledgeBase:
             json.dump(settings, out)
         os.replace(tmp, self._remembered_path)
 
+    def forget_source(self, which: str) -> str | None:
+        """Stop reading an added source from the next refresh on: its number in `remembered()` (from 1), its
+        URL or path. Returns the source forgotten, or None when nothing matches."""
+        saved = self._settings()
+        listed = saved["sources"]
+        chosen = None
+        if which.strip().isdigit() and 1 <= int(which) <= len(listed):
+            chosen = listed[int(which) - 1]
+        elif which.strip() in listed:
+            chosen = which.strip()
+        elif (absolute := _absolute(which.strip())) in listed:
+            chosen = absolute
+        if chosen is None:
+            return None
+        self._remember({**saved, "sources": [s for s in listed if s != chosen]})
+        LastGood(self.path).forget(chosen)
+        return chosen
+
     def _specs(self, sources: list[str] | None, bundled: bool | None, forget: bool) -> tuple[list[str], dict]:
         saved = self._settings()
-        added = list(dict.fromkeys([*([] if forget else saved["sources"]), *(sources or [])]))
+        given = [_absolute(s) for s in sources or []]
+        added = list(dict.fromkeys([*([] if forget else saved["sources"]), *given]))
         use_bundled = saved["bundled"] if bundled is None else bundled
         return default_sources(added, use_bundled), {"sources": added, "bundled": use_bundled}
 
@@ -137,7 +168,11 @@ class KnowledgeBase:
         On error nothing changes and the current version keeps answering.
         """
         specs, settings = self._specs(sources, bundled, forget)
-        report = self.store.build(read_sources(specs), fingerprint(specs))
+        last_good = LastGood(self.path)
+        bundle = read_sources(specs, last_good)
+        report = self.store.build(bundle, fingerprint(specs))
+        for url, (body, content_type) in bundle.fetched.items():
+            last_good.save(url, body, content_type)
         if settings != self._settings():
             self._remember(settings)
         return report

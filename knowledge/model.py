@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .phrases import label, report_text
+from .phrases import label, problem_text, report_text
 
 __all__ = [
     "Answer",
@@ -22,7 +22,8 @@ __all__ = [
 
 INTENTS = ("status", "owner", "decisions", "list", "changes", "about", "passage", "help", "unknown")
 
-STATUSES = ("not_started", "in_progress", "late", "done", "dropped")
+# Objective status buckets (knowledge/vocabulary.py maps the words admins write to them).
+STATUSES = ("not_started", "in_progress", "late", "on_hold", "postponed", "done", "dropped")
 
 # The fields each record type knows; anything else is kept as an extra field.
 RECORD_TYPES: dict[str, tuple[str, ...]] = {
@@ -124,15 +125,15 @@ class SourceProblem:
     record_id: str | None = None
     field: str | None = None
     record_type: str | None = None
+    row: int | None = None  # the row of a table (CSV, sheet), counting the header as row 1
+    tabular: bool = False  # `field` is then a column as the admin wrote it
 
     def __str__(self) -> str:
-        where = [self.source]
-        if self.record_type is not None and self.index is not None:
-            rid = f" (id {self.record_id!r})" if self.record_id else ""
-            where.append(f"{self.record_type}[{self.index}]{rid}")
-        if self.field:
-            where.append(f"field {self.field!r}")
-        return ": ".join([", ".join(where), self.message])
+        return self.text("en")
+
+    def text(self, lang: str = "en") -> str:
+        """One line in the admin's language: where (file, record or row, field or column), then what."""
+        return problem_text(self, lang)
 
 
 class SourceErrors(Exception):

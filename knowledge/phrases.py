@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["say", "label", "choice_label", "status_word", "counts_text", "report_text", "EXAMPLE_CANDIDATES"]
+__all__ = [
+    "say",
+    "label",
+    "choice_label",
+    "status_word",
+    "shown_status",
+    "counts_text",
+    "report_text",
+    "problem_text",
+    "EXAMPLE_CANDIDATES",
+]
 
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
@@ -172,6 +183,22 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "unanswered_title": ("Questions les plus fréquentes restées sans réponse", "Most frequent unanswered questions"),
     "unanswered_none": ("Aucune question sans réponse sur 7 jours.", "No unanswered question over 7 days."),
     "sources_title": ("Sources chargées", "Loaded sources"),
+    "remembered_title": (
+        "Sources ajoutées, relues à chaque mise à jour (« forget <numéro ou url> » pour en retirer une) :",
+        "Sources added, read again at every refresh (“forget <number or url>” to remove one):",
+    ),
+    "remembered_none": (
+        "Aucune source ajoutée : seules les données fournies sont chargées.",
+        "No source added: only the bundled data is loaded.",
+    ),  # fmt: skip
+    "forgotten": (
+        "Source retirée : {source}. Elle ne sera plus lue à partir de la prochaine mise à jour (« refresh »).",
+        "Source removed: {source}. It is no longer read from the next refresh (“refresh”) on.",
+    ),
+    "forget_unknown": (
+        "Aucune source ajoutée ne correspond à « {what} » (« sources » les liste).",
+        "No added source matches “{what}” (“sources” lists them).",
+    ),
     "rate_limited": (
         "Vous posez beaucoup de questions d'un coup ; réessayez dans une minute.",
         "You are asking a lot at once; please try again in a minute.",
@@ -258,8 +285,12 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Admins: frequent questions left unanswered",
     ),
     "teams_command_sources": (
-        "Administrateurs : sources chargées et leur date",
-        "Admins: loaded sources and their date",
+        "Administrateurs : sources ajoutées (numérotées) et sources chargées",
+        "Admins: sources added (numbered) and sources loaded",
+    ),
+    "teams_command_forget": (
+        "Administrateurs : ne plus lire une source ajoutée (forget <numéro ou url>)",
+        "Admins: stop reading an added source (forget <number or url>)",
     ),
     "teams_command_example": ("Exemple de question", "Example question"),
 }
@@ -299,6 +330,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "objectives": ("Objectifs", "Objectives"),
     "published": ("Publié le", "Published"),
     "comment": ("Commentaire", "Comment"),
+    "roadmap": ("Feuille de route", "Roadmap"),
     "actors": ("acteurs", "actors"),
     "axes": ("axes", "axes"),
     "councils": ("conseils", "councils"),
@@ -311,6 +343,8 @@ _STATUS_WORDS: dict[str, tuple[str, str]] = {
     "not_started": ("non démarré", "not started"),
     "in_progress": ("en cours", "in progress"),
     "late": ("en retard", "late"),
+    "on_hold": ("suspendu", "on hold"),
+    "postponed": ("reporté", "postponed"),
     "done": ("réalisé", "done"),
     "dropped": ("abandonné", "dropped"),
 }
@@ -383,6 +417,36 @@ def status_word(status: str | None, lang: str) -> str:
     return _pick(_STATUS_WORDS[status], lang) if status in _STATUS_WORDS else ""
 
 
+_DECISION_WORDS: dict[str, tuple[str, str]] = {
+    "adopted": ("adoptée", "adopted"),
+    "postponed": ("ajournée", "postponed"),
+    "rejected": ("rejetée", "rejected"),
+    "presented": ("présentée pour information", "presented for information"),
+    "in_progress": ("en cours", "in progress"),
+    "done": ("mise en œuvre", "implemented"),
+    "dropped": ("abandonnée", "dropped"),
+}
+
+
+def shown_status(record: dict[str, Any], lang: str, decision: bool = False) -> str:
+    """The source's own word, with the bucket it counts in when that says something else:
+    'suspendu', 'lancé (en cours)', 'vert (in progress)'."""
+    bucket = record.get("status")
+    pair = (_DECISION_WORDS if decision else _STATUS_WORDS).get(bucket or "", ("", ""))
+    canonical = _pick(pair, lang)
+    word = (record.get("status_text") or "").strip()
+    # A word that is the bucket's own name in either language adds nothing: said in the reader's language.
+    if not word or _plain(word) in (_plain(pair[0]), _plain(pair[1]), _plain(bucket or "")):
+        return canonical or word
+    return f"{word} ({canonical})" if canonical else word
+
+
+def _plain(text: str) -> str:
+    from .text import fold
+
+    return fold(text)
+
+
 def counts_text(counts: dict[str, int], lang: str) -> str:
     """'18 acteurs, 26 objectifs, …' (kinds with no record left out)."""
     return ", ".join(f"{n} {label(kind, lang).lower()}" for kind, n in counts.items() if n)
@@ -396,5 +460,71 @@ def report_text(report: Any, lang: str) -> str:
     for kind in sorted(report.counts):
         change = f"+{report.added.get(kind, 0)} ~{report.changed.get(kind, 0)} -{report.removed.get(kind, 0)}"
         lines.append(f"  {label(kind, lang).lower()}: {report.counts[kind]} ({change})")
-    lines += [say("report_warning", lang, warning=w) for w in report.warnings]
+    lines += [say("report_warning", lang, warning=translate_problem(w, lang)) for w in report.warnings]
     return "\n".join(lines)
+
+
+# Refusal and warning lines in the admin's language. Messages are written in English where they are made
+# (sources.py, store.py); each pattern below gives the French line. A message without one stays English.
+_PROBLEM_FR: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), fr)
+    for p, fr in [
+        (r"^unknown status '(.*)': add it to the source as (.*) \(one of (.*)\)$",
+         r"statut inconnu « \1 » : ajoutez à la source la ligne \2 (l'un de \3)"),
+        (r"^unknown decision status '(.*)': add it to the source as (.*) \(one of (.*)\)$",
+         r"statut de décision inconnu « \1 » : ajoutez à la source la ligne \2 (l'un de \3)"),
+        (r"^not a date: '(.*?)' \(use (.*)\)$", r"date illisible : « \1 » (écrivez \2)"),
+        (r"^expected a number from 0 to 100, got '(.*)'$", r"attendu un nombre de 0 à 100, lu « \1 »"),
+        (r"^expected a whole number, got '(.*)'$", r"attendu un nombre entier, lu « \1 »"),
+        (r"^missing id$", "identifiant manquant"),
+        (r"^missing title$", "titre manquant"),
+        (r"^missing name$", "nom manquant"),
+        (r"^duplicate id \(also in (.*), row (\d+)\)$", r"identifiant en double (aussi dans \1, ligne \2)"),
+        (r"^duplicate id \(also in (.*)\)$", r"identifiant en double (aussi dans \1)"),
+        (r"^no source URL .*$", "pas d'adresse de source (donnez une url à la ligne, ou au fichier source: {url: ...})"),
+        (r"^not an http\(s\) URL: (.*)$", r"adresse non http(s) : \1"),
+        (r"^no such file or folder$", "fichier ou dossier introuvable"),
+        (r"^cannot parse: (.*)$", r"illisible : \1"),
+        (r"^empty source$", "source vide"),
+        (r"^unknown record type '(.*?)' \(expected .*\): name the file .*$",
+         r"type de fiches inconnu « \1 » : nommez le fichier objectifs.csv, acteurs.csv, décisions.csv, "
+         r"conseils.csv, bilans.csv, axes.csv, ou ajoutez ?type=objectives"),
+        (r"^unknown record type '(.*?)' .*$", r"type de fiches inconnu « \1 »"),
+        (r"^unknown roadmap '(.*?)': declare it in one source as (.*)$",
+         r"feuille de route inconnue « \1 » : déclarez-la dans une source avec \2"),
+        (r"^could not fetch \((.*)\)$", r"téléchargement impossible (\1)"),
+        (r"^HTTP (\d+) (.*)$", r"HTTP \1 \2"),
+        (r"^larger than (\d+) MB$", r"plus de \1 Mo"),
+        (r"^(.*): (.*); using the copy fetched on (.*)$",
+         r"\1 : \2 ; la copie téléchargée le \3 est utilisée à la place"),
+        (r"^(.*): not UTF-8, read as Windows-1252/Latin-1$", r"\1 : pas en UTF-8, lu en Windows-1252/Latin-1"),
+        (r"^(.*) '(.*)': owner '(.*)' names no actor$", r"\1 « \2 » : le porteur « \3 » ne désigne aucun acteur"),
+    ]
+]  # fmt: skip
+
+
+def translate_problem(message: str, lang: str) -> str:
+    """An English refusal or warning message in French when `lang` is 'fr' (else as is)."""
+    if lang != "fr":
+        return message
+    if m := re.match(r"^objective '(.*?)': (.*)$", message):  # a progress report's line
+        return f"objectif « {m[1]} » : {translate_problem(m[2], lang)}"
+    for pattern, french in _PROBLEM_FR:
+        if pattern.match(message):
+            return pattern.sub(french, message, count=1)
+    return message
+
+
+def problem_text(problem: Any, lang: str) -> str:
+    """A `SourceProblem` as one line: the file (and sheet), the record or row, the field or column, what."""
+    fr = lang == "fr"
+    where = [problem.source]
+    rid = f" (id {problem.record_id!r})" if problem.record_id else ""
+    if problem.record_type is not None and problem.row is not None and problem.tabular:
+        where.append(f"{'ligne' if fr else 'row'} {problem.row}{rid}")
+    elif problem.record_type is not None and problem.index is not None:
+        where.append(f"{problem.record_type}[{problem.index}]{rid}")
+    if problem.field:
+        word = ("colonne" if fr else "column") if problem.tabular else ("champ" if fr else "field")
+        where.append(f"{word} {problem.field!r}")
+    return ": ".join([", ".join(where), translate_problem(problem.message, lang)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 import stat
@@ -16,10 +15,13 @@ from typing import Any
 import yaml
 
 from .fetch import FETCH_TIMEOUT, MAX_SOURCE_BYTES, fetch
+from .lastgood import LastGood
 from .model import COMMON_FIELDS, DATE_FIELDS, LIST_FIELDS, PERSON_FIELDS, RECORD_TYPES, SourceProblem
 from .passages import Passage, split_passages
+from .roadmaps import NATIONAL, NATIONAL_CARD, qualify, roadmap_card, unknown_roadmap
+from .tables import ROADMAP, ROW, TABLES, parse_csv, parse_xlsx, record_type_of
 from .text import clip
-from .vocabulary import normalize_status, parse_date
+from .vocabulary import DECISION_BUCKETS, STATUS_BUCKETS, Vocabulary, key_of, parse_date, parse_when
 
 __all__ = ["Bundle", "read_sources", "BUNDLED_DATA", "MAX_SOURCE_BYTES", "FETCH_TIMEOUT"]
 
@@ -39,7 +41,7 @@ MAX_DOCUMENTS = 1_000
 # Of those, documents fetched by URL: each may take FETCH_TIMEOUT and MAX_SOURCE_BYTES, so 50 bound one
 # source's fetching to about 17 minutes and 1 GB at worst.
 MAX_URL_DOCUMENTS = 50
-_SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv"}
+_SOURCE_SUFFIXES = {".yaml", ".yml", ".json", ".csv", ".xlsx"}
 _DOC_FORMATS = {"html", "markdown", "text"}
 
 
@@ -52,6 +54,9 @@ class Bundle:
     sources: list[dict[str, str]] = field(default_factory=list)
     problems: list[SourceProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    roadmaps: dict[str, dict[str, str]] = field(default_factory=lambda: {NATIONAL: dict(NATIONAL_CARD)})
+    fetched: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # remote sources read this time
+    stale: list[str] = field(default_factory=list)  # remote sources read from their last good copy
 
 
 # libyaml's parser when PyYAML was built with it (its wheels are): several times faster on large sources.
@@ -236,24 +241,93 @@ def _expand(spec: str) -> list[str]:
     return [str(path)]
 
 
-def read_sources(specs: list[str]) -> Bundle:
-    """Read every source; all problems of all sources are collected in `bundle.problems`."""
+@dataclass
+class _Loaded:
+    """One source read and parsed, waiting for the words and roadmaps that every source may declare."""
+
+    name: str
+    document: dict[str, Any]
+    base_url: str | None
+    folder: Path | None
+    query: dict[str, str]
+    group: str = ""  # the spec it came from: a folder's files share the roadmap one of them declares
+
+
+def read_sources(specs: list[str], last_good: LastGood | None = None) -> Bundle:
+    """Read every source; all problems of all sources are collected in `bundle.problems`.
+
+    Sources are parsed first, then checked: a word taught or a roadmap declared in one file applies to
+    the records of the others. `last_good` keeps copies of remote sources for when a fetch fails.
+    """
     bundle = Bundle()
+    loaded: list[_Loaded] = []
     for spec in specs:
         files = _expand(spec)
         if not files:
-            bundle.problems.append(SourceProblem(spec, "folder holds no .yaml, .yml, .json or .csv file"))
+            bundle.problems.append(SourceProblem(spec, "folder holds no .yaml, .yml, .json, .csv or .xlsx file"))
         for one in files:
-            _read_one(one, bundle)
+            found = _read_one(one, bundle, last_good)
+            if found is not None:
+                found.group = spec
+                loaded.append(found)
+    vocabulary = _vocabulary(loaded, bundle)
+    group_roadmaps = _declare_roadmaps(loaded, bundle)
+    for one in loaded:
+        _check_document(one, vocabulary, group_roadmaps.get(one.group), bundle)
+    _duplicates(bundle)
+    if not bundle.problems:
+        qualify(bundle)
     return bundle
 
 
-def _read_one(spec: str, bundle: Bundle) -> None:
+def _duplicates(bundle: Bundle) -> None:
+    """Ids are unique within a roadmap and a record type; reported here, with every other problem, rather
+    than by the store on the next attempt."""
+    for kind, records in bundle.records.items():
+        first: dict[tuple[str, str], str] = {}
+        for record in records:
+            row = record.get("row")
+            place = f"{record['origin']}, " + (f"row {row}" if row is not None else f"{kind}[{record['position']}]")
+            key = (record["roadmap"], record["id"])
+            if key not in first:
+                first[key] = place
+                continue
+            bundle.problems.append(
+                SourceProblem(
+                    record["origin"],
+                    f"duplicate id (also in {first[key]})",
+                    record["position"],
+                    record["id"],
+                    "id",
+                    kind,
+                    row,
+                    tabular=row is not None,
+                )
+            )
+
+
+def _fetch_source(url: str, bundle: Bundle, last_good: LastGood | None) -> tuple[bytes, str]:
+    """Fetch a remote source; when that fails, the copy fetched by the last good refresh (and say so)."""
+    try:
+        data, content_type = fetch(url)
+    except ValueError as exc:
+        copy = last_good.load(url) if last_good else None
+        if copy is None:
+            raise
+        data, content_type, fetched_at = copy
+        bundle.warnings.append(f"{url}: {exc}; using the copy fetched on {fetched_at}")
+        bundle.stale.append(url)
+        return data, content_type
+    bundle.fetched[url] = (data, content_type)
+    return data, content_type
+
+
+def _read_one(spec: str, bundle: Bundle, last_good: LastGood | None = None) -> _Loaded | None:
     name = spec
-    local = spec.partition("?type=")[0]
+    local, _, raw_query = spec.partition("?")
     try:
         if _is_url(spec):
-            data, content_type = fetch(spec, timeout=FETCH_TIMEOUT, limit=MAX_SOURCE_BYTES)
+            data, content_type = _fetch_source(spec, bundle, last_good)
             base_url, folder = spec, None
         else:
             path = Path(local)
@@ -263,25 +337,28 @@ def _read_one(spec: str, bundle: Bundle) -> None:
             base_url, folder = None, path.parent
     except ValueError as exc:
         bundle.problems.append(SourceProblem(name, str(exc)))
-        return
+        return None
     digest = hashlib.sha256(data).hexdigest()
-    try:
-        text = _decode(data, name, bundle)
-    except ValueError as exc:
-        bundle.problems.append(SourceProblem(name, str(exc)))
-        return
     parsed_url = urllib.parse.urlparse(spec)
     if _is_url(spec):
         file_path = Path(parsed_url.path)
-        query_type = urllib.parse.parse_qs(parsed_url.query).get("type", [None])[0]
+        raw_query = parsed_url.query
     else:
         file_path = Path(local)
-        query_type = spec.partition("?type=")[2] or None
+    query = {k: v[0] for k, v in urllib.parse.parse_qs(raw_query).items()}
     suffix = file_path.suffix.lower()
+    workbook = suffix == ".xlsx" or "spreadsheetml" in content_type
+    if not workbook:
+        try:
+            text = _decode(data, name, bundle)
+        except ValueError as exc:
+            bundle.problems.append(SourceProblem(name, str(exc)))
+            return None
     try:
-        if suffix == ".csv" or "text/csv" in content_type:
-            record_type = query_type or file_path.stem
-            document = {record_type: _parse_csv(text)}
+        if workbook:
+            document = parse_xlsx(data, query.get("sheet"), query.get("type"))
+        elif suffix == ".csv" or "text/csv" in content_type:
+            document = parse_csv(text, query.get("type") or record_type_of(file_path.stem) or file_path.stem)
         elif suffix == ".json" or "json" in content_type:
             document = json.loads(text, parse_int=str, parse_float=str, object_pairs_hook=_unique_keys)
         else:
@@ -289,42 +366,124 @@ def _read_one(spec: str, bundle: Bundle) -> None:
     except (ValueError, yaml.YAMLError, csv.Error) as exc:
         first_line = " ".join(str(exc).split())
         bundle.problems.append(SourceProblem(name, f"cannot parse: {first_line}"))
-        return
+        return None
     except RecursionError:
         bundle.problems.append(SourceProblem(name, "cannot parse: nested too deeply"))
-        return
+        return None
     if document is None:
         bundle.problems.append(SourceProblem(name, "empty source"))
-        return
+        return None
     if not isinstance(document, dict):
         bundle.problems.append(SourceProblem(name, "expected a mapping of record types (actors:, objectives:, ...)"))
-        return
+        return None
+    meta = document.get("source") or {}
+    bundle.sources.append(
+        {
+            "url": spec,
+            "title": str(meta.get("title") or Path(spec).name) if isinstance(meta, dict) else Path(spec).name,
+            "sha256": digest,
+            "bytes": str(len(data)),
+        }
+    )
+    return _Loaded(name, document, base_url, folder, query)
+
+
+def _vocabulary(loaded: list[_Loaded], bundle: Bundle) -> Vocabulary:
+    """The built-in words plus every `vocabulary:` the sources declare (they apply to the whole refresh)."""
+    vocabulary = Vocabulary.default()
+    for one in loaded:
+        taught = one.document.get("vocabulary")
+        if taught is None:
+            continue
+        if not isinstance(taught, dict) or not all(isinstance(v, dict) for v in taught.values()):
+            bundle.problems.append(
+                SourceProblem(one.name, 'expected vocabulary: {statuses: {"word": bucket}}', field="vocabulary")
+            )
+            continue
+        for section, words in taught.items():
+            table, buckets = {
+                "statuses": (vocabulary.statuses, STATUS_BUCKETS),
+                "decisions": (vocabulary.decisions, DECISION_BUCKETS),
+            }.get(str(section), (None, ()))
+            if table is None:
+                bundle.problems.append(
+                    SourceProblem(
+                        one.name, f"unknown vocabulary {section!r} (use statuses or decisions)", field="vocabulary"
+                    )
+                )
+                continue
+            for word, bucket in words.items():
+                if bucket not in buckets:
+                    bundle.problems.append(
+                        SourceProblem(
+                            one.name,
+                            f"{word!r} must mean one of {', '.join(buckets)}, not {bucket!r}",
+                            field=f"vocabulary.{section}",
+                        )
+                    )
+                else:
+                    table[key_of(str(word))] = bucket
+    return vocabulary
+
+
+def _declare_roadmaps(loaded: list[_Loaded], bundle: Bundle) -> dict[str, str]:
+    """Every `roadmap: {id, title, owner, url}` declared; returns the roadmap each folder's files default to."""
+    by_group: dict[str, str] = {}
+    for one in loaded:
+        declared = one.document.get("roadmap")
+        if declared is None or isinstance(declared, str):
+            continue
+        try:
+            card = roadmap_card(declared)
+        except ValueError as exc:
+            bundle.problems.append(SourceProblem(one.name, str(exc), field="roadmap"))
+            continue
+        if card["id"] in bundle.roadmaps and bundle.roadmaps[card["id"]] != card:
+            bundle.problems.append(
+                SourceProblem(one.name, f"roadmap {card['id']!r} is declared twice, differently", field="roadmap")
+            )
+            continue
+        bundle.roadmaps[card["id"]] = card
+        if one.group != one.name:  # a folder: its other files belong to the roadmap it declares
+            by_group.setdefault(one.group, card["id"])
+    return by_group
+
+
+def _check_document(one: _Loaded, vocabulary: Vocabulary, folder_roadmap: str | None, bundle: Bundle) -> None:
+    name, document = one.name, one.document
     meta = document.get("source") or {}
     if not isinstance(meta, dict):
         bundle.problems.append(
             SourceProblem(name, "'source' must be a mapping {title, url, published}", field="source")
         )
         meta = {}
-    default_url = meta.get("url") or base_url
+    declared = document.get("roadmap")
+    roadmap = one.query.get("roadmap") or (
+        declared if isinstance(declared, str) else (declared or {}).get("id") if isinstance(declared, dict) else None
+    )
+    roadmap = str(roadmap or folder_roadmap or NATIONAL)
+    if roadmap not in bundle.roadmaps:
+        bundle.problems.append(SourceProblem(name, unknown_roadmap(roadmap), field="roadmap"))
+        return
+    # A declared roadmap's page is its records' source when nothing closer is given (never the national one:
+    # the bundled records each name their own source).
+    roadmap_url = bundle.roadmaps[roadmap].get("url") if roadmap != NATIONAL else None
+    default_url = meta.get("url") or one.base_url or roadmap_url or None
     if default_url is not None and not _http_url(default_url):
         bundle.problems.append(SourceProblem(name, f"not an http(s) URL: {default_url!r}", field="source.url"))
         default_url = None
-    bundle.sources.append(
-        {
-            "url": spec,
-            "title": str(meta.get("title") or Path(spec).name),
-            "sha256": digest,
-            "bytes": str(len(data)),
-        }
-    )
-    known = [k for k in document if k != "source"]
+    tables = document.get(TABLES) or {}
+    for sheet in document.get("__unknown_sheets__", []):
+        bundle.warnings.append(f"{name}: sheet {sheet!r} ignored (its name is no record type)")
+    known = [k for k in document if k not in _NOT_RECORDS]
     if not known:
         bundle.problems.append(SourceProblem(name, "holds no records (expected actors:, objectives:, ...)"))
     for record_type in known:
         if record_type not in RECORD_TYPES:
             expected = ", ".join(RECORD_TYPES)
             shown = clip(str(record_type), 60)  # an HTML page parses as YAML with a whole line as its key
-            bundle.problems.append(SourceProblem(name, f"unknown record type {shown!r} (expected {expected})"))
+            hint = _TABLE_HINT if record_type in tables else ""
+            bundle.problems.append(SourceProblem(name, f"unknown record type {shown!r} (expected {expected}){hint}"))
             continue
         items = document[record_type]
         if items is None:
@@ -335,8 +494,12 @@ def _read_one(spec: str, bundle: Bundle) -> None:
         if record_type == "documents" and (too_many := _too_many_documents(items)):
             bundle.problems.append(SourceProblem(name, too_many, field="documents"))
             continue
+        table = tables.get(record_type) or {}
+        where = _Where(
+            name + (f", sheet {table['sheet']!r}" if table.get("sheet") else ""), table.get("columns") or {}, roadmap
+        )
         for index, raw in enumerate(items):
-            _check_record(record_type, index, raw, name, default_url, folder, meta, bundle)
+            _check_record(record_type, index, raw, where, default_url, one.folder, meta, vocabulary, bundle)
 
 
 def _too_many_documents(items: list[Any]) -> str:
@@ -352,31 +515,21 @@ def _too_many_documents(items: list[Any]) -> str:
     return ""
 
 
-def _parse_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.reader(io.StringIO(text), strict=True)
-    rows = list(reader)
-    if not rows:
-        raise ValueError("empty CSV")
-    header = [h.strip() for h in rows[0]]
-    if not any(header):
-        raise ValueError("empty CSV header")
-    records: list[dict[str, Any]] = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) > len(header):
-            raise ValueError(f"line {number} has {len(row)} fields, the header has {len(header)}")
-        record: dict[str, Any] = {}
-        for key, cell in zip(header, row, strict=False):
-            cell = cell.strip()
-            if key in LIST_FIELDS:
-                record[key] = [part.strip() for part in cell.split(";") if part.strip()]
-            elif cell:
-                record[key] = cell
-        records.append(record)
-    if not records:
-        raise ValueError("no records under the header")
-    return records
+_TABLE_HINT = (
+    ": name the file like objectifs.csv, acteurs.csv, décisions.csv, conseils.csv, bilans.csv, axes.csv "
+    "(or objectives, actors...), or add ?type=objectives"
+)
+# Top-level keys that are not record lists.
+_NOT_RECORDS = frozenset({"source", "roadmap", "vocabulary", TABLES, "__unknown_sheets__"})
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a table's records come from: the file (and sheet), the header of each field, their roadmap."""
+
+    name: str
+    columns: dict[str, str]
+    roadmap: str
 
 
 def _scalar(value: Any) -> str:
@@ -385,21 +538,36 @@ def _scalar(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+class _BadRows(ValueError):
+    """Several lines of one list field are wrong (a progress report's statuses): each is reported."""
+
+    def __init__(self, lines: list[tuple[str, str, int | None]]):
+        super().__init__(lines[0][1])
+        self.lines = lines  # (field, message, row)
+
+
 def _check_record(
     record_type: str,
     index: int,
     raw: Any,
-    name: str,
+    where: _Where,
     default_url: str | None,
     folder: Path | None,
     meta: dict[str, Any],
+    vocabulary: Vocabulary,
     bundle: Bundle,
 ) -> None:
+    name = where.name
     rid = raw.get("id") if isinstance(raw, dict) else None
     rid = rid if isinstance(rid, str) else None
+    row = raw.pop(ROW, None) if isinstance(raw, dict) else None
+    roadmap = (raw.pop(ROADMAP, None) if isinstance(raw, dict) else None) or where.roadmap
 
-    def problem(message: str, fld: str | None = None) -> None:
-        bundle.problems.append(SourceProblem(name, message, index, rid, fld, record_type))
+    def problem(message: str, fld: str | None = None, at_row: int | None = None) -> None:
+        shown = where.columns.get(fld, fld) if fld else None
+        bundle.problems.append(
+            SourceProblem(name, message, index, rid, shown, record_type, at_row or row, tabular=bool(where.columns))
+        )
 
     if not isinstance(raw, dict):
         problem("expected a mapping of fields")
@@ -413,10 +581,19 @@ def _check_record(
             extra[key] = value if isinstance(value, (str, list)) else _safe_str(value)
             continue
         try:
-            record[key] = _check_field(record_type, key, value)
+            record[key] = _check_field(record_type, key, value, vocabulary)
+        except _BadRows as exc:
+            for fld, message, at_row in exc.lines:
+                problem(message, fld, at_row)
+            ok = False
         except ValueError as exc:
             problem(str(exc), key)
             ok = False
+        else:
+            if key == "status" and record[key]:
+                record["status_text"] = _scalar(value)
+            if key == "due" and (when := parse_when(_scalar(value))):
+                record["due_start"], record["due_end"] = when.start, when.end
     if record_type != "documents" and not record.get("id"):
         problem("missing id", "id")
         ok = False
@@ -442,13 +619,18 @@ def _check_record(
         if not isinstance(extra_source, dict) or not _http_url(extra_source.get("url")):
             problem("each entry of 'sources' needs an http(s) url", "sources")
             ok = False
+    if roadmap not in bundle.roadmaps:
+        problem(unknown_roadmap(roadmap), "roadmap")
+        ok = False
     if not ok:
         return
     record["url"] = url
     record["source_title"] = str(meta.get("title") or "")
     record["origin"] = name
     record["position"] = index
+    record["row"] = row
     record["extra"] = extra
+    record["roadmap"] = roadmap
     if record_type == "documents":
         _read_document(record, index, name, folder, bundle)
         return
@@ -459,18 +641,18 @@ def _safe_str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _check_field(record_type: str, key: str, value: Any) -> Any:
+def _check_field(record_type: str, key: str, value: Any, vocabulary: Vocabulary) -> Any:
     if key == "people":
         return [_person(p) for p in _as_list(value)]
     if key == "statuses":
-        return [_status_row(s) for s in _as_list(value)]
+        return _status_rows(_as_list(value), vocabulary)
     if key == "sources":
         return [s if isinstance(s, dict) else {"url": _scalar(s)} for s in _as_list(value)]
     if key in LIST_FIELDS:
         return [_scalar(v) for v in _as_list(value) if _scalar(v)]
     text = _scalar(value)
     if key == "status":
-        return normalize_status(text)
+        return vocabulary.decision(text) if record_type == "decisions" else vocabulary.status(text)
     if key == "progress":
         return _progress(text)
     if key == "number":
@@ -478,7 +660,8 @@ def _check_field(record_type: str, key: str, value: Any) -> Any:
             raise ValueError(f"expected a whole number, got {text!r}")
         return int(text) if text else None
     if key in DATE_FIELDS:
-        return parse_date(text)
+        when = parse_when(text)
+        return when.value if when else None
     if key == "format" and text and text not in _DOC_FORMATS:
         raise ValueError(f"unknown format {text!r} (use html, markdown or text)")
     return text
@@ -494,16 +677,28 @@ def _as_list(value: Any) -> list[Any]:
     raise ValueError("expected a list")
 
 
+_FRACTION = re.compile(r"^[01](?:[.,]\d+)?$")
+
+
 def _progress(text: str) -> float | None:
+    """'60', '60%', '60 %' -> 60; a fraction written with a decimal mark, '0,6' or '0.6', -> 60."""
     if not text:
         return None
+    cleaned = text.replace("\u202f", " ").replace("\xa0", " ").strip()
+    percent = cleaned.endswith("%")
+    cleaned = cleaned.rstrip("%").strip()
     try:
-        number = float(text.rstrip("%").replace(",", "."))
+        number = float(cleaned.replace(",", "."))
     except ValueError:
         raise ValueError(f"expected a number from 0 to 100, got {text!r}") from None
+    if not percent and _FRACTION.match(cleaned) and ("," in cleaned or "." in cleaned):
+        number *= 100
     if not 0 <= number <= 100:
         raise ValueError(f"expected a number from 0 to 100, got {text!r}")
-    return number
+    return round(number, 6)
+
+
+_PERSON = re.compile(r"^(?P<name>[^()]+?)\s*\((?P<title>[^()]*)\)$")
 
 
 # How a source says a tenure date is not known: `until: inconnue` (left, end not dated), `dates: inconnues`.
@@ -513,7 +708,10 @@ _UNKNOWN_DATES = frozenset({"inconnue", "inconnues", "inconnu", "inconnus", "unk
 def _person(value: Any) -> dict[str, str]:
     """A person with a tenure: `since`, `until` (a date or "inconnue"), or `dates: inconnues` when undated."""
     if isinstance(value, str):
-        return {key: value.strip() if key == "name" else "" for key in PERSON_FIELDS}
+        # "Claire Morvan (directrice générale)": the way a table lists people in one cell.
+        m = _PERSON.match(value.strip())
+        name, title = (m["name"].strip(), m["title"].strip()) if m else (value.strip(), "")
+        return {key: {"name": name, "title": title}.get(key, "") for key in PERSON_FIELDS}
     if not isinstance(value, dict) or not value.get("name"):
         raise ValueError("each person needs a name (and optionally title, since, until, dates)")
     since, until, dates = (_scalar(value.get(key)) for key in ("since", "until", "dates"))
@@ -528,15 +726,28 @@ def _person(value: Any) -> dict[str, str]:
     }
 
 
-def _status_row(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or not value.get("objective"):
-        raise ValueError("each status needs an objective id (and status, progress, comment)")
-    return {
-        "objective": _scalar(value["objective"]),
-        "status": normalize_status(_scalar(value.get("status"))),
-        "progress": _progress(_scalar(value.get("progress"))),
-        "comment": _scalar(value.get("comment")),
-    }
+def _status_rows(values: list[Any], vocabulary: Vocabulary) -> list[dict[str, Any]]:
+    """A progress report's lines; every bad line is reported (its row, objective and field), not the first."""
+    rows: list[dict[str, Any]] = []
+    bad: list[tuple[str, str, int | None]] = []
+    for i, value in enumerate(values):
+        at_row = value.get(ROW) if isinstance(value, dict) else None
+        if not isinstance(value, dict) or not value.get("objective"):
+            bad.append((f"statuses[{i}].objective", "each status needs an objective id (and status, progress, "
+                        "comment)", at_row))  # fmt: skip
+            continue
+        objective = _scalar(value["objective"])
+        row: dict[str, Any] = {"objective": objective, "comment": _scalar(value.get("comment"))}
+        for fld, check in (("status", vocabulary.status), ("progress", _progress)):
+            try:
+                row[fld] = check(_scalar(value.get(fld)))
+            except ValueError as exc:
+                bad.append((f"statuses[{i}].{fld}", f"objective {objective!r}: {exc}", at_row))
+        row["status_text"] = _scalar(value.get("status")) if row.get("status") else ""
+        rows.append(row)
+    if bad:
+        raise _BadRows(bad)
+    return rows
 
 
 def _read_document(record: dict[str, Any], index: int, name: str, folder: Path | None, bundle: Bundle) -> None:

@@ -37,7 +37,10 @@ log = logging.getLogger("govbot.store")
 POINTER = "current"
 LOCK = "refresh.lock"
 ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
-EXPECTED_TABLES = {*ENTITY_KINDS, "entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta"}
+EXPECTED_TABLES = {
+    *ENTITY_KINDS,
+    *("entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta", "roadmaps"),
+}
 # A search leaves out terms held by more than this share of the records (never when there are few records).
 COMMON_SHARE = 0.1
 COMMON_FLOOR = 2000
@@ -187,7 +190,16 @@ class Store:
             leftover.unlink(missing_ok=True)
 
 
-_BOOKKEEPING = frozenset({"origin", "position"})
+_BOOKKEEPING = frozenset({"origin", "position", "row"})
+# Columns every kind gets besides its source fields: the roadmap it belongs to and its id as written there.
+_ROADMAP_COLUMNS = {"roadmap": str, "local_id": str}
+# Objectives and decisions keep the source's status word beside its bucket; objectives a due range.
+_KIND_COLUMNS: dict[str, dict[str, type]] = {
+    "objectives": {"progress": float, "status_text": str, "due_start": str, "due_end": str}
+    | {"status_report": str, "status_date": str, "status_url": str, "status_comment": str},
+    "decisions": {"status_text": str},
+    "councils": {"number": int},
+}
 
 
 def _record_row(kind: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +208,7 @@ def _record_row(kind: str, record: dict[str, Any]) -> dict[str, Any]:
         if key in _BOOKKEEPING:
             continue
         row[key] = _json(value) if isinstance(value, (list, dict)) else value
-    for key in (*RECORD_TYPES[kind], "disputed", "sources", "extra", "source_title"):
+    for key in (*RECORD_TYPES[kind], "disputed", "sources", "extra", "source_title", *_ROADMAP_COLUMNS):
         row.setdefault(key, None)
     row["hash"] = hashlib.sha256(_json({k: v for k, v in record.items() if k not in _BOOKKEEPING}).encode()).hexdigest()
     return row
@@ -213,7 +225,7 @@ def _entity_body(kind: str, record: dict[str, Any]) -> str:
 
 
 def _names(kind: str, record: dict[str, Any]) -> list[str]:
-    names = [title_of(kind, record), record["id"], *record.get("aliases", [])]
+    names = [title_of(kind, record), record["id"], record.get("local_id") or "", *record.get("aliases", [])]
     if kind == "actors":
         names += [p["name"] for p in record.get("people") or []]
     return list(dict.fromkeys(n for n in (fold(str(n)) for n in names) if n))
@@ -230,6 +242,7 @@ def _effective_statuses(bundle: Bundle) -> tuple[dict[str, dict[str, Any]], list
                 "report": report["id"],
                 "published": report.get("published") or "",
                 "status": row["status"],
+                "status_text": row.get("status_text") or "",
                 "progress": row["progress"],
                 "comment": row["comment"],
                 "url": report["url"],
@@ -257,17 +270,24 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
                         record["origin"],
                         f"duplicate id (also in {where})",
                         record["position"],
-                        record["id"],
+                        record.get("local_id") or record["id"],
                         "id",
                         kind,
+                        record.get("row"),
+                        tabular=record.get("row") is not None,
                     ),
                 )
                 continue
             ids[kind].add(record["id"])
-            first[(kind, record["id"])] = f"{record['origin']}, {kind}[{record['position']}]"
+            row = record.get("row")
+            first[(kind, record["id"])] = f"{record['origin']}, " + (
+                f"row {row}" if row is not None else f"{kind}[{record['position']}]"
+            )
             if kind == "objectives" and record["id"] in latest:
                 word = latest[record["id"]]
                 record = {**record, "status": word["status"] or record.get("status")}
+                if word["status"]:
+                    record["status_text"] = word["status_text"]
                 if word["progress"] is not None:
                     record["progress"] = word["progress"]
                 record["status_report"] = word["report"]
@@ -288,13 +308,8 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
         for kind in ENTITY_KINDS:
             db[kind].create(
                 {k: str for k in (*RECORD_TYPES[kind], "disputed", "sources", "extra", "source_title", "hash")}
-                | ({"number": int} if kind == "councils" else {})
-                | ({"progress": float} if kind == "objectives" else {})
-                | (
-                    {"status_report": str, "status_date": str, "status_url": str, "status_comment": str}
-                    if kind == "objectives"
-                    else {}
-                ),
+                | _ROADMAP_COLUMNS
+                | _KIND_COLUMNS.get(kind, {}),
                 pk="id",
             )
             db[kind].insert_all((_record_row(kind, r) for r in rows[kind]), batch_size=1000, alter=True)
@@ -339,24 +354,25 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
             | {"heading": str, "date": str},
             pk="rowid",
         )
-        db["entities"].insert_all(entities, batch_size=2000)
+        _insert_many(db, "entities", entities)
+        db["objectives"].create_index(["local_id"])
         db["entities"].create_index(["kind", "id"])
         db["names"].create({"name": str, "kind": str, "id": str})
-        db["names"].insert_all(names, batch_size=2000)
+        _insert_many(db, "names", names)
         db["names"].create_index(["name"])
         db["owners"].create({"kind": str, "id": str, "actor": str})
-        db["owners"].insert_all(owners, batch_size=2000)
+        _insert_many(db, "owners", owners)
         db["owners"].create_index(["actor", "kind"])
         db["owners"].create_index(["kind", "id"])
         db["links"].create({"kind": str, "src": str, "dst": str})
-        db["links"].insert_all(links, batch_size=2000)
+        _insert_many(db, "links", links)
         db["links"].create_index(["kind", "dst"])
         db["links"].create_index(["kind", "src"])
         db["history"].create(
-            {"objective": str, "report": str, "published": str, "status": str}
+            {"objective": str, "report": str, "published": str, "status": str, "status_text": str}
             | {"progress": float, "comment": str, "url": str}
         )
-        db["history"].insert_all(history, batch_size=2000)
+        _insert_many(db, "history", history)
         db["history"].create_index(["report", "objective"])
         fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         db["sources"].create({"url": str, "title": str, "fetched_at": str, "sha256": str, "bytes": str})
@@ -366,6 +382,9 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
         report.counts["passages"] = len(bundle.passages)
         report.sources = [{"url": s["url"], "title": s["title"]} for s in bundle.sources]
         latest_source = max((r.get("published") or r.get("date") or "" for k in rows for r in rows[k]), default="")
+        held = {r.get("roadmap") for k in rows for r in rows[k]}
+        db["roadmaps"].create({"id": str, "title": str, "owner": str, "url": str}, pk="id")
+        db["roadmaps"].insert_all(card for rid, card in bundle.roadmaps.items() if rid in held)
         db["meta"].create({"key": str, "value": str}, pk="key")
         db["meta"].insert_all(
             [
@@ -393,6 +412,20 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
     finally:
         os.close(fd)
     return report
+
+
+def _insert_many(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Plain rows of text and numbers into a created table, with one executemany: the big tables (names,
+    search entities, report history) hold hundreds of thousands of rows, and sqlite-utils' per-value
+    checks cost more than the insert itself."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    marks = ", ".join("?" * len(columns))
+    names = ", ".join(f"[{c}]" for c in columns)
+    db.conn.executemany(
+        f"INSERT INTO [{table}] ({names}) VALUES ({marks})", (tuple(r[c] for c in columns) for r in rows)
+    )
 
 
 def _warn_dangling(rows: dict[str, list[dict[str, Any]]], ids: dict[str, set[str]], report: RefreshReport) -> None:

@@ -140,8 +140,9 @@ def test_all_errors_of_a_source_are_reported_together_with_record_and_field(tmp_
     found = problems(spec)
     assert len(found) == 6
     assert found[0] == (
-        f"{spec}, objectives[0] (id '1'), field 'status': unknown status 'bof' (use not_started, in_progress, "
-        "late, done, dropped or a word such as 'en cours', 'réalisé', 'en retard', 'à lancer', 'abandonné')"
+        f"{spec}, objectives[0] (id '1'), field 'status': unknown status 'bof': add it to the source as "
+        'vocabulary: {statuses: {"bof": ' + found[0].split('"bof": ')[1].split("}")[0] + "}} (one of not_started, "
+        "in_progress, late, on_hold, postponed, done, dropped)"
     )
     assert "objectives[1] (id '2'), field 'progress': expected a number from 0 to 100" in found[1]
     assert "objectives[2] (id '3'), field 'due': not a date: 'demain'" in found[2]
@@ -186,7 +187,7 @@ def test_missing_source_and_empty_folder(tmp_path: Path) -> None:
     found = problems(str(tmp_path / "nope.yaml"), str(tmp_path / "empty"))
     assert found == [
         f"{tmp_path / 'nope.yaml'}: no such file or folder",
-        f"{tmp_path / 'empty'}: folder holds no .yaml, .yml, .json or .csv file",
+        f"{tmp_path / 'empty'}: folder holds no .yaml, .yml, .json, .csv or .xlsx file",
     ]
 
 
@@ -267,3 +268,206 @@ def test_a_source_lists_at_most_1000_documents(tmp_path: Path) -> None:
     assert problems(spec) == [
         f"{spec}, field 'documents': 1,001 documents; at most 1,000 per source (split it into several sources)"
     ]
+
+
+# --- sources as admins write them (issue 12) --------------------------------------------------------------
+
+
+def test_at_least_80_status_words_with_traffic_lights_and_agreement() -> None:
+    from knowledge.vocabulary import SOURCE_STATUS_WORDS
+
+    assert len(SOURCE_STATUS_WORDS) >= 80
+    expected = {
+        "vert": "in_progress", "On track": "in_progress", "orange": "late", "Amber": "late", "rouge": "late",
+        "red": "late", "à risque": "late", "suspendue": "on_hold", "en attente": "on_hold", "reportées": "postponed",
+        "lancé": "in_progress", "finalisée": "done", "clos": "done", "partiellement atteint": "in_progress",
+        "en pause": "on_hold", "sans suite": "dropped",
+    }  # fmt: skip
+    assert {w: normalize_status(w) for w in expected} == expected
+
+
+def test_decisions_have_their_own_words(tmp_path: Path) -> None:
+    decisions = "".join(
+        f"  - {{id: D{i}, title: T{i}, status: {word}, url: {URL}}}\n"
+        for i, word in enumerate(
+            [
+                "adoptée",
+                "actée",
+                "ajournée",
+                "rejetée",
+                "présentée pour information",
+                "mise en œuvre",
+                "retirée",
+                "Approved",
+            ]
+        )  # fmt: skip
+    )
+    bundle = read_sources([write(tmp_path, "d.yaml", "decisions:\n" + decisions)])
+    assert not bundle.problems
+    assert [d["status"] for d in bundle.records["decisions"]] == [
+        "adopted", "adopted", "postponed", "rejected", "presented", "done", "dropped", "adopted"
+    ]  # fmt: skip
+    assert bundle.records["decisions"][1]["status_text"] == "actée"
+    # An objective is never "adoptée".
+    assert (
+        "unknown status 'adoptée'"
+        in problems(
+            write(tmp_path, "o.yaml", f"objectives:\n  - {{id: '1', title: A, status: adoptée, url: {URL}}}\n")
+        )[0]
+    )
+
+
+def test_a_source_teaches_its_words_and_an_unknown_word_names_the_line_to_add(tmp_path: Path) -> None:
+    body = f"objectives:\n  - {{id: '1', title: A, status: feu vert, url: {URL}}}\n"
+    (found,) = problems(write(tmp_path, "o.yaml", body))
+    line = found.split("add it to the source as ")[1].split(" (one of")[0]
+    assert line == 'vocabulary: {statuses: {"feu vert": in_progress}}'
+    bundle = read_sources([write(tmp_path, "o.yaml", line + "\n" + body)])
+    assert not bundle.problems
+    assert (bundle.records["objectives"][0]["status"], bundle.records["objectives"][0]["status_text"]) == (
+        "in_progress",
+        "feu vert",
+    )
+    (wrong,) = problems(
+        write(tmp_path, "v.yaml", "vocabulary: {statuses: {bof: meh}}\n" + body.replace("feu vert", "vert"))
+    )
+    assert "'bof' must mean one of not_started, in_progress" in wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("S1 2026", "2026-01-01", "2026-06-30"),
+        ("S2 2026", "2026-07-01", "2026-12-31"),
+        ("T4 2025", "2025-10-01", "2025-12-31"),
+        ("Q1 2026", "2026-01-01", "2026-03-31"),
+        ("H2 2025", "2025-07-01", "2025-12-31"),
+        ("fin 2025", "2025-10-01", "2025-12-31"),
+        ("début 2026", "2026-01-01", "2026-03-31"),
+        ("mi-2026", "2026-05-01", "2026-08-31"),
+        ("courant 2026", "2026-01-01", "2026-12-31"),
+        ("été 2025", "2025-06-01", "2025-09-30"),
+        ("2025-2026", "2025-01-01", "2026-12-31"),
+        ("juin 2025", "2025-06-01", "2025-06-30"),
+        ("17/12/2024", "2024-12-17", "2024-12-17"),
+        ("2027", "2027-01-01", "2027-12-31"),
+    ],
+)
+def test_dates_as_people_write_them_keep_their_text_and_get_a_range(text: str, start: str, end: str) -> None:
+    from knowledge.vocabulary import parse_when
+
+    when = parse_when(text)
+    assert when is not None and (when.text, when.start, when.end) == (text, start, end)
+
+
+def test_french_csv_with_semicolons_french_headers_and_progress_as_written(tmp_path: Path) -> None:
+    spec = write(
+        tmp_path,
+        "objectifs.csv",
+        "numéro;titre;axe;pilote;statut;avancement;échéance;météo;lien\n"
+        f"1;Un;Axe 1 — Prévention;ARS, GRADES;lancé;60%;S1 2026;vert;{URL}\n"
+        f"2;Deux;1;ARS;en cours;60 %;T4 2025;orange;{URL}\n"
+        f"3;Trois;1;ARS;en cours;0,6;fin 2025;;{URL}\n",
+    )
+    bundle = read_sources([spec + "?roadmap=national"])
+    assert not bundle.problems, bundle.problems
+    first, second, third = bundle.records["objectives"]
+    assert [r["progress"] for r in (first, second, third)] == [60, 60, 60]
+    assert first["owners"] == ["ARS", "GRADES"] and first["status_text"] == "lancé"
+    assert (first["due"], first["due_start"], first["due_end"]) == ("S1 2026", "2026-01-01", "2026-06-30")
+    assert first["extra"] == {"météo": "vert"} and first["axis"] == "Axe 1 — Prévention"
+
+
+def test_every_bad_line_of_every_report_is_named_with_its_row_objective_and_field(tmp_path: Path) -> None:
+    spec = write(
+        tmp_path,
+        "bilans.csv",
+        "bilan;publié le;objectif;statut;avancement;url\n"
+        f"B1;15/07/2025;1;bof;10 %;{URL}\n"
+        f"B1;15/07/2025;2;en cours;140;{URL}\n"
+        f"B2;20/01/2026;1;en cours;20 %;{URL}\n"
+        f"B2;20/01/2026;3;pfff;;{URL}\n",
+    )
+    found = problems(spec + "?roadmap=national")
+    assert len(found) == 3, found
+    assert found[0].startswith(f"{spec}?roadmap=national, row 2 (id 'B1'), column 'statuses[0].status': objective '1':")
+    assert "row 3 (id 'B1'), column 'statuses[1].progress': objective '2': expected a number" in found[1]
+    assert "row 5 (id 'B2'), column 'statuses[1].status': objective '3': unknown status 'pfff'" in found[2]
+    french = [p.text("fr") for p in read_sources([spec]).problems]
+    assert "ligne 5 (id 'B2'), colonne 'statuses[1].status': objectif « 3 » : statut inconnu « pfff »" in french[2]
+
+
+def test_workbook_errors_name_the_sheet_row_and_column(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "objectifs"
+    sheet.append(["numéro", "titre", "statut", "avancement", "échéance", "url"])
+    sheet.append(["1.1", "Bon", "lancé", 0.6, "S1 2026", URL])
+    sheet.cell(2, 4).number_format = "0%"
+    sheet.append(["1.2", "Mauvais", "bof", 0.3, "demain", URL])
+    book.create_sheet("notes").append(["anything"])
+    path = tmp_path / "region.xlsx"
+    book.save(path)
+    found = problems(str(path))
+    assert found == [
+        f"{path}, sheet 'objectifs', row 3 (id '1.2'), column 'statut': unknown status 'bof': add it to the source as "
+        + found[0].split("add it to the source as ")[1],
+        f"{path}, sheet 'objectifs', row 3 (id '1.2'), column 'échéance': not a date: 'demain' "
+        + found[1].split("'demain' ")[1],
+    ]
+    sheet.delete_rows(3)
+    book.save(path)
+    bundle = read_sources([str(path)])
+    assert bundle.records["objectives"][0]["progress"] == 60
+    assert any("sheet 'notes' ignored" in w for w in bundle.warnings)
+
+
+def test_a_csv_named_like_nothing_says_how_to_name_it(tmp_path: Path) -> None:
+    (found,) = problems(write(tmp_path, "liste.csv", f"id,title,url\n1,A,{URL}\n"))
+    assert "unknown record type 'liste'" in found and "name the file like objectifs.csv" in found
+
+
+def test_docs_list_every_status_and_decision_word_in_its_bucket() -> None:
+    import re
+    from collections import defaultdict
+
+    from knowledge.vocabulary import DECISION_WORDS, SOURCE_STATUS_WORDS
+
+    docs = (Path(__file__).parent.parent / "docs" / "sources.md").read_text(encoding="utf-8")
+    for name, words in (("status", SOURCE_STATUS_WORDS), ("decision", DECISION_WORDS)):
+        section = re.search(rf"<!-- {name} words:.*?-->\n(.*?)<!-- end {name} words -->", docs, re.S)
+        assert section, name
+        listed = {m[0]: set(m[1].split(", ")) for m in re.findall(r"^\| `(\w+)` \| (.*) \|$", section[1], re.M)}
+        expected: dict[str, set[str]] = defaultdict(set)
+        for word, bucket in words.items():
+            expected[bucket].add(word)
+        assert listed == expected, name
+
+
+def test_a_workbook_sheet_chosen_by_name_and_type(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Feuil1"
+    book.active.append(["id", "title", "url"])
+    book.active.append(["7", "Sept", URL])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    assert "sheet 'Feuil1' ignored" in read_sources([str(path)]).warnings[0]
+    for spec in (f"{path}?type=objectives", f"{path}?sheet=feuil1&type=objectives"):
+        bundle = read_sources([spec])
+        assert not bundle.problems and [r["id"] for r in bundle.records["objectives"]] == ["7"], spec
+
+
+def test_duplicate_ids_come_in_the_same_refusal_as_every_other_problem(tmp_path: Path) -> None:
+    first = write(tmp_path, "a.yaml", f"objectives:\n  - {{id: '1', title: A, url: {URL}}}\n")
+    second = write(
+        tmp_path,
+        "b.yaml",
+        f"objectives:\n  - {{id: '2', title: B, status: bof, url: {URL}}}\n  - {{id: '1', title: C, url: {URL}}}\n",
+    )
+    found = problems(first, second)
+    assert len(found) == 2 and "unknown status 'bof'" in found[0]
+    assert found[1] == f"{second}, objectives[1] (id '1'), field 'id': duplicate id (also in {first}, objectives[0])"

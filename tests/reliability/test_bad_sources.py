@@ -154,7 +154,7 @@ CASES = (
     ),
     # CSV
     Case("csv-ragged.csv", REJECTED, "cannot parse: line 3 has 6 fields, the header has 4"),
-    Case("csv-short-row.csv", REJECTED, "missing title", ("objectives[1] (id '4')", "field 'title'")),
+    Case("csv-short-row.csv", REJECTED, "missing title", ("row 3 (id '4')", "column 'title'")),
     Case("csv-unterminated-quote.csv", REJECTED, "cannot parse: unexpected end of data"),
     Case("csv-empty.csv", REJECTED, "cannot parse: empty CSV"),
     Case("csv-header-only.csv", REJECTED, "cannot parse: no records under the header"),
@@ -176,7 +176,7 @@ CASES = (
         ACCEPTED,
         answers=(("objectif 3", "3", "Objectif 3 — Trois avec espaces"), ("objectif 4", "4", "Quatre")),
     ),
-    Case("csv-duplicate-id-row-251.csv", REJECTED, "duplicate id (also in", ("objectives[250] (id '7')", "field 'id'")),
+    Case("csv-duplicate-id-row-251.csv", REJECTED, "duplicate id (also in", ("row 252 (id '7')", "column 'id'")),
     # Made at test time
     Case("huge", REJECTED, "larger than 20 MB"),
     Case("/dev/zero", REJECTED, "not a regular file"),
