@@ -26,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0, help="load: seconds per level (max 60)")
     parser.add_argument("--limit", type=int, help="eval: evaluate an evenly spread sample of N questions")
     parser.add_argument("--workers", type=int, default=0, help="load: the service's answer processes (--workers)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        choices=("dev", "test"),
+        dest="sets",
+        help="eval: question set (repeatable; default dev and test side by side, test when its files exist)",
+    )
     return parser
 
 
@@ -41,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             if name == "eval":
-                quality.run(limit=args.limit or (10 if args.quick else None))
+                quality.run(limit=args.limit or (10 if args.quick else None), sets=tuple(args.sets or ("dev", "test")))
             elif name == "speed":
                 sizes = (1,) if args.quick else tuple(int(s) for s in args.sizes.split(","))
                 speed.run(quick=args.quick, sizes=sizes)

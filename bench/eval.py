@@ -1,5 +1,10 @@
 """Answer quality: govbot against two baselines (FTS5 bm25 alone, rapidfuzz over names alone) on labelled questions.
 
+Two question sets side by side: `dev` (bench/questions/dev.yaml) is the set the rules are tuned on; `test`
+(bench/questions/test*.yaml) was written and frozen before tuning by people who had not seen the code, and is
+read as figures only. The gap between the two is the figure to watch. Each set is also asked again with the
+spelling changed (bench/perturb.py: accents, apostrophes, typos, capitals, question mark, a mention).
+
 The knowledge under test is the bundled knowledge plus the fictional source in bench/data/. Baselines have
 no notion of intent, so they are judged on the record (or phrase) alone, and their "I don't know" cutoff is
 tuned on these very questions: both choices favour the baselines, so govbot's lead is not flattered.
@@ -24,6 +29,7 @@ from knowledge.model import INTENTS
 from knowledge.store import Reader
 from knowledge.text import fold, fts_query
 
+from .perturb import PERTURBATIONS
 from .table import pct, print_table, section
 
 __all__ = [
@@ -35,18 +41,24 @@ __all__ = [
     "missing_ids",
     "open_reader",
     "run",
+    "load_set",
+    "set_paths",
+    "evaluate_set",
+    "SetResult",
+    "SETS",
     "QUESTIONS",
     "BENCH_DATA",
 ]
 
-QUESTIONS = Path(__file__).with_name("questions.yaml")
+SETS = Path(__file__).with_name("questions")
+QUESTIONS = SETS / "dev.yaml"
 BENCH_DATA = Path(__file__).with_name("data")
 _CHOICE = re.compile(r"^(\w+) (\w+):(.+?)(?: \[(?:fr|en)\])?$")  # "<intent> <kind>:<id>" and maybe " [lang]"
 
 
 @dataclass(frozen=True)
 class Case:
-    """One labelled question; see the header of questions.yaml for the fields."""
+    """One labelled question; see the header of questions/dev.yaml for the fields."""
 
     q: str
     intents: tuple[str, ...]
@@ -278,85 +290,198 @@ def missing_ids(reader: Reader, cases: list[Case]) -> list[str]:
     return missing
 
 
-def run(limit: int | None = None, quiet: bool = False) -> dict[str, Any]:
-    """Evaluate govbot and both baselines; print the table unless quiet; return the figures."""
-    cases = load_cases(limit=limit)
+def set_paths(name: str) -> list[Path]:
+    """The files of a question set: dev is the tuning set; test is every test*.yaml, frozen before tuning."""
+    if name == "dev":
+        return [QUESTIONS]
+    if name == "test":
+        return sorted(SETS.glob("test*.yaml"))
+    raise ValueError(f"unknown question set {name!r} (use dev or test)")
+
+
+def load_set(name: str, limit: int | None = None) -> list[Case]:
+    """All the cases of a set ([] when the set has no file yet), sampled evenly when `limit` is given."""
+    cases = [case for path in set_paths(name) for case in load_cases(path)]
+    if limit and limit < len(cases):
+        step = len(cases) / limit
+        cases = [cases[int(i * step)] for i in range(limit)]
+    return cases
+
+
+@dataclass
+class SetResult:
+    """One question set: govbot and both baselines on the clean questions, govbot on each perturbation."""
+
+    name: str
+    cases: list[Case]
+    mine: list[Outcome]
+    baselines: dict[str, list[Outcome]]
+    cutoffs: dict[str, float]
+    perturbed: dict[str, list[Outcome]]
+    missing: list[str]
+    seconds: float
+
+
+def evaluate_set(name: str, cases: list[Case], kb: KnowledgeBase, reader: Reader) -> SetResult:
+    started = time.perf_counter()
+    mine = [judge(case, kb.ask(case.q)) for case in cases]
+    elapsed = time.perf_counter() - started
+    fts_cut, fts = _baseline(cases, [fts_guess(reader, c.q) for c in cases])
+    fuzzy = fuzzy_guesser(reader)
+    fuzzy_cut, fuzz_out = _baseline(cases, [fuzzy(c.q) for c in cases])
+    perturbed = {
+        label: [judge(case, kb.ask(change(case.q))) for case in cases] for label, change in PERTURBATIONS.items()
+    }
+    return SetResult(
+        name,
+        cases,
+        mine,
+        {"fts5": fts, "rapidfuzz": fuzz_out},
+        {"fts5": fts_cut, "rapidfuzz": fuzzy_cut},
+        perturbed,
+        missing_ids(reader, cases),
+        elapsed,
+    )
+
+
+def run(limit: int | None = None, quiet: bool = False, sets: tuple[str, ...] = ("dev", "test")) -> dict[str, Any]:
+    """Evaluate govbot and both baselines on each set that has questions; print the tables unless quiet.
+
+    Returns the dev set's figures at the top level (as before sets existed) and every set's under "sets".
+    """
+    chosen = {name: load_set(name, limit) for name in sets}
+    chosen = {name: cases for name, cases in chosen.items() if cases}
+    results: dict[str, SetResult] = {}
     with tempfile.TemporaryDirectory(prefix="govbot-eval-") as tmp:
         kb = build_kb(Path(tmp))
-        started = time.perf_counter()
-        mine = [judge(case, kb.ask(case.q)) for case in cases]
-        elapsed = time.perf_counter() - started
         reader = open_reader(kb)
         try:
-            fts_cut, fts = _baseline(cases, [fts_guess(reader, c.q) for c in cases])
-            fuzzy = fuzzy_guesser(reader)
-            fuzzy_cut, fuzz_out = _baseline(cases, [fuzzy(c.q) for c in cases])
-            missing = missing_ids(reader, cases)
+            for name, cases in chosen.items():
+                results[name] = evaluate_set(name, cases, kb, reader)
         finally:
             reader.close()
-    systems = {"govbot": Scores.of(mine), "fts5": Scores.of(fts), "rapidfuzz": Scores.of(fuzz_out)}
-    figures = {
-        "questions": len(cases),
-        "missing_ids": missing,
-        "seconds": elapsed,
-        "cutoffs": {"fts5": fts_cut, "rapidfuzz": fuzzy_cut},
-        **{name: vars(s) for name, s in systems.items()},
-        "failures": [o for o in mine if not o.right],
-        "confident_wrong": _confident_wrong(mine),
-    }
+    figures = {"sets": {name: _figures(r) for name, r in results.items()}}
+    if results:
+        figures.update(next(iter(figures["sets"].values())))
     if not quiet:
-        _print(cases, mine, {"fts5": fts, "rapidfuzz": fuzz_out}, systems, figures)
+        _print(results, [n for n in sets if n not in results])
     return figures
 
 
-def _print(
-    cases: list[Case],
-    mine: list[Outcome],
-    baselines: dict[str, list[Outcome]],
-    systems: dict[str, Scores],
-    figures: dict[str, Any],
-) -> None:
-    g, f, z = systems["govbot"], systems["fts5"], systems["rapidfuzz"]
-    n = len(cases)
-    section(f"eval: answer quality on {n} labelled questions ({g.n_in} in scope, {g.n_out} out of scope)")
+def _figures(r: SetResult) -> dict[str, Any]:
+    systems = {"govbot": Scores.of(r.mine), **{k: Scores.of(v) for k, v in r.baselines.items()}}
+    return {
+        "questions": len(r.cases),
+        "missing_ids": r.missing,
+        "seconds": r.seconds,
+        "cutoffs": r.cutoffs,
+        **{name: vars(s) for name, s in systems.items()},
+        "perturbed": {label: vars(Scores.of(outs)) for label, outs in r.perturbed.items()},
+        "failures": [o for o in r.mine if not o.right],
+        "confident_wrong": _confident_wrong(r.mine),
+    }
+
+
+def _print(results: dict[str, SetResult], absent: list[str]) -> None:
+    names = list(results)
+    for name in absent:
+        print(f"\n(question set {name!r}: no file under {SETS} yet)")
+    if not names:
+        return
+    scores = {n: {"govbot": Scores.of(r.mine), **{k: Scores.of(v) for k, v in r.baselines.items()}}
+              for n, r in results.items()}  # fmt: skip
+    sizes = ", ".join(f"{n}: {len(r.cases)} ({scores[n]['govbot'].n_out} out of scope)" for n, r in results.items())
+    section(f"eval: answer quality ({sizes})")
+    headers = ["metric"] + [f"{n} {system}" for n in names for system in ("govbot", "FTS5", "rapidfuzz")]
+
+    def row(label: str, value: Callable[[Scores], object], baselines: bool = True) -> list[object]:
+        cells: list[object] = [label]
+        for n in names:
+            s = scores[n]
+            cells += [value(s["govbot"])] + [value(s[b]) if baselines else "—" for b in ("fts5", "rapidfuzz")]
+        return cells
+
     rows = [
-        ["top-1 accuracy, in scope (govbot: intent and record)", pct(g.right_in, g.n_in), pct(f.right_in, f.n_in),
-         pct(z.right_in, z.n_in)],
-        ["top-1 accuracy, in scope, record only", pct(g.record_right_in, g.n_in), pct(f.right_in, f.n_in),
-         pct(z.right_in, z.n_in)],
-        ["overall accuracy (in-scope right + out-of-scope IDK)", pct(g.overall, n), pct(f.overall, n),
-         pct(z.overall, n)],
-        ["asked back (choices)", f"{g.asked} ({pct(g.asked, n)})", "—", "—"],
-        ["first choice right, when asked back", pct(g.first_choice, g.asked), "—", "—"],
-        ["right directly or by first choice, in scope", pct(g.right_in + g.first_choice, g.n_in), "—", "—"],
-        ['"I don\'t know" precision', pct(g.idk_right, g.idk), pct(f.idk_right, f.idk), pct(z.idk_right, z.idk)],
-        ['"I don\'t know" recall', pct(g.idk_right, g.n_out), pct(f.idk_right, f.n_out), pct(z.idk_right, z.n_out)],
-        ["wrong answers (answered, not IDK, not asked back)", g.wrong, f.wrong, z.wrong],
-        [f"wrong but confident (confidence >= {ANSWER_AT})", g.confident_wrong, "—", "—"],
-        ["IDK cutoff (tuned on these questions)", "—", f"bm25 >= {figures['cutoffs']['fts5']:.2f}",
-         f"WRatio >= {figures['cutoffs']['rapidfuzz']:.0f}"],
+        row("strict top-1, in scope (govbot: intent and record)", lambda s: pct(s.right_in, s.n_in)),
+        row("top-1, in scope, record only", lambda s: pct(s.record_right_in, s.n_in)),
+        row("overall (in-scope right + out-of-scope IDK)", lambda s: pct(s.overall, s.n_in + s.n_out)),
+        row("asked back (choices)", lambda s: s.asked, baselines=False),
+        row("first choice right, when asked back", lambda s: pct(s.first_choice, s.asked), baselines=False),
+        row("right directly or by first choice, in scope", lambda s: pct(s.right_in + s.first_choice, s.n_in),
+            baselines=False),
+        row('"I don\'t know" precision', lambda s: pct(s.idk_right, s.idk)),
+        row('"I don\'t know" recall (out of scope)', lambda s: pct(s.idk_right, s.n_out)),
+        row("wrong answers (answered, not IDK, not asked back)", lambda s: s.wrong),
+        row(f"wrong but confident (confidence >= {ANSWER_AT})", lambda s: s.confident_wrong, baselines=False),
     ]  # fmt: skip
-    print_table(["metric", "govbot", "FTS5 bm25", "rapidfuzz"], rows)
-    per = 1000 * figures["seconds"] / max(1, n)
-    print(f"(govbot answered the {n} questions in {figures['seconds'] * 1000:.0f} ms, {per:.2f} ms each)")
-    print("\nBy category (right / questions: govbot · FTS5 · rapidfuzz):")
-    tags = sorted({t for c in cases for t in c.tags}, key=lambda t: -sum(t in c.tags for c in cases))
-    systems_outcomes = [mine, baselines["fts5"], baselines["rapidfuzz"]]
+    cut = ["IDK cutoff (tuned on each set's own questions)"]
+    for n in names:
+        c = results[n].cutoffs
+        cut += ["—", f"bm25 >= {c['fts5']:.2f}", f"WRatio >= {c['rapidfuzz']:.0f}"]
+    print_table(headers, [*rows, cut])
+    for n, r in results.items():
+        per = 1000 * r.seconds / max(1, len(r.cases))
+        print(f"({n}: govbot answered {len(r.cases)} questions in {r.seconds * 1000:.0f} ms, {per:.2f} ms each)")
+    _print_perturbed(results)
+    _print_categories(results["dev"] if "dev" in results else next(iter(results.values())))
+    for n, r in results.items():
+        if r.missing:
+            print(f"\nLabelled ids missing from the knowledge (fix the {n} set):")
+            for ref in r.missing:
+                print(f"  {ref}")
+    for n, r in results.items():
+        confident = _confident_wrong(r.mine)
+        print(f"\n{n}: wrong but confident ({len(confident)}):")
+        for o in confident:
+            print(f"  * {o.case.q!r}: expected {_expected(o.case)}; got {o.got}")
+    if "dev" in results:  # misses are listed for the tuning set only: the test set is read as figures
+        _print_misses(results["dev"])
+
+
+def _print_perturbed(results: dict[str, SetResult]) -> None:
+    print("\nPerturbed questions (govbot; the label is unchanged, only the spelling):")
+    headers = ["variant"]
+    for n in results:
+        headers += [f"{n} strict top-1", f"{n} IDK recall", f"{n} wrong+confident"]
+    variants = {"clean": {n: r.mine for n, r in results.items()}}
+    for label in PERTURBATIONS:
+        variants[label] = {n: r.perturbed[label] for n, r in results.items()}
+    variants["all perturbations"] = {n: [o for outs in r.perturbed.values() for o in outs] for n, r in results.items()}
+    rows = []
+    for label, by_set in variants.items():
+        cells: list[object] = [label]
+        for n in results:
+            s = Scores.of(by_set[n])
+            cells += [pct(s.right_in, s.n_in), pct(s.idk_right, s.n_out), s.confident_wrong]
+        rows.append(cells)
+    print_table(headers, rows)
+
+
+def _print_categories(r: SetResult) -> None:
+    print(f"\nBy category, {r.name} set (right / questions: govbot · FTS5 · rapidfuzz):")
+    tags = sorted({t for c in r.cases for t in c.tags}, key=lambda t: -sum(t in c.tags for c in r.cases))
+    systems_outcomes = [r.mine, r.baselines["fts5"], r.baselines["rapidfuzz"]]
     for tag in tags:
         counts = [sum(o.right for o in outs if tag in o.case.tags) for outs in systems_outcomes]
-        total = sum(tag in c.tags for c in cases)
+        total = sum(tag in c.tags for c in r.cases)
         print(f"  {tag:<9} {total:>3}:  " + " · ".join(f"{100 * c / total:5.1f} %" for c in counts))
-    if figures["missing_ids"]:
-        print("\nLabelled ids missing from the knowledge (fix bench/questions.yaml):")
-        for ref in figures["missing_ids"]:
-            print(f"  {ref}")
-    wrong = figures["failures"]
-    print(f"\ngovbot misses ({len(wrong)}; * = wrong but confident):")
-    confident = {id(o) for o in figures["confident_wrong"]}
+
+
+def _print_misses(r: SetResult) -> None:
+    wrong = [o for o in r.mine if not o.right]
+    print(f"\ngovbot misses on the {r.name} set ({len(wrong)}; * = wrong but confident):")
+    confident = {id(o) for o in _confident_wrong(r.mine)}
     for o in wrong:
         mark = "*" if id(o) in confident else " "
         first = " (first choice right)" if o.first_choice else ""
         print(f" {mark} {o.case.q!r}: expected {_expected(o.case)}; got {o.got}{first}")
+    perturbed = [(label, o) for label, outs in r.perturbed.items() for o in outs if not o.right]
+    clean_wrong = {o.case.q for o in wrong}
+    fresh = [(label, o) for label, o in perturbed if o.case.q not in clean_wrong]
+    print(f"\ngovbot misses on perturbed {r.name} questions right when clean ({len(fresh)}):")
+    for label, o in fresh:
+        change = PERTURBATIONS[label]
+        print(f"  [{label}] {change(o.case.q)!r}: expected {_expected(o.case)}; got {o.got}")
 
 
 def _expected(case: Case) -> str:

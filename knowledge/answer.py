@@ -12,6 +12,7 @@ from .model import Answer
 from .phrases import choice_label, counts_text, date_words, label, say, shown_status, status_word
 from .store import Reader, title_of
 from .text import clip, fold
+from .tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve, understand
 from .vocabulary import LATE_BUCKETS
 
@@ -19,16 +20,10 @@ __all__ = ["compose", "examples", "ANSWER_AT", "ASK_AT"]
 
 T = TypeVar("T")
 
-ANSWER_AT = 0.78  # a single candidate this sure is answered directly
-ASK_AT = 0.6  # below this nothing is offered as a match
-CLOSE = 0.06  # candidates this close to the best are offered as choices
 MAX_LIST = 12
 PASSAGE_CHARS = 600
 BRIEF_CHARS = 420
 MAX_SOURCES = 4
-PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices before any passage
-ALONE_AT = 0.6  # a candidate this sure with no rival within RIVAL is answered too
-RIVAL = 0.15
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
 _PLURALS = {
     "objectives": _PLURAL_OBJECTIVES,
@@ -129,7 +124,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         if best.score >= ANSWER_AT and not close:
             return _about_candidate(q, reader, best)
         rivals = [c for c in sure[1:] if best.score - c.score <= RIVAL]
-        if best.score >= ALONE_AT and not rivals:
+        if not rivals:  # every candidate here is at ASK_AT or more
             return _about_candidate(q, reader, best)
         if best.score >= ANSWER_AT and close and best.how == "exact":
             exact = [c for c in [best, *close] if c.how == "exact"]
@@ -853,7 +848,7 @@ def examples(reader: Reader, lang: str) -> list[str]:
     key = f"examples:{lang}"
     if key not in reader.memo:
         reader.memo[key] = []  # while choosing, a candidate that falls back on examples finds none
-        reader.memo[key] = choose(lambda text: compose(understand(text), reader), lang)
+        reader.memo[key] = choose(lambda text: compose(understand(text, reader), reader), lang)
     return reader.memo[key]
 
 

@@ -102,7 +102,7 @@ class KnowledgeBase:
         """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
         refresh)."""
         reader = self._reader()
-        answer = compose(understand(question), reader)
+        answer = compose(understand(question, reader), reader)
         return name_roadmaps(answer, reader)
 
     def examples(self, lang: str) -> list[str]:

@@ -309,7 +309,7 @@ def _duplicates(bundle: Bundle) -> None:
 def _fetch_source(url: str, bundle: Bundle, last_good: LastGood | None) -> tuple[bytes, str]:
     """Fetch a remote source; when that fails, the copy fetched by the last good refresh (and say so)."""
     try:
-        data, content_type = fetch(url)
+        data, content_type = fetch(url, timeout=FETCH_TIMEOUT, limit=MAX_SOURCE_BYTES)
     except ValueError as exc:
         copy = last_good.load(url) if last_good else None
         if copy is None:

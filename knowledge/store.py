@@ -401,6 +401,17 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
         "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
     )
     db.execute("INSERT INTO entities_fts(entities_fts) VALUES ('rebuild')")
+    # Typo-tolerant recall: the folded names of every record, indexed by trigrams (SQLite >= 3.34).
+    db.execute("CREATE VIRTUAL TABLE names_trigram USING fts5(name, tokenize='trigram')")
+    db.conn.executemany(
+        "INSERT INTO names_trigram(rowid, name) VALUES (?, ?)",
+        (
+            (r[0], fold(f"{r[1]} {r[2] or ''} {r[3] or ''}"))
+            for r in db.conn.execute(
+                "SELECT rowid, title, names, heading FROM entities WHERE kind != 'passages'"
+            ).fetchall()
+        ),
+    )
     # How many records hold each term: lets a search leave out words that are everywhere.
     db.execute("CREATE VIRTUAL TABLE entities_vocab USING fts5vocab(entities_fts, 'row')")
     db.conn.commit()
@@ -561,6 +572,26 @@ class Reader:
             kept = [t for t in terms if frequency[t] <= ceiling]
             terms = kept or [min(terms, key=frequency.__getitem__)]
         return self.search(" OR ".join(terms), limit, kinds)
+
+    def search_trigrams(self, word: str, limit: int = 8, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Records (not passages) whose names share most trigrams with a folded word: a typo-tolerant recall.
+
+        Every trigram is quoted, so nothing in the word is an FTS5 operator; a version built before this index
+        existed finds nothing.
+        """
+        grams = list(dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2) if " " not in word[i : i + 3]))
+        if not grams:
+            return []
+        where = f" AND e.kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+        try:
+            return self.rows(
+                "SELECT e.kind, e.id, e.title, e.heading FROM names_trigram "
+                "JOIN entities e ON e.rowid = names_trigram.rowid "
+                f"WHERE names_trigram MATCH ?{where} ORDER BY bm25(names_trigram) LIMIT ?",
+                [" OR ".join('"' + g.replace('"', '""') + '"' for g in grams), *kinds, limit],
+            )
+        except sqlite3.OperationalError:
+            return []
 
     def _frequency(self, term: str) -> int:
         """How many records hold a term (`"word"`) or any word starting with a prefix (`"pre"*`)."""

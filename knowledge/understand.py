@@ -3,47 +3,85 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from . import tuning
+from .normalise import normalise, translate, vocabulary
 from .store import Reader
-from .text import STOPWORDS, clip, fold, guess_language, strip_mentions
+from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
 from .vocabulary import MONTHS, STATUS_WORDS, parse_date
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
 
 MAX_QUESTION = 500
 
-_CUES: dict[str, re.Pattern[str]] = {
-    "help": re.compile(
-        r"^(help|aide|\?+|bonjour|hello|hi|salut|menu|commandes?|aide moi|que sais tu( faire)?|que peux tu faire|"
-        r"what can you do|what do you know|que sais tu)$"
+# Intent cues, scored: each pattern adds its weight to its intent and an intent counts from tuning.CUE_AT.
+# Patterns read the normalised question, where typos in these words are already corrected and chat forms
+# expanded ("c koi" -> "c est quoi", "ça avance" -> "ou en est"), so each cue is typo-tolerant.
+# A weak word (0.5) counts only with another cue word of the same intent.
+_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    (
+        "help",
+        re.compile(
+            r"^(help|aide|\?+|bonjour|hello|hi|salut|menu|commandes?|aide moi|que sais tu( faire)?|que peux tu faire|"
+            r"what can you do|what do you know|que sais tu)$"
+        ),
+        1.0,
     ),
-    "changes": re.compile(
-        r"\b(chang\w*|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
-        r"bouge|moved|new since|nouveau depuis)\b"
+    (
+        "changes",
+        re.compile(
+            r"\b(chang\w*|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
+            r"bouge|moved|new since|nouveau depuis)\b"
+        ),
+        1.0,
     ),
-    "status": re.compile(
-        r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|where (does|do|is|are) .* stand|"
-        r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
+    (
+        "status",
+        re.compile(
+            r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|"
+            r"where (does|do|is|are) .* stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
+            r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
+        ),
+        1.0,
     ),
-    "owner": re.compile(
-        r"\b(qui (l |la |le |les )?(pilote|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
-        r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie)|"
-        r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|is in charge|"
-        r"is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates)|"
-        r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|"
-        r"owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|in charge|chef|patron|leader)\b"
+    ("status", re.compile(r"\b(done|finished|over|finis?|boucles?)\b"), 0.5),
+    (
+        "owner",
+        re.compile(
+            r"\b(qui (l |la |le |les )?(pilote|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
+            r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie|"
+            r"a succede|succede|remplace)|"
+            r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|"
+            r"is in charge|is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates|"
+            r"succeeded|replaced)|"
+            r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|successeur|predecesseur|"
+            r"successor|predecessor|owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|"
+            r"in charge|chef|patron|leader|delegue|deleguee)\b"
+        ),
+        1.0,
     ),
-    "decisions": re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"),
-    "list": re.compile(r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|all|show|montre\w*)\b"),
-    "passage": re.compile(r"^(combien|how many|how much|quand|when|pourquoi|why|quel montant|quel budget)\b"),
-    "about": re.compile(
-        r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
-        r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
+    ("decisions", re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"), 1.0),
+    ("list", re.compile(r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|montre\w*)\b"), 1.0),
+    ("list", re.compile(r"\b(all|show)\b"), 1.0),
+    (
+        "passage",
+        re.compile(r"^(combien|how many|how much|how long|quand|when|pourquoi|why|quel montant|quel budget)\b"),
+        1.0,
     ),
-}
+    ("passage", re.compile(r"^(nombre de|number of|quelle? (est la )?(duree|longueur|taille))\b"), 1.0),
+    (
+        "about",
+        re.compile(
+            r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
+            r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
+        ),
+        1.0,
+    ),
+)
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*(?:(?:n|no|n°|numero|number)\.?\s*)?"
     r"(\d{1,3}(?:[.\-]\d{1,3}){0,3})\b"
@@ -77,6 +115,32 @@ _CUE_WORDS = frozenset(
     objectif objectifs objective objectives conseil council cns change changed changes depuis since dernier last
     latest sur on about le la les du des de programme program programme dispositif""".split()
 )
+# Words a typo may be corrected to before any other (intent words, kind words, status words), in a fixed
+# order: among equally near words the first wins, so French comes first ("statu" -> "statut", not "status").
+CUE_VOCABULARY: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *"""pilote porte gere dirige dirigeait preside coordonne developpe responsable objectif objectifs
+            statut avancement retard decision decisions decide conseil comite programme programmes axe axes
+            realise realises termine abandonne cours lancer liste quels quelles combien pourquoi quand
+            changements change nouveau directeur directrice president presidente delegue deleguee successeur
+            predecesseur owner leads status progress objective objectives decided council committee programme
+            late where stand which list show bonjour salut hello help aide merci""".split(),
+            *sorted(_CUE_WORDS),
+            *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
+            *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),
+        ]
+    )
+)
+# Words that name a kind of record: a candidate of the kind the question names ranks first among near-equals.
+KIND_WORDS: dict[str, frozenset[str]] = {
+    "objectives": frozenset({"objectif", "objectifs", "objective", "objectives", "engagement", "engagements"}),
+    "decisions": frozenset({"decision", "decisions", "decide", "decided", "arbitrage"}),
+    "councils": frozenset({"conseil", "conseils", "council", "councils", "comite", "committee", "copil", "reunion"}),
+    "programmes": frozenset({"programme", "programmes", "program", "programs", "dispositif", "projet", "project"}),
+    "actors": frozenset({"qui", "who", "agence", "agency", "direction", "organisme", "institution"}),
+    "axes": frozenset({"axe", "axes", "axis"}),
+}
 # Short names that are also everyday words: they count only when written in capitals ("HAS", not "has").
 _AMBIGUOUS = frozenset({"has", "care", "mes", "ans", "est", "data", "sante", "ins", "ars", "on", "hop", "pro"})
 KIND_ORDER = ("actors", "programmes", "councils", "axes", "objectives", "decisions", "reports")
@@ -108,25 +172,56 @@ class Question:
     when: str | None = None
     names_council: bool = False
     ref: tuple[str, str, str] | None = None
+    plain: str = ""  # the question folded only (no expansion, no correction): names are looked up in both
+    translated: list[str] = field(default_factory=list)  # an English question's words in French (the lexicon)
+    cue_scores: dict[str, float] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)  # kinds of record the question names
+    unknown: set[str] = field(default_factory=set)  # long words no vocabulary knows, even after correction
 
     @property
     def content_words(self) -> list[str]:
-        return [w for w in self.folded.split() if w not in STOPWORDS and w not in _CUE_WORDS and len(w) > 1]
+        return _content(self.translated or self.folded.split())
+
+    @property
+    def own_words(self) -> list[str]:
+        """Content words in the asker's own language (English aliases are matched on these)."""
+        return _content(self.folded.split())
 
 
-def understand(raw: str) -> Question:
+def _content(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and len(w) > 1))
+
+
+def understand(raw: str, reader: Reader | None = None) -> Question:
+    """What is asked: normalised words, intent cues, numbers and filters (records come later, from `resolve`).
+
+    With a reader, typos are corrected against that knowledge's own words too; without, against the cue words.
+    """
     text = clip(strip_mentions(raw or ""), MAX_QUESTION)
-    folded = fold(text)
-    q = Question(raw=raw or "", text=text, folded=folded, lang=guess_language(text))
+    plain = fold(text)
+    q = Question(raw=raw or "", text=text, folded=plain, lang=guess_language(text), plain=plain)
     if m := _REF.match(text.strip()):
         q.ref = (m[1], m[2], m[3])
         q.lang = m[4] or q.lang
         q.cues.add(m[1])
         return q
-    for cue, pattern in _CUES.items():
-        if pattern.search(folded):
-            q.cues.add(cue)
-    if m := _OBJECTIVE.search(_dotted(text)):
+    vocab = vocabulary(reader, CUE_VOCABULARY)
+    q.folded = folded = normalise(text, vocab)
+    if q.lang == "en":
+        q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
+    q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
+    # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
+    named = vocab.names.intersection(plain.split())
+    cue_text = normalise(text, vocab, expand_names=False) if named else folded
+    for cue, pattern, weight in _CUES:
+        if pattern.search(cue_text):
+            q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
+    q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
+    words = set(folded.split())
+    q.kinds = {kind for kind, names in KIND_WORDS.items() if words & names}
+    dotted = _DOTTED_NUMBER.sub("dotmark", text)
+    normalised_dotted = normalise(dotted, vocab).replace("dotmark", ".") if dotted != text else folded
+    if m := _OBJECTIVE.search(_dotted(text)) or _OBJECTIVE.search(normalised_dotted):
         q.objective = m[1].replace("-", ".")
     elif m := _OBJECTIVE_RAW.search(text):
         q.objective = m[1]
@@ -148,16 +243,26 @@ def understand(raw: str) -> Question:
     return q
 
 
+_DOTTED_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
+
+
 def _dotted(text: str) -> str:
     """Folded text that keeps dots inside numbers (objective ids such as 2.1)."""
     return re.sub(r"[^\w.#]+", " ", fold(text.replace(".", "DOTMARK")).replace("dotmark", "."))
 
 
+# Every status phrase of 4+ letters in one pattern (one regex per phrase cost a millisecond per question).
+_STATUS_PHRASES = re.compile(
+    r"\b("
+    + "|".join(re.escape(p) for p in sorted((p for p in STATUS_WORDS if len(p) > 3), key=len, reverse=True))
+    + r")(?:s|es)?\b"
+)
+
+
 def _status_filter(folded: str) -> str | None:
-    for phrase in sorted(STATUS_WORDS, key=len, reverse=True):
-        if len(phrase) > 3 and re.search(rf"\b{re.escape(phrase)}(s|es)?\b", folded):
-            return STATUS_WORDS[phrase]
-    return None
+    """The status the question filters on; the longest status phrase wins ("en cours" over "cours")."""
+    found = [m[1] for m in _STATUS_PHRASES.finditer(folded)]
+    return STATUS_WORDS[max(found, key=len)] if found else None
 
 
 def _date_in(text: str) -> str | None:
@@ -186,11 +291,13 @@ def _capitals(word: str, raw: str) -> bool:
 
 
 def _visible(name: str, raw: str) -> bool:
-    """An ambiguous short name counts only when the asker wrote it in capitals."""
+    """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS")."""
     if name not in _AMBIGUOUS:
         return True
     written = [w for w in re.findall(r"[^\W_]+", raw) if fold(w) == name]
-    return any(sum(c.isupper() for c in w) >= 2 for w in written)
+    if any(sum(c.isupper() for c in w) >= 2 for w in written):
+        return True
+    return re.search(rf"(?<![A-Z]){re.escape(name.upper())}(?![^\W\d_])", fold_accents(raw)) is not None
 
 
 def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
@@ -201,21 +308,26 @@ def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
     """
     if not words:
         return 0.0
-    stems = {_stem(h) for h in haystack}
+    stems = set(stem_all(haystack))
+    starts: set[str] | None = None  # first 4 and 5 letters of the text's words, built when first needed
     score = 0.0
     for w in words:
         if w in haystack or _stem(w) in stems:
             score += 1
         elif len(w) >= 5 and process.extractOne(w, haystack, scorer=fuzz.ratio, score_cutoff=80):
             score += 0.75
-        elif len(w) >= 4 and any(h.startswith(w[:5]) or (w.startswith(h) and len(h) >= 4) for h in haystack):
-            score += 0.5
+        elif len(w) >= 4:
+            if starts is None:
+                starts = {h[:n] for h in haystack for n in (4, 5) if len(h) >= n}
+            # A text word starts like this one (5 letters, or all 4), or is a 4+ letter start of it.
+            if w[:5] in starts or any(w[:n] in haystack for n in range(4, len(w))):
+                score += 0.5
     return score / len(words)
 
 
 def _stem(word: str) -> str:
-    """French and English plurals: 'cardiaques' -> 'cardiaque', 'hopitaux' -> 'hopitau'."""
-    return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
+    """Snowball's French stem ('cardiaques' -> 'cardiaqu', 'hopitaux' -> 'hopital')."""
+    return stem(word)
 
 
 _MONTH_YEAR = re.compile(rf"\b(?:({'|'.join(sorted(MONTHS, key=len, reverse=True))}) )?((?:19|20)\d\d)\b")
@@ -229,19 +341,30 @@ def _when(folded: str) -> str | None:
 
 
 def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
-    """Records the question names, best first: exact names and ids, then typo-tolerant, then full text."""
+    """Records the question names, best first: exact names and ids, then typo-tolerant, then full text.
+
+    Names are looked up in the question as normalised and as typed (a short form may itself be a name); an
+    English question is searched with its French translation too. A record of a kind the question names gets a
+    small lead over near-equals.
+    """
     words = q.folded.split()
     found: dict[tuple[str, str], Candidate] = {}
 
     def offer(kind: str, rid: str, score: float, matched: str, how: str) -> None:
         if kind not in kinds:
             return
+        if kind in q.kinds:
+            score += tuning.KIND_BONUS
         key = (kind, rid)
         if key not in found or found[key].score < score:
             found[key] = Candidate(kind, rid, score, matched, how)
 
     grams = [g for g in _ngrams(words, 8) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
+    if q.plain != q.folded:
+        grams += [g for g in _ngrams(q.plain.split(), 8) if not g.isdigit() and g not in STOPWORDS]
+    grams = list(dict.fromkeys(grams))
     content = q.content_words
+    own = q.own_words
     exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw)]
     for row in exact:
         # A name inside a longer matched name ("MES" in "A1-MES-DOCS") is not a second candidate.
@@ -250,17 +373,19 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         length_bonus = min(len(row["name"]), 30) / 600
         # A short name that covers little of a long question ("CNS" in "programme de travail 2026 du CNS")
         # leaves room for a record that matches all of it.
-        share = min(1.0, len(row["name"].split()) / max(1, len(content)))
+        share = min(1.0, len(row["name"].split()) / max(1, len(own)))
         offer(row["kind"], row["id"], 0.86 + 0.07 * share + length_bonus, row["name"], "exact")
-    content = q.content_words
-    if content:
+    # The most question words one exact name covers, and that name's best score (see "more specific" below).
+    exact_words = max((len(set(row["name"].split()) & set(own)) for row in exact), default=0)
+    exact_best = max((c.score for c in found.values() if c.how == "exact"), default=0.0)
+    if own:
         choices, keys = reader.fuzzy_choices()
         # Numbers are never fuzzy: "France 2023" is not "France 2030".
         # Words already matched exactly need no typo tolerance.
         matched = {w for row in exact for w in row["name"].split()}
         fuzzy_grams = [
             g
-            for g in _ngrams([w for w in content if w not in matched], 3)
+            for g in _ngrams([w for w in own if w not in matched], 3)
             if len(g) >= 5 and not any(c.isdigit() for c in g)
         ][:24]
         for gram in fuzzy_grams:
@@ -268,16 +393,78 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
                 kind, rid = keys[index]
                 offer(kind, rid, 0.6 + (score - 84) / 16 * 0.33, choices[index], "fuzzy")
     if content:
-        hits = reader.search_text(" ".join(content), limit=12, kinds=tuple(k for k in kinds if k != "passages"))
-        wanted = set(content)
+        record_kinds = tuple(k for k in kinds if k != "passages")
+        asked = list(dict.fromkeys(content + own))
+        hits = reader.search_text(" ".join(asked), limit=12, kinds=record_kinds)
+        # Typo-tolerant recall: a long word that no vocabulary knows, even after correction, is looked up by
+        # its trigrams (rare, and a trigram search costs milliseconds on a large knowledge base).
+        for word in sorted(q.unknown)[:2]:
+            hits += reader.search_trigrams(word, limit=4, kinds=record_kinds)
+        readings = [set(content), set(own)] if q.translated else [set(content)]
         for hit in hits:
             haystack = set(fold(f"{hit['title']} {hit.get('heading', '')}").split())
-            coverage = coverage_of(wanted, haystack)
-            # A long title that merely contains the question ranks below a name that is the question.
-            title_words = {_stem(w) for w in haystack if w not in STOPWORDS}
-            asked = {_stem(w) for w in wanted}
-            precision = len(title_words & asked) / max(1, len(title_words))
-            weight = (0.55 if len(wanted) >= 3 else 0.45) * (0.7 + 0.3 * precision)
-            offer(hit["kind"], hit["id"], 0.35 + weight * coverage, hit["title"], "text")
+            title_words = set(stem_all([w for w in haystack if w not in STOPWORDS]))
+            best = 0.0
+            for wanted in readings:
+                coverage = coverage_of(wanted, haystack)
+                # A long title that merely contains the question ranks below a name that is the question.
+                stems = set(stem_all(wanted))
+                precision = len(title_words & stems) / max(1, len(title_words))
+                weight = (0.55 if len(wanted) >= 3 else 0.45) * (0.7 + 0.3 * precision)
+                best = max(best, weight * coverage)
+            score = 0.35 + best
+            # More specific than an exact name that covers part of the question: a record whose title holds
+            # nearly all of the question's words, more than that name does ("les automates du laboratoire" is
+            # the objective, not the laboratory).
+            if exact_best and own:
+                covered = coverage_of(own, haystack)
+                if covered >= tuning.SPECIFIC_COVERAGE and covered * len(own) >= exact_words + 1:
+                    score = max(score, exact_best + tuning.SPECIFIC_LEAD)
+            offer(hit["kind"], hit["id"], score, hit["title"], "text")
+        if "owner" in q.cues and exact_best:
+            _prefer_unit_holding_the_title(q, reader, hits, exact, own, offer, exact_best)
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked
+
+
+def _prefer_unit_holding_the_title(
+    q: Question,
+    reader: Reader,
+    hits: list[dict],
+    exact: list[dict[str, str]],
+    own: list[str],
+    offer: Callable[[str, str, float, str, str], None],
+    exact_best: float,
+) -> None:
+    """ "Qui est la directrice du numérique des Trois-Rivières": the unit under the named organisation whose
+    person holds that title (the digital department), not the organisation itself.
+
+    The unit must sit under the exactly named actor (through `parent`) and one of its people's titles must
+    hold the question's other words.
+    """
+    for named in (row for row in exact if row["kind"] == "actors"):
+        rest = [w for w in own if w not in named["name"].split()]
+        if not rest:
+            continue
+        for hit in hits:
+            if hit["kind"] != "actors" or hit["id"] == named["id"]:
+                continue
+            record = reader.record("actors", hit["id"])
+            if record is None or not _under(reader, record, named["id"]):
+                continue
+            for person in record.get("people") or []:
+                if coverage_of(rest, set(fold(person.get("title", "")).split())) >= tuning.SPECIFIC_COVERAGE:
+                    offer("actors", hit["id"], exact_best + tuning.UNIT_LEAD, hit["title"], "text")
+
+
+def _under(reader: Reader, record: dict, ancestor: str, depth: int = 4) -> bool:
+    """The actor sits under `ancestor` (its parent, or its parent's parent...)."""
+    parent = record.get("parent")
+    for _ in range(depth):
+        if not parent:
+            return False
+        if parent == ancestor:
+            return True
+        above = reader.record("actors", parent)
+        parent = above.get("parent") if above else None
+    return False

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bench import eval as quality
-from bench import generate, load, speed
+from bench import generate, load, perturb, speed
 from bench.__main__ import main as bench_main
 from bench.service import serve_missing
 from bench.table import percentile
@@ -76,15 +76,45 @@ def test_judge_reads_results_choices_and_phrases() -> None:
     assert not wrong.right and not wrong.idk
 
 
-def test_eval_smoke_prints_the_three_systems(capsys: pytest.CaptureFixture[str]) -> None:
-    figures = quality.run(limit=10)
-    assert figures["questions"] == 10
+def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = quality.run(limit=10, sets=("dev",))
+    assert figures["questions"] == 10 and list(figures["sets"]) == ["dev"]
     for system in ("govbot", "fts5", "rapidfuzz"):
         scores = figures[system]
         assert scores["n_in"] + scores["n_out"] == 10
         assert 0 <= scores["right_in"] <= scores["n_in"]
+    assert set(figures["perturbed"]) == set(perturb.PERTURBATIONS)
+    for scores in figures["perturbed"].values():
+        assert scores["n_in"] + scores["n_out"] == 10
     out = capsys.readouterr().out
-    assert "FTS5 bm25" in out and "rapidfuzz" in out and "I don't know" in out
+    assert "dev FTS5" in out and "rapidfuzz" in out and "I don't know" in out and "ALL CAPS" in out
+
+
+def test_sets_are_dev_and_every_test_file() -> None:
+    assert quality.set_paths("dev") == [quality.SETS / "dev.yaml"]
+    assert all(p.name.startswith("test") and p.suffix == ".yaml" for p in quality.set_paths("test"))
+    with pytest.raises(ValueError, match="unknown question set"):
+        quality.set_paths("train")
+    assert len(quality.load_set("dev", limit=7)) == 7
+
+
+def test_perturbations_change_only_the_spelling_and_are_deterministic() -> None:
+    q = "Où en est l'objectif 4.2 de la télésurveillance ?"
+    assert perturb.drop_accents(q) == "Ou en est l'objectif 4.2 de la telesurveillance ?"
+    assert perturb.drop_apostrophes(q) == "Où en est lobjectif 4.2 de la télésurveillance ?"
+    assert perturb.all_caps("qui pilote") == "QUI PILOTE"
+    assert perturb.no_question_mark(q).endswith("télésurveillance")
+    assert perturb.mention("bonjour") == "@govbot bonjour"
+    typed = perturb.typos(q)
+    assert typed == perturb.typos(q)  # same question, same typos
+    before, after = q.split(), typed.split()
+    assert len(before) == len(after)
+    for word, changed in zip(before, after, strict=True):
+        letters = sum(c.isalpha() for c in word)
+        if letters >= 6 and word.isalpha():
+            assert changed != word and changed[0] == word[0] and abs(len(changed) - len(word)) <= 1
+        elif not word.replace("'", "").isalpha() or letters < 6:
+            assert changed == word or "'" in word  # numbers and short words are never touched
 
 
 def test_generated_knowledge_is_valid_deterministic_and_nested(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def admin(conv: Conversation, text: str) -> Reply:
 
 @pytest.fixture
 def remote(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Remote]:
-    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the remote source is served on loopback
+    monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")  # the local source server; loopback is refused by default
     served = _Remote()
     thread = threading.Thread(target=served.server.serve_forever, daemon=True)
     thread.start()

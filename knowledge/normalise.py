@@ -1,0 +1,194 @@
+"""Before anything else: the question's words as the knowledge spells them.
+
+Folding (case, accents, punctuation), elisions split with or without their apostrophe ("lobjectif" ->
+"l objectif"), short forms and chat forms expanded from the shipped table ("c koi" -> "c est quoi", "RDV" ->
+"rendez vous"), and words of 4+ letters corrected against the knowledge's own vocabulary and the cue words
+("pilotte" -> "pilote"). Ids and numbers are never corrected; a word the knowledge or the tables know is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from . import tuning
+from .store import Reader
+from .text import STOPWORDS, fold
+from .vocabulary import MONTHS
+from .word_tables import abbreviations, cognate, english
+
+__all__ = ["Vocabulary", "vocabulary", "normalise", "translate", "correct"]
+
+_ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
+_VOCABULARIES: weakref.WeakKeyDictionary[Reader, Vocabulary] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class Vocabulary:
+    """Words a question may use as they are, and the words a typo may be corrected to."""
+
+    known: set[str] = field(default_factory=set)
+    corrections: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (first letter, length) -> words
+    cue_corrections: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # the cue words alone
+    rank: dict[str, int] = field(default_factory=dict)  # among equally near words, the lowest rank wins
+    cues: frozenset[str] = frozenset()
+    knowledge: set[str] = field(default_factory=set)  # the knowledge's own words (for English cognates)
+    names: frozenset[str] = frozenset()  # short forms the knowledge uses as a whole name: never expanded
+
+    @classmethod
+    def build(cls, cue_words: Iterable[str], terms: Iterable[tuple[str, int]] = (), names: Iterable[str] = ()):
+        """Corrections prefer cue words, then the knowledge's terms by how many records hold them, then the
+        lexicon's English words (a typo in "outage" is still "outage")."""
+        cues = [w for w in dict.fromkeys(cue_words) if w.isalpha()]
+        vocab = cls(names=frozenset(names), cues=frozenset(cues))
+        ranked = [t for t, _ in sorted(terms, key=lambda item: -item[1]) if t.isalpha()]
+        vocab.knowledge = set(ranked)
+        english_words = [w for phrase in english() for w in phrase.split() if w.isalpha()]
+        french_words = {w for phrase in english().values() for w in phrase.split()}
+        expansions = {w for a in abbreviations().values() for w in a.expansion.split()}
+        vocab.known = set(cues) | vocab.knowledge | set(english_words) | french_words | expansions | STOPWORDS
+        vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS)
+        for word in dict.fromkeys([*cues, *ranked, *english_words]):
+            vocab.rank[word] = len(vocab.rank)
+            if len(word) >= tuning.CORRECT_FROM - 1:
+                vocab.corrections.setdefault((word[0], len(word)), []).append(word)
+        for word in cues:
+            vocab.cue_corrections.setdefault((word[0], len(word)), []).append(word)
+        return vocab
+
+
+def vocabulary(reader: Reader | None, cue_words: Iterable[str]) -> Vocabulary:
+    """The vocabulary of one knowledge version (built once per reader) or of the cue words alone."""
+    if reader is None:
+        return Vocabulary.build(cue_words)
+    found = _VOCABULARIES.get(reader)
+    if found is None:
+        terms = [(r["term"], r["doc"]) for r in reader.rows("SELECT term, doc FROM entities_vocab")]
+        shorts = [short for short in abbreviations() if " " not in short]
+        names = {r["name"] for r in reader.names(shorts)}
+        found = _VOCABULARIES[reader] = Vocabulary.build(cue_words, terms, names)
+    return found
+
+
+def correct(word: str, vocab: Vocabulary) -> str:
+    """The nearest known word within 1 edit (2 from 8 letters), or the word itself."""
+    if len(word) < tuning.CORRECT_FROM or not word.isalpha() or word in vocab.known:
+        return word
+    limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2
+    # Short words are corrected to cue words only ("qui", "statu"): 4-letter knowledge words lie too close to
+    # everyday words ("foot" is one letter from "fort").
+    table = vocab.corrections if len(word) >= tuning.KNOWLEDGE_CORRECT_FROM else vocab.cue_corrections
+    candidates = [w for size in range(len(word) - limit, len(word) + limit + 1) for w in table.get((word[0], size), ())]
+    near = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None) if candidates else []
+    if not near and len(word) >= tuning.CUE_TWO_EDITS_FROM:
+        # The cue words are few: two edits stay unambiguous among them from 7 letters ("dirrgie" -> "dirige").
+        cues = [
+            w for size in range(len(word) - 2, len(word) + 3) for w in vocab.cue_corrections.get((word[0], size), ())
+        ]
+        near = process.extract(word, cues, scorer=OSA.distance, score_cutoff=2, limit=None) if cues else []
+    if not near:
+        return word
+    return min(near, key=lambda found: (found[1], vocab.rank.get(found[0], len(vocab.rank))))[0]
+
+
+def _split_elision(word: str, raw_word: str, vocab: Vocabulary) -> list[str]:
+    """'lobjectif' -> ['l', 'objectif']; 'lANS' -> ['l', 'ans']; a word the vocabulary knows stays whole."""
+    if word in vocab.known or not word.isalpha():
+        return [word]
+    for head in _ELISIONS:
+        rest, written = word[len(head) :], raw_word[len(head) :]
+        if word.startswith(head) and len(rest) >= 2 and written.isupper() and raw_word[: len(head)].islower():
+            return [head, rest]  # "lANS", "dEHDS": an acronym right after the elided word
+    rests = [
+        (head, word[len(head) :])
+        for head in _ELISIONS
+        if word.startswith(head) and len(word) - len(head) >= 3 and word[len(head)] in "aeiouyh"
+    ]
+    rests = [(head, rest) for head, rest in rests if rest not in STOPWORDS]
+    # A rest the vocabulary knows as it is wins over correcting the whole word ("laxe" is "l axe", not "late");
+    # then the whole word corrected; then a rest long enough to correct without ambiguity ("lobjectf").
+    for head, rest in rests:
+        if rest in vocab.known:
+            return [head, rest]
+    if correct(word, vocab) != word:
+        return [word]
+    for head, rest in rests:
+        if len(rest) >= tuning.ELISION_CORRECT_FROM and correct(rest, vocab) != rest:
+            return [head, rest]
+    return [word]
+
+
+def _raw_words(raw: str) -> dict[str, str]:
+    """Folded word -> the word as written (for capitals)."""
+    found: dict[str, str] = {}
+    for written in re.findall(r"[^\W_]+", raw):
+        found.setdefault(fold(written), written)
+    return found
+
+
+def _written_in_capitals(short: str, raw: str) -> bool:
+    """The asker wrote this short form in capitals, in a question that is not all capitals."""
+    letters = [c for c in raw if c.isalpha()]
+    if letters and all(c.isupper() for c in letters):
+        return False
+    return re.search(rf"(?<![^\W\d_]){re.escape(short.upper())}(?![^\W\d_])", raw) is not None
+
+
+def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:
+    """The folded question with elisions split, short forms expanded and typos corrected.
+
+    With `expand_names=False`, a short form the knowledge uses as a whole name ("RSSI" when it is a record's
+    alias) stays as written: intent is read that way ("what is the RSSI" asks about a record, not for a person).
+    """
+    written = _raw_words(raw)
+    words: list[str] = []
+    for word in fold(raw).split():
+        words += _split_elision(word, written.get(word, word), vocab)
+    table = abbreviations()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(4, len(words) - i), 0, -1):
+            short = " ".join(words[i : i + size])
+            entry = table.get(short)
+            if entry is None or (not expand_names and size == 1 and short in vocab.names):
+                continue
+            if entry.caps_only and not _written_in_capitals(short, raw):
+                continue
+            out += entry.expansion.split()
+            i += size
+            break
+        else:
+            out.append(correct(words[i], vocab))
+            i += 1
+    return " ".join(out)
+
+
+def translate(words: list[str], vocab: Vocabulary, keep: frozenset[str] = frozenset()) -> list[str]:
+    """English words -> the French words the knowledge uses (longest phrase first; cognates; else kept).
+
+    Words in `keep` (the cue words: "decide", "status") stay English: they say what is asked, not about what.
+    """
+    table = english()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] in keep:
+            out.append(words[i])
+            i += 1
+            continue
+        for size in range(min(4, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + size])
+            if phrase in table:
+                out += table[phrase].split()
+                i += size
+                break
+        else:
+            out.append(cognate(words[i], vocab.knowledge) or words[i])
+            i += 1
+    return out

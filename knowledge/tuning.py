@@ -1,0 +1,34 @@
+"""Every tuning number of understanding and answering, with the reason for it.
+
+They were set on the dev question set (bench/questions/dev.yaml) only; the test set is never used to move them.
+"""
+
+from __future__ import annotations
+
+# --- Answering (knowledge/answer.py) ---------------------------------------------------------------------
+ANSWER_AT = 0.78  # a candidate this sure, with no rival within CLOSE, is answered directly
+ASK_AT = 0.6  # below this nothing is offered as a match ("I don't know" or a passage instead)
+CLOSE = 0.06  # candidates this close to the best are offered as choices (a real tie)
+# A candidate between ASK_AT and ANSWER_AT is answered too when no other candidate is within RIVAL of it.
+# (There used to be an ALONE_AT threshold for this, equal to ASK_AT, so its check could never fail: removed.)
+RIVAL = 0.15
+PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices before any passage
+
+# --- Normalisation (knowledge/normalise.py) --------------------------------------------------------------
+CORRECT_FROM = 4  # shorter words are too often real words one letter apart ("est"/"es"): never corrected
+KNOWLEDGE_CORRECT_FROM = 5  # 4-letter words are corrected to cue words only: "foot" must not become "fort"
+ELISION_CORRECT_FROM = 6  # "lobjectf" -> "l objectif"; shorter rests must be known words ("samedi" is not "s ameli")
+CUE_TWO_EDITS_FROM = 7  # the cue words are few, so two edits stay unambiguous among them sooner ("dirrgie")
+TWO_EDITS_FROM = 8  # from 8 letters two edits are still unambiguous ("telesurveilance"); below, one edit only
+
+# --- Intent (knowledge/understand.py) --------------------------------------------------------------------
+CUE_AT = 1.0  # a cue whose matched patterns weigh this much counts as asked
+# --- Candidates (knowledge/understand.py) ----------------------------------------------------------------
+KIND_BONUS = 0.03  # a record of the kind the question names ("l'objectif ...", "la décision ...") ranks first
+# among near-equals; small enough never to lift a weak match over ASK_AT on its own.
+SPECIFIC_COVERAGE = 0.9  # a title holding this share of the question's words, one word more than an exact name
+SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above that name (close: asked back)
+# A unit under the named organisation whose person holds the asked title ("la directrice du numérique des
+# Trois-Rivières") is answered: its lead is beyond CLOSE (the parent link and the title make it certain enough).
+UNIT_LEAD = CLOSE + 0.01
+TRIGRAMS_FROM = 5  # a word this long that no vocabulary knows is looked up by its trigrams (typo-tolerant)

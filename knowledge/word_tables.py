@@ -1,0 +1,92 @@
+"""The shipped word tables: short forms and chat forms, and the English -> French domain lexicon.
+
+Both are plain TSV files under knowledge/lexicon/ so that adding a word is a one-line edit (docs/understanding.md).
+They are read once per process, on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .text import fold
+
+__all__ = ["Abbreviation", "abbreviations", "english", "cognate", "LEXICON_DIR"]
+
+LEXICON_DIR = Path(__file__).with_name("lexicon")
+
+
+@dataclass(frozen=True)
+class Abbreviation:
+    expansion: str  # folded
+    caps_only: bool  # counts only when the asker wrote it in capitals ("ES", not "es")
+
+
+def _rows(name: str) -> list[list[str]]:
+    rows = []
+    for number, line in enumerate((LEXICON_DIR / name).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = line.split("\t")
+        if len(cells) < 2 or not fold(cells[0]) or not fold(cells[1]):
+            raise ValueError(f"{name} line {number}: expected two tab-separated columns, got {line!r}")
+        rows.append(cells)
+    return rows
+
+
+@cache
+def abbreviations() -> dict[str, Abbreviation]:
+    """Folded short form (one or more words) -> its expansion."""
+    table: dict[str, Abbreviation] = {}
+    for cells in _rows("abbreviations.tsv"):
+        when = cells[2].strip() if len(cells) > 2 else "any"
+        if when not in ("any", "caps"):
+            raise ValueError(f"abbreviations.tsv: {cells[0]!r}: the third column is 'any' or 'caps', not {when!r}")
+        table.setdefault(fold(cells[0]), Abbreviation(fold(cells[1]), when == "caps"))
+    return table
+
+
+@cache
+def english() -> dict[str, str]:
+    """Folded English word or phrase -> folded French words (the first line for a phrase wins)."""
+    table: dict[str, str] = {}
+    for cells in _rows("en_fr.tsv"):
+        table.setdefault(fold(cells[0]), fold(cells[1]))
+    return table
+
+
+# English endings and their French cognates: authentication -> authentification, security -> securite.
+_COGNATE_ENDINGS = (
+    ("ication", "ification"),
+    ("ization", "isation"),
+    ("isation", "isation"),
+    ("ities", "ites"),
+    ("ity", "ite"),
+    ("ical", "ique"),
+    ("ics", "iques"),
+    ("ic", "ique"),
+    ("ism", "isme"),
+    ("ist", "iste"),
+    ("ive", "if"),
+    ("ory", "oire"),
+    ("ary", "aire"),
+    ("y", "ie"),
+    ("ment", "ment"),
+    ("tion", "tion"),
+    ("al", "al"),
+    ("ed", "e"),
+    ("e", "e"),
+)
+
+
+def cognate(word: str, known: set[str] | frozenset[str]) -> str | None:
+    """The French word the knowledge uses for an English cognate, if one of the usual endings gives it."""
+    for ending, french in _COGNATE_ENDINGS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            guess = word[: -len(ending)] + french
+            if guess != word and guess in known:
+                return guess
+            if guess + "s" in known:
+                return guess + "s"
+    return None
