@@ -37,7 +37,7 @@ __all__ = [
 
 log = logging.getLogger("govbot.conversation")
 
-ADMIN_COMMANDS = ("refresh", "stats", "unanswered", "sources", "forget")
+ADMIN_COMMANDS = ("refresh", "stats", "unanswered", "sources", "forget", "roadmap")
 # A refusal lists this many problems (each on its own line), then how many more.
 MAX_PROBLEMS_SHOWN = 40
 
@@ -66,6 +66,11 @@ def parse_command(text: str) -> Command:
         return Command(head, (), cleaned)
     if head in ("forget", "oublier") and len(words) == 2:  # forget <number or url> of an added source
         return Command("forget", (_chat_url(words[1]) or words[1],), cleaned)
+    # roadmap <id> / feuille de route <id>: the roadmap a conversation means when a question names none.
+    if head == "roadmap" and len(words) == 2:
+        return Command("roadmap", (words[1],), cleaned)
+    if [w.lower() for w in words[:3]] == ["feuille", "de", "route"] and len(words) == 4:
+        return Command("roadmap", (words[3],), cleaned)
     if head == "refresh":
         urls = tuple(_chat_url(w) for w in words[1:])
         if all(urls):
@@ -119,7 +124,7 @@ class Conversation:
         self._refresh_lock = asyncio.Lock()
         self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends
         self.on_answer: list[Callable[[str, Answer, float], None]] = []
-        self.ask: Callable[[str], Answer] = kb.ask  # or a process pool's (bot/workers.py)
+        self.ask: Callable[..., Answer] = kb.ask  # (question, roadmap=...) here, or in a process pool (workers.py)
 
     def is_admin(self, platform: str, user: str) -> bool:
         """Whether `user`, an id the platform authenticated, is listed as one of its admins."""
@@ -158,7 +163,8 @@ class Conversation:
             return self._feedback(turn, action)
         if isinstance(action, Share | More):
             # The same answer again (shared, or in full): not a new question for the log or the limits.
-            return self._answer(action.question, self.ask(clip(action.question, 500)))
+            preferred = self.log.roadmap(turn.platform, turn.where) if turn.where else ""
+            return self._answer(action.question, self.ask(clip(action.question, 500), roadmap=preferred))
         if isinstance(action, Choice):
             return self._question(turn, action.query)  # a clicked choice is a question, never a command
         command = parse_command(turn.text)
@@ -180,7 +186,7 @@ class Conversation:
             lang = reply_language(question)
             return Reply(Kind.RATE_LIMITED, lang, say("rate_limited", lang), question=question)
         started = time.perf_counter()
-        answer = self.ask(question)
+        answer = self.ask(question, roadmap=self.log.roadmap(turn.platform, turn.where) if turn.where else "")
         elapsed = time.perf_counter() - started
         if answer.intent != "help":
             self.log.question(turn.platform, turn.user, question, answer.intent, answer.confidence, answer.answered)
@@ -237,9 +243,14 @@ class Conversation:
             text = self.forget_text(command.args[0] if command.args else "", lang)
             self.log.admin_action(platform, user, "forget", args, "ok")
             return Reply(Kind.ADMIN, lang, text)
-        text = {"stats": self.stats_text, "unanswered": self.unanswered_text, "sources": self.sources_text}[
-            command.name
-        ](lang)
+        if command.name == "roadmap":
+            text, outcome = self.roadmap_text(turn, command.args[0], lang)
+            self.log.admin_action(platform, user, "roadmap", args, outcome)
+            return Reply(Kind.ADMIN, lang, text)
+        if command.name == "stats":
+            text = self.stats_text(lang, turn)
+        else:
+            text = {"unanswered": self.unanswered_text, "sources": self.sources_text}[command.name](lang)
         self.log.admin_action(platform, user, command.name, args, "ok")
         return Reply(Kind.ADMIN, lang, text)
 
@@ -271,10 +282,23 @@ class Conversation:
             {"at": started, "ok": ok, "duration": time.time() - started if duration is None else duration}
         )
 
-    def stats_text(self, lang: str) -> str:
+    def stats_text(self, lang: str, turn: Turn | None = None) -> str:
+        """What the knowledge holds, this week's questions, and (asked from a conversation) its roadmap."""
         info = self.kb.info()
         week = self.log.week()
-        return say("stats_text", lang, counts=counts_text(info["counts"], lang), built=info["built_at"], **week)
+        text = say("stats_text", lang, counts=counts_text(info["counts"], lang), built=info["built_at"], **week)
+        if turn is not None and (preferred := self.log.roadmap(turn.platform, turn.where)):
+            text += "\n" + say("roadmap_here", lang, roadmap=self.kb.roadmaps().get(preferred, preferred))
+        return text
+
+    def roadmap_text(self, turn: Turn, asked: str, lang: str) -> tuple[str, str]:
+        """Set the roadmap this conversation means when a question names none; (what to say, outcome)."""
+        known = self.kb.roadmaps()
+        found = next((rid for rid in known if rid.lower() == asked.lower()), None)
+        if found is None:
+            return say("roadmap_unknown", lang, roadmap=clip(asked, 64), known=", ".join(sorted(known))), "unknown"
+        self.log.set_roadmap(turn.platform, turn.where, found)
+        return say("roadmap_set", lang, roadmap=known[found]), "ok"
 
     def unanswered_text(self, lang: str) -> str:
         rows = self.log.unanswered()

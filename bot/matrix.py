@@ -186,10 +186,10 @@ def _first_time(conv: Conversation, event_id: str) -> bool:
     return conv.first_time(f"{PLATFORM}:event:{event_id}")
 
 
-async def _turn(conv: Conversation, user: str, text: str) -> Reply:
-    """The one reply to what `user` said: an answer, an admin command's output, or a notice."""
+async def _turn(conv: Conversation, user: str, room: str, text: str) -> Reply:
+    """The one reply to what `user` said in `room`: an answer, an admin command's output, or a notice."""
     # The homeserver vouches for the sender's id: it decides admin rights (GOVBOT_MATRIX_ADMINS).
-    return await conv.handle(Turn(PLATFORM, user, "", text, admin=conv.is_admin(PLATFORM, user)))
+    return await conv.handle(Turn(PLATFORM, user, room, text, admin=conv.is_admin(PLATFORM, user)))
 
 
 async def _feedback(conv: Conversation, user: str, question: str, value: str) -> None:
@@ -507,7 +507,7 @@ class MatrixBot:
             return
         if offer and offer.choices:
             text = pick_choice(text, offer.choices) or text
-        reply = await _turn(self.conv, incoming.sender, text)
+        reply = await _turn(self.conv, incoming.sender, incoming.room_id, text)
         if reply.answer is None:  # admin output, a refusal, a limit, "not ready", an error with its reference
             await self._reply(incoming, text_message(reply.text, reply.lang), None)
             if reply.background is not None:

@@ -25,9 +25,9 @@ def _start(path: str) -> None:
     _kb = KnowledgeBase(path)
 
 
-def _ask(question: str) -> Answer:
+def _ask(question: str, roadmap: str) -> Answer:
     assert _kb is not None, "worker not started"
-    return _kb.ask(question)
+    return _kb.ask(question, roadmap)
 
 
 class AnswerPool:
@@ -42,8 +42,8 @@ class AnswerPool:
         for _ in range(workers):  # start them all now: the first questions must not wait for a spawn
             self.executor.submit(os.getpid)
 
-    def ask(self, question: str) -> Answer:
-        return self.executor.submit(_ask, question).result()
+    def ask(self, question: str, roadmap: str = "") -> Answer:
+        return self.executor.submit(_ask, question, roadmap).result()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from . import roadmaps
 from .answer import compose, examples
 from .lastgood import LastGood
 from .model import Answer, RefreshReport
@@ -98,12 +99,20 @@ class KnowledgeBase:
     def ready(self) -> bool:
         return self.store.current() is not None
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, roadmap: str = "") -> Answer:
         """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
-        refresh)."""
+        refresh). `roadmap` is the one meant when the question names none (a channel's preference)."""
         reader = self._reader()
-        answer = compose(understand(question, reader), reader)
+        token = roadmaps.preferred.set(roadmap)
+        try:
+            answer = compose(understand(question, reader), reader)
+        finally:
+            roadmaps.preferred.reset(token)
         return name_roadmaps(answer, reader)
+
+    def roadmaps(self) -> dict[str, str]:
+        """The loaded roadmaps, id -> title (KnowledgeMissing before the first refresh)."""
+        return roadmaps.loaded(self._reader())
 
     def examples(self, lang: str) -> list[str]:
         """Example questions in `lang` this knowledge answers directly (KnowledgeMissing before the first

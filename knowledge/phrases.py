@@ -180,6 +180,15 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "{unanswered} sans réponse.",
         "{counts}. Last refresh: {built}. Questions over 7 days: {answered} answered, {unanswered} unanswered.",
     ),
+    "roadmap_here": ("Feuille de route de cette conversation : {roadmap}.", "This conversation's roadmap: {roadmap}."),
+    "roadmap_set": (
+        "Ici, une question qui ne nomme pas de feuille de route portera sur : {roadmap}.",
+        "Here, a question that names no roadmap is about: {roadmap}.",
+    ),
+    "roadmap_unknown": (
+        "Je ne connais pas la feuille de route « {roadmap} ». Feuilles de route chargées : {known}.",
+        'I know no roadmap "{roadmap}". Roadmaps loaded: {known}.',
+    ),
     "unanswered_title": ("Questions les plus fréquentes restées sans réponse", "Most frequent unanswered questions"),
     "unanswered_none": ("Aucune question sans réponse sur 7 jours.", "No unanswered question over 7 days."),
     "sources_title": ("Sources chargées", "Loaded sources"),
@@ -291,6 +300,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "teams_command_forget": (
         "Administrateurs : ne plus lire une source ajoutée (forget <numéro ou url>)",
         "Admins: stop reading an added source (forget <number or url>)",
+    ),
+    "teams_command_roadmap": (
+        "Administrateurs : la feuille de route de cette conversation (roadmap <id>)",
+        "Admins: this conversation's roadmap (roadmap <id>)",
     ),
     "teams_command_example": ("Exemple de question", "Example question"),
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .text import fold
@@ -48,6 +49,9 @@ NATIONAL_CARD = {
 }
 SEPARATOR = ":"
 DEFAULT_ENV = "GOVBOT_DEFAULT_ROADMAP"
+# The roadmap preferred where the question is asked (a channel's `roadmap <id>`), set by KnowledgeBase.ask for
+# the one question: it comes before GOVBOT_DEFAULT_ROADMAP, after a roadmap the question names.
+preferred: ContextVar[str] = ContextVar("preferred_roadmap", default="")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 # Which references each kind holds, and the kind they name.
 _REFERENCES = {"owners": "actors", "parent": "actors", "council": "councils", "objectives": "objectives"}
@@ -181,8 +185,13 @@ def scope(q: Any, reader: Reader) -> list[str]:
     if best:
         top = max(best.values())
         return sorted(r for r, n in best.items() if n == top)
-    default = os.environ.get(DEFAULT_ENV, "").strip()
+    default = preferred.get() or os.environ.get(DEFAULT_ENV, "").strip()
     return [default] if default in cards else []
+
+
+def loaded(reader: Reader) -> dict[str, str]:
+    """The roadmaps of this version: id -> title (the national one at least)."""
+    return {rid: card["title"] for rid, card in _cards(reader).items()}
 
 
 def scope_clause(q: Any, reader: Reader, column: str = "roadmap") -> tuple[str, list[str]]:

@@ -47,6 +47,12 @@ def test_parse_command() -> None:
     assert parse_command("refresh <https://x.org/a.yaml|a.yaml>").args == ("https://x.org/a.yaml",)
 
 
+def test_roadmap_commands() -> None:
+    assert parse_command("roadmap ars-vdb") == Command("roadmap", ("ars-vdb",), "roadmap ars-vdb")
+    assert parse_command("Feuille de route national").args == ("national",)
+    assert parse_command("roadmap des objectifs en retard").name == "ask"
+
+
 def test_a_command_is_the_whole_message() -> None:
     assert parse_command("sources du programme CaRE ?").name == "ask"
     assert parse_command("stats des objectifs en retard").name == "ask"

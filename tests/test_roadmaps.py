@@ -176,3 +176,30 @@ def test_one_govbot_refresh_loads_both_forms_beside_the_bundled_knowledge(
     assert main(["ask", "--db", db, "qu'a décidé le dernier copil ?"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Décisions — Comité de pilotage régional du numérique en santé n° 4 (2025-12-09)")
+
+
+def test_a_channel_can_prefer_a_roadmap(regional: KnowledgeBase, tmp_path: Path) -> None:
+    """`roadmap <id>` / `feuille de route <id>` (admins): the roadmap a conversation means when a question
+    names none; shown by `stats`, changed back with `roadmap national`; other conversations keep theirs."""
+    from bot.conversation import Conversation
+    from bot.questionlog import QuestionLog
+    from bot.turn import Kind, Turn
+
+    conv = Conversation(regional, QuestionLog(tmp_path / "questions.sqlite"))
+
+    def said(text: str, where: str = "C1", admin: bool = False):
+        return conv.respond(Turn("slack", "U1", where, text, admin=admin))
+
+    question = "où en est l'objectif 2.2 ?"
+    assert said(question).answer.choices  # two regional forms hold an objective 2.2: asked back
+    assert said("roadmap ars-vdb-classeur").kind is Kind.REFUSED
+    chosen = said("feuille de route ARS-VDB-CLASSEUR", admin=True)
+    assert chosen.kind is Kind.ADMIN and "classeur de suivi" in chosen.text
+    assert said(question).answer.results[0]["id"] == "ars-vdb-classeur:2.2"  # in this channel
+    assert said(question, where="C2").answer.choices  # not in another one
+    assert "classeur de suivi" in said("stats", admin=True).text
+    unknown = said("roadmap nulle-part", admin=True)
+    assert "nulle-part" in unknown.text and "ars-vdb, ars-vdb-classeur, national" in unknown.text
+    said("roadmap national", admin=True)
+    assert "Feuille de route nationale" in said("stats", admin=True).text
+    assert not said(question).answer.results  # the national roadmap numbers no objective 2.2

@@ -347,9 +347,9 @@ class SlowKnowledge(KnowledgeBase):
         super().__init__(path)
         self.release = release
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, roadmap: str = "") -> Answer:
         self.release.wait(10)
-        return super().ask(question)
+        return super().ask(question, roadmap)
 
 
 async def test_the_ack_never_waits_for_the_answer(kb, monkeypatch, aiohttp_server, aiohttp_client) -> None:
