@@ -813,8 +813,8 @@ def _choice(q: Question, reader: Reader, c: Candidate) -> dict[str, str] | None:
 
 
 def _choice_label(reader: Reader, kind: str, record: dict[str, Any], lang: str) -> str:
-    """The kind and the record: "Objectif 2.1 — …", "Décision du 14e CNS — …". (When several roadmaps are
-    loaded, this is where the roadmap's name joins the label.)"""
+    """The kind and the record: "Objectif 2.1 — …", "Décision du 14e CNS — …" (with several roadmaps loaded,
+    roadmaps.name_roadmaps adds the roadmap's name)."""
     council = ""
     if kind == "decisions" and record.get("council"):
         found = reader.record("councils", record["council"])
