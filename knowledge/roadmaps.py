@@ -306,10 +306,19 @@ def name_roadmaps(answer: Answer, reader: Reader, field: str = "roadmap") -> Ans
     for choice in answer.choices:
         m = re.match(r"^\w+ (\w+):(.+?)(?: \[(fr|en)\])?$", choice.get("query", ""))
         roadmap = _roadmap_of(reader, m[1], m[2]) if m else None
-        choice["label"] = plain(choice["label"]) + (f" — {cards[roadmap]['title']}" if roadmap in cards else "")
+        choice["label"] = _with_roadmap(plain(choice["label"]), roadmap if roadmap in cards else None)
     if named:
         answer.fields[field] = "; ".join(cards[r]["title"] for r in named if r in cards)
     return answer
+
+
+def _with_roadmap(label: str, roadmap: str | None) -> str:
+    """The roadmap's id right after the kind, where a button cut to its first words still shows it:
+    "Objectif 2.2 (ars-vdb) — Centre régional…" (a label without a kind gets it at the end)."""
+    if roadmap is None:
+        return label
+    head, sep, rest = label.partition(" — ")
+    return f"{head} ({roadmap}){sep}{rest}" if sep else f"{label} ({roadmap})"
 
 
 def _roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:

@@ -94,9 +94,10 @@ def test_an_objective_number_in_two_roadmaps_asks_back_naming_each(regional: Kno
     answer = regional.ask("où en est l'objectif 2.2 ?")
     assert answer.choices and not answer.answered
     labels = [c["label"] for c in answer.choices]
-    assert any(REGION_TITLE in label for label in labels)
-    assert any("classeur de suivi" in label for label in labels)
-    chosen = regional.ask(next(c["query"] for c in answer.choices if c["label"].endswith(REGION_TITLE)))
+    # The roadmap right after the kind: a button cut at 75 characters (Slack) still says which one it is.
+    assert any(label.startswith("Objectif 2.2 (ars-vdb) — ") for label in labels)
+    assert any(label.startswith("Objectif 2.2 (ars-vdb-classeur) — ") for label in labels)
+    chosen = regional.ask(next(c["query"] for c in answer.choices if "(ars-vdb) " in c["label"]))
     assert chosen.title.startswith("Objectif 2.2 — Centre régional de réponse aux incidents cyber")
     assert chosen.fields["roadmap"] == REGION_TITLE
 
