@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
 from knowledge.phrases import say
 
+from .settings import default_host, default_port, default_workers, open_kb
 from .state import STATE_FILE, State
 
-__all__ = ["main", "build_parser", "open_kb"]
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,17 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="run the web service (web chat, Slack, Teams, health, metrics)")
-    # Loopback unless asked: a public bind is a deployment decision (the Procfile and Dockerfile make it).
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978")))
     serve.add_argument(
         "--refresh-every",
         metavar="DURATION",
         help="refresh the knowledge every DURATION (30m, 6h, 1d); or GOVBOT_REFRESH_SCHEDULE (cron)",
     )
-
-    slack = sub.add_parser("slack", help="run the Slack front end alone")
+    slack = sub.add_parser("slack", help="run the Slack front end alone (the service with only Slack mounted)")
     slack.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    for each in (serve, slack):
+        each.add_argument("--host", default=default_host(), help="address to listen on")
+        each.add_argument("--port", type=int, default=default_port())
+        each.add_argument(
+            "--workers", type=int, default=default_workers(), help="processes computing answers (default: 0, threads)"
+        )
 
     matrix = sub.add_parser("matrix", help="run the Matrix (Tchap) front end alone")
 
@@ -67,15 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub.choices["chat"].add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
-
-
-def open_kb(db: Path | None, *, build: bool = True) -> KnowledgeBase:
-    """The knowledge base at `db` (or the default), built from the bundled sources on first use."""
-    kb = KnowledgeBase(db or default_path())
-    if build and not kb.ready:
-        print(f"Building the knowledge base in {kb.path} …", file=sys.stderr)
-        kb.ensure()
-    return kb
 
 
 def _ask(kb: KnowledgeBase, args: argparse.Namespace) -> int:
@@ -132,6 +125,20 @@ def _stats(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     return 0
 
 
+def _slack(args: argparse.Namespace) -> int:
+    """Socket Mode on its own; HTTP mode is `govbot serve` with only Slack mounted (same guards and port)."""
+    from .slack import config_problem, run_socket_mode
+
+    if problem := config_problem(args.socket):
+        print(problem, file=sys.stderr)
+        return 2
+    if args.socket:
+        return run_socket_mode(args)
+    from .server import main as serve
+
+    return serve(args, front_ends=("slack",), webchat=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -142,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(args)
         if args.command == "slack":
-            from .slack import main as slack
-
-            return slack(args)
+            return _slack(args)
         if args.command == "matrix":
             from .matrix import main as matrix
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["say", "label", "status_word", "shown_status", "counts_text", "report_text", "problem_text", "EXAMPLES"]
+__all__ = [
+    "say",
+    "label",
+    "choice_label",
+    "status_word",
+    "shown_status",
+    "counts_text",
+    "report_text",
+    "problem_text",
+    "EXAMPLE_CANDIDATES",
+]
 
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
@@ -194,6 +204,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     # front ends
     "share": ("Partager dans le canal", "Share in channel"),
+    "more_details": ("Plus de détails", "More"),
     "feedback_up": ("Utile", "Helpful"),
     "feedback_down": ("Pas utile", "Not helpful"),
     "feedback_thanks": ("Merci pour votre retour.", "Thanks for your feedback."),
@@ -228,6 +239,15 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "{counts}. Dernière mise à jour : {built}. Questions sur 7 jours : {answered} répondues, "
         "{unanswered} sans réponse.",
         "{counts}. Last refresh: {built}. Questions over 7 days: {answered} answered, {unanswered} unanswered.",
+    ),
+    "roadmap_here": ("Feuille de route de cette conversation : {roadmap}.", "This conversation's roadmap: {roadmap}."),
+    "roadmap_set": (
+        "Ici, une question qui ne nomme pas de feuille de route portera sur : {roadmap}.",
+        "Here, a question that names no roadmap is about: {roadmap}.",
+    ),
+    "roadmap_unknown": (
+        "Je ne connais pas la feuille de route « {roadmap} ». Feuilles de route chargées : {known}.",
+        'I know no roadmap "{roadmap}". Roadmaps loaded: {known}.',
     ),
     "unanswered_title": ("Questions les plus fréquentes restées sans réponse", "Most frequent unanswered questions"),
     "unanswered_none": ("Aucune question sans réponse sur 7 jours.", "No unanswered question over 7 days."),
@@ -341,7 +361,22 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Administrateurs : ne plus lire une source ajoutée (forget <numéro ou url>)",
         "Admins: stop reading an added source (forget <number or url>)",
     ),
+    "teams_command_roadmap": (
+        "Administrateurs : la feuille de route de cette conversation (roadmap <id>)",
+        "Admins: this conversation's roadmap (roadmap <id>)",
+    ),
     "teams_command_example": ("Exemple de question", "Example question"),
+}
+
+# What a choice button says: the kind of record first, so a programme, a decision and an objective that
+# share words read apart ("Objectif 2.1 — …", "Décision du 14e CNS — …"). Councils' names say what they are.
+_CHOICE_LABELS: dict[str, tuple[str, str]] = {
+    "objectives": ("Objectif {id} — {title}", "Objective {id} — {title}"),
+    "decisions": ("Décision du {council} — {title}", "Decision of the {council} — {title}"),
+    "programmes": ("Programme — {title}", "Programme — {title}"),
+    "actors": ("Acteur — {title}", "Actor — {title}"),
+    "axes": ("Axe {id} — {title}", "Axis {id} — {title}"),
+    "reports": ("Rapport — {title}", "Report — {title}"),
 }
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -387,20 +422,29 @@ _STATUS_WORDS: dict[str, tuple[str, str]] = {
     "dropped": ("abandonné", "dropped"),
 }
 
-EXAMPLES: dict[str, list[str]] = {
+# Example questions, best first. Users see only those the loaded knowledge answers directly
+# (knowledge/examples.py): a candidate whose record is missing or says too little is skipped.
+EXAMPLE_CANDIDATES: dict[str, list[str]] = {
     "fr": [
         "Qui pilote HospiConnect ?",
         "Qu'a décidé le 14e Conseil du numérique en santé ?",
         "Qui dirige l'ANS ?",
         "C'est quoi le programme CaRE ?",
         "Où en est l'objectif 23 ?",
+        "Qui pilote Pro Santé Connect ?",
+        "Qu'est-ce que Mon espace santé ?",
+        "Qui dirige la DNS ?",
+        "Qui pilote le Ségur du numérique ?",
     ],
     "en": [
         "Who owns HospiConnect?",
-        "What did the 14th digital health council decide?",
+        "What did the 14th CNS decide?",
         "Who leads ANS?",
         "What is the CaRE programme?",
         "What is the status of objective 23?",
+        "Who owns the DMP?",
+        "Who leads the digital health delegation?",
+        "Who is in charge of the CaRE programme?",
     ],
 }
 
@@ -417,6 +461,13 @@ def say(key: str, lang: str, **values: object) -> str:
 def label(key: str, lang: str) -> str:
     """A field label; unknown keys (extra fields from sources) are shown as written."""
     return _pick(_LABELS[key], lang) if key in _LABELS else key.replace("_", " ").capitalize()
+
+
+def choice_label(kind: str, lang: str, *, id: str, title: str, council: str = "") -> str:
+    """The label of a choice leading to a record of `kind` (a decision without council: just its title)."""
+    if kind not in _CHOICE_LABELS or (kind == "decisions" and not council):
+        return title
+    return _pick(_CHOICE_LABELS[kind], lang).format(id=id, title=title, council=council)
 
 
 _MONTHS = (

@@ -515,6 +515,7 @@ class Reader:
         self.latest_date: str = meta.get("latest_date", "")
         self.counts: dict[str, int] = json.loads(meta.get("counts", "{}"))
         self.total = sum(self.counts.values())
+        self.memo: dict[str, Any] = {}  # values derived from this version once (e.g. the example questions)
         self._fuzzy_names: dict[int, str] | None = None
         self._fuzzy_keys: list[tuple[str, str]] = []
 
