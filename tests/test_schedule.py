@@ -314,6 +314,6 @@ def test_an_unchanged_remote_source_builds_no_version(tmp_path: Path, monkeypatc
         origin.body = ONE_OBJECTIVE.format(status="réalisé").encode()
         asyncio.run(service.tick())
         assert kb.store.current() != built and state.runs()[0]["outcome"] == "refreshed"
-        assert kb.ask("où en est l'objectif 1 ?").fields.get("Statut") == "réalisé"
+        assert kb.ask("où en est l'objectif 1 ?").text == "Statut : réalisé."
     finally:
         origin.close()
