@@ -24,6 +24,8 @@ from knowledge.text import clip, guess_language, strip_mentions
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter
 from .settings import ADMIN_ENV, admins_from_env, rate_limit_from_env
+from .state import State
+from .subscriptions import Where, reply_to
 from .turn import Choice, Feedback, Kind, More, Reply, Share, Turn
 
 __all__ = [
@@ -117,6 +119,8 @@ class Conversation:
     ):
         self.kb = kb
         self.log = questions or QuestionLog(kb.path / "questions.sqlite")
+        # Set by `govbot serve`, which delivers digests; elsewhere the commands are questions like any other.
+        self.subscriptions: State | None = None
         self.admins = admins if admins is not None else {p: admins_from_env(p) for p in ADMIN_ENV}
         self.limiter = RateLimiter(rate_limit or rate_limit_from_env())
         self.admin_limiter = RateLimiter(admin_rate_limit)
@@ -167,10 +171,27 @@ class Conversation:
             return self._answer(action.question, self.ask(clip(action.question, 500), roadmap=preferred))
         if isinstance(action, Choice):
             return self._question(turn, action.query)  # a clicked choice is a question, never a command
+        if self.subscriptions is not None and (said := self._subscription(turn)) is not None:
+            return said
         command = parse_command(turn.text)
         if command.name in ADMIN_COMMANDS:
             return self._admin(turn, command)
         return self._question(turn, command.text)
+
+    def _subscription(self, turn: Turn) -> Reply | None:
+        """`abonner …`, `unsubscribe`, `abonnements` (bot/subscriptions.py), or None for anything else."""
+        assert self.subscriptions is not None
+        where = Where(
+            turn.platform,
+            turn.where or turn.user,
+            turn.user,
+            direct=turn.direct,
+            admin=turn.admin,
+            can_post=turn.reach is not None,
+            conversation=dict(turn.reach or {}),
+        )
+        said = reply_to(clip(strip_mentions(turn.text), 500), where, self.subscriptions, self.kb)
+        return Reply(Kind.ADMIN, said[0], said[1]) if said is not None else None
 
     def _answer(self, question: str, answer: Answer) -> Reply:
         as_of = knowledge_date(self.kb.info())

@@ -189,7 +189,8 @@ def _first_time(conv: Conversation, event_id: str) -> bool:
 async def _turn(conv: Conversation, user: str, room: str, text: str) -> Reply:
     """The one reply to what `user` said in `room`: an answer, an admin command's output, or a notice."""
     # The homeserver vouches for the sender's id: it decides admin rights (GOVBOT_MATRIX_ADMINS).
-    return await conv.handle(Turn(PLATFORM, user, room, text, admin=conv.is_admin(PLATFORM, user)))
+    # The room id is all a digest needs later (docs/subscriptions.md).
+    return await conv.handle(Turn(PLATFORM, user, room, text, admin=conv.is_admin(PLATFORM, user), reach={}))
 
 
 async def _feedback(conv: Conversation, user: str, question: str, value: str) -> None:

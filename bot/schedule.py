@@ -283,11 +283,12 @@ def service_context(
     """`govbot serve`'s Service as an aiohttp cleanup context; raises ValueError for a bad schedule setting."""
     schedule = schedule_from(os.environ, getattr(args, "refresh_every", None))
     app.setdefault(SENDERS, {})
+    conv.subscriptions = State(kb.path)  # the chat commands (abonner, unsubscribe...) now have a place to live
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         from .senders import senders_from_env  # platform SDKs: loaded only by `govbot serve`
 
-        state = await asyncio.to_thread(State, kb.path)
+        state = conv.subscriptions
         matrix = None
         if os.environ.get("GOVBOT_MATRIX_HOMESERVER"):
             from .matrix import MATRIX

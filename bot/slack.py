@@ -121,7 +121,9 @@ async def _send(outlet: Outlet, reply: Reply) -> None:
 
 def _turn(conv: Conversation, user: str, where: str, text: str = "", action: Action | None = None) -> Turn:
     # Slack signed the request that carries `user`: that id is authenticated, so it decides admin rights.
-    return Turn(PLATFORM, user, where, text, action, admin=conv.is_admin(PLATFORM, user))
+    # A DM's id starts with D; the channel id is all a digest needs later (docs/subscriptions.md).
+    admin = conv.is_admin(PLATFORM, user)
+    return Turn(PLATFORM, user, where, text, action, admin=admin, direct=where.startswith("D"), reach={})
 
 
 def _in_channel(client: AsyncWebClient, channel: str, thread_ts: str | None, user: str) -> Outlet:

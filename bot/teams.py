@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import BotAdapter, TurnContext
@@ -161,7 +162,9 @@ class GovbotTeamsBot(TeamsActivityHandler):
         sender = activity.from_property
         aad = (sender.aad_object_id or "") if sender else ""
         admin = authenticated(turn_context) and self.conv.is_admin(PLATFORM, aad)
-        turn = Turn(PLATFORM, _user(activity), activity.conversation.id, text, action, admin=admin)
+        personal = _conversation_type(activity) == "personal"
+        where, reach = activity.conversation.id, self._reach(activity)
+        turn = Turn(PLATFORM, _user(activity), where, text, action, admin=admin, direct=personal, reach=reach)
         reply = await self.conv.handle(turn)
         await self._send(turn_context, reply_activity(reply))
         if reply.background is not None:
@@ -169,6 +172,15 @@ class GovbotTeamsBot(TeamsActivityHandler):
             task = asyncio.create_task(self._report(turn_context.adapter, reference, reply.background))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    def _reach(self, activity: Activity) -> dict[str, Any] | None:
+        """The conversation reference a digest is posted with later (the channel itself, not this thread);
+        None without an app id: the Bot Connector takes proactive messages only from an identified bot."""
+        if not self.app_id:
+            return None
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.conversation.id = reference.conversation.id.split(";messageid=")[0]
+        return reference.serialize()
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         # Not the SDK's Teams dispatch, which calls the Bot Connector about every member who joins.

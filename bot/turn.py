@@ -8,7 +8,7 @@ written and read here only (`payload`, `read_action`), so no front end parses an
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -117,6 +117,11 @@ class Turn:
     text: str = ""
     action: Action | None = None
     admin: bool = False
+    # For subscriptions (docs/subscriptions.md): a one-to-one conversation, and what the platform needs to
+    # post to `where` later unprompted ({} when `where` is enough; None when it cannot, e.g. Teams with no
+    # app id, or a web visitor without a signed id).
+    direct: bool = False
+    reach: Mapping[str, Any] | None = None
 
 
 class Kind(StrEnum):

@@ -188,7 +188,9 @@ async def _turn(request: web.Request, data: dict[str, Any], visitor: Visitor) ->
         raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
     text = _text(data, "question")
     admin = parse_command(text).name in ADMIN_COMMANDS and await _admin(request, visitor)
-    return Turn("web", user, user, text=text, admin=admin)
+    # A digest waits in the visitor's inbox (bot/inbox.py): only a signed id has one.
+    reach = {} if visitor.issued is not None else None
+    return Turn("web", user, user, text=text, admin=admin, direct=True, reach=reach)
 
 
 async def _admin(request: web.Request, visitor: Visitor) -> bool:
