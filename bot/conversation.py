@@ -310,6 +310,22 @@ class Conversation:
         text = say("stats_text", lang, counts=counts_text(info["counts"], lang), built=info["built_at"], **week)
         if turn is not None and (preferred := self.log.roadmap(turn.platform, turn.where)):
             text += "\n" + say("roadmap_here", lang, roadmap=self.kb.roadmaps().get(preferred, preferred))
+        if self.subscriptions is not None:
+            service = self.subscriptions.summary()
+            last = service["last_scheduled_refresh"] or {"outcome": "—", "at": "—"}
+            count = service["failed_in_a_row"]
+            failing = say("stats_failing", lang, count=count) if count else ""
+            active, paused = service["subscriptions"], service["paused"]
+            at = last["at"]
+            text += "\n" + say(
+                "stats_subscriptions",
+                lang,
+                active=active,
+                paused=paused,
+                outcome=last["outcome"],
+                at=at,
+                failing=failing,
+            )
         return text
 
     def roadmap_text(self, turn: Turn, asked: str, lang: str) -> tuple[str, str]:

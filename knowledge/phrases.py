@@ -240,6 +240,11 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "{unanswered} sans réponse.",
         "{counts}. Last refresh: {built}. Questions over 7 days: {answered} answered, {unanswered} unanswered.",
     ),
+    "stats_subscriptions": (
+        "Abonnements : {active} ({paused} en pause). Dernière mise à jour programmée : {outcome} ({at}){failing}.",
+        "Subscriptions: {active} ({paused} paused). Last scheduled refresh: {outcome} ({at}){failing}.",
+    ),
+    "stats_failing": (", {count} échec(s) d'affilée", ", {count} failure(s) in a row"),
     "roadmap_here": ("Feuille de route de cette conversation : {roadmap}.", "This conversation's roadmap: {roadmap}."),
     "roadmap_set": (
         "Ici, une question qui ne nomme pas de feuille de route portera sur : {roadmap}.",

@@ -317,3 +317,15 @@ def test_an_unchanged_remote_source_builds_no_version(tmp_path: Path, monkeypatc
         assert kb.ask("où en est l'objectif 1 ?").text == "Statut : réalisé."
     finally:
         origin.close()
+
+
+def test_the_stats_command_shows_scheduled_refresh_failures(tmp_path: Path) -> None:
+    src = roadmap(tmp_path / "src")
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(src)], bundled=False)
+    conv = Conversation(kb)
+    state = conv.subscriptions = State(kb.path)
+    (src / "broken.yaml").write_text("objectives: [", encoding="utf-8")
+    asyncio.run(Service(kb, state, None, {}).tick())
+    text = conv.stats_text("en")
+    assert "Subscriptions: 0 (0 paused). Last scheduled refresh: failed (" in text and "1 failure(s) in a row" in text
