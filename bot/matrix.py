@@ -55,6 +55,7 @@ from .matrix_render import (
     text_message,
     wants_more,
 )
+from .metrics import FRONT_END_HEALTH
 from .render import wants_feedback
 from .turn import Feedback, Reply, Turn
 
@@ -599,6 +600,8 @@ def mount(app: web.Application, conv: Conversation) -> bool:
     if not os.environ.get("GOVBOT_MATRIX_HOMESERVER"):
         return False
     bot = app[MATRIX] = MatrixBot(conv, Settings.from_env())
+    if FRONT_END_HEALTH in app:  # inside govbot serve: /healthz and /metrics show the sync loop's state
+        app[FRONT_END_HEALTH]["matrix"] = lambda: bot.health
 
     async def running(_app: web.Application) -> AsyncIterator[None]:
         task = asyncio.ensure_future(bot.run())

@@ -31,7 +31,7 @@ from . import feed, inbox
 from . import web as webchat_routes
 from .conversation import Conversation
 from .http_guard import Limits, harden, read_body, serve
-from .metrics import CONTENT_TYPE, Metrics
+from .metrics import CONTENT_TYPE, FRONT_END_HEALTH, Metrics
 from .schedule import service_context as subscriptions_service
 from .settings import configure_logging, open_kb
 from .workers import AnswerPool
@@ -42,7 +42,7 @@ log = logging.getLogger("govbot.server")
 access = logging.getLogger("govbot.http")
 
 MAX_BODY = 1024**2
-FRONT_ENDS = ("slack", "teams")
+FRONT_ENDS = ("slack", "teams", "matrix")
 # A PaaS sends SIGKILL some seconds after SIGTERM (Heroku 30 s, Docker 10 s by default): finish before.
 SHUTDOWN_TIMEOUT = 25.0
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -164,8 +164,14 @@ async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitabl
         return _error(request, 500, "internal error")
 
 
+def _front_end_health(app: web.Application) -> dict[str, dict[str, Any]]:
+    return {name: dict(probe()) for name, probe in app[FRONT_END_HEALTH].items()}
+
+
 async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    """The process answers; front ends with a client of their own (Matrix) add how it is doing."""
+    front_ends = _front_end_health(request.app)
+    return web.json_response({"ok": True, "front_ends": front_ends} if front_ends else {"ok": True})
 
 
 def _info(conv: Conversation) -> dict[str, Any] | None:
@@ -211,12 +217,12 @@ async def _metrics(request: web.Request) -> web.Response:
     except Exception:
         info = None
     ready = info is not None and not request.app[READINESS].starting
-    text = request.app[METRICS].render(conv.refreshes, info, ready)
+    text = request.app[METRICS].render(conv.refreshes, info, ready, _front_end_health(request.app))
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def mount_front_ends(app: web.Application, conv: Conversation, names: tuple[str, ...]) -> None:
-    """Mount Slack and Teams when their modules exist; each decides from the environment if it is configured."""
+    """Mount each front end whose module exists; each decides from the environment if it is configured."""
     for name in names:
         if name == "teams" and not teams_enabled(os.environ):
             log.info("Teams front end turned off (GOVBOT_TEAMS=0)")
@@ -251,6 +257,7 @@ def create_app(
     app[READINESS] = Readiness()
     app[METRICS] = Metrics()
     app[METRICS].attach(conv)
+    app[FRONT_END_HEALTH] = {}
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)

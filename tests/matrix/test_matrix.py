@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 import bot.matrix as matrix
 import bot.matrix_render as matrix_render
 from bot.conversation import Conversation
 from bot.matrix import MATRIX, MatrixBot, Settings, mount
+from bot.server import create_app
 from knowledge import KnowledgeBase
 from knowledge.phrases import say
 from tests.homeserver import Account, Homeserver
@@ -335,18 +337,18 @@ async def test_inside_the_web_service_the_bot_starts_and_stops_with_it(
     monkeypatch.setenv("GOVBOT_MATRIX_HOMESERVER", homeserver.url)
     monkeypatch.setenv("GOVBOT_MATRIX_USER", me.user_id)
     monkeypatch.setenv("GOVBOT_MATRIX_PASSWORD", me.password)
-    app = web.Application()
-    assert mount(app, conv)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
+    app = create_app(conv, front_ends=("matrix",))  # what govbot serve mounts when Matrix is configured
+    assert MATRIX in app
+    server = TestServer(app, host="127.0.0.1")
+    async with TestClient(server) as client:
         async with person(homeserver, human) as alice:
             room = await direct_room(alice, me)
             asked = await alice.send(room, "Où en est l'objectif 12 ?")
             await alice.answer_to(asked, me.user_id)
-        assert app[MATRIX].health["connected"]
-    finally:
-        await runner.cleanup()
+        health = await (await client.get("/healthz")).json()
+        assert health["front_ends"]["matrix"]["connected"] is True
+        metrics = await (await client.get("/metrics")).text()
+        assert 'govbot_front_end_connected{front_end="matrix"} 1' in metrics
     assert app[MATRIX].client.client_session is None  # stopped with the service
 
 
