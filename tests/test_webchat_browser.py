@@ -22,8 +22,13 @@ import aiohttp
 import pytest
 
 from bot.conversation import Conversation
+from bot.delivery import deliver_due
+from bot.digests import process_refresh
+from bot.senders import web_sender
 from bot.server import create_app
+from bot.state import State
 from knowledge import KnowledgeBase
+from tests.digest_world import bring_news, roadmap
 
 CHROMIUM = next(
     (
@@ -271,6 +276,46 @@ async def test_knowledge_text_with_script_is_shown_as_text(aiohttp_server, tmp_p
         assert await browser.evaluate("document.querySelectorAll('#log script, #log img, #log b').length") == 0
         assert await browser.evaluate("typeof window.__pwned") == "undefined"
         assert browser.console() == []  # not even a blocked attempt (which CSP would report here)
+    finally:
+        await browser.close()
+
+
+async def test_a_subscribed_visitor_finds_the_digest_when_the_page_opens_again(aiohttp_server, tmp_path):
+    """Subscribed in the chat; a refresh moves the objective; the next visit shows the digest once, linked."""
+    src = roadmap(tmp_path / "src")
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(src)], bundled=False)
+    conv = Conversation(kb)
+    state = conv.subscriptions = State(kb.path)
+    process_refresh(kb, state)
+    server = await aiohttp_server(create_app(conv))
+    browser = await Browser.launch(tmp_path / "profile")
+    desktop = {"width": 1000, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    try:
+        await browser.open(str(server.make_url("/")), desktop)
+        await browser.type_and_enter("abonner objectif 1")
+        [said] = await browser.answers(1)
+        assert "C'est noté" in said["text"] + said["title"]
+        assert await browser.evaluate("document.querySelectorAll('#log article.digest').length") == 0
+
+        bring_news(src)
+        kb.refresh([str(src)], bundled=False)
+        process_refresh(kb, state)
+        assert await deliver_due(state, {"web": web_sender(state)}) == {"delivered": 1}
+
+        await browser.open(str(server.make_url("/")), desktop)  # the same browser: the visitor id is kept
+        title = await browser.wait_for("document.querySelector('#log article.digest h2')?.textContent")
+        assert title == "Du nouveau sur l'objectif 1"
+        lines = await browser.evaluate(
+            "[...document.querySelectorAll('#log article.digest li')].map(l => l.textContent)"
+        )
+        assert any("réalisé 100 %" in line for line in lines)
+        links = await browser.evaluate("[...document.querySelectorAll('#log article.digest a')].map(a => a.href)")
+        assert links and all(href.startswith("https://example.org/") for href in links)
+
+        await browser.open(str(server.make_url("/")), desktop)  # shown once: not again on the next visit
+        assert await browser.evaluate("document.querySelectorAll('#log article.digest').length") == 0
+        assert browser.console() == []
     finally:
         await browser.close()
 

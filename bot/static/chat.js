@@ -135,6 +135,37 @@
     article.focus();
   }
 
+  // Digests of the visitor's subscriptions, waiting since the refresh that made them (shown once).
+  function showDigest(digest) {
+    const lang = digest.lang === "en" ? "en" : "fr";
+    const article = el("article", { class: "answer digest", lang });
+    article.append(el("h2", {}, digest.title));
+    for (const section of digest.sections || []) {
+      if (section.heading) article.append(el("h3", {}, section.heading));
+      const list = el("ul", {});
+      for (const line of section.lines || []) {
+        const item = el("li", {}, line.text);
+        if (isHttp(line.url)) {
+          item.append(" ", el("a", { href: line.url, rel: "noopener noreferrer", target: "_blank" }, "↗"));
+        }
+        list.append(item);
+      }
+      article.append(list);
+    }
+    if (digest.more) article.append(el("p", { class: "text" }, digest.text.split("\n").pop()));
+    log.append(article);
+  }
+
+  async function showDigests() {
+    try {
+      const response = await fetch("api/digests", { credentials: "same-origin" });
+      const json = response.ok ? await response.json() : null;
+      for (const digest of (json && json.digests) || []) showDigest(digest);
+    } catch {
+      // No inbox (an older server, or offline): the chat works without it.
+    }
+  }
+
   async function ask(body, shown) {
     if (busy) return;
     busy = true;
@@ -162,6 +193,8 @@
     input.value = "";
     ask({ question }, question);
   });
+
+  showDigests();
 
   for (const button of document.querySelectorAll("button.example")) {
     button.addEventListener("click", () => ask({ question: button.textContent }, button.textContent));
