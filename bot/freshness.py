@@ -1,9 +1,9 @@
 """Conditional fetch: has a remote source changed since the last good refresh? (ETag / Last-Modified, then sha256)
 
 The decision is here, the network is not: a `Probe` makes one GET with the conditional headers and returns
-(status, headers, body). `govbot serve` probes through the knowledge's fetcher (`schedule.fetch_probe`),
-which takes no request headers yet: until it does, the decision rests on the sha256 (one download per
-scheduled check, no new version when nothing changed). Passing the headers through is the remaining wiring.
+(status, headers, body). `govbot serve` probes through the knowledge's fetcher (`schedule.fetch_probe`):
+a server that keeps validators answers 304 and nothing is downloaded; one that does not is judged by the
+body's sha256 (no new version when nothing changed).
 """
 
 from __future__ import annotations

@@ -161,13 +161,14 @@ def refresh_if_changed(kb: KnowledgeBase, state: State, probe: Probe | None) -> 
 
 
 def fetch_probe(url: str, headers: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
-    """A probe through the knowledge's own fetcher (address policy, time budget, size cap). That fetcher sends
-    no conditional headers yet, so the decision rests on the body's sha256: an unchanged source costs one
-    download and no new version."""
-    from knowledge.fetch import fetch
+    """A probe through the knowledge's own fetcher (address policy, time budget, size cap), conditional on the
+    validators `freshness` saved: 304 when the server still has that copy, else the body and its validators."""
+    from knowledge.fetch import fetch_conditional
 
-    body, _ = fetch(url)
-    return 200, {}, body
+    got = fetch_conditional(
+        url, etag=headers.get("If-None-Match", ""), last_modified=headers.get("If-Modified-Since", "")
+    )
+    return got.status, {"ETag": got.etag, "Last-Modified": got.last_modified}, got.body
 
 
 RecordRefresh = Callable[..., None]

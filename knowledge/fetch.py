@@ -25,7 +25,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Policy", "fetch", "FETCH_TIMEOUT", "MAX_SOURCE_BYTES", "MAX_REDIRECTS"]
+__all__ = ["Policy", "Fetched", "fetch", "fetch_conditional", "FETCH_TIMEOUT", "MAX_SOURCE_BYTES", "MAX_REDIRECTS"]
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024  # a source larger than this is a mistake (or an attack), not a roadmap
 FETCH_TIMEOUT = 20.0  # seconds for one whole exchange: a slow server cannot hold a refresh for ever
@@ -193,28 +193,60 @@ def _connection(scheme: str, host: str, port: int, address: str, deadline: _Dead
     return Pinned(host, port, timeout=deadline.budget + 1, **kwargs)
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """One answered GET: 200 with its body, or 304 Not Modified (empty body) to a conditional request."""
+
+    status: int
+    body: bytes
+    content_type: str
+    etag: str = ""
+    last_modified: str = ""
+
+
 def fetch(
     url: str, *, timeout: float | None = None, limit: int | None = None, policy: Policy | None = None
 ) -> tuple[bytes, str]:
     """GET an http(s) URL under the address policy, a time budget and a size cap: (body, content type)."""
+    got = fetch_conditional(url, timeout=timeout, limit=limit, policy=policy)
+    return got.body, got.content_type
+
+
+def fetch_conditional(
+    url: str,
+    *,
+    etag: str = "",
+    last_modified: str = "",
+    timeout: float | None = None,
+    limit: int | None = None,
+    policy: Policy | None = None,
+) -> Fetched:
+    """`fetch` with the validators of a copy already held: a server that still has it answers 304, no body."""
     budget = timeout or FETCH_TIMEOUT
     limit = limit or MAX_SOURCE_BYTES
     policy = policy or Policy.from_env()
+    headers = {"User-Agent": "govbot (knowledge refresh)"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
     deadline = _Deadline(budget)
     try:
         for _ in range(MAX_REDIRECTS + 1):
-            status, location, kind, body = _get_once(url, deadline, limit, policy)
-            if status not in _REDIRECTS:
-                return body, kind
+            got, location = _get_once(url, deadline, limit, policy, headers)
+            if got.status not in _REDIRECTS:
+                return got
             if not location:
-                raise ValueError(f"HTTP {status} without a Location")
+                raise ValueError(f"HTTP {got.status} without a Location")
             url = urllib.parse.urljoin(url, location)
         raise ValueError(f"more than {MAX_REDIRECTS} redirects")
     finally:
         deadline.cancel()
 
 
-def _get_once(url: str, deadline: _Deadline, limit: int, policy: Policy) -> tuple[int, str, str, bytes]:
+def _get_once(
+    url: str, deadline: _Deadline, limit: int, policy: Policy, headers: dict[str, str]
+) -> tuple[Fetched, str]:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"refused: not an http(s) URL: {url!r}")
@@ -228,10 +260,12 @@ def _get_once(url: str, deadline: _Deadline, limit: int, policy: Policy) -> tupl
     for address in addresses:
         conn = _connection(parts.scheme, parts.hostname, port, address, deadline, policy)
         try:
-            conn.request("GET", target, headers={"User-Agent": "govbot (knowledge refresh)"})
+            conn.request("GET", target, headers=headers)
             response = conn.getresponse()
             if response.status in _REDIRECTS:
-                return response.status, response.headers.get("Location", ""), "", b""
+                return Fetched(response.status, b"", ""), response.headers.get("Location", "")
+            if response.status == 304:
+                return Fetched(304, b"", ""), ""
             if response.status >= 400:
                 raise ValueError(f"HTTP {response.status} {response.reason}")
             chunks: list[bytes] = []
@@ -243,7 +277,14 @@ def _get_once(url: str, deadline: _Deadline, limit: int, policy: Policy) -> tupl
                 raise deadline.error()
             if size > limit:
                 raise ValueError(f"larger than {limit // (1024 * 1024)} MB")
-            return response.status, "", response.headers.get("Content-Type", ""), b"".join(chunks)
+            got = Fetched(
+                response.status,
+                b"".join(chunks),
+                response.headers.get("Content-Type", ""),
+                response.headers.get("ETag", ""),
+                response.headers.get("Last-Modified", ""),
+            )
+            return got, ""
         except (http.client.HTTPException, OSError) as exc:
             if deadline.expired:
                 raise deadline.error() from None

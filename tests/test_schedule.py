@@ -297,10 +297,13 @@ objectives: [{{id: "1", axis: "1", title: Double authentification, status: {stat
 """
 
 
-def test_an_unchanged_remote_source_builds_no_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through the real fetcher (loopback allowed as an intranet host): same bytes, no new version."""
+@pytest.mark.parametrize("validators", [True, False], ids=["etag-304", "sha256-only"])
+def test_an_unchanged_remote_source_builds_no_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validators: bool
+) -> None:
+    """Through the real fetcher (loopback allowed as an intranet host): a 304, or the same bytes: no new version."""
     monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")
-    origin = Origin(validators=False)
+    origin = Origin(validators=validators)
     origin.body = ONE_OBJECTIVE.format(status="en cours").encode()
     try:
         kb = KnowledgeBase(tmp_path / "kb")
@@ -311,6 +314,7 @@ def test_an_unchanged_remote_source_builds_no_version(tmp_path: Path, monkeypatc
         built = kb.store.current()
         asyncio.run(service.tick())
         assert kb.store.current() == built and state.runs()[0]["outcome"] == "unchanged"
+        assert origin.statuses[-1] == (304 if validators else 200)  # with validators, nothing was downloaded
         origin.body = ONE_OBJECTIVE.format(status="réalisé").encode()
         asyncio.run(service.tick())
         assert kb.store.current() != built and state.runs()[0]["outcome"] == "refreshed"
