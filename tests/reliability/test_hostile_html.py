@@ -127,16 +127,16 @@ def page_server(pages: dict[str, Path]) -> Iterator[str]:
     server.server_close()
 
 
-async def _slowest_healthz_during(client, refresh: asyncio.Future) -> tuple[float, int]:
-    """The slowest /healthz answer while `refresh` runs, and how many were asked."""
-    worst, polls = 0.0, 0
+async def _healthz_during(client, refresh: asyncio.Future) -> list[float]:
+    """How long each /healthz took while `refresh` ran, slowest last."""
+    times: list[float] = []
     while not refresh.done():
         started = time.perf_counter()
         response = await client.get("/healthz")
         assert response.status == 200
-        worst, polls = max(worst, time.perf_counter() - started), polls + 1
+        times.append(time.perf_counter() - started)
         await asyncio.sleep(0.01)
-    return worst, polls
+    return sorted(times)
 
 
 @pytest.mark.parametrize("hostile", ["unclosed-main-text", "attributes"])
@@ -148,11 +148,15 @@ async def test_healthz_keeps_answering_while_a_refresh_parses_a_20mb_hostile_pag
     monkeypatch.setenv("GOVBOT_FETCH_ALLOW", "127.0.0.1")
     conv = Conversation(kb)
     client = await aiohttp_client(create_app(conv))
-    worst = {}
+    times = {}
     for name in ("benign", hostile):
         refresh = asyncio.ensure_future(conv.refresh([f"{page_server}/{name}.yaml"]))
-        worst[name], polls = await _slowest_healthz_during(client, refresh)
+        times[name] = await _healthz_during(client, refresh)
         said, outcome = refresh.result()
         assert outcome == "ok", said
-        assert polls >= 10, "the refresh ended before /healthz could be measured"
-    assert worst[hostile] < worst["benign"] + 0.1, worst
+        assert len(times[name]) >= 10, "the refresh ended before /healthz could be measured"
+    # A parser holding the GIL stalls every poll for the whole parse (the old regex: seconds to days); a busy
+    # shared core only delays the odd one. So: the usual poll as fast as beside the benign page, none stalled.
+    usual = {name: t[int(len(t) * 0.9) - 1] for name, t in times.items()}
+    assert usual[hostile] < usual["benign"] + 0.1, usual
+    assert times[hostile][-1] < 1.0, times[hostile][-5:]
