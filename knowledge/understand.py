@@ -13,6 +13,7 @@ from .normalise import normalise, translate, vocabulary
 from .store import Reader
 from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
 from .vocabulary import MONTHS, STATUS_WORDS, parse_date
+from .word_tables import abbreviations
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
 
@@ -340,6 +341,12 @@ def _when(folded: str) -> str | None:
     return None
 
 
+def _name_words(name: str) -> set[str]:
+    """A name's words, and for a short form of the abbreviation table the words of its expansion."""
+    entry = abbreviations().get(name)
+    return set(name.split()) | (set(entry.expansion.split()) if entry else set())
+
+
 def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
     """Records the question names, best first: exact names and ids, then typo-tolerant, then full text.
 
@@ -376,7 +383,8 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         share = min(1.0, len(row["name"].split()) / max(1, len(own)))
         offer(row["kind"], row["id"], 0.86 + 0.07 * share + length_bonus, row["name"], "exact")
     # The most question words one exact name covers, and that name's best score (see "more specific" below).
-    exact_words = max((len(set(row["name"].split()) & set(own)) for row in exact), default=0)
+    # A short form covers the words it was expanded into ("RSSI" covers "responsable ... information").
+    exact_words = max((len(_name_words(row["name"]) & set(own)) for row in exact), default=0)
     exact_best = max((c.score for c in found.values() if c.how == "exact"), default=0.0)
     if own:
         choices, keys = reader.fuzzy_choices()
