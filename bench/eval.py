@@ -5,7 +5,7 @@ Two question sets side by side: `dev` (bench/questions/dev.yaml) is the set the 
 read as figures only. The gap between the two is the figure to watch. Each set is also asked again with the
 spelling changed (bench/perturb.py: accents, apostrophes, typos, capitals, question mark, a mention).
 
-Each test file is its own set (`test` = test.yaml, `test-region` = test-region.yaml, reported side by side).
+Each file is its own column: `dev` = dev.yaml and dev-region.yaml, `test` = test.yaml and test-region.yaml.
 The knowledge under test is the bundled knowledge plus the fictional source in bench/data/; for the test sets
 also the fictional regional roadmap tests/data/roadmaps/region-val-de-brume/ (one source, roadmap `ars-vdb`),
 whose records are stored as '<roadmap>:<id>': a label naming `roadmap:` matches that stored key. Per-question
@@ -63,7 +63,8 @@ QUESTIONS = SETS / "dev.yaml"
 BENCH_DATA = Path(__file__).with_name("data")
 REGION = Path(__file__).parent.parent / "tests" / "data" / "roadmaps" / "region-val-de-brume"
 # The sets and the files of each: `test` names every frozen file, each reported as its own column.
-SET_FILES = {"dev": ("dev",), "test": ("test", "test-region"), "test-region": ("test-region",)}
+SET_FILES = {"dev": ("dev", "dev-region"), "test": ("test", "test-region"), "test-region": ("test-region",)}
+_REGIONAL = ("dev-region", "test", "test-region")  # the file-sets asked over the knowledge with the region
 _KINDS = (*RECORD_TYPES, "passages")  # what may stand before ':' in a label ("axes:1")
 _CHOICE = re.compile(r"^(\w+) (\w+):(.+?)(?: \[(?:fr|en)\])?$")  # "<intent> <kind>:<id>" and maybe " [lang]"
 
@@ -383,8 +384,8 @@ def run(
 ) -> dict[str, Any]:
     """Evaluate govbot and both baselines on each set that has questions; print the tables unless quiet.
 
-    The dev set runs over the bundled knowledge and bench/data; the test sets over those and the regional
-    roadmap. Returns the first set's figures at the top level (as before sets existed) and every set's under
+    dev.yaml runs over the bundled knowledge and bench/data; dev-region.yaml and the test sets over those and
+    the regional roadmap. Returns the first set's figures at the top level (as before sets existed) and every set's under
     "sets". A test set's per-question lists are printed only with `list_test`.
     """
     names = set_names(sets)
@@ -392,7 +393,7 @@ def run(
     chosen = {name: cases for name, cases in chosen.items() if cases}
     results: dict[str, SetResult] = {}
     for region in (False, True):
-        batch = {n: c for n, c in chosen.items() if (n != "dev") == region}
+        batch = {n: c for n, c in chosen.items() if (n in _REGIONAL) == region}
         if not batch:
             continue
         with tempfile.TemporaryDirectory(prefix="govbot-eval-") as tmp:
@@ -469,7 +470,7 @@ def _print(results: dict[str, SetResult], absent: list[str], list_test: bool = F
     _print_perturbed(results)
     for r in results.values():
         _print_categories(r)
-    listed = [n for n in results if n == "dev" or list_test]  # a test set is read as figures unless asked
+    listed = [n for n in results if n.startswith("dev") or list_test]  # a test set is read as figures unless asked
     for n in results:
         if results[n].missing:
             print(f"\nLabelled ids missing from the knowledge ({len(results[n].missing)}; fix the {n} set):")

@@ -102,7 +102,7 @@ def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytes
 
 
 def test_sets_are_dev_and_every_test_file() -> None:
-    assert quality.set_paths("dev") == [quality.SETS / "dev.yaml"]
+    assert quality.set_paths("dev") == [quality.SETS / "dev.yaml", quality.SETS / "dev-region.yaml"]
     assert all(p.name.startswith("test") and p.suffix == ".yaml" for p in quality.set_paths("test"))
     with pytest.raises(ValueError, match="unknown question set"):
         quality.set_paths("train")
