@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from rapidfuzz import fuzz, process
 
 from . import roadmaps
 from .model import Answer
 from .phrases import EXAMPLES, counts_text, date_words, label, say, shown_status, status_word
 from .store import Reader, title_of
 from .text import clip, fold
-from .tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
+from .tuning import ANSWER_AT, ASK_AT, CLOSE, NAME_TYPO, PASSAGE_OVER, RIVAL
 from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .vocabulary import LATE_BUCKETS
 
@@ -98,6 +101,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         if record:
             return _about_record(q, reader, "axes", record, "about")
     found = candidates()
+    if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
+        found = [c for c in found if _holds_words(reader, c, q.proper)]
     plural = _plural_kind(q.folded)
     if plural:
         actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
@@ -144,6 +149,14 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _holds_words(reader: Reader, c: Candidate, words: list[str]) -> bool:
+    """Every word appears in the record (any field: names, aliases, people, text, references), give or take a
+    typo ("Prévto" is Prévot)."""
+    record = reader.record(c.kind, c.id)
+    held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
+    return all(w in held or process.extractOne(w, held, scorer=fuzz.ratio, score_cutoff=NAME_TYPO) for w in words)
 
 
 def _intent(q: Question, kind: str) -> str:
@@ -427,7 +440,8 @@ def _objective_missing(q: Question, reader: Reader) -> Answer:
         text.append(say("objective_missing_known", lang, what=known[0]))
         sources.append(known[1])
     text.append(say("objective_missing_admin", lang))
-    return Answer(intent="status", lang=lang, title="", text="\n".join(text), sources=sources, confidence=0.9)
+    # "I don't know": the knowledge holds no such objective (the text says which and how to load the list).
+    return Answer(intent="unknown", lang=lang, title="", text="\n".join(text), sources=sources, confidence=0.0)
 
 
 def _progress_publication(reader: Reader) -> tuple[str, dict[str, str]] | None:
@@ -758,6 +772,11 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
     for hit in hits:
         haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())
         coverage = coverage_of(words, haystack)
+        if q.proper and not all(
+            w in haystack or process.extractOne(w, haystack, scorer=fuzz.ratio, score_cutoff=NAME_TYPO)
+            for w in q.proper
+        ):
+            continue
         if coverage * len(words) >= 2 and coverage > best_score:
             best, best_score = hit, coverage
     if best is None or best_score < 0.5:

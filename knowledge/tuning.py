@@ -31,4 +31,7 @@ SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above 
 # A unit under the named organisation whose person holds the asked title ("la directrice du numérique des
 # Trois-Rivières") is answered: its lead is beyond CLOSE (the parent link and the title make it certain enough).
 UNIT_LEAD = CLOSE + 0.01
+PROPER_FROM = 4  # a word written with a capital, this long, names something the answer must hold (shorter ones
+# are articles and short forms: "Mon", "Les")
+NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")
 TRIGRAMS_FROM = 5  # a word this long that no vocabulary knows is looked up by its trigrams (typo-tolerant)

@@ -178,6 +178,7 @@ class Question:
     cue_scores: dict[str, float] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)  # kinds of record the question names
     unknown: set[str] = field(default_factory=set)  # long words no vocabulary knows, even after correction
+    proper: list[str] = field(default_factory=list)  # words written as proper names ("Bretagne"), folded
 
     @property
     def content_words(self) -> list[str]:
@@ -211,6 +212,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
+    q.proper = _proper_names(text)
     # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
     named = vocab.names.intersection(plain.split())
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
@@ -245,6 +247,18 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
 
 
 _DOTTED_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
+_TITLE_WORD = re.compile(rf"(?<![\w'’])([A-ZÀ-Ý][a-zà-ÿ]{{{tuning.PROPER_FROM - 1},}})(?![\w'’-])")
+
+
+def _proper_names(text: str) -> list[str]:
+    """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded: a record answering the
+    question must hold each of them. Not the first word (capital by habit), not in an all-capitals question."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters or all(c.isupper() for c in letters):
+        return []
+    words = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
+    found = [fold(m[1]) for m in words]
+    return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS]
 
 
 def _dotted(text: str) -> str:
