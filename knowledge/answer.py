@@ -14,11 +14,15 @@ from .model import Answer
 from .phrases import EXAMPLES, counts_text, date_words, label, say, shown_status, status_word
 from .store import Reader, title_of
 from .text import clip, fold
-from .tuning import ANSWER_AT, ASK_AT, CLOSE, NAME_TYPO, PASSAGE_OVER, RIVAL
-from .understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
-from .vocabulary import LATE_BUCKETS
+from .tuning import ANSWER_AT, ASK_AT, CLOSE, NAME_TYPO, PASSAGE_OVER, RIVAL, TOPIC_FROM
+from .understand import KIND_ORDER, KIND_WORDS, Candidate, Question, coverage_of, resolve
+from .vocabulary import LATE_BUCKETS, MONTHS, STATUS_WORDS
+from .word_tables import abbreviations
 
 __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
+
+# Words that frame a question rather than name its topic: kinds of record, statuses, generic nouns.
+_FRAME_WORDS = frozenset().union(*KIND_WORDS.values()) | frozenset(STATUS_WORDS) | frozenset(MONTHS)
 
 T = TypeVar("T")
 
@@ -122,6 +126,10 @@ def compose(q: Question, reader: Reader) -> Answer:
     if "passage" in q.cues and (quoted := passage()) and quoted.confidence >= 0.6:
         return quoted
     sure = [c for c in found if c.score >= ASK_AT]
+    if sure and (topic := _topic_readings(q, reader)):
+        # A record that leaves a word of the question's topic uncovered ("le chef du service de cardiologie des
+        # Trois-Rivières" is not the group) is not what is asked: one that covers it, else "I don't know".
+        sure = [c for c in sure if _covers(reader, c, topic)]
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
@@ -157,6 +165,32 @@ def _holds_words(reader: Reader, c: Candidate, words: list[str]) -> bool:
     record = reader.record(c.kind, c.id)
     held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
     return all(w in held or process.extractOne(w, held, scorer=fuzz.ratio, score_cutoff=NAME_TYPO) for w in words)
+
+
+def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
+    """The question's words that name things the knowledge has names for (words of record names, titles and
+    aliases), minus the words that frame it (kinds of record, statuses, months) and the words a short form was
+    expanded into (the record may spell that short form): one list per reading (an English question's own
+    words and their translation). [] when a reading has no such word: nothing to check."""
+    named = reader.name_words()
+    plain = q.plain.split()
+    expanded = {w for short, entry in abbreviations().items() if short in plain for w in entry.expansion.split()}
+    readings = [q.content_words, q.own_words] if q.translated else [q.content_words]
+    found = []
+    for words in readings:
+        topic = [w for w in words if len(w) >= TOPIC_FROM and w in named and not w.isdigit()]
+        topic = [w for w in topic if w not in _FRAME_WORDS and w not in expanded]
+        if not topic:
+            return []
+        found.append(topic)
+    return found
+
+
+def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
+    """The record holds every topic word of one reading (give or take a typo or a plural)."""
+    record = reader.record(c.kind, c.id)
+    held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
+    return any(all(coverage_of([w], held) >= 0.75 for w in words) for words in readings)
 
 
 def _intent(q: Question, kind: str) -> str:

@@ -514,6 +514,7 @@ class Reader:
         self.counts: dict[str, int] = json.loads(meta.get("counts", "{}"))
         self.total = sum(self.counts.values())
         self._fuzzy_names: dict[int, str] | None = None
+        self._name_words: frozenset[str] | None = None
         self._fuzzy_keys: list[tuple[str, str]] = []
 
     def close(self) -> None:
@@ -610,6 +611,14 @@ class Reader:
                 return int(self.conn.execute(sql, params).fetchone()[0])
         except sqlite3.OperationalError:  # a version built before the vocabulary table existed
             return 0
+
+    def name_words(self) -> frozenset[str]:
+        """Every word of a record's name, title, id or alias (built once per version): the words a question
+        uses to name what it is about."""
+        if self._name_words is None:
+            rows = self.rows("SELECT DISTINCT name FROM names")
+            self._name_words = frozenset(w for r in rows for w in r["name"].split())
+        return self._name_words
 
     def fuzzy_choices(self) -> tuple[dict[int, str], list[tuple[str, str]]]:
         """Names and aliases of actors, programmes, councils and axes, for rapidfuzz (built once per version).

@@ -34,4 +34,5 @@ UNIT_LEAD = CLOSE + 0.01
 PROPER_FROM = 4  # a word written with a capital, this long, names something the answer must hold (shorter ones
 # are articles and short forms: "Mon", "Les")
 NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")
+TOPIC_FROM = 4  # a question word this long that is a word of some record's name must be covered by the answer
 TRIGRAMS_FROM = 5  # a word this long that no vocabulary knows is looked up by its trigrams (typo-tolerant)
