@@ -138,6 +138,12 @@ def compose(q: Question, reader: Reader) -> Answer:
         rivals = [c for c in sure[1:] if best.score - c.score <= RIVAL]
         if not rivals:  # every candidate here is at ASK_AT or more
             return _about_candidate(q, reader, best)
+        # The kind the question's cue asks for wins a tie: "ça avance ?" means the objective, not the decision
+        # about it; "qu'a décidé..." the decision.
+        pool = [best, *close] if best.score >= ANSWER_AT else [c for c in sure[:3] if best.score - c.score <= RIVAL]
+        cued = [c for c in pool if c.kind == _cued_kind(q)]
+        if len(cued) == 1:
+            return _about_candidate(q, reader, cued[0])
         if best.score >= ANSWER_AT and close and best.how == "exact":
             exact = [c for c in [best, *close] if c.how == "exact"]
             # Same name on records of different kinds: the kind the question names ("l'objectif CaRE"), else
@@ -191,6 +197,15 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
     record = reader.record(c.kind, c.id)
     held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
     return any(all(coverage_of([w], held) >= 0.75 for w in words) for words in readings)
+
+
+def _cued_kind(q: Question) -> str | None:
+    """The kind of record the question's cues ask for: a status is an objective's, a decision a decision."""
+    if "decisions" in q.cues:
+        return "decisions"
+    if q.cue_scores.get("status") and "owner" not in q.cues:
+        return "objectives"
+    return None
 
 
 def _intent(q: Question, kind: str) -> str:
