@@ -23,6 +23,13 @@ __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
 
 # Words that frame a question rather than name its topic: kinds of record, statuses, generic nouns.
 _FRAME_WORDS = frozenset().union(*KIND_WORDS.values()) | frozenset(STATUS_WORDS) | frozenset(MONTHS)
+_NUMBER_WORD = re.compile(r"^\d+(e|eme|er|ere|th|st|nd|rd)?$")  # "2025", "14e": a date or a council number
+# Words about councils and deciding, not about what was decided.
+_COUNCIL_TALK = frozenset(
+    "comite comites pilotage copil conseil conseils council committee steering regional regionale national "
+    "nationale decide decision decisions decided decider pris prises prise taken made ete dernier derniere "
+    "latest last".split()
+)
 
 T = TypeVar("T")
 
@@ -646,6 +653,20 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
             return _about_record(q, reader, "councils", council, "about")
     decisions = reader.records("decisions", "council = ? ORDER BY id", (council["id"],), limit=MAX_LIST)
     name = title_of("councils", council)
+    council_words = set(fold(f"{name} {' '.join(council.get('aliases') or [])}").split())
+    if topic := _decision_topic(q, council_words):
+        # "qu'a décidé le copil de juin sur les sauvegardes": the decision about that, not the whole council.
+        about = _on_topic(decisions, topic)
+        if not about:
+            passage = _passage(q, reader)
+            if passage and passage.confidence >= 0.6:
+                return passage
+            return _unknown(q, reader, [], lead=say("decisions_none_topic", lang, topic=" ".join(topic)))
+        if len(about) == 1:
+            answer = _about_record(q, reader, "decisions", about[0], "decisions")
+            answer.confidence = 0.9
+            return answer
+        decisions = about + [d for d in decisions if d not in about]
     heading = say("decisions_of", lang, council=name + (f" ({council['date']})" if council.get("date") else ""))
     if not decisions:
         answer = _about_record(q, reader, "councils", council, "decisions")
@@ -668,6 +689,23 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     )
 
 
+def _decision_topic(q: Question, council_words: set[str]) -> list[str]:
+    """What a decisions question is about: its content words less the council's name, kind, status, month
+    and council words, and numbers ("qu'a décidé le copil de juin sur les sauvegardes" -> sauvegardes)."""
+    skip = council_words | _FRAME_WORDS | _COUNCIL_TALK
+    return [w for w in q.content_words if not _NUMBER_WORD.match(w) and w not in skip]
+
+
+def _on_topic(decisions: list[dict[str, Any]], topic: list[str]) -> list[dict[str, Any]]:
+    """The decisions holding the topic's words (nearly all of them), best covered first."""
+    scored = []
+    for d in decisions:
+        words = set(fold(" ".join(str(d.get(k) or "") for k in ("title", "summary", "aliases"))).split())
+        if (cover := coverage_of(topic, words)) >= 0.75:
+            scored.append((cover, d))
+    return [d for _, d in sorted(scored, key=lambda pair: -pair[0])]
+
+
 def _decision_line(d: dict[str, Any], lang: str = "fr") -> str:
     amount = f" — {d['amount']}" if d.get("amount") else ""
     status = f" — {shown_status(d, lang, decision=True)}" if d.get("status") else ""
@@ -681,6 +719,9 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
     if len(direct) == 1:
         return _about_candidate(q, reader, direct[0])
     named = [c for c in candidates if c.score >= ANSWER_AT and c.kind in ("programmes", "actors", "objectives")]
+    wanted = _decision_topic(q, set())
+    if wanted:  # a record named in passing ("les hôpitaux") is not the topic when it leaves words of it out
+        named = [c for c in named if _covers(reader, c, [wanted])]
     decisions: dict[str, dict[str, Any]] = {}
     for c in named[:2]:
         for d in reader.records(
@@ -690,11 +731,12 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
             (c.id, c.id),
         ):
             decisions[d["id"]] = d
-    if topic:
-        wanted = set(q.content_words)
+    if topic and wanted:
         for hit in reader.search_text(topic, limit=10, kinds=("decisions",)):
             words = set(fold(hit["title"] + " " + hit["body"]).split())
-            if wanted and coverage_of(wanted, words) * len(wanted) >= max(1, len(wanted) // 2):
+            # Most of the topic, and every word of it when it is one or two words ("la 5G dans les hôpitaux"
+            # is not any decision about hospitals).
+            if coverage_of(wanted, words) >= (0.75 if len(wanted) <= 2 else 0.5):
                 record = reader.record("decisions", hit["id"])
                 if record:
                     decisions.setdefault(record["id"], record)

@@ -84,7 +84,9 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     ),
 )
 _OBJECTIVE = re.compile(
-    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*(?:(?:n|no|n°|numero|number)\.?\s*)?"
+    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
+    r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
+    r"(?:(?:n|no|n°|numero|number)\.?\s*)?"
     r"(\d{1,3}(?:[.\-]\d{1,3}){0,3})\b"
 )
 _OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3}){0,3})\b")
