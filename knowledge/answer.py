@@ -23,6 +23,7 @@ __all__ = ["compose", "ANSWER_AT", "ASK_AT"]
 
 # Words that frame a question rather than name its topic: kinds of record, statuses, generic nouns.
 _FRAME_WORDS = frozenset().union(*KIND_WORDS.values()) | frozenset(STATUS_WORDS) | frozenset(MONTHS)
+_AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 _NUMBER_WORD = re.compile(r"^\d+(e|eme|er|ere|th|st|nd|rd)?$")  # "2025", "14e": a date or a council number
 # Words about councils and deciding, not about what was decided.
 _COUNCIL_TALK = frozenset(
@@ -103,15 +104,27 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _council(q, reader)
     if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader)):
         return _council(q, reader, dated)
-    if q.status and ("list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded):
-        return _objective_list(q, reader)
-    if q.axis and ("objectifs" in q.folded or "objectives" in q.folded or "list" in q.cues):
-        return _objective_list(q, reader)
+    lists_objectives = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
+    if lists_objectives and (q.status or q.axis or _AXIS_WORD.search(q.folded)):
+        # Combined filters: status, axis (by number or named in words), owner, roadmap.
+        axis = (
+            None
+            if q.axis
+            else _named(_in_scope(q, reader, candidates()), "axes")
+            if _AXIS_WORD.search(q.folded)
+            else None
+        )
+        scoped = _in_scope(q, reader, candidates())
+        owner = _named(scoped, "actors", exact=True)
+        if owner and roadmaps.names_a_roadmap(reader, owner.matched):  # "de l'ARS": its roadmap, not an owner
+            owner = None
+        if q.status or q.axis or axis:
+            return _objective_list(q, reader, owner=owner.id if owner else None, axis=axis.id if axis else None)
     if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
         record = reader.record("axes", roadmaps.axis_keys(q, reader, q.axis)[0])
         if record:
             return _about_record(q, reader, "axes", record, "about")
-    found = candidates()
+    found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, q.proper)]
     plural = _plural_kind(q.folded)
@@ -204,6 +217,21 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
     record = reader.record(c.kind, c.id)
     held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
     return any(all(coverage_of([w], held) >= 0.75 for w in words) for words in readings)
+
+
+def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
+    """The best record of a kind the question names (by its name when `exact`), sure enough to filter on."""
+    return next((c for c in found if c.kind == kind and c.score >= ASK_AT and (c.how == "exact" or not exact)), None)
+
+
+def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candidate]:
+    """Candidates of the roadmaps the question names ("le GRADeS de la région"), when it names one and some
+    candidate belongs to it; else all of them."""
+    asked = roadmaps.scope(q, reader)
+    if not asked or not found:
+        return found
+    kept = [c for c in found if roadmaps.roadmap_of(reader, c.kind, c.id) in asked]
+    return kept or found
 
 
 def _cued_kind(q: Question) -> str | None:
@@ -524,7 +552,9 @@ def _best_sentence(body: str, keys: list[str]) -> str:
     return clip(best.rstrip(".") + ".", 400)
 
 
-def _objective_list(q: Question, reader: Reader, owner: str | None = None) -> Answer:
+def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis: str | None = None) -> Answer:
+    """Objectives filtered by status, axis (its number in the question, or `axis`, a stored key), roadmap and
+    owner."""
     lang = q.lang
     where, params, what = ["1"], [], []
     if q.status:
@@ -538,6 +568,11 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None) -> An
         where.append(f"axis IN ({','.join('?' * len(axes))})")
         params += axes
         what.append(say("objectives_axis", lang, axis=q.axis))
+    elif axis:
+        where.append("axis = ?")
+        params.append(axis)
+        record = reader.record("axes", axis)
+        what.append(say("objectives_axis", lang, axis=title_of("axes", record) if record else axis))
     scoped, asked = roadmaps.scope_clause(q, reader)
     where.append(scoped)
     params += asked

@@ -14,7 +14,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from .text import fold
+from .text import STOPWORDS, fold
 from .vocabulary import MONTHS
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ __all__ = [
     "council_asked",
     "axis_keys",
     "name_roadmaps",
+    "roadmap_of",
+    "names_a_roadmap",
 ]
 
 NATIONAL = "national"
@@ -160,6 +162,9 @@ def _words(reader: Reader, card: dict[str, str]) -> list[str]:
     return [w for w in words if len(w) >= 3]
 
 
+_REGION = re.compile(r"\bregion(al|ale|aux|ales)?\b")
+
+
 def scope(q: Any, reader: Reader) -> list[str]:
     """The roadmaps a question is about: those it names, else GOVBOT_DEFAULT_ROADMAP, else all ([])."""
     cards = _cards(reader)
@@ -174,7 +179,7 @@ def scope(q: Any, reader: Reader) -> list[str]:
         lengths = [len(w) for w in _words(reader, card) if f" {w} " in text]
         if lengths:
             best[rid] = max(lengths)
-    if re.search(r"\bregion(al|ale|aux|ales)?\b", q.folded):
+    if _REGION.search(q.folded):
         for rid, card in cards.items():
             if rid != NATIONAL and "regional" in fold(card["title"]):
                 best.setdefault(rid, 1)
@@ -183,6 +188,15 @@ def scope(q: Any, reader: Reader) -> list[str]:
         return sorted(r for r, n in best.items() if n == top)
     default = os.environ.get(DEFAULT_ENV, "").strip()
     return [default] if default in cards else []
+
+
+def names_a_roadmap(reader: Reader, name: str) -> bool:
+    """The name is how questions name a roadmap ("l'ARS", "la région", "national"), not a record of it."""
+    words = [w for w in fold(name).split() if w not in STOPWORDS]
+    if not words or len(_cards(reader)) < 2:
+        return False
+    naming = {w for card in _cards(reader).values() for w in _words(reader, card)}
+    return " ".join(words) in naming or bool(_REGION.fullmatch(" ".join(words)))
 
 
 def scope_clause(q: Any, reader: Reader, column: str = "roadmap") -> tuple[str, list[str]]:
@@ -286,7 +300,7 @@ def name_roadmaps(answer: Answer, reader: Reader, field_label: str) -> Answer:
 
     named: list[str] = []
     for result in answer.results:
-        roadmap = _roadmap_of(reader, result.get("kind", ""), result.get("id", ""))
+        roadmap = roadmap_of(reader, result.get("kind", ""), result.get("id", ""))
         if roadmap and roadmap not in named:
             named.append(roadmap)
     answer.title = plain(answer.title)
@@ -294,14 +308,15 @@ def name_roadmaps(answer: Answer, reader: Reader, field_label: str) -> Answer:
     answer.fields = {k: plain(v) for k, v in answer.fields.items()}
     for choice in answer.choices:
         m = re.match(r"^\w+ (\w+):(.+?)(?: \[(fr|en)\])?$", choice.get("query", ""))
-        roadmap = _roadmap_of(reader, m[1], m[2]) if m else None
+        roadmap = roadmap_of(reader, m[1], m[2]) if m else None
         choice["label"] = plain(choice["label"]) + (f" — {cards[roadmap]['title']}" if roadmap in cards else "")
     if named:
         answer.fields[field_label] = "; ".join(cards[r]["title"] for r in named if r in cards)
     return answer
 
 
-def _roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:
+def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:
+    """The roadmap a stored record belongs to (None for passages and unknown records)."""
     if kind not in ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports"):
         return None
     rows = reader.rows(f"SELECT roadmap FROM [{kind}] WHERE id = ?", (rid,))
