@@ -257,9 +257,29 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
     record = reader.record(c.kind, c.id)
     if record is None:
         return _unknown(q, reader, [])
+    if _lacks_asked_fact(q, record):
+        return _passage(q, reader) or _unknown(q, reader, [])
     answer = _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched)
     answer.confidence = round(min(1.0, c.score), 2)
     return answer
+
+
+# A fact a question asks for, and the record fields that hold it: a record without them cannot answer it
+# ("what is the budget of the nursing department?" is not answered by the department's description).
+_FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\b(participants?|attendees?|attended|combien de (personnes|presents))\b"), ("participants",)),
+    (re.compile(r"\b(budget|montant|amount|cout|coute|cost|costs|how much)\b"), ("budget", "amount")),
+    (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
+)
+
+
+def _asked_fact(q: Question) -> tuple[str, ...]:
+    return next((fields for pattern, fields in _FACTS if pattern.search(q.folded)), ())
+
+
+def _lacks_asked_fact(q: Question, record: dict[str, Any]) -> bool:
+    fields = _asked_fact(q)
+    return bool(fields) and not any(record.get(f) for f in fields)
 
 
 def _result(kind: str, record: dict[str, Any]) -> dict[str, str]:
@@ -675,6 +695,10 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     council = council or roadmaps.council_asked(q, reader)
     if council is None:
         return _unknown(q, reader, [], lead=say("council_missing", lang, number=q.council) if q.council else "")
+    if _asked_fact(q) and "decisions" not in q.cues:  # "où s'est tenu le copil de février": its place
+        if not _lacks_asked_fact(q, council):
+            return _about_record(q, reader, "councils", council, "about")
+        return _passage(q, reader) or _unknown(q, reader, [])
     if "decisions" not in q.cues:
         named = set(fold(title_of("councils", council)).split()) | set(
             fold(" ".join(council.get("aliases") or [])).split()

@@ -254,13 +254,13 @@ _TITLE_WORD = re.compile(rf"(?<![\w'’])([A-ZÀ-Ý][a-zà-ÿ]{{{tuning.PROPER_F
 
 def _proper_names(text: str) -> list[str]:
     """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded: a record answering the
-    question must hold each of them. Not the first word (capital by habit), not in an all-capitals question."""
+    question must hold each of them. Not the first word (capital by habit), not in an all-capitals question, not a month."""
     letters = [c for c in text if c.isalpha()]
     if not letters or all(c.isupper() for c in letters):
         return []
     words = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
     found = [fold(m[1]) for m in words]
-    return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS]
+    return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
 
 
 def _dotted(text: str) -> str:
