@@ -97,6 +97,8 @@ def compose(q: Question, reader: Reader) -> Answer:
     # Both looked up at most once per question, and only when a branch needs them.
     candidates = _once(lambda: resolve(q, reader))
     passage = _once(lambda: _passage(q, reader))
+    if q.since and ("decisions" in q.cues or "decisions" in q.kinds):  # "les décisions prises depuis mars 2025"
+        return _decisions_since(q, reader)
     asks_changes = "changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report))
     if asks_changes and not _named_change(candidates()):
         return _changes(q, reader)
@@ -745,6 +747,33 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
         sources=_dedupe(sources)[:6],
         confidence=1.0,
         results=[_result("councils", council)] + [_result("decisions", d) for d in decisions],
+    )
+
+
+def _decisions_since(q: Question, reader: Reader) -> Answer:
+    """Decisions dated on or after the question's date, in the roadmaps asked about, newest first."""
+    lang = q.lang
+    clause, params = roadmaps.scope_clause(q, reader)
+    since = q.since or ""
+    rows = reader.records(
+        "decisions", f"date >= ? AND {clause} ORDER BY date DESC, id", (since, *params), limit=MAX_LIST
+    )
+    heading = say("decisions_since", lang, date=date_words(since, lang))
+    if not rows:
+        return _unknown(q, reader, [], lead=say("list_empty", lang, what=heading))
+    lines = []
+    for d in rows:
+        council = reader.record("councils", d["council"]) if d.get("council") else None
+        where = f" ({title_of('councils', council)})" if council else f" ({d['date']})"
+        lines.append(_decision_line(d, lang) + where)
+    return Answer(
+        intent="decisions",
+        lang=lang,
+        title=heading,
+        text="\n".join(lines),
+        sources=_dedupe([s for d in rows for s in _sources("decisions", d)])[:6],
+        confidence=0.9,
+        results=[_result("decisions", d) for d in rows],
     )
 
 
