@@ -14,7 +14,7 @@ from .model import Answer
 from .phrases import EXAMPLES, counts_text, date_words, label, say, shown_status, status_word
 from .store import Reader, title_of
 from .text import clip, fold
-from .tuning import ANSWER_AT, ASK_AT, CLOSE, NAME_TYPO, PASSAGE_OVER, RIVAL, TOPIC_FROM
+from .tuning import ANSWER_AT, ASK_AT, CLOSE, NAME_TYPO, PASSAGE_OVER, RIVAL, TOPIC_COVERED, TOPIC_FROM
 from .understand import KIND_ORDER, KIND_WORDS, Candidate, Question, coverage_of, resolve
 from .vocabulary import LATE_BUCKETS, MONTHS, STATUS_WORDS
 from .word_tables import abbreviations
@@ -218,7 +218,7 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
     """The record holds every topic word of one reading (give or take a typo or a plural)."""
     record = reader.record(c.kind, c.id)
     held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
-    return any(all(coverage_of([w], held) >= 0.75 for w in words) for words in readings)
+    return any(all(coverage_of([w], held) >= TOPIC_COVERED for w in words) for words in readings)
 
 
 def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
