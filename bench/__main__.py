@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", default="1,10,100", help="speed: sizes to measure (default 1,10,100)")
     parser.add_argument("--duration", type=float, default=10.0, help="load: seconds per level (max 60)")
     parser.add_argument("--limit", type=int, help="eval: evaluate an evenly spread sample of N questions")
+    parser.add_argument("--workers", type=int, default=0, help="load: the service's answer processes (--workers)")
     parser.add_argument(
         "--set",
         action="append",
@@ -61,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                 sizes = (1,) if args.quick else tuple(int(s) for s in args.sizes.split(","))
                 speed.run(quick=args.quick, sizes=sizes)
             else:
-                load.run(duration=1.0 if args.quick else min(args.duration, 60.0), quick=args.quick)
+                load.run(
+                    duration=1.0 if args.quick else min(args.duration, 60.0), quick=args.quick, workers=args.workers
+                )
         except Exception:  # one broken section must not hide the others' figures
             traceback.print_exc()
             broken.append(name)

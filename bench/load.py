@@ -201,11 +201,15 @@ async def _part(
     return results
 
 
-async def _load(db: Path, duration: float, levels: tuple[int, ...]) -> tuple[list[Level], list[str], float | None]:
+async def _load(
+    db: Path, duration: float, levels: tuple[int, ...], workers: int = 0
+) -> tuple[list[Level], list[str], float | None]:
     questions = [case.q for case in load_cases()]
     fake = FakePlatforms()
     await fake.start()
     env = child_env(GOVBOT_DB=str(db), GOVBOT_RATE_LIMIT="1000000000", MicrosoftAppId="", MicrosoftAppPassword="")
+    env["GOVBOT_WORKERS"] = str(workers)
+
     env.update(GOVBOT_TEAMS_LOCAL="1")  # Teams without an app id is mounted only in emulator mode (loopback)
     has_slack = importlib.util.find_spec("bot.slack") is not None
     has_teams = importlib.util.find_spec("bot.teams") is not None
@@ -266,17 +270,23 @@ def _share(cpu: float | None) -> str:
     return "—" if cpu is None else f"{100 * cpu:.0f} %"
 
 
-def run(duration: float = 10.0, quick: bool = False, levels: tuple[int, ...] | None = None) -> list[Level]:
-    """Serve the eval knowledge, drive every part, print the table; returns the levels measured."""
+def run(
+    duration: float = 10.0, quick: bool = False, levels: tuple[int, ...] | None = None, workers: int = 0
+) -> list[Level]:
+    """Serve the eval knowledge (answers in `workers` processes, 0: threads), drive every part, print the
+    table; returns the levels measured."""
     levels = levels or (QUICK_LEVELS if quick else LEVELS)
-    section(f"load: govbot serve on loopback, {duration:g} s per level at concurrency {'/'.join(map(str, levels))}")
+    section(
+        f"load: govbot serve --workers {workers} on loopback, {duration:g} s per level at concurrency "
+        f"{'/'.join(map(str, levels))}"
+    )
     if reason := serve_missing():
         print(f"skipped: {reason}")
         return []
     with tempfile.TemporaryDirectory(prefix="govbot-load-") as tmp:
         db = Path(tmp) / "db"
         build_kb(db)
-        results, skipped, final_rss = asyncio.run(_load(db, duration, levels))
+        results, skipped, final_rss = asyncio.run(_load(db, duration, levels, workers))
     rows = []
     for level in results:
         delivered = "—"

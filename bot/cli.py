@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from knowledge import KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors, default_path
 from knowledge.phrases import say
 
-__all__ = ["main", "build_parser", "open_kb"]
+from .settings import default_host, default_port, default_workers, open_kb
+from .state import STATE_FILE, State
+
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,12 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="run the web service (web chat, Slack, Teams, health, metrics)")
-    # Loopback unless asked: a public bind is a deployment decision (the Procfile and Dockerfile make it).
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978")))
-
-    slack = sub.add_parser("slack", help="run the Slack front end alone")
+    serve.add_argument(
+        "--refresh-every",
+        metavar="DURATION",
+        help="refresh the knowledge every DURATION (30m, 6h, 1d); or GOVBOT_REFRESH_SCHEDULE (cron)",
+    )
+    slack = sub.add_parser("slack", help="run the Slack front end alone (the service with only Slack mounted)")
     slack.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    for each in (serve, slack):
+        each.add_argument("--host", default=default_host(), help="address to listen on")
+        each.add_argument("--port", type=int, default=default_port())
+        each.add_argument(
+            "--workers", type=int, default=default_workers(), help="processes computing answers (default: 0, threads)"
+        )
 
     matrix = sub.add_parser("matrix", help="run the Matrix (Tchap) front end alone")
 
@@ -60,15 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub.choices["chat"].add_argument("--db", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
-
-
-def open_kb(db: Path | None, *, build: bool = True) -> KnowledgeBase:
-    """The knowledge base at `db` (or the default), built from the bundled sources on first use."""
-    kb = KnowledgeBase(db or default_path())
-    if build and not kb.ready:
-        print(f"Building the knowledge base in {kb.path} …", file=sys.stderr)
-        kb.ensure()
-    return kb
 
 
 def _ask(kb: KnowledgeBase, args: argparse.Namespace) -> int:
@@ -109,13 +109,34 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _stats(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     info = kb.info()
+    # Subscriptions and scheduled refreshes, once `govbot serve` has made its state database.
+    service = State(kb.path).summary() if (kb.path / STATE_FILE).exists() else None
     if args.json:
-        print(json.dumps(info, ensure_ascii=False, indent=2))
-    else:
-        print(f"Knowledge {info['version']} built {info['built_at']} (newest source date {info['latest_date']})")
-        for kind, count in info["counts"].items():
-            print(f"  {kind}: {count}")
+        print(json.dumps({**info, "service": service}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Knowledge {info['version']} built {info['built_at']} (newest source date {info['latest_date']})")
+    for kind, count in info["counts"].items():
+        print(f"  {kind}: {count}")
+    if service is not None:
+        print(f"Subscriptions: {service['subscriptions']} (+{service['paused']} paused); digests: {service['outbox']}")
+        if last := service["last_scheduled_refresh"]:
+            failing = f" — {service['failed_in_a_row']} failed in a row" if service["failed_in_a_row"] else ""
+            print(f"Last scheduled refresh: {last['outcome']} at {last['at']} {last['detail']}".rstrip() + failing)
     return 0
+
+
+def _slack(args: argparse.Namespace) -> int:
+    """Socket Mode on its own; HTTP mode is `govbot serve` with only Slack mounted (same guards and port)."""
+    from .slack import config_problem, run_socket_mode
+
+    if problem := config_problem(args.socket):
+        print(problem, file=sys.stderr)
+        return 2
+    if args.socket:
+        return run_socket_mode(args)
+    from .server import main as serve
+
+    return serve(args, front_ends=("slack",), webchat=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(args)
         if args.command == "slack":
-            from .slack import main as slack
-
-            return slack(args)
+            return _slack(args)
         if args.command == "matrix":
             from .matrix import main as matrix
 

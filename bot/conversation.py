@@ -1,43 +1,47 @@
-"""What every front end shares: commands, admin checks, rate limits, duplicates and the question log.
+"""The one conversation turn every front end shares: questions, clicks, admin commands, their limits.
 
-A front end turns its platform's event into (platform, user, text), calls `Conversation`, and renders
-the `Answer` or text it gets back. Nothing here knows Slack, Teams or HTML.
+A front end turns its platform's event into a `Turn` (bot/turn.py), awaits `Conversation.handle`, and
+renders the `Reply`. Everything that must behave the same on every platform happens here, once: rate
+limits (questions and feedback), admin permissions, the question log, the "not ready" message before
+the first build, and an apology with a reference when something fails. Nothing here knows Slack,
+Teams or HTML.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from knowledge import Answer, KnowledgeBase, RefreshBusy, SourceErrors
+from knowledge import Answer, KnowledgeBase, KnowledgeMissing, RefreshBusy, SourceErrors
 from knowledge.phrases import counts_text, report_text, say
 from knowledge.text import clip, guess_language, strip_mentions
 
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter
+from .settings import ADMIN_ENV, admins_from_env, rate_limit_from_env
+from .state import State
+from .subscriptions import Where, reply_to
+from .turn import Choice, Feedback, Kind, More, Reply, Share, Turn
 
 __all__ = [
     "Command",
     "Conversation",
-    "AdminReply",
     "parse_command",
     "reply_language",
+    "knowledge_date",
     "ADMIN_COMMANDS",
-    "admins_from_env",
 ]
 
 log = logging.getLogger("govbot.conversation")
 
-ADMIN_COMMANDS = ("refresh", "stats", "unanswered", "sources", "forget")
+ADMIN_COMMANDS = ("refresh", "stats", "unanswered", "sources", "forget", "roadmap")
 # A refusal lists this many problems (each on its own line), then how many more.
 MAX_PROBLEMS_SHOWN = 40
-# Which environment variable lists each platform's admins.
-ADMIN_ENV = {"slack": "GOVBOT_ADMINS", "teams": "GOVBOT_TEAMS_ADMINS", "web": "GOVBOT_WEB_ADMINS"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ def parse_command(text: str) -> Command:
         return Command(head, (), cleaned)
     if head in ("forget", "oublier") and len(words) == 2:  # forget <number or url> of an added source
         return Command("forget", (_chat_url(words[1]) or words[1],), cleaned)
+    # roadmap <id> / feuille de route <id>: the roadmap a conversation means when a question names none.
+    if head == "roadmap" and len(words) == 2:
+        return Command("roadmap", (words[1],), cleaned)
+    if [w.lower() for w in words[:3]] == ["feuille", "de", "route"] and len(words) == 4:
+        return Command("roadmap", (words[3],), cleaned)
     if head == "refresh":
         urls = tuple(_chat_url(w) for w in words[1:])
         if all(urls):
@@ -78,28 +87,26 @@ def _chat_url(word: str) -> str | None:
     return url if url.startswith(("http://", "https://")) and len(url) > 8 else None
 
 
+def _said(turn: Turn) -> str:
+    """What the person said or clicked, for choosing the reply's language."""
+    action = turn.action
+    if isinstance(action, Choice):
+        return action.query
+    return action.question if action is not None else turn.text
+
+
 def reply_language(text: str) -> str:
     """The language to answer in: French unless the message is clearly English (a lone word is French)."""
     return guess_language(text) if len(text.split()) > 1 else "fr"
 
 
-def admins_from_env(platform: str) -> frozenset[str]:
-    raw = os.environ.get(ADMIN_ENV.get(platform, ""), "")
-    return frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
-
-
-@dataclass
-class AdminReply:
-    """What to say at once, and (for a refresh) the work whose report to post when it ends."""
-
-    text: str
-    allowed: bool
-    lang: str = "fr"
-    background: Callable[[], Awaitable[str]] | None = None
+def knowledge_date(info: dict[str, object]) -> str:
+    """The date the knowledge speaks for: its newest source date, else the day it was built."""
+    return str(info.get("latest_date") or str(info.get("built_at", ""))[:10])
 
 
 class Conversation:
-    """One behaviour for every platform."""
+    """One behaviour for every platform: `handle(turn)` is the whole of it."""
 
     def __init__(
         self,
@@ -112,94 +119,161 @@ class Conversation:
     ):
         self.kb = kb
         self.log = questions or QuestionLog(kb.path / "questions.sqlite")
+        # Set by `govbot serve`, which delivers digests; elsewhere the commands are questions like any other.
+        self.subscriptions: State | None = None
         self.admins = admins if admins is not None else {p: admins_from_env(p) for p in ADMIN_ENV}
-        self.limiter = RateLimiter(rate_limit or int(os.environ.get("GOVBOT_RATE_LIMIT", "30")))
+        self.limiter = RateLimiter(rate_limit or rate_limit_from_env())
         self.admin_limiter = RateLimiter(admin_rate_limit)
         self.refreshes: list[dict[str, float | bool]] = []
         self._refresh_lock = asyncio.Lock()
         self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends
         self.on_answer: list[Callable[[str, Answer, float], None]] = []
+        self.ask: Callable[..., Answer] = kb.ask  # (question, roadmap=...) here, or in a process pool (workers.py)
 
     def is_admin(self, platform: str, user: str) -> bool:
+        """Whether `user`, an id the platform authenticated, is listed as one of its admins."""
         return bool(user) and user in self.admins.get(platform, frozenset())
+
+    def examples(self, lang: str) -> list[str]:
+        """Example questions the knowledge answers directly (none before the first build)."""
+        try:
+            return self.kb.examples(lang)
+        except KnowledgeMissing:
+            return []
 
     def first_time(self, key: str) -> bool:
         """The duplicate filter: False when this delivery (event id, activity id...) was already handled."""
         return self.log.first_time(key)
 
-    def ask(self, platform: str, user: str, text: str) -> Answer:
+    async def handle(self, turn: Turn) -> Reply:
+        """Answer one turn off the event loop (the knowledge and the log are SQLite)."""
+        return await asyncio.to_thread(self.respond, turn)
+
+    def respond(self, turn: Turn) -> Reply:
+        """The reply to one turn; never raises: a failure is an apology with a reference the logs share."""
+        lang = reply_language(_said(turn))
+        try:
+            return self._respond(turn)
+        except KnowledgeMissing:
+            return Reply(Kind.NOT_READY, lang, say("not_ready", lang))
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("%s turn failed (ref %s)", turn.platform, ref)
+            return Reply(Kind.ERROR, lang, say("error", lang, ref=ref), ref=ref)
+
+    def _respond(self, turn: Turn) -> Reply:
+        action = turn.action
+        if isinstance(action, Feedback):
+            return self._feedback(turn, action)
+        if isinstance(action, Share | More):
+            # The same answer again (shared, or in full): not a new question for the log or the limits.
+            preferred = self.log.roadmap(turn.platform, turn.where) if turn.where else ""
+            return self._answer(action.question, self.ask(clip(action.question, 500), roadmap=preferred))
+        if isinstance(action, Choice):
+            return self._question(turn, action.query)  # a clicked choice is a question, never a command
+        if self.subscriptions is not None and (said := self._subscription(turn)) is not None:
+            return said
+        command = parse_command(turn.text)
+        if command.name in ADMIN_COMMANDS:
+            return self._admin(turn, command)
+        return self._question(turn, command.text)
+
+    def _subscription(self, turn: Turn) -> Reply | None:
+        """`abonner …`, `unsubscribe`, `abonnements` (bot/subscriptions.py), or None for anything else."""
+        assert self.subscriptions is not None
+        where = Where(
+            turn.platform,
+            turn.where or turn.user,
+            turn.user,
+            direct=turn.direct,
+            admin=turn.admin,
+            can_post=turn.reach is not None,
+            conversation=dict(turn.reach or {}),
+        )
+        said = reply_to(clip(strip_mentions(turn.text), 500), where, self.subscriptions, self.kb)
+        return Reply(Kind.ADMIN, said[0], said[1]) if said is not None else None
+
+    def _answer(self, question: str, answer: Answer) -> Reply:
+        as_of = knowledge_date(self.kb.info())
+        return Reply(Kind.ANSWER, answer.lang, answer.to_text(), answer=answer, question=question, as_of=as_of)
+
+    def _question(self, turn: Turn, text: str) -> Reply:
         """Answer a question, log it, and respect the per-user rate limit.
 
         Help and greetings are answered but not logged: they are not questions the knowledge failed.
         """
         question = clip(strip_mentions(text), 500)
-        if not self.limiter.allow(self.log.user_hash(platform, user)):
-            lang = guess_language(question)
-            return Answer(intent="unknown", lang=lang, title="", text=say("rate_limited", lang))
+        if not self.limiter.allow(self.log.user_hash(turn.platform, turn.user)):
+            lang = reply_language(question)
+            return Reply(Kind.RATE_LIMITED, lang, say("rate_limited", lang), question=question)
         started = time.perf_counter()
-        answer = self.kb.ask(question)
+        answer = self.ask(question, roadmap=self.log.roadmap(turn.platform, turn.where) if turn.where else "")
         elapsed = time.perf_counter() - started
-        if answer.intent == "help":
-            return answer
-        self.log.question(platform, user, question, answer.intent, answer.confidence, answer.answered)
-        for hook in self.on_answer:
-            hook(platform, answer, elapsed)
-        return answer
+        if answer.intent != "help":
+            self.log.question(turn.platform, turn.user, question, answer.intent, answer.confidence, answer.answered)
+            for hook in self.on_answer:
+                hook(turn.platform, answer, elapsed)
+        return self._answer(question, answer)
 
-    async def ask_async(self, platform: str, user: str, text: str) -> Answer:
-        return await asyncio.to_thread(self.ask, platform, user, text)
+    def _feedback(self, turn: Turn, feedback: Feedback) -> Reply:
+        """Record a 👍 / 👎 click, within its own per-user limit (a script must not flood the log)."""
+        lang = reply_language(feedback.question)
+        if not self.limiter.allow(self.log.user_hash(turn.platform, turn.user) + ":feedback"):
+            return Reply(Kind.RATE_LIMITED, lang, say("rate_limited", lang))
+        self.log.feedback(turn.platform, turn.user, feedback.question, feedback.value)
+        return Reply(Kind.THANKS, lang, say("feedback_thanks", lang))
 
-    def feedback(self, platform: str, user: str, question: str, value: str) -> str | None:
-        """Record a 👍 / 👎 click; returns the thank-you sentence, or None for anything but 'up' or 'down'."""
-        if value not in ("up", "down"):
-            return None
-        self.log.feedback(platform, user, question, value)
-        return say("feedback_thanks", reply_language(question))
-
-    async def feedback_async(self, platform: str, user: str, question: str, value: str) -> str | None:
-        return await asyncio.to_thread(self.feedback, platform, user, question, value)
-
-    async def admin_async(self, platform: str, user: str, command: Command) -> AdminReply:
-        """`admin` off the event loop (stats and sources read SQLite)."""
-        return await asyncio.to_thread(self.admin, platform, user, command)
-
-    def admin(self, platform: str, user: str, command: Command) -> AdminReply:
-        """Run an admin command if `user` may; a refusal runs nothing. Every attempt is logged."""
+    def _admin(self, turn: Turn, command: Command) -> Reply:
+        """Run an admin command if the asker is one; a refusal runs nothing. Every attempt is logged."""
         lang = reply_language(command.text)
         args = " ".join(command.args)
-        if not self.is_admin(platform, user):
-            self.log.admin_action(platform, user, command.name, args, "refused")
-            return AdminReply(say("not_admin", lang), allowed=False, lang=lang)
+        platform, user = turn.platform, turn.user
+
+        def refused(kind: Kind, phrase: str, outcome: str) -> Reply:
+            self.log.admin_action(platform, user, command.name, args, outcome)
+            return Reply(kind, lang, say(phrase, lang))
+
+        if not turn.admin:
+            return refused(Kind.REFUSED, "not_admin", "refused")
         if not self.admin_limiter.allow(self.log.user_hash(platform, user)):
-            self.log.admin_action(platform, user, command.name, args, "rate limited")
-            return AdminReply(say("rate_limited", lang), allowed=False, lang=lang)
+            return refused(Kind.RATE_LIMITED, "rate_limited", "rate limited")
         if command.name == "refresh":
             # Claimed here, not when the background task starts, so two admins cannot both start one.
             if not self._refresh_claim.acquire(blocking=False):
                 self.log.admin_action(platform, user, "refresh", args, "busy")
-                return AdminReply(say("refresh_busy", lang), allowed=True, lang=lang)
+                return Reply(Kind.ADMIN, lang, say("refresh_busy", lang))
 
             async def run() -> str:
+                """The refresh's report; never raises (front ends post whatever it returns)."""
                 try:
                     text, outcome = await self.refresh(list(command.args), lang)
+                    if outcome == "failed":  # fixing a source and trying again is normal work, not abuse
+                        self.admin_limiter.refund(self.log.user_hash(platform, user))
+                    self.log.admin_action(platform, user, "refresh", args, outcome)
+                except Exception:
+                    ref = secrets.token_hex(4)
+                    log.exception("refresh report failed (ref %s)", ref)
+                    text = say("error", lang, ref=ref)
                 finally:
                     self._refresh_claim.release()
-                if outcome == "failed":
-                    self.admin_limiter.refund(self.log.user_hash(platform, user))
-                self.log.admin_action(platform, user, "refresh", args, outcome)
                 return text
 
             self.log.admin_action(platform, user, "refresh", args, "started")
-            return AdminReply(say("refresh_started", lang), allowed=True, lang=lang, background=run)
+            return Reply(Kind.ADMIN, lang, say("refresh_started", lang), background=run)
         if command.name == "forget":
             text = self.forget_text(command.args[0] if command.args else "", lang)
             self.log.admin_action(platform, user, "forget", args, "ok")
-            return AdminReply(text, allowed=True, lang=lang)
-        text = {"stats": self.stats_text, "unanswered": self.unanswered_text, "sources": self.sources_text}[
-            command.name
-        ](lang)
+            return Reply(Kind.ADMIN, lang, text)
+        if command.name == "roadmap":
+            text, outcome = self.roadmap_text(turn, command.args[0], lang)
+            self.log.admin_action(platform, user, "roadmap", args, outcome)
+            return Reply(Kind.ADMIN, lang, text)
+        if command.name == "stats":
+            text = self.stats_text(lang, turn)
+        else:
+            text = {"unanswered": self.unanswered_text, "sources": self.sources_text}[command.name](lang)
         self.log.admin_action(platform, user, command.name, args, "ok")
-        return AdminReply(text, allowed=True, lang=lang)
+        return Reply(Kind.ADMIN, lang, text)
 
     async def refresh(self, sources: list[str], lang: str = "fr") -> tuple[str, str]:
         """Refresh in a worker thread; returns (the report or errors to post, a one-word outcome)."""
@@ -229,10 +303,39 @@ class Conversation:
             {"at": started, "ok": ok, "duration": time.time() - started if duration is None else duration}
         )
 
-    def stats_text(self, lang: str) -> str:
+    def stats_text(self, lang: str, turn: Turn | None = None) -> str:
+        """What the knowledge holds, this week's questions, and (asked from a conversation) its roadmap."""
         info = self.kb.info()
         week = self.log.week()
-        return say("stats_text", lang, counts=counts_text(info["counts"], lang), built=info["built_at"], **week)
+        text = say("stats_text", lang, counts=counts_text(info["counts"], lang), built=info["built_at"], **week)
+        if turn is not None and (preferred := self.log.roadmap(turn.platform, turn.where)):
+            text += "\n" + say("roadmap_here", lang, roadmap=self.kb.roadmaps().get(preferred, preferred))
+        if self.subscriptions is not None:
+            service = self.subscriptions.summary()
+            last = service["last_scheduled_refresh"] or {"outcome": "—", "at": "—"}
+            count = service["failed_in_a_row"]
+            failing = say("stats_failing", lang, count=count) if count else ""
+            active, paused = service["subscriptions"], service["paused"]
+            at = last["at"]
+            text += "\n" + say(
+                "stats_subscriptions",
+                lang,
+                active=active,
+                paused=paused,
+                outcome=last["outcome"],
+                at=at,
+                failing=failing,
+            )
+        return text
+
+    def roadmap_text(self, turn: Turn, asked: str, lang: str) -> tuple[str, str]:
+        """Set the roadmap this conversation means when a question names none; (what to say, outcome)."""
+        known = self.kb.roadmaps()
+        found = next((rid for rid in known if rid.lower() == asked.lower()), None)
+        if found is None:
+            return say("roadmap_unknown", lang, roadmap=clip(asked, 64), known=", ".join(sorted(known))), "unknown"
+        self.log.set_roadmap(turn.platform, turn.where, found)
+        return say("roadmap_set", lang, roadmap=known[found]), "ok"
 
     def unanswered_text(self, lang: str) -> str:
         rows = self.log.unanswered()

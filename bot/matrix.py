@@ -43,10 +43,9 @@ from nio import (
 from nio.api import Api
 from nio.crypto import ENCRYPTION_ENABLED
 
-from knowledge import Answer
 from knowledge.phrases import say
 
-from .conversation import AdminReply, Conversation, parse_command, reply_language
+from .conversation import Conversation
 from .matrix_render import (
     MatrixMessage,
     answer_message,
@@ -56,7 +55,9 @@ from .matrix_render import (
     text_message,
     wants_more,
 )
-from .render import knowledge_date, wants_feedback
+from .metrics import FRONT_END_HEALTH
+from .render import wants_feedback
+from .turn import Feedback, Reply, Turn
 
 __all__ = ["MATRIX", "Settings", "SettingsError", "MatrixBot", "mount", "main"]
 
@@ -175,8 +176,7 @@ class Incoming:
     reply_to: str | None
 
 
-# The one door to the platform-neutral conversation: four calls, kept together so the
-# "one turn for every front end" refactoring has a single place to change here.
+# The one door to the platform-neutral conversation: four calls, kept together.
 
 
 def _use_admins(conv: Conversation, admins: frozenset[str]) -> None:
@@ -187,17 +187,15 @@ def _first_time(conv: Conversation, event_id: str) -> bool:
     return conv.first_time(f"{PLATFORM}:event:{event_id}")
 
 
-async def _turn(conv: Conversation, user: str, text: str) -> tuple[Answer | AdminReply, str]:
-    """A question's Answer or an admin command's reply, with the knowledge date to show."""
-    command = parse_command(text)
-    if command.name in ("ask", "help"):
-        answer = await conv.ask_async(PLATFORM, user, command.text)
-        return answer, knowledge_date(await asyncio.to_thread(conv.kb.info))
-    return await conv.admin_async(PLATFORM, user, command), ""
+async def _turn(conv: Conversation, user: str, room: str, text: str) -> Reply:
+    """The one reply to what `user` said in `room`: an answer, an admin command's output, or a notice."""
+    # The homeserver vouches for the sender's id: it decides admin rights (GOVBOT_MATRIX_ADMINS).
+    # The room id is all a digest needs later (docs/subscriptions.md).
+    return await conv.handle(Turn(PLATFORM, user, room, text, admin=conv.is_admin(PLATFORM, user), reach={}))
 
 
 async def _feedback(conv: Conversation, user: str, question: str, value: str) -> None:
-    await conv.feedback_async(PLATFORM, user, question, value)
+    await conv.handle(Turn(PLATFORM, user, action=Feedback("up" if value == "up" else "down", question)))
 
 
 def _backoff(attempt: int, ceiling: float) -> float:
@@ -511,25 +509,20 @@ class MatrixBot:
             return
         if offer and offer.choices:
             text = pick_choice(text, offer.choices) or text
-        try:
-            said, as_of = await _turn(self.conv, incoming.sender, text)
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("matrix answer failed (ref %s)", ref)
-            await self._reply(incoming, text_message(say("error", reply_language(text), ref=ref)), None)
+        reply = await _turn(self.conv, incoming.sender, incoming.room_id, text)
+        if reply.answer is None:  # admin output, a refusal, a limit, "not ready", an error with its reference
+            await self._reply(incoming, text_message(reply.text, reply.lang), None)
+            if reply.background is not None:
+                self._spawn(self._report(incoming, reply))
             return
-        if isinstance(said, AdminReply):
-            await self._reply(incoming, text_message(said.text, said.lang), None)
-            if said.background is not None:
-                self._spawn(self._report(incoming, said))
-            return
-        message = answer_message(said, as_of)
-        await self._reply(incoming, message, Sent(text, said.lang, message.choices, message.rest, wants_feedback(said)))
+        message = answer_message(reply.answer, reply.as_of)
+        feedback = wants_feedback(reply.answer)
+        await self._reply(incoming, message, Sent(text, reply.lang, message.choices, message.rest, feedback))
 
-    async def _report(self, incoming: Incoming, said: AdminReply) -> None:
-        assert said.background is not None
-        report = await said.background()
-        await self._reply(incoming, text_message(report, said.lang), None, part="report")
+    async def _report(self, incoming: Incoming, reply: Reply) -> None:
+        assert reply.background is not None
+        report = await reply.background()
+        await self._reply(incoming, text_message(report, reply.lang), None, part="report")
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -607,6 +600,8 @@ def mount(app: web.Application, conv: Conversation) -> bool:
     if not os.environ.get("GOVBOT_MATRIX_HOMESERVER"):
         return False
     bot = app[MATRIX] = MatrixBot(conv, Settings.from_env())
+    if FRONT_END_HEALTH in app:  # inside govbot serve: /healthz and /metrics show the sync loop's state
+        app[FRONT_END_HEALTH]["matrix"] = lambda: bot.health
 
     async def running(_app: web.Application) -> AsyncIterator[None]:
         task = asyncio.ensure_future(bot.run())
@@ -639,8 +634,7 @@ async def _run(bot: MatrixBot) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """`govbot matrix`: the Matrix front end alone, until Ctrl-C or SIGTERM."""
-    from .cli import open_kb
-    from .server import configure_logging
+    from .settings import configure_logging, open_kb
 
     configure_logging()
     try:

@@ -95,8 +95,10 @@ def _split(lines: list[str], count: int, chars: int) -> tuple[list[str], list[st
 def answer_message(answer: Answer, as_of: str = "") -> MatrixMessage:
     """The answer's title, first lines and facts; numbered choices; source links; hints for what to reply."""
     lang = answer.lang
-    lines, rest = _split([line for line in answer.text.splitlines() if line.strip()], LINES_SHOWN, CHARS_SHOWN)
-    facts = list(answer.fields.items())
+    # The whole text (`details`): what the first message leaves out waits for "plus", never lost.
+    whole = answer.details or answer.text
+    lines, rest = _split([line for line in whole.splitlines() if line.strip()], LINES_SHOWN, CHARS_SHOWN)
+    facts = answer.labelled_fields()
     rest += [_fact(k, v, lang) for k, v in facts[FIELDS_SHOWN:]]
     facts = facts[:FIELDS_SHOWN]
     choices = tuple((clip(c["label"], 200), c["query"]) for c in answer.choices[:CHOICES_SHOWN])

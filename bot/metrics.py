@@ -13,11 +13,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from aiohttp import web
+
 from knowledge import Answer
 
 from .conversation import Conversation
 
-__all__ = ["Metrics", "LATENCY_BUCKETS", "CONTENT_TYPE"]
+# Front ends that run a client of their own (Matrix's sync loop) say how it is doing: name -> a callable giving
+# {"connected": bool, "failures": int, ...}. /healthz shows it and /metrics exports it.
+FRONT_END_HEALTH = web.AppKey("govbot.front_end_health", dict)
+
+__all__ = ["Metrics", "LATENCY_BUCKETS", "CONTENT_TYPE", "FRONT_END_HEALTH"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds; a question normally takes about a millisecond, a slow disk or a huge knowledge base much more.
@@ -64,7 +70,13 @@ class Metrics:
         with self._lock:
             self.requests[(route, str(status))] += 1
 
-    def render(self, refreshes: Iterable[Mapping[str, float | bool]], info: Mapping | None, ready: bool) -> str:
+    def render(
+        self,
+        refreshes: Iterable[Mapping[str, float | bool]],
+        info: Mapping | None,
+        ready: bool,
+        front_ends: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> str:
         """The exposition text; `info` is `KnowledgeBase.info()`, or None before the first build."""
         out: list[str] = []
 
@@ -144,4 +156,18 @@ class Metrics:
             "HTTP requests, by route and status.",
             [("", _labels(("route", "status"), key), n) for key, n in requests],
         )
+        if front_ends:
+            names = sorted(front_ends)
+            family(
+                "govbot_front_end_connected",
+                "gauge",
+                "1 while a front end's own client (Matrix sync) reaches its server.",
+                [("", _labels(("front_end",), (n,)), int(bool(front_ends[n].get("connected")))) for n in names],
+            )
+            family(
+                "govbot_front_end_failures_total",
+                "counter",
+                "Times a front end's own client could not reach its server.",
+                [("", _labels(("front_end",), (n,)), float(front_ends[n].get("failures") or 0)) for n in names],
+            )
         return "\n".join(out) + "\n"

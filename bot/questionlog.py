@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS admin_actions (ts REAL, platform TEXT, user_hash TEXT
     outcome TEXT);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, ts REAL);
 CREATE TABLE IF NOT EXISTS revoked (id_hash TEXT PRIMARY KEY, ts REAL);
+CREATE TABLE IF NOT EXISTS places (place_hash TEXT PRIMARY KEY, roadmap TEXT, ts REAL);
 CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
 """
 
@@ -130,6 +131,18 @@ class QuestionLog:
 
     def revoked(self, visitor_id: str) -> bool:
         return bool(self._read("SELECT 1 FROM revoked WHERE id_hash = ?", (self.sign(f"revoked:{visitor_id}"),)))
+
+    def set_roadmap(self, platform: str, where: str, roadmap: str) -> None:
+        """The roadmap a conversation (a channel, a chat, a browser) prefers; a setting, not a log: kept."""
+        place = self.user_hash(platform, f"place:{where}")
+        self._write("INSERT OR REPLACE INTO places VALUES (?, ?, ?)", (place, roadmap, time.time()))
+
+    def roadmap(self, platform: str, where: str) -> str:
+        """The roadmap preferred in that conversation ('' when none was set)."""
+        rows = self._read(
+            "SELECT roadmap FROM places WHERE place_hash = ?", (self.user_hash(platform, f"place:{where}"),)
+        )
+        return rows[0][0] if rows else ""
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Rendering pieces every front end shares: which links are safe, how long lists are cut, button payloads.
+"""Rendering pieces every front end shares: which links are safe, how long lists are cut.
 
 Each platform's own format (Block Kit, Adaptive Cards, HTML) lives in its front end; what they have in
 common lives here so the platforms stay one behaviour.
@@ -6,7 +6,6 @@ common lives here so the platforms stay one behaviour.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
@@ -19,12 +18,7 @@ __all__ = [
     "safe_sources",
     "cut_items",
     "cut_text",
-    "choice_payload",
-    "knowledge_date",
-    "share_payload",
     "wants_feedback",
-    "feedback_payload",
-    "read_payload",
 ]
 
 
@@ -56,36 +50,6 @@ def cut_text(text: str, limit: int, lang: str) -> str:
     return clip(text, max(1, limit - len(hint) - 1)) + "\n" + hint
 
 
-def knowledge_date(info: dict[str, Any]) -> str:
-    """The date the knowledge speaks for: its newest source date, else the day it was built."""
-    return str(info.get("latest_date") or str(info.get("built_at", ""))[:10])
-
-
 def wants_feedback(answer: Answer) -> bool:
     """👍 / 👎 under every answer but help (help is not an answer to judge)."""
     return answer.intent not in ("help", "admin")
-
-
-def share_payload(question: str) -> str:
-    """The value of Slack's "Share in channel" button: the question to answer again, publicly."""
-    return json.dumps({"question": question[:500]}, ensure_ascii=False)
-
-
-def choice_payload(query: str) -> str:
-    """The value a choice button carries (kept small: platforms cap button values)."""
-    return json.dumps({"choice": query[:500]}, ensure_ascii=False)
-
-
-def feedback_payload(value: str, question: str) -> str:
-    return json.dumps({"feedback": "up" if value == "up" else "down", "question": question[:500]}, ensure_ascii=False)
-
-
-def read_payload(raw: str | dict[str, Any] | None) -> dict[str, str]:
-    """Decode a button value back to {'choice': ...} or {'feedback': ..., 'question': ...}; {} when malformed."""
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: str(v)[:500] for k, v in data.items() if k in ("choice", "feedback", "question") and v is not None}

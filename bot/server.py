@@ -27,26 +27,27 @@ from aiohttp import web
 
 from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
 
+from . import feed, inbox
 from . import web as webchat_routes
-from .cli import open_kb
 from .conversation import Conversation
 from .http_guard import Limits, harden, read_body, serve
-from .metrics import CONTENT_TYPE, Metrics
+from .metrics import CONTENT_TYPE, FRONT_END_HEALTH, Metrics
+from .schedule import service_context as subscriptions_service
+from .settings import configure_logging, open_kb
+from .workers import AnswerPool
 
-__all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
+__all__ = ["create_app", "main", "build_on_start", "answer_pool", "check_production", "ConfigError", "MAX_BODY"]
 
 log = logging.getLogger("govbot.server")
 access = logging.getLogger("govbot.http")
 
 MAX_BODY = 1024**2
-FRONT_ENDS = ("slack", "teams")
+FRONT_ENDS = ("slack", "teams", "matrix")
 # A PaaS sends SIGKILL some seconds after SIGTERM (Heroku 30 s, Docker 10 s by default): finish before.
 SHUTDOWN_TIMEOUT = 25.0
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Third-party loggers that print request bodies at INFO (slack_bolt logs rejected Slack bodies).
-_QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "aiohttp.access")
 
 
 class ConfigError(RuntimeError):
@@ -163,8 +164,14 @@ async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitabl
         return _error(request, 500, "internal error")
 
 
+def _front_end_health(app: web.Application) -> dict[str, dict[str, Any]]:
+    return {name: dict(probe()) for name, probe in app[FRONT_END_HEALTH].items()}
+
+
 async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    """The process answers; front ends with a client of their own (Matrix) add how it is doing."""
+    front_ends = _front_end_health(request.app)
+    return web.json_response({"ok": True, "front_ends": front_ends} if front_ends else {"ok": True})
 
 
 def _info(conv: Conversation) -> dict[str, Any] | None:
@@ -210,13 +217,13 @@ async def _metrics(request: web.Request) -> web.Response:
     except Exception:
         info = None
     ready = info is not None and not request.app[READINESS].starting
-    text = request.app[METRICS].render(conv.refreshes, info, ready)
+    text = request.app[METRICS].render(conv.refreshes, info, ready, _front_end_health(request.app))
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
-def mount_front_ends(app: web.Application, conv: Conversation) -> None:
-    """Mount Slack and Teams when their modules exist; each decides from the environment if it is configured."""
-    for name in FRONT_ENDS:
+def mount_front_ends(app: web.Application, conv: Conversation, names: tuple[str, ...]) -> None:
+    """Mount each front end whose module exists; each decides from the environment if it is configured."""
+    for name in names:
         if name == "teams" and not teams_enabled(os.environ):
             log.info("Teams front end turned off (GOVBOT_TEAMS=0)")
             continue
@@ -229,13 +236,20 @@ def mount_front_ends(app: web.Application, conv: Conversation) -> None:
 
 
 def create_app(
-    conv: Conversation, *, webchat: bool = True, production: bool = False, limits: Limits | None = None
+    conv: Conversation,
+    *,
+    webchat: bool = True,
+    production: bool = False,
+    limits: Limits | None = None,
+    front_ends: tuple[str, ...] | None = None,
 ) -> web.Application:
-    """The whole service over `conv`; raises ConfigError when production settings are unsafe.
+    """The whole service over `conv` (`front_ends`: which chat platforms, default all); raises ConfigError
+    when production settings are unsafe.
 
     `limits` (timeouts, connection cap) default to `http_guard.Limits()`; tests shorten them.
     """
-    if production:
+    front_ends = FRONT_ENDS if front_ends is None else front_ends
+    if production and "teams" in front_ends:
         check_production(os.environ)
     app = web.Application(middlewares=[_observe, _guard], client_max_size=MAX_BODY)
     harden(app, limits or Limits())
@@ -243,14 +257,17 @@ def create_app(
     app[READINESS] = Readiness()
     app[METRICS] = Metrics()
     app[METRICS].attach(conv)
+    app[FRONT_END_HEALTH] = {}
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
+    feed.add_routes(app, conv.kb)
     if webchat:
         webchat_routes.add_routes(app, conv, production=production)
+        inbox.add_routes(app, conv.kb)  # the visitor's digests (docs/subscriptions.md)
     else:
         log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
-    mount_front_ends(app, conv)
+    mount_front_ends(app, conv, front_ends)
     return app
 
 
@@ -281,25 +298,41 @@ async def _prepare(app: web.Application, build: Callable[[], RefreshReport | Non
 
 
 def build_on_start(
-    build: Callable[[], RefreshReport | None],
+    build: Callable[[], RefreshReport | None], announce: Callable[[], None] | None = None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context that runs `build` (e.g. `kb.ensure`) in a thread while the server already listens."""
+    """A cleanup context that runs `build` (e.g. `kb.ensure`) in a thread while the server already listens,
+    then calls `announce` (the address banner: the last thing a first run prints, once answers can flow)."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         app[READINESS].starting = True
         task = asyncio.create_task(_prepare(app, build))
+        if announce is not None:
+            task.add_done_callback(lambda _: announce())
         yield
         await task  # a thread cannot be cancelled: let a build in progress finish (it is crash-safe anyway)
 
     return context
 
 
-def configure_logging() -> None:
-    """INFO for govbot (GOVBOT_LOG_LEVEL to change); chatty SDK loggers only from WARNING unless DEBUG."""
-    level = os.environ.get("GOVBOT_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+def answer_pool(conv: Conversation, workers: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context: answers computed in `workers` processes while the service runs (bot/workers.py)."""
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        pool = AnswerPool(conv.kb.path, workers)
+        conv.ask = pool.ask
+        log.info("answers computed in %d worker processes", workers)
+        yield
+        conv.ask = conv.kb.ask
+        await asyncio.to_thread(pool.close)
+
+    return context
+
+
+def banner_line(what: str, url: str, bound: str, terminal: bool) -> str:
+    """The line that says where to go, printed once the knowledge is ready; bold after a blank line on a
+    terminal, so it stands out of the log lines above it."""
+    line = f"govbot: {what} on {url} (listening on {bound}; Ctrl-C stops)"
+    return f"\n\033[1m{line}\033[0m" if terminal else line
 
 
 def _url(host: str, port: int) -> str:
@@ -307,21 +340,42 @@ def _url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
-def main(args: Namespace) -> int:
-    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first)."""
+def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat: bool | None = None) -> int:
+    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first).
+
+    `govbot slack` runs this with Slack alone: the same guards, health, metrics and port.
+    """
     configure_logging()
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
-    webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
-    kb = open_kb(args.db, build=False)
+    if webchat is None:
+        webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
+    kb = open_kb(getattr(args, "db", None), build=False)
     try:
         conv = Conversation(kb)
-        app = create_app(conv, webchat=webchat, production=production)
+        app = create_app(conv, webchat=webchat, production=production, front_ends=front_ends)
     except (ConfigError, ValueError) as exc:  # ValueError: a setting that does not parse (the message names it)
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
-    app.cleanup_ctx.append(build_on_start(kb.ensure))
+    if workers := getattr(args, "workers", 0):
+        app.cleanup_ctx.append(answer_pool(conv, workers))
+    try:  # scheduled refreshes, digests and their delivery (docs/subscriptions.md)
+        app.cleanup_ctx.append(subscriptions_service(app, kb, conv, args))
+    except ValueError as exc:
+        print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
+        return 2
     what = "web chat" if webchat else "service"
-    banner = f"govbot: {what} on {_url(args.host, args.port)} (listening on {args.host}:{args.port}; Ctrl-C stops)"
-    serve(app, args.host, args.port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: print(banner, flush=True))
+    banner = banner_line(what, _url(args.host, args.port), f"{args.host}:{args.port}", sys.stdout.isatty())
+    # The banner comes last, once the port is bound and the start-up build is over, whichever ends first.
+    waiting = {"listening", "built"}
+
+    def step(done: str) -> None:
+        if done == "listening":
+            log.info("listening on %s:%s", args.host, args.port)
+        waiting.discard(done)
+        if not waiting:
+            print(banner, flush=True)
+
+    app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: step("built")))
+    serve(app, args.host, args.port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: step("listening"))
     conv.log.close()  # saves the duplicate filter's last keys
     return 0

@@ -1,8 +1,9 @@
 """The Slack front end: mentions, DMs, /govbot, buttons, App Home and admin commands (slack-bolt AsyncApp).
 
 HTTP mode mounts POST /slack/events behind `slack_guard` (signatures checked on the raw bytes, replays
-dropped); Socket Mode runs the same app over Slack's websocket. Slack wants an ack within 3 s, so every
-answer is computed after the ack, the knowledge lookups in a worker thread (`Conversation.ask_async`).
+dropped) in `govbot serve`'s application; Socket Mode runs the same app over Slack's websocket. Each
+listener turns its event into a `Turn`, awaits `Conversation.handle` and renders the `Reply`; Slack wants
+an ack within 3 s, so every answer is computed after the ack, off the event loop.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import contextlib
 import logging
 import os
 import re
-import secrets
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -32,28 +31,36 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from knowledge.phrases import say
-
-from .cli import open_kb
-from .conversation import Command, Conversation, parse_command, reply_language
-from .render import knowledge_date, read_payload
-from .server import configure_logging
+from .conversation import Conversation
+from .settings import configure_logging, open_kb
 from .slack_blocks import (
     ACTION_CHOICE,
     ACTION_FEEDBACK,
+    ACTION_MORE,
     ACTION_SHARE,
     answer_message,
+    details_message,
     home_view,
     text_message,
 )
 from .slack_guard import events_handler
+from .turn import Action, Choice, Feedback, More, Reply, Share, Turn, read_action
 
-__all__ = ["EVENTS_PATH", "build_slack_app", "mount", "main", "socket_handler", "api_base_url"]
+__all__ = [
+    "EVENTS_PATH",
+    "build_slack_app",
+    "mount",
+    "config_problem",
+    "run_socket_mode",
+    "socket_handler",
+    "api_base_url",
+]
 
 log = logging.getLogger("govbot.slack")
 
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
+LANGS = ("fr", "en")  # the App Home speaks both
 DEFAULT_API_URL = "https://slack.com/api/"
 WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
 BACKLOG_LIMIT = 32  # answers in progress before new deliveries wait a little for their ack
@@ -78,10 +85,9 @@ def _bolt_logger() -> logging.Logger:
 
 
 @dataclass
-class Reply:
-    """Where an answer goes: `post` sends an answer message, `note` a short text only the asker sees."""
+class Outlet:
+    """Where replies go: `post` sends an answer in the conversation, `note` what only the asker sees."""
 
-    user: str
     post: Callable[[Message], Awaitable[Any]]
     note: Callable[[Message], Awaitable[Any]]
     ephemeral: bool = False
@@ -97,44 +103,30 @@ async def _deliver(sending: Awaitable[Any], what: str) -> bool:
     return True
 
 
-async def _answered(conv: Conversation, question: str, answer: Callable[[], Any], **options: Any) -> Message:
-    """The message for `answer()` (run in a worker thread), or a short apology with a reference the logs
-    share when the knowledge fails: every way of asking (message, command, click) gets one or the other."""
-
-    def build() -> Message:
-        return answer_message(answer(), question=question, as_of=knowledge_date(conv.kb.info()), **options)
-
-    try:
-        return await asyncio.to_thread(build)
-    except Exception:
-        ref = secrets.token_hex(4)
-        log.exception("slack answer failed (ref %s)", ref)
-        lang = reply_language(question)
-        return text_message(say("error", lang, ref=ref), lang)
+def render(reply: Reply, *, share: bool = False, asked_by: str | None = None) -> Message:
+    """The Slack message for a reply: an answer with its blocks and buttons, anything else as text."""
+    if reply.answer is None:
+        return text_message(reply.text, reply.lang)
+    return answer_message(reply.answer, question=reply.question, as_of=reply.as_of, share=share, asked_by=asked_by)
 
 
-async def _converse(conv: Conversation, reply: Reply, text: str) -> None:
-    """One message from a user: help, an admin command or a question, answered where it was asked."""
-    command = parse_command(text)
-    if command.name not in ("ask", "help"):
-        await _admin(conv, reply, command)
-        return
-    message = await _answered(
-        conv, command.text, partial(conv.ask, PLATFORM, reply.user, command.text), share=reply.ephemeral
-    )
-    await _deliver(reply.post(message), "answer")
+async def _send(outlet: Outlet, reply: Reply) -> None:
+    """An answer where it was asked, everything else to the asker only; a refresh reports when it ends."""
+    send = outlet.note if reply.private else outlet.post
+    await _deliver(send(render(reply, share=outlet.ephemeral)), reply.kind)
+    if reply.background is not None:
+        report = await reply.background()
+        await _deliver(outlet.note(text_message(report, reply.lang)), "refresh report")
 
 
-async def _admin(conv: Conversation, reply: Reply, command: Command) -> None:
-    """Admin commands answer privately; a refresh reports again when its background work ends."""
-    result = await conv.admin_async(PLATFORM, reply.user, command)
-    await _deliver(reply.note(text_message(result.text, result.lang)), "admin reply")
-    if result.background is not None:
-        report = await result.background()
-        await _deliver(reply.note(text_message(report, result.lang)), "refresh report")
+def _turn(conv: Conversation, user: str, where: str, text: str = "", action: Action | None = None) -> Turn:
+    # Slack signed the request that carries `user`: that id is authenticated, so it decides admin rights.
+    # A DM's id starts with D; the channel id is all a digest needs later (docs/subscriptions.md).
+    admin = conv.is_admin(PLATFORM, user)
+    return Turn(PLATFORM, user, where, text, action, admin=admin, direct=where.startswith("D"), reach={})
 
 
-def _in_channel(client: AsyncWebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
+def _in_channel(client: AsyncWebClient, channel: str, thread_ts: str | None, user: str) -> Outlet:
     """Answers in the conversation (a thread, or the DM); notes as ephemeral messages to the asker."""
 
     async def post(message: Message) -> Any:
@@ -145,21 +137,21 @@ def _in_channel(client: AsyncWebClient, channel: str, thread_ts: str | None, use
     async def note(message: Message) -> Any:
         return await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, **message)
 
-    return Reply(user, post, note)
+    return Outlet(post, note)
 
 
-def _in_dm(client: AsyncWebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
-    reply = _in_channel(client, channel, thread_ts, user)
-    return Reply(user, reply.post, reply.post)  # a DM is already private
+def _in_dm(client: AsyncWebClient, channel: str, thread_ts: str | None, user: str) -> Outlet:
+    outlet = _in_channel(client, channel, thread_ts, user)
+    return Outlet(outlet.post, outlet.post)  # a DM is already private
 
 
-def _ephemeral(respond: Callable[..., Awaitable[Any]], user: str) -> Reply:
+def _ephemeral(respond: Callable[..., Awaitable[Any]]) -> Outlet:
     """Slash commands answer through response_url: works in channels the bot was never invited to."""
 
     async def send(message: Message) -> Any:
         return await respond(response_type="ephemeral", replace_original=False, **message)
 
-    return Reply(user, send, send, ephemeral=True)
+    return Outlet(send, send, ephemeral=True)
 
 
 class _Backlog:
@@ -212,69 +204,104 @@ def _is_user_message(event: dict[str, Any]) -> bool:
     return bool(event.get("user")) and not event.get("bot_id") and not event.get("subtype")
 
 
+def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, Action | None]:
+    """(who clicked, in which channel, what the button stands for) from a block action."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    return body["user"]["id"], channel, read_action(action.get("value"))
+
+
 def _register(app: AsyncApp, conv: Conversation) -> None:
     backlog = _Backlog()
     app.middleware(_dedupe(conv, backlog))
 
-    async def converse(reply: Reply, text: str) -> None:
+    async def converse(outlet: Outlet, turn: Turn) -> None:
         async with backlog.answering():
-            await _converse(conv, reply, text)
+            await _send(outlet, await conv.handle(turn))
 
     async def on_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
         if not _is_user_message(event):
             return
         thread = event.get("thread_ts") or event.get("ts")
-        await converse(_in_channel(client, event["channel"], thread, event["user"]), event.get("text", ""))
+        outlet = _in_channel(client, event["channel"], thread, event["user"])
+        await converse(outlet, _turn(conv, event["user"], event["channel"], event.get("text", "")))
 
     async def on_message(event: dict[str, Any], client: AsyncWebClient) -> None:
         # Only direct messages: in channels govbot answers mentions (app_mention) alone.
         if event.get("channel_type") != "im" or not _is_user_message(event):
             return
-        reply = _in_dm(client, event["channel"], event.get("thread_ts"), event["user"])
-        await converse(reply, event.get("text", ""))
+        outlet = _in_dm(client, event["channel"], event.get("thread_ts"), event["user"])
+        await converse(outlet, _turn(conv, event["user"], event["channel"], event.get("text", "")))
 
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         try:
-            info = await asyncio.to_thread(conv.kb.info)
+            info, examples = await asyncio.to_thread(lambda: (conv.kb.info(), {g: conv.examples(g) for g in LANGS}))
         except Exception:  # no knowledge yet, or it cannot be read: the Home tab simply stays as it was
             log.exception("slack home view not built")
             return
-        await _deliver(client.views_publish(user_id=event["user"], view=home_view(info)), "home view")
+        await _deliver(client.views_publish(user_id=event["user"], view=home_view(info, examples)), "home view")
 
     async def on_command(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Any) -> None:
         await ack()  # at once: the answer follows through response_url
-        await converse(_ephemeral(respond, command.get("user_id", "")), command.get("text", ""))
+        user = command.get("user_id", "")
+        await converse(_ephemeral(respond), _turn(conv, user, command.get("channel_id", ""), command.get("text", "")))
+
+    async def private(respond: Any, reply: Reply, what: str) -> None:
+        message = text_message(reply.text, reply.lang)
+        await _deliver(respond(response_type="ephemeral", replace_original=False, **message), what)
 
     async def on_choice(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
-        query = read_payload(action.get("value")).get("choice")
-        if not query:
+        user, channel, choice = _clicked(body, action)
+        if not isinstance(choice, Choice):
+            return
+        reply = await conv.handle(_turn(conv, user, channel, action=choice))
+        if reply.private:
+            await private(respond, reply, "choice reply")
             return
         ephemeral = bool(body.get("container", {}).get("is_ephemeral"))
-        message = await _answered(conv, query, partial(conv.ask, PLATFORM, body["user"]["id"], query), share=ephemeral)
-        await _deliver(respond(replace_original=True, **message), "choice answer")
+        await _deliver(respond(replace_original=True, **render(reply, share=ephemeral)), "choice answer")
 
     async def on_share(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
-        question = read_payload(action.get("value")).get("question")
-        if not question:
+        user, channel, share = _clicked(body, action)
+        if not isinstance(share, Share):
             return
-        # Sharing repeats an answer already given: not a new question for the log or the rate limit.
-        message = await _answered(conv, question, partial(conv.kb.ask, question), asked_by=body["user"]["id"])
+        reply = await conv.handle(_turn(conv, user, channel, action=share))
+        if reply.private:
+            await private(respond, reply, "share reply")
+            return
+        message = render(reply, asked_by=user)
         if await _deliver(respond(response_type="in_channel", replace_original=False, **message), "shared answer"):
             await _deliver(respond(delete_original=True), "ephemeral clean-up")
 
+    async def on_more(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user, channel, more = _clicked(body, action)
+        if not isinstance(more, More):
+            return
+        reply = await conv.handle(_turn(conv, user, channel, action=more))
+        if reply.answer is None:
+            await private(respond, reply, "more reply")
+            return
+        message = details_message(reply.answer)
+        container = body.get("container") or {}
+        if container.get("is_ephemeral") or not container.get("message_ts"):  # only its asker sees the answer
+            await _deliver(respond(response_type="ephemeral", replace_original=False, **message), "details")
+            return
+        thread = container.get("thread_ts") or container["message_ts"]
+        await _deliver(
+            client.chat_postMessage(channel=channel, thread_ts=thread, unfurl_links=False, **message), "details"
+        )
+
     async def on_feedback(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
         await ack()
-        data = read_payload(action.get("value"))
-        value = "up" if action.get("action_id", "").endswith("_up") else "down"
-        question = data.get("question", "")
-        thanks = await conv.feedback_async(PLATFORM, body["user"]["id"], question, value)
-        if thanks:
-            message = text_message(thanks, reply_language(question))
-            await _deliver(respond(response_type="ephemeral", replace_original=False, **message), "feedback thanks")
+        user, channel, feedback = _clicked(body, action)
+        if isinstance(feedback, Feedback):
+            await private(respond, await conv.handle(_turn(conv, user, channel, action=feedback)), "feedback thanks")
 
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
@@ -282,6 +309,7 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
     app.command("/govbot")(on_command)
     app.action(re.compile(rf"^{ACTION_CHOICE}_\d+$"))(on_choice)
     app.action(ACTION_SHARE)(on_share)
+    app.action(ACTION_MORE)(on_more)
     app.action(re.compile(rf"^{ACTION_FEEDBACK}_(up|down)$"))(on_feedback)
 
 
@@ -345,27 +373,24 @@ async def _run_socket_mode(conv: Conversation, token: str, app_token: str) -> No
             await handler.close_async()
 
 
-def main(args: argparse.Namespace) -> int:
-    """`govbot slack [--socket]`: the Slack front end alone (HTTP on $PORT, or Socket Mode)."""
+def config_problem(socket: bool) -> str | None:
+    """Why `govbot slack` cannot start with this environment (one line), or None."""
+    if not os.environ.get("SLACK_BOT_TOKEN"):
+        return "SLACK_BOT_TOKEN is not set (see docs/slack.md)."
+    if socket and not os.environ.get("SLACK_APP_TOKEN"):
+        return "Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with connections:write)."
+    if not socket and not os.environ.get("SLACK_SIGNING_SECRET"):
+        return "HTTP mode needs SLACK_SIGNING_SECRET (or run `govbot slack --socket`)."
+    return None
+
+
+def run_socket_mode(args: argparse.Namespace) -> int:
+    """`govbot slack --socket`: the Slack app over Slack's websocket, no public URL. (Without --socket,
+    the CLI runs `govbot serve` with only Slack mounted.)"""
     configure_logging()  # the same log setup as `govbot serve` (SDK loggers quiet)
-    token = os.environ.get("SLACK_BOT_TOKEN")
-    if not token:
-        print("SLACK_BOT_TOKEN is not set (see the Slack section of README.md).", file=sys.stderr)
-        return 2
-    if args.socket and not os.environ.get("SLACK_APP_TOKEN"):
-        print("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with connections:write).", file=sys.stderr)
-        return 2
-    if not args.socket and not os.environ.get("SLACK_SIGNING_SECRET"):
-        print("HTTP mode needs SLACK_SIGNING_SECRET (or run `govbot slack --socket`).", file=sys.stderr)
-        return 2
     conv = Conversation(open_kb(getattr(args, "db", None)))
-    if args.socket:
-        try:
-            asyncio.run(_run_socket_mode(conv, token, os.environ["SLACK_APP_TOKEN"]))
-        except KeyboardInterrupt:
-            pass
-        return 0
-    app = web.Application()
-    mount(app, conv)
-    web.run_app(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "3000")))
+    try:
+        asyncio.run(_run_socket_mode(conv, os.environ["SLACK_BOT_TOKEN"], os.environ["SLACK_APP_TOKEN"]))
+    except KeyboardInterrupt:
+        pass
     return 0

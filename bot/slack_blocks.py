@@ -13,24 +13,20 @@ from functools import partial
 from typing import Any
 
 from knowledge import Answer
-from knowledge.phrases import EXAMPLES, counts_text, say
+from knowledge.phrases import counts_text, say
 from knowledge.text import clip
 
-from .render import (
-    choice_payload,
-    cut_items,
-    feedback_payload,
-    knowledge_date,
-    safe_sources,
-    share_payload,
-    wants_feedback,
-)
+from .conversation import knowledge_date
+from .render import cut_items, safe_sources, wants_feedback
+from .turn import Action, Choice, Feedback, More, Share, payload_json
 
 __all__ = [
     "ACTION_CHOICE",
     "ACTION_FEEDBACK",
+    "ACTION_MORE",
     "ACTION_SHARE",
     "answer_message",
+    "details_message",
     "escape",
     "fit",
     "home_view",
@@ -51,6 +47,8 @@ QUESTION_ECHO = 100  # how much of a question is ever echoed back
 ACTION_CHOICE = "govbot_choice"  # + "_<n>": action ids must be unique within a block
 ACTION_FEEDBACK = "govbot_feedback"  # + "_up" / "_down"
 ACTION_SHARE = "govbot_share"
+ACTION_MORE = "govbot_more"
+DETAILS_BLOCKS = 20  # sections of "More": a record's whole text is a few thousand characters at most
 
 
 def escape(text: str) -> str:
@@ -113,13 +111,13 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def _value(make: Callable[[str], str], text: str) -> str:
+def _value(make: Callable[[str], Action], text: str) -> str:
     """A button value under Slack's cap: JSON escaping can make a short question long."""
     size = len(text)
-    value = make(text)
+    value = payload_json(make(text))
     while len(value) > BUTTON_VALUE and size:
         size //= 2
-        value = make(text[:size])
+        value = payload_json(make(text[:size]))
     return value
 
 
@@ -162,7 +160,7 @@ def answer_message(
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}})
     if answer.text:
         blocks.append({"type": "section", "text": _mrkdwn(fit(answer.text, SECTION_TEXT, lang))})
-    fields, hint = cut_items(list(answer.fields.items()), FIELDS, lang)
+    fields, hint = cut_items(answer.labelled_fields(), FIELDS, lang)
     hints.append(hint)
     if fields:
         blocks.append({"type": "section", "fields": [_mrkdwn(_field(k, v, lang)) for k, v in fields]})
@@ -180,7 +178,7 @@ def answer_message(
         blocks.append(_context(context))
     if choices:
         buttons = [
-            _button(c.get("label") or c.get("query", ""), f"{ACTION_CHOICE}_{i}", _value(choice_payload, c["query"]))
+            _button(c.get("label") or c.get("query", ""), f"{ACTION_CHOICE}_{i}", _value(Choice, c["query"]))
             for i, c in enumerate(choices)
             if c.get("query")
         ]
@@ -188,16 +186,33 @@ def answer_message(
             blocks.append({"type": "actions", "elements": buttons})
 
     tail: list[dict[str, Any]] = []
+    if answer.details or len(escape(answer.text)) > SECTION_TEXT:
+        tail.append(_button(say("more_details", lang), ACTION_MORE, _value(More, question)))
     if share:
-        tail.append(_button(say("share", lang), ACTION_SHARE, _value(share_payload, question), "primary"))
+        tail.append(_button(say("share", lang), ACTION_SHARE, _value(Share, question), "primary"))
     if wants_feedback(answer):
         for value, emoji in (("up", "👍"), ("down", "👎")):
             text = f"{emoji} {say('feedback_' + value, lang)}"
-            payload = _value(partial(feedback_payload, value), question)
+            payload = _value(partial(Feedback, value), question)
             tail.append(_button(text, f"{ACTION_FEEDBACK}_{value}", payload))
     if tail:
         blocks.append({"type": "actions", "elements": tail})
     return {"text": _fallback(answer), "blocks": blocks}
+
+
+def details_message(answer: Answer) -> dict[str, Any]:
+    """The whole text of an answer (its "More"), in as many sections as it takes."""
+    whole = answer.details or answer.text
+    chunks: list[str] = []
+    for line in whole.splitlines():
+        if chunks and len(escape(chunks[-1])) + len(escape(line)) + 1 <= SECTION_TEXT:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line)
+    sections = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": fit(c, SECTION_TEXT, answer.lang)}} for c in chunks if c
+    ]
+    return {"text": fit(whole, MESSAGE_TEXT, answer.lang), "blocks": sections[:DETAILS_BLOCKS]}
 
 
 def text_message(text: str, lang: str = "fr") -> dict[str, Any]:
@@ -209,8 +224,9 @@ def text_message(text: str, lang: str = "fr") -> dict[str, Any]:
     }
 
 
-def home_view(info: dict[str, Any]) -> dict[str, Any]:
-    """The App Home tab, in French then English: what govbot is, how to ask, examples, the knowledge."""
+def home_view(info: dict[str, Any], examples: dict[str, list[str]]) -> dict[str, Any]:
+    """The App Home tab, in French then English: what govbot is, how to ask, `examples` (by language),
+    the knowledge."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(say("home_title", "fr"), HEADER_TEXT)}}
     ]
@@ -219,8 +235,8 @@ def home_view(info: dict[str, Any]) -> dict[str, Any]:
         if lang == "en":
             blocks.append({"type": "divider"})
             blocks.append({"type": "section", "text": _mrkdwn(f"*{escape(say('home_title', 'en'))}*")})
-        examples = "\n".join(f"• {q}" for q in EXAMPLES[lang])
-        text = f"{say('welcome', lang)}\n{examples}\n\n{say('slack_usage', lang)}"
+        listed = "\n".join(f"• {q}" for q in examples.get(lang, []))
+        text = f"{say('welcome', lang)}\n{listed}\n\n{say('slack_usage', lang)}"
         blocks.append({"type": "section", "text": _mrkdwn(fit(text, SECTION_TEXT, lang))})
         facts = [escape(say("knowledge_date", lang, date=date))] if date else []
         if counts := counts_text(info.get("counts", {}), lang):

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import BotAdapter, TurnContext
@@ -25,8 +26,7 @@ from botframework.connector.auth import ServiceClientCredentialsFactory
 from knowledge import Answer
 from knowledge.phrases import say
 
-from .conversation import ADMIN_COMMANDS, Command, Conversation, parse_command, reply_language
-from .render import knowledge_date, read_payload
+from .conversation import Conversation, reply_language
 from .teams_auth import (
     ReusedCredentials,
     SigningKeysUnavailable,
@@ -36,8 +36,17 @@ from .teams_auth import (
     use_async_signing_keys,
 )
 from .teams_cards import CARD_CONTENT_TYPE, answer_card, answer_text, welcome_answer
+from .turn import Reply, Turn, read_action
 
-__all__ = ["TeamsSettings", "GovbotTeamsBot", "create_adapter", "add_routes", "mount", "answer_activity"]
+__all__ = [
+    "TeamsSettings",
+    "GovbotTeamsBot",
+    "create_adapter",
+    "add_routes",
+    "mount",
+    "answer_activity",
+    "reply_activity",
+]
 
 log = logging.getLogger("govbot.teams")
 
@@ -76,6 +85,13 @@ def answer_activity(answer: Answer, question: str, as_of: str = "") -> Activity:
         text_format=TextFormatTypes.plain,
         attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=answer_card(answer, question, as_of))],
     )
+
+
+def reply_activity(reply: Reply) -> Activity:
+    """An answer as its card; anything else as plain text."""
+    if reply.answer is None:
+        return _plain(reply.text)
+    return answer_activity(reply.answer, reply.question, reply.as_of)
 
 
 def _plain(text: str) -> Activity:
@@ -135,29 +151,36 @@ class GovbotTeamsBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        user = _user(activity)
-        action = read_payload(activity.value) if isinstance(activity.value, (dict, str)) else {}
-        if action.get("feedback"):
-            question = action.get("question", "")
-            thanks = await self.conv.feedback_async(PLATFORM, user, question, action["feedback"])
-            if thanks:
-                await self._send(turn_context, _plain(thanks))
-            return
-        if action.get("choice"):  # a clicked choice is a question, never a command
-            text = action["choice"]
-            answer = await self.conv.ask_async(PLATFORM, user, text)
-            await self._send(turn_context, answer_activity(answer, text, knowledge_date(self.conv.kb.info())))
-            return
-        if _conversation_type(activity) == "personal" or _mentions_bot(activity):
+        action = read_action(activity.value) if isinstance(activity.value, dict | str) else None
+        text = ""
+        if action is None:  # typed text; a clicked card button carries an action instead
+            if _conversation_type(activity) != "personal" and not _mentions_bot(activity):
+                return  # a group or channel message not addressed to the bot
             text = TurnContext.remove_recipient_mention(activity) or ""
-        else:
-            return  # a group or channel message not addressed to the bot
-        command = parse_command(text)
-        if command.name in ADMIN_COMMANDS:
-            await self._admin(turn_context, command)
-            return
-        answer = await self.conv.ask_async(PLATFORM, user, command.text)
-        await self._send(turn_context, answer_activity(answer, command.text, knowledge_date(self.conv.kb.info())))
+        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams; it
+        # is believed only when the channel's token vouched for the activity (never in emulator mode).
+        sender = activity.from_property
+        aad = (sender.aad_object_id or "") if sender else ""
+        admin = authenticated(turn_context) and self.conv.is_admin(PLATFORM, aad)
+        personal = _conversation_type(activity) == "personal"
+        where, reach = activity.conversation.id, self._reach(activity)
+        turn = Turn(PLATFORM, _user(activity), where, text, action, admin=admin, direct=personal, reach=reach)
+        reply = await self.conv.handle(turn)
+        await self._send(turn_context, reply_activity(reply))
+        if reply.background is not None:
+            reference = TurnContext.get_conversation_reference(activity)
+            task = asyncio.create_task(self._report(turn_context.adapter, reference, reply.background))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def _reach(self, activity: Activity) -> dict[str, Any] | None:
+        """The conversation reference a digest is posted with later (the channel itself, not this thread);
+        None without an app id: the Bot Connector takes proactive messages only from an identified bot."""
+        if not self.app_id:
+            return None
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.conversation.id = reference.conversation.id.split(";messageid=")[0]
+        return reference.serialize()
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         # Not the SDK's Teams dispatch, which calls the Bot Connector about every member who joins.
@@ -174,32 +197,14 @@ class GovbotTeamsBot(TeamsActivityHandler):
     async def _welcome(self, turn_context: TurnContext) -> None:
         # An install arrives as both conversationUpdate and installationUpdate: welcome once.
         if self.conv.first_time(f"teams-welcome:{turn_context.activity.conversation.id}"):
-            await self._send(turn_context, answer_activity(welcome_answer("fr"), ""))
-
-    async def _admin(self, turn_context: TurnContext, command: Command) -> None:
-        # Admins are listed by AAD object id, the one id Teams gives that is stable across chats and teams; it
-        # is believed only when the channel's token vouched for the activity (never in emulator mode).
-        sender = turn_context.activity.from_property
-        aad = (sender.aad_object_id or "") if sender else ""
-        user = aad if authenticated(turn_context) else f"unauthenticated:{aad}"
-        reply = await self.conv.admin_async(PLATFORM, user, command)
-        await self._send(turn_context, _plain(reply.text))
-        if reply.background:
-            reference = TurnContext.get_conversation_reference(turn_context.activity)
-            task = asyncio.create_task(self._report(turn_context.adapter, reference, reply.background, reply.lang))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            examples = await asyncio.to_thread(self.conv.examples, "fr")
+            await self._send(turn_context, answer_activity(welcome_answer("fr", examples), ""))
 
     async def _report(
-        self, adapter: BotAdapter, reference: ConversationReference, work: Callable[[], Awaitable[str]], lang: str
+        self, adapter: BotAdapter, reference: ConversationReference, work: Callable[[], Awaitable[str]]
     ) -> None:
         """Post a long job's report later, as a proactive message: a Teams turn only has 15 seconds."""
-        try:
-            text = await work()
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("Teams background job failed (ref %s)", ref)
-            text = say("error", lang, ref=ref)
+        text = await work()
 
         async def post(turn_context: TurnContext) -> None:
             await turn_context.send_activity(_plain(text))

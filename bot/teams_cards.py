@@ -12,10 +12,11 @@ import re
 from typing import Any
 
 from knowledge import Answer
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import say
 from knowledge.text import clip
 
-from .render import choice_payload, cut_items, cut_text, feedback_payload, safe_sources, wants_feedback
+from .render import cut_items, cut_text, safe_sources, wants_feedback
+from .turn import Action, Choice, Feedback, payload
 
 __all__ = ["CARD_CONTENT_TYPE", "answer_card", "answer_text", "welcome_answer", "escape_markdown", "card_size"]
 
@@ -51,8 +52,15 @@ def _text_block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _submit(title: str, data: str) -> dict[str, Any]:
-    return {"type": "Action.Submit", "title": clip(title, 80), "data": json.loads(data)}
+def _submit(title: str, action: Action) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": clip(title, 80), "data": payload(action)}
+
+
+def _details(answer: Answer) -> dict[str, Any]:
+    """ "More": the whole text, unfolded in the card itself (Action.ShowCard needs no round trip)."""
+    lines = [line for line in (answer.details or answer.text).splitlines() if line.strip()]
+    card = {"type": "AdaptiveCard", "body": [_text_block(escape_markdown(line), spacing="Small") for line in lines]}
+    return {"type": "Action.ShowCard", "title": say("more_details", answer.lang), "card": card}
 
 
 def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_of: str = "") -> dict[str, Any]:
@@ -63,7 +71,7 @@ def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_o
         body.append(_text_block(escape_markdown(clip(answer.title, 200)), weight="Bolder", size="Medium"))
     lines, more = cut_items([line for line in answer.text.splitlines() if line.strip()], max_lines, lang)
     body += [_text_block(escape_markdown(clip(line, line_chars)), spacing="Small") for line in lines]
-    facts, more_facts = cut_items(list(answer.fields.items()), max_facts, lang)
+    facts, more_facts = cut_items(answer.labelled_fields(), max_facts, lang)
     if facts:
         body.append(
             {
@@ -75,9 +83,7 @@ def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_o
         )
     choices, more_choices = cut_items(answer.choices, max_choices, lang)
     if choices:
-        body.append(
-            {"type": "ActionSet", "actions": [_submit(c["label"], choice_payload(c["query"])) for c in choices]}
-        )
+        body.append({"type": "ActionSet", "actions": [_submit(c["label"], Choice(c["query"])) for c in choices]})
     sources = _sources(answer)
     if sources:
         links = " · ".join(f"[{escape_markdown(clip(s['title'], 120))}]({_link_target(s['url'])})" for s in sources)
@@ -90,10 +96,12 @@ def _build(answer: Answer, question: str, level: tuple[int, int, int, int], as_o
     actions: list[dict[str, Any]] = [
         {"type": "Action.OpenUrl", "title": clip(s["title"], 60), "url": s["url"]} for s in sources[:3]
     ]
+    if answer.details or more or any(len(line) > line_chars for line in lines):
+        actions.insert(0, _details(answer))
     if question and wants_feedback(answer):
         actions += [
-            _submit("👍 " + say("feedback_up", lang), feedback_payload("up", question)),
-            _submit("👎 " + say("feedback_down", lang), feedback_payload("down", question)),
+            _submit("👍 " + say("feedback_up", lang), Feedback("up", question)),
+            _submit("👎 " + say("feedback_down", lang), Feedback("down", question)),
         ]
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
@@ -133,7 +141,8 @@ def answer_text(answer: Answer) -> str:
     """Plain text for notifications and clients without cards: the answer, then its source links."""
     lines = [answer.title, answer.text]
     lines += [
-        f"{label} : {value}" if answer.lang == "fr" else f"{label}: {value}" for label, value in answer.fields.items()
+        f"{label} : {value}" if answer.lang == "fr" else f"{label}: {value}"
+        for label, value in answer.labelled_fields()
     ]
     lines += [f"• {choice['label']}" for choice in answer.choices]
     body = cut_text("\n".join(line for line in lines if line), TEXT_LIMIT, answer.lang)
@@ -141,7 +150,7 @@ def answer_text(answer: Answer) -> str:
     return "\n".join([body, *links])
 
 
-def welcome_answer(lang: str = "fr") -> Answer:
+def welcome_answer(lang: str, examples: list[str]) -> Answer:
     """The welcome on install: who the bot is, and example questions one click away."""
-    examples = [{"label": q, "query": q} for q in EXAMPLES[lang]]
-    return Answer(intent="help", lang=lang, title=say("home_title", lang), text=say("welcome", lang), choices=examples)
+    choices = [{"label": q, "query": q} for q in examples]
+    return Answer(intent="help", lang=lang, title=say("home_title", lang), text=say("welcome", lang), choices=choices)

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import EXAMPLE_CANDIDATES, say
 
 from .conversation import ADMIN_COMMANDS
 
@@ -84,7 +84,9 @@ def build_manifest(app_id: str, lang: str = "fr") -> dict[str, Any]:
     website = os.environ.get("GOVBOT_TEAMS_WEBSITE", "https://example.org/govbot")
     commands = [{"title": "help", "description": say("teams_command_help", lang)}]
     commands += [{"title": name, "description": say(f"teams_command_{name}", lang)} for name in ADMIN_COMMANDS]
-    examples = [q for q in EXAMPLES[lang] if len(q) <= 32]  # the manifest caps command titles at 32 characters
+    examples = [
+        q for q in EXAMPLE_CANDIDATES[lang] if len(q) <= 32
+    ]  # the manifest caps command titles at 32 characters
     commands += [{"title": q, "description": say("teams_command_example", lang)} for q in examples][
         : 10 - len(commands)
     ]

@@ -19,13 +19,13 @@ from typing import Any
 from aiohttp import web
 
 from knowledge import Answer, KnowledgeMissing
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import say
 
-from .conversation import ADMIN_COMMANDS, Conversation, parse_command, reply_language
-from .render import knowledge_date
+from .conversation import ADMIN_COMMANDS, Conversation, knowledge_date, parse_command
+from .turn import Choice, Feedback, Kind, Reply, Turn
 from .visitors import Visitor, Visitors
 
-__all__ = ["add_routes", "new_visitor", "render_page", "read_json", "COOKIE", "PAGE_POLICY"]
+__all__ = ["add_routes", "new_visitor", "render_page", "read_json", "reply_json", "COOKIE", "PAGE_POLICY", "STATUS"]
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "govbot_uid"
@@ -52,6 +52,8 @@ def _words(lang: str) -> dict[str, str]:
         "down": say("feedback_down", lang),
         "feedback": say("web_feedback", lang),
         "error": say("error", lang, ref="{ref}"),
+        "as_of": say("knowledge_date", lang, date="{date}"),
+        "more": say("more_details", lang),
     }
 
 
@@ -61,8 +63,9 @@ def _script_json(value: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render_page(template: str, lang: str, as_of: str = "") -> str:
-    """The chat page in `lang`: every {{name}} replaced by its escaped phrase; `as_of` is the knowledge date."""
+def render_page(template: str, lang: str, as_of: str = "", examples: list[str] | None = None) -> str:
+    """The chat page in `lang`: every {{name}} replaced by its escaped phrase; `as_of` is the knowledge date,
+    `examples` the questions offered one click away."""
     other = "en" if lang == "fr" else "fr"
     values = {
         "as_of": say("knowledge_date", lang, date=as_of) if as_of else "",
@@ -81,7 +84,7 @@ def render_page(template: str, lang: str, as_of: str = "") -> str:
     raw = {
         "examples": "".join(
             f'<li><button type="button" class="example">{html.escape(example)}</button></li>'
-            for example in EXAMPLES[lang]
+            for example in examples or []
         ),
         "data": _script_json({code: _words(code) for code in LANGS}),
     }
@@ -136,15 +139,21 @@ def _text(data: dict[str, Any], key: str) -> str:
     return value
 
 
+def _page_facts(conv: Conversation, lang: str) -> tuple[str, list[str]]:
+    """The knowledge date and the example questions; still building: the page works without them."""
+    try:
+        return knowledge_date(conv.kb.info()), conv.examples(lang)
+    except KnowledgeMissing:
+        return "", []
+
+
 async def _page(request: web.Request) -> web.Response:
     lang = request.query.get("lang", "fr")
     lang = lang if lang in LANGS else "fr"
     conv = request.app[CONVERSATION]
-    try:
-        as_of = knowledge_date(await asyncio.to_thread(conv.kb.info))
-    except KnowledgeMissing:  # still building: the page works, without the date
-        as_of = ""
-    response = web.Response(text=render_page(request.app[_TEMPLATE], lang, as_of), content_type="text/html")
+    as_of, examples = await asyncio.to_thread(_page_facts, conv, lang)
+    page = render_page(request.app[_TEMPLATE], lang, as_of, examples)
+    response = web.Response(text=page, content_type="text/html")
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
@@ -152,47 +161,72 @@ async def _page(request: web.Request) -> web.Response:
     return response
 
 
+# The HTTP status of each kind of reply: the script shows 200s as answers and anything else as a notice.
+STATUS = {
+    Kind.ANSWER: 200,
+    Kind.ADMIN: 200,
+    Kind.THANKS: 200,
+    Kind.REFUSED: 403,
+    Kind.RATE_LIMITED: 429,
+    Kind.NOT_READY: 503,
+    Kind.ERROR: 500,
+}
+
+
+async def _turn(request: web.Request, data: dict[str, Any], visitor: Visitor) -> Turn:
+    """The turn a chat request stands for: a question, a clicked choice or a 👍 / 👎."""
+    user = visitor.user
+    if "feedback" in data:
+        value = _text(data, "feedback")
+        if value not in ("up", "down"):
+            raise web.HTTPBadRequest(text='malformed request: "feedback" must be "up" or "down"')
+        question = _text(data, "question") if "question" in data else ""
+        return Turn("web", user, user, action=Feedback("up" if value == "up" else "down", question))
+    if "choice" in data:
+        return Turn("web", user, user, action=Choice(_text(data, "choice")))
+    if "question" not in data:
+        raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
+    text = _text(data, "question")
+    admin = parse_command(text).name in ADMIN_COMMANDS and await _admin(request, visitor)
+    # A digest waits in the visitor's inbox (bot/inbox.py): only a signed id has one.
+    reach = {} if visitor.issued is not None else None
+    return Turn("web", user, user, text=text, admin=admin, direct=True, reach=reach)
+
+
+async def _admin(request: web.Request, visitor: Visitor) -> bool:
+    """Admins are listed in GOVBOT_WEB_ADMINS by visitor id, an id the server signed, for
+    GOVBOT_WEB_ADMIN_HOURS after it was issued and until revoked (anyone else is refused, and logged)."""
+    conv = request.app[CONVERSATION]
+    if not (conv.is_admin("web", visitor.user) and request.app[VISITORS].admin_fresh(visitor)):
+        return False
+    return not await asyncio.to_thread(conv.log.revoked, visitor.user)
+
+
+def reply_json(reply: Reply, said: str | None = None) -> dict[str, Any]:
+    """One shape for every reply: the Answer's fields, plus `labels` (each field's label in the answer's
+    language), `kind` and `as_of`; `said` replaces the text
+    (a refresh's report, which the page waits for)."""
+    answer = reply.answer or Answer(intent=str(reply.kind), lang=reply.lang, title="", text=reply.text)
+    body = answer.to_dict()
+    if said is not None:
+        body["text"] = said
+    labels = dict(zip(answer.fields, (name for name, _ in answer.labelled_fields()), strict=True))
+    return {**body, "labels": labels, "kind": str(reply.kind), "as_of": reply.as_of}
+
+
 async def _chat(request: web.Request) -> web.Response:
     conv = request.app[CONVERSATION]
     data = await read_json(request)
     visitor = _visitor(request)
-    user = visitor.user
-    try:
-        if "logout" in data:
-            reply = await _logout(request, visitor)
-        elif "feedback" in data:
-            reply = await _feedback(conv, user, data)
-        elif "choice" in data:
-            reply = await _ask(conv, user, _text(data, "choice"))
-        elif "question" in data:
-            reply = await _question(request, visitor, _text(data, "question"))
-        else:
-            raise web.HTTPBadRequest(text='malformed request: expected "question", "choice" or "feedback"')
-    except KnowledgeMissing:
-        lang = reply_language(str(data.get("question") or data.get("choice") or ""))
-        reply = web.json_response({"error": "knowledge base not ready", "text": say("not_ready", lang)}, status=503)
-    _remember(request, reply, visitor)
-    return reply
-
-
-async def _ask(conv: Conversation, user: str, text: str) -> web.Response:
-    answer = await conv.ask_async("web", user, text)
-    return web.json_response(answer.to_dict())
-
-
-async def _question(request: web.Request, visitor: Visitor, text: str) -> web.Response:
-    conv = request.app[CONVERSATION]
-    command = parse_command(text)
-    if command.name not in ADMIN_COMMANDS:
-        return await _ask(conv, visitor.user, text)
-    # Admins are listed in GOVBOT_WEB_ADMINS by visitor id, for GOVBOT_WEB_ADMIN_HOURS after it was issued and
-    # until revoked; an expired or revoked id is refused (and logged) as someone else. A refresh answers with
-    # its report: the page waits for it (Slack and Teams, which cannot wait, post it later).
-    fresh = request.app[VISITORS].admin_fresh(visitor) and not await asyncio.to_thread(conv.log.revoked, visitor.user)
-    reply = await conv.admin_async("web", visitor.user if fresh else f"{visitor.user}#expired", command)
-    said = await reply.background() if reply.background else reply.text
-    answer = Answer(intent="admin", lang=reply.lang, title="", text=said)
-    return web.json_response(answer.to_dict())
+    if "logout" in data:
+        response = await _logout(request, visitor)
+    else:
+        reply = await conv.handle(await _turn(request, data, visitor))
+        # The page can wait for a refresh's report (Slack and Teams, which cannot, post it later).
+        said = await reply.background() if reply.background else None
+        response = web.json_response(reply_json(reply, said), status=STATUS[reply.kind])
+    _remember(request, response, visitor)
+    return response
 
 
 async def _logout(request: web.Request, visitor: Visitor) -> web.Response:
@@ -202,16 +236,6 @@ async def _logout(request: web.Request, visitor: Visitor) -> web.Response:
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/")
     return response
-
-
-async def _feedback(conv: Conversation, user: str, data: dict[str, Any]) -> web.Response:
-    value = _text(data, "feedback")
-    question = _text(data, "question") if "question" in data else ""
-    if value not in ("up", "down"):
-        raise web.HTTPBadRequest(text='malformed request: "feedback" must be "up" or "down"')
-    if not conv.limiter.allow(conv.log.user_hash("web", user) + ":feedback"):
-        return web.json_response({"ok": False, "text": say("rate_limited", reply_language(question))}, status=429)
-    return web.json_response({"ok": True, "text": await conv.feedback_async("web", user, question, value)})
 
 
 async def _asset(request: web.Request) -> web.FileResponse:

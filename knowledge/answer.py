@@ -10,16 +10,17 @@ from typing import Any, TypeVar
 from rapidfuzz import fuzz, process
 
 from . import roadmaps
+from .examples import choose
 from .model import Answer
-from .phrases import EXAMPLES, counts_text, date_words, label, say, shown_status, status_word
+from .phrases import choice_label, counts_text, date_words, label, say, shown_status, status_word
 from .store import Reader, title_of
 from .text import clip, fold
 from .tuning import ANSWER_AT, ASK_AT, CLOSE, NAME_TYPO, PASSAGE_OVER, RIVAL, TOPIC_COVERED, TOPIC_FROM
-from .understand import KIND_ORDER, KIND_WORDS, Candidate, Question, coverage_of, resolve
+from .understand import KIND_ORDER, KIND_WORDS, Candidate, Question, coverage_of, resolve, understand
 from .vocabulary import LATE_BUCKETS, MONTHS, STATUS_WORDS
 from .word_tables import abbreviations
 
-__all__ = ["compose", "ANSWER_AT", "ASK_AT"]
+__all__ = ["compose", "examples", "ANSWER_AT", "ASK_AT"]
 
 # Words that frame a question rather than name its topic: kinds of record, statuses, generic nouns.
 _FRAME_WORDS = frozenset().union(*KIND_WORDS.values()) | frozenset(STATUS_WORDS) | frozenset(MONTHS)
@@ -318,6 +319,28 @@ def _actor_names(reader: Reader, ids: list[str]) -> str:
     return ", ".join(names)
 
 
+class _Lines(list[str]):
+    """An answer's lines as shown, long record texts briefed, and `whole`, the same lines uncut."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.whole: list[str] = []
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        self.whole.append(line)
+
+    def brief(self, line: str) -> None:
+        """A record's own long text (a summary, a description): shown briefed, kept whole for "More"."""
+        super().append(_brief(line))
+        self.whole.append(line)
+
+    def details(self) -> str:
+        """The whole text when the shown one is shorter, else ''."""
+        whole = "\n".join(t for t in self.whole if t)
+        return whole if whole != "\n".join(t for t in self if t) else ""
+
+
 def _disputed(text: list[str], record: dict[str, Any], lang: str) -> None:
     if record.get("disputed"):
         text.append(say("disputed", lang, note=record["disputed"]))
@@ -327,7 +350,7 @@ def _extra_fields(fields: dict[str, str], record: dict[str, Any], lang: str) -> 
     for key, value in (record.get("extra") or {}).items():
         shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
         if shown:
-            fields[label(key, lang)] = clip(shown, 300)
+            fields[key] = clip(shown, 300)
 
 
 def _about_record(
@@ -337,7 +360,7 @@ def _about_record(
     if kind == "objectives":
         return _objective_answer(q, reader, record, intent)
     title = title_of(kind, record)
-    text: list[str] = []
+    text = _Lines()
     fields: dict[str, str] = {}
     sources = _sources(kind, record)
     if kind == "actors":
@@ -355,15 +378,15 @@ def _about_record(
             else:
                 text.append(say("led_by_none", lang, name=record["name"]))
             if record.get("role"):
-                text.append(_brief(record["role"]))
+                text.brief(record["role"])
         else:
-            text.append(_brief(record.get("role") or ""))
+            text.brief(record.get("role") or "")
         if people:
-            fields[label("people", lang)] = _people(people, lang)
+            fields["people"] = _people(people, lang)
         if record.get("parent"):
-            fields[label("parent", lang)] = _actor_names(reader, [record["parent"]])
+            fields["parent"] = _actor_names(reader, [record["parent"]])
         if record.get("kind"):
-            fields[label("kind", lang)] = record["kind"]
+            fields["kind"] = record["kind"]
     elif kind in ("programmes", "decisions"):
         owners = record.get("owners") or []
         if intent == "owner":
@@ -372,35 +395,35 @@ def _about_record(
                 text.append(say("owners_are", lang, name=name, owners=_actor_names(reader, owners)))
             else:
                 text.append(say("owners_none", lang, name=name))
-        text.append(_brief(record.get("summary") or ""))
+        text.brief(record.get("summary") or "")
         if owners:
-            fields[label("owners", lang)] = _actor_names(reader, owners)
+            fields["owners"] = _actor_names(reader, owners)
         for key in ("budget", "start", "end", "date", "amount"):
             if record.get(key):
-                fields[label(key, lang)] = str(record[key])
+                fields[key] = str(record[key])
         if kind == "decisions" and record.get("status"):
-            fields[label("status", lang)] = shown_status(record, lang, decision=True)
+            fields["status"] = shown_status(record, lang, decision=True)
         if kind == "decisions" and record.get("council"):
             council = reader.record("councils", record["council"])
-            fields[label("council", lang)] = title_of("councils", council) if council else record["council"]
+            fields["council"] = title_of("councils", council) if council else record["council"]
             if council:
                 sources += _sources("councils", council)
     elif kind == "councils":
-        text.append(_brief(record.get("summary") or ""))
+        text.brief(record.get("summary") or "")
         for key in ("date", "place", "participants"):
             if record.get(key):
-                fields[label(key, lang)] = str(record[key])
+                fields[key] = str(record[key])
         decisions = reader.records("decisions", "council = ? ORDER BY id", (record["id"],), limit=MAX_LIST)
         if decisions:
-            fields[label("decisions", lang)] = "; ".join(title_of("decisions", d) for d in decisions)
+            fields["decisions"] = "; ".join(title_of("decisions", d) for d in decisions)
     elif kind == "axes":
         title = f"{label('axis', lang)} {record['id']} — {record['title']}"
-        text.append(_brief(record.get("summary") or ""))
+        text.brief(record.get("summary") or "")
         count = reader.count("objectives", "axis = ?", (record["id"],))
         if count:
-            fields[label("objectives", lang)] = str(count)
+            fields["objectives"] = str(count)
     elif kind == "reports":
-        fields[label("published", lang)] = record.get("published") or ""
+        fields["published"] = record.get("published") or ""
     _extra_fields(fields, record, lang)
     _disputed(text, record, lang)
     return Answer(
@@ -412,6 +435,7 @@ def _about_record(
         sources=_dedupe(sources),
         confidence=1.0,
         results=[_result(kind, record)],
+        details=text.details(),
     )
 
 
@@ -484,7 +508,7 @@ def _objective(q: Question, reader: Reader) -> Answer:
 def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], intent: str) -> Answer:
     lang = q.lang
     fields: dict[str, str] = {}
-    text: list[str] = []
+    text = _Lines()
     sources = _sources("objectives", record)
     owners = record.get("owners") or []
     if intent == "owner":
@@ -497,32 +521,32 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
     if record.get("status"):
         progress = f" ({record['progress']:g} %)" if record.get("progress") is not None else ""
         text.append(say("status_line", lang, status=shown_status(record, lang) + progress))
-        fields[label("status", lang)] = shown_status(record, lang)
+        fields["status"] = shown_status(record, lang)
     elif intent == "status":
         text.append(say("status_none", lang))
     if record.get("progress") is not None:
-        fields[label("progress", lang)] = f"{record['progress']:g} %"
+        fields["progress"] = f"{record['progress']:g} %"
     if record.get("status_report"):
         report = reader.record("reports", record["status_report"])
         report_title = (report or {}).get("title") or record["status_report"]
         text.append(say("status_from_report", lang, report=report_title, date=record.get("status_date") or "?"))
-        fields[label("report", lang)] = f"{report_title} ({record.get('status_date') or '?'})"
+        fields["report"] = f"{report_title} ({record.get('status_date') or '?'})"
         if record.get("status_comment"):
-            fields[label("comment", lang)] = record["status_comment"]
+            fields["comment"] = record["status_comment"]
         sources.append(_source(report_title, record["status_url"]))
     if record.get("description"):
-        text.append(_brief(record["description"]))
+        text.brief(record["description"])
     if record.get("due"):
-        fields[label("due", lang)] = record["due"]
+        fields["due"] = record["due"]
     if owners:
-        fields[label("owners", lang)] = _actor_names(reader, owners)
+        fields["owners"] = _actor_names(reader, owners)
     if record.get("axis"):
         axis = reader.record("axes", record["axis"])
-        fields[label("axis", lang)] = f"{record['axis']} — {axis['title']}" if axis else record["axis"]
+        fields["axis"] = f"{record['axis']} — {axis['title']}" if axis else record["axis"]
     if record.get("priority"):
-        fields[label("priority", lang)] = record["priority"]
+        fields["priority"] = record["priority"]
     if record.get("updated"):
-        fields[label("updated", lang)] = record["updated"]
+        fields["updated"] = record["updated"]
     _extra_fields(fields, record, lang)
     _disputed(text, record, lang)
     return Answer(
@@ -534,6 +558,7 @@ def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], inten
         sources=_dedupe(sources),
         confidence=1.0,
         results=[_result("objectives", record)],
+        details=text.details(),
     )
 
 
@@ -737,7 +762,7 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     text_lines = lines[:]
     _disputed(text_lines, council, lang)
     sources = _sources("councils", council) + [s for d in decisions for s in _sources("decisions", d)]
-    fields = {label(k, lang): str(council[k]) for k in ("date", "place", "participants") if council.get(k)}
+    fields = {k: str(council[k]) for k in ("date", "place", "participants") if council.get(k)}
     return Answer(
         intent="decisions",
         lang=lang,
@@ -964,11 +989,13 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
     sentence = _best_sentence(best["body"], words)
     body = clip(best["body"], PASSAGE_CHARS)
     text = sentence if sentence in body else f"{sentence}\n\n{body}"
+    intro = say("passage_intro", lang, title=best["title"]) + "\n"
     return Answer(
         intent="passage",
         lang=lang,
         title=best["heading"] or best["title"],
-        text=say("passage_intro", lang, title=best["title"]) + "\n" + say("passage_quote", lang, text=text),
+        text=intro + say("passage_quote", lang, text=text),
+        details=intro + say("passage_quote", lang, text=best["body"]) if body != best["body"] else "",
         sources=[_source(best["title"], best["url"])],
         confidence=round(0.4 + 0.5 * best_score, 2),
         results=[{"kind": "passages", "id": best["id"], "title": best["title"], "url": best["url"]}],
@@ -980,8 +1007,19 @@ def _choice(q: Question, reader: Reader, c: Candidate) -> dict[str, str] | None:
     if record is None:
         return None
     intent = _intent(q, c.kind)
-    return {"label": clip(f"{title_of(c.kind, record)} ({c.id})" if c.kind == "objectives" else title_of(c.kind, record), 75),
-            "query": f"{intent} {c.kind}:{c.id} [{q.lang}]"}  # fmt: skip
+    return {"label": clip(_choice_label(reader, c.kind, record, q.lang), 75), "query": f"{intent} {c.kind}:{c.id} [{q.lang}]"}  # fmt: skip
+
+
+def _choice_label(reader: Reader, kind: str, record: dict[str, Any], lang: str) -> str:
+    """The kind and the record: "Objectif 2.1 — …", "Décision du 14e CNS — …" (with several roadmaps loaded,
+    roadmaps.name_roadmaps adds the roadmap's name)."""
+    council = ""
+    if kind == "decisions" and record.get("council"):
+        found = reader.record("councils", record["council"])
+        # A council's shortest alias is its usual short name ("14e CNS"); its full name otherwise.
+        names = [*(found.get("aliases") or []), title_of("councils", found)] if found else [record["council"]]
+        council = min(names, key=len)
+    return choice_label(kind, lang, id=record.get("id", ""), title=title_of(kind, record), council=council)
 
 
 def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer:
@@ -1003,20 +1041,26 @@ def _ask_back(q: Question, reader: Reader, candidates: list[Candidate]) -> Answe
     )
 
 
+def examples(reader: Reader, lang: str) -> list[str]:
+    """The example questions this knowledge version answers directly (chosen once per version and thread)."""
+    key = f"examples:{lang}"
+    if key not in reader.memo:
+        reader.memo[key] = []  # while choosing, a candidate that falls back on examples finds none
+        reader.memo[key] = choose(lambda text: compose(understand(text, reader), reader), lang)
+    return reader.memo[key]
+
+
 def _help(q: Question, reader: Reader) -> Answer:
     lang = q.lang
-    text = (
-        say("help_text", lang, counts=counts_text(reader.counts, lang))
-        + "\n"
-        + "\n".join(f"• {e}" for e in EXAMPLES[lang])
-    )
+    shown = examples(reader, lang)
+    text = say("help_text", lang, counts=counts_text(reader.counts, lang)) + "\n" + "\n".join(f"• {e}" for e in shown)
     return Answer(
         intent="help",
         lang=lang,
         title=say("help_title", lang),
         text=text,
         confidence=1.0,
-        choices=[{"label": e, "query": e} for e in EXAMPLES[lang][:3]],
+        choices=[{"label": e, "query": e} for e in shown[:3]],
     )
 
 
@@ -1025,7 +1069,7 @@ def _unknown(q: Question, reader: Reader, candidates: list[Candidate], lead: str
     weak = [c for c in candidates if c.score >= 0.4][:3]
     choices = [ch for ch in (_choice(q, reader, c) for c in weak) if ch]
     if not choices:
-        choices = [{"label": e, "query": e} for e in EXAMPLES[lang][:3]]
+        choices = [{"label": e, "query": e} for e in examples(reader, lang)[:3]]
     text = [lead] if lead else []
-    text += [say("unknown", lang), say("unknown_suggest", lang)]
+    text += [say("unknown", lang)] + ([say("unknown_suggest", lang)] if choices else [])
     return Answer(intent="unknown", lang=lang, title="", text="\n".join(text), choices=choices, confidence=0.0)

@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .answer import compose
+from . import roadmaps
+from .answer import compose, examples
 from .lastgood import LastGood
 from .model import Answer, RefreshReport
-from .phrases import label
 from .roadmaps import name_roadmaps
 from .sources import BUNDLED_DATA, read_sources
 from .store import KnowledgeMissing, Reader, Store
@@ -99,12 +99,25 @@ class KnowledgeBase:
     def ready(self) -> bool:
         return self.store.current() is not None
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, roadmap: str = "") -> Answer:
         """Answer a question (French or English); any text gets an Answer (KnowledgeMissing before the first
-        refresh)."""
+        refresh). `roadmap` is the one meant when the question names none (a channel's preference)."""
         reader = self._reader()
-        answer = compose(understand(question, reader), reader)
-        return name_roadmaps(answer, reader, label("roadmap", answer.lang))
+        token = roadmaps.preferred.set(roadmap)
+        try:
+            answer = compose(understand(question, reader), reader)
+        finally:
+            roadmaps.preferred.reset(token)
+        return name_roadmaps(answer, reader)
+
+    def roadmaps(self) -> dict[str, str]:
+        """The loaded roadmaps, id -> title (KnowledgeMissing before the first refresh)."""
+        return roadmaps.loaded(self._reader())
+
+    def examples(self, lang: str) -> list[str]:
+        """Example questions in `lang` this knowledge answers directly (KnowledgeMissing before the first
+        refresh)."""
+        return examples(self._reader(), lang)
 
     @property
     def _remembered_path(self) -> Path:

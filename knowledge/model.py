@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .phrases import problem_text, report_text
+from .phrases import label, problem_text, report_text
 
 __all__ = [
     "Answer",
@@ -72,7 +72,11 @@ DATE_FIELDS = frozenset({"due", "updated", "date", "start", "end", "published"})
 
 @dataclass
 class Answer:
-    """What the bot says, platform-free. Front ends render it; `to_dict()` is the JSON contract."""
+    """What the bot says, platform-free. Front ends render it; `to_dict()` is the JSON contract.
+
+    `fields` are keyed by a name that does not depend on the language ("status", "owners", or a source's
+    own extra field name); `labelled_fields()` gives them with their label in the answer's language.
+    """
 
     intent: str
     lang: str
@@ -83,11 +87,16 @@ class Answer:
     confidence: float = 0.0
     choices: list[dict[str, str]] = field(default_factory=list)
     results: list[dict[str, str]] = field(default_factory=list)
+    details: str = ""  # the whole text when `text` is shortened: front ends offer it behind "More"
 
     @property
     def answered(self) -> bool:
         """True when the bot answered from records, rather than help, a question back or "I don't know"."""
         return self.intent not in ("unknown", "help") and not self.choices and bool(self.results)
+
+    def labelled_fields(self) -> list[tuple[str, str]]:
+        """(label in the answer's language, value) for each field, in order."""
+        return [(label(key, self.lang), value) for key, value in self.fields.items()]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,9 +107,9 @@ class Answer:
     def to_text(self) -> str:
         """The one plain-text rendering the core offers (CLI, notifications, fallbacks)."""
         lines = [self.title] if self.title else []
-        if self.text:
-            lines.append(self.text)
-        lines += [f"  {label}: {value}" for label, value in self.fields.items()]
+        if self.details or self.text:
+            lines.append(self.details or self.text)  # plain text has room for all of it
+        lines += [f"  {name}: {value}" for name, value in self.labelled_fields()]
         lines += [f"  {i}. {c['label']}" for i, c in enumerate(self.choices, 1)]
         lines += [f"  → {s['title']} <{s['url']}>" for s in self.sources]
         return "\n".join(lines)

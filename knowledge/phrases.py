@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["say", "label", "status_word", "shown_status", "counts_text", "report_text", "problem_text", "EXAMPLES"]
+__all__ = [
+    "say",
+    "label",
+    "choice_label",
+    "status_word",
+    "shown_status",
+    "counts_text",
+    "report_text",
+    "problem_text",
+    "EXAMPLE_CANDIDATES",
+]
 
 _PHRASES: dict[str, tuple[str, str]] = {
     # answers
@@ -112,6 +122,66 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Rien de nouveau dans mes sources depuis le {date}.",
         "Nothing new in my sources since {date}.",
     ),
+    # subscriptions: the commands, then the digest a subscribed channel receives after a refresh
+    "subscribed": (
+        "C'est noté : ce canal recevra un résumé après chaque mise à jour qui touche {scope}.",
+        "Done: this channel will get a digest after every refresh that touches {scope}.",
+    ),
+    "subscribed_already": ("Ce canal suit déjà {scope}.", "This channel already follows {scope}."),
+    "unsubscribed": ("Ce canal ne suit plus {scope}.", "This channel no longer follows {scope}."),
+    "unsubscribed_all": (
+        "Ce canal ne suit plus rien ({count} abonnement(s) retiré(s)).",
+        "This channel follows nothing now ({count} subscription(s) removed).",
+    ),
+    "unsubscribe_none": ("Ce canal ne suit pas {scope}.", "This channel does not follow {scope}."),
+    "subscriptions_none": (
+        "Ce canal ne suit rien. Exemple : « abonner axe 1 », « abonner décisions », « abonner tout ce que porte l'ANS ».",
+        "This channel follows nothing. For example: “subscribe axis 1”, “subscribe decisions”, “subscribe owner ANS”.",
+    ),
+    "subscriptions_head": ("Ce canal suit :", "This channel follows:"),
+    "subscription_line": ("• {scope}{paused}", "• {scope}{paused}"),
+    "subscription_paused": (" (en pause : le canal est injoignable)", " (paused: the channel cannot be reached)"),
+    "subscribe_unknown": (
+        "Je ne trouve pas « {what} » dans mes sources. Exemples : « abonner tout », « abonner axe 1 », "
+        "« abonner objectif 12 », « abonner décisions », « abonner feuille de route 2023-2027 », « abonner porteur ANS ».",
+        "I cannot find “{what}” in my sources. Examples: “subscribe everything”, “subscribe axis 1”, “subscribe "
+        "objective 12”, “subscribe decisions”, “subscribe roadmap 2023-2027”, “subscribe owner ANS”.",
+    ),
+    "subscribe_admins_only": (
+        "Seul un administrateur peut abonner ce canal (réglage GOVBOT_SUBSCRIBE).",
+        "Only an admin may subscribe this channel (setting GOVBOT_SUBSCRIBE).",
+    ),
+    "subscribe_teams_no_app": (
+        "Les abonnements ne sont pas possibles sur Teams sans identifiant d'application (MicrosoftAppId) : "
+        "le bot ne peut pas écrire de lui-même dans ce canal.",
+        "Subscriptions are not available on Teams without an app id (MicrosoftAppId): the bot cannot post to "
+        "this channel on its own.",
+    ),
+    "scope_all": ("toutes les nouveautés", "everything"),
+    "scope_decisions": ("les décisions et les comités", "decisions and councils"),
+    "scope_roadmap": ("la feuille de route « {label} »", "the roadmap “{label}”"),
+    "scope_axis": ("l'axe {label}", "axis {label}"),
+    "scope_objective": ("l'objectif {label}", "objective {label}"),
+    "scope_owner": ("ce que porte {label}", "what {label} owns"),
+    "scope_admin": ("les messages aux administrateurs", "messages for admins"),
+    "digest_title": ("Du nouveau sur {scope}", "News on {scope}"),
+    "digest_moved": ("Statuts qui changent", "Status changes"),
+    "digest_new_objectives": ("Nouveaux objectifs", "New objectives"),
+    "digest_new_decisions": ("Nouvelles décisions", "New decisions"),
+    "digest_new_councils": ("Nouveaux comités", "New councils"),
+    "digest_new_reports": ("Nouveau rapport d'avancement", "New progress report"),
+    "digest_more": ("… et {more} de plus : {url}", "… and {more} more: {url}"),
+    "digest_more_no_link": ("… et {more} de plus.", "… and {more} more."),
+    "admin_subscription_paused": (
+        "Abonnement mis en pause : {platform} {channel} ({scope}) ne peut plus recevoir de messages ({reason}).",
+        "Subscription paused: {platform} {channel} ({scope}) can no longer receive messages ({reason}).",
+    ),
+    "admin_refresh_failed": (
+        "La mise à jour programmée a échoué ({reason}) ; les connaissances actuelles continuent de répondre. "
+        "Je ne le redirai pas avant qu'une mise à jour réussisse.",
+        "The scheduled refresh failed ({reason}); the current knowledge keeps answering. I will not say it "
+        "again until a refresh succeeds.",
+    ),
     "disputed": ("⚠ Les sources divergent : {note}", "⚠ Sources differ: {note}"),
     "passage_intro": ("D'après « {title} » :", "From “{title}”:"),
     "passage_quote": ("« {text} »", "“{text}”"),
@@ -135,6 +205,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     # front ends
     "share": ("Partager dans le canal", "Share in channel"),
+    "more_details": ("Plus de détails", "More"),
     "feedback_up": ("Utile", "Helpful"),
     "feedback_down": ("Pas utile", "Not helpful"),
     "feedback_thanks": ("Merci pour votre retour.", "Thanks for your feedback."),
@@ -169,6 +240,20 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "{counts}. Dernière mise à jour : {built}. Questions sur 7 jours : {answered} répondues, "
         "{unanswered} sans réponse.",
         "{counts}. Last refresh: {built}. Questions over 7 days: {answered} answered, {unanswered} unanswered.",
+    ),
+    "stats_subscriptions": (
+        "Abonnements : {active} ({paused} en pause). Dernière mise à jour programmée : {outcome} ({at}){failing}.",
+        "Subscriptions: {active} ({paused} paused). Last scheduled refresh: {outcome} ({at}){failing}.",
+    ),
+    "stats_failing": (", {count} échec(s) d'affilée", ", {count} failure(s) in a row"),
+    "roadmap_here": ("Feuille de route de cette conversation : {roadmap}.", "This conversation's roadmap: {roadmap}."),
+    "roadmap_set": (
+        "Ici, une question qui ne nomme pas de feuille de route portera sur : {roadmap}.",
+        "Here, a question that names no roadmap is about: {roadmap}.",
+    ),
+    "roadmap_unknown": (
+        "Je ne connais pas la feuille de route « {roadmap} ». Feuilles de route chargées : {known}.",
+        'I know no roadmap "{roadmap}". Roadmaps loaded: {known}.',
     ),
     "unanswered_title": ("Questions les plus fréquentes restées sans réponse", "Most frequent unanswered questions"),
     "unanswered_none": ("Aucune question sans réponse sur 7 jours.", "No unanswered question over 7 days."),
@@ -282,7 +367,22 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Administrateurs : ne plus lire une source ajoutée (forget <numéro ou url>)",
         "Admins: stop reading an added source (forget <number or url>)",
     ),
+    "teams_command_roadmap": (
+        "Administrateurs : la feuille de route de cette conversation (roadmap <id>)",
+        "Admins: this conversation's roadmap (roadmap <id>)",
+    ),
     "teams_command_example": ("Exemple de question", "Example question"),
+}
+
+# What a choice button says: the kind of record first, so a programme, a decision and an objective that
+# share words read apart ("Objectif 2.1 — …", "Décision du 14e CNS — …"). Councils' names say what they are.
+_CHOICE_LABELS: dict[str, tuple[str, str]] = {
+    "objectives": ("Objectif {id} — {title}", "Objective {id} — {title}"),
+    "decisions": ("Décision du {council} — {title}", "Decision of the {council} — {title}"),
+    "programmes": ("Programme — {title}", "Programme — {title}"),
+    "actors": ("Acteur — {title}", "Actor — {title}"),
+    "axes": ("Axe {id} — {title}", "Axis {id} — {title}"),
+    "reports": ("Rapport — {title}", "Report — {title}"),
 }
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -328,20 +428,29 @@ _STATUS_WORDS: dict[str, tuple[str, str]] = {
     "dropped": ("abandonné", "dropped"),
 }
 
-EXAMPLES: dict[str, list[str]] = {
+# Example questions, best first. Users see only those the loaded knowledge answers directly
+# (knowledge/examples.py): a candidate whose record is missing or says too little is skipped.
+EXAMPLE_CANDIDATES: dict[str, list[str]] = {
     "fr": [
         "Qui pilote HospiConnect ?",
         "Qu'a décidé le 14e Conseil du numérique en santé ?",
         "Qui dirige l'ANS ?",
         "C'est quoi le programme CaRE ?",
         "Où en est l'objectif 23 ?",
+        "Qui pilote Pro Santé Connect ?",
+        "Qu'est-ce que Mon espace santé ?",
+        "Qui dirige la DNS ?",
+        "Qui pilote le Ségur du numérique ?",
     ],
     "en": [
         "Who owns HospiConnect?",
-        "What did the 14th digital health council decide?",
+        "What did the 14th CNS decide?",
         "Who leads ANS?",
         "What is the CaRE programme?",
         "What is the status of objective 23?",
+        "Who owns the DMP?",
+        "Who leads the digital health delegation?",
+        "Who is in charge of the CaRE programme?",
     ],
 }
 
@@ -358,6 +467,13 @@ def say(key: str, lang: str, **values: object) -> str:
 def label(key: str, lang: str) -> str:
     """A field label; unknown keys (extra fields from sources) are shown as written."""
     return _pick(_LABELS[key], lang) if key in _LABELS else key.replace("_", " ").capitalize()
+
+
+def choice_label(kind: str, lang: str, *, id: str, title: str, council: str = "") -> str:
+    """The label of a choice leading to a record of `kind` (a decision without council: just its title)."""
+    if kind not in _CHOICE_LABELS or (kind == "decisions" and not council):
+        return title
+    return _pick(_CHOICE_LABELS[kind], lang).format(id=id, title=title, council=council)
 
 
 _MONTHS = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .text import STOPWORDS, fold
@@ -50,6 +51,9 @@ NATIONAL_CARD = {
 }
 SEPARATOR = ":"
 DEFAULT_ENV = "GOVBOT_DEFAULT_ROADMAP"
+# The roadmap preferred where the question is asked (a channel's `roadmap <id>`), set by KnowledgeBase.ask for
+# the one question: it comes before GOVBOT_DEFAULT_ROADMAP, after a roadmap the question names.
+preferred: ContextVar[str] = ContextVar("preferred_roadmap", default="")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 # Which references each kind holds, and the kind they name.
 _REFERENCES = {"owners": "actors", "parent": "actors", "council": "councils", "objectives": "objectives"}
@@ -186,7 +190,7 @@ def scope(q: Any, reader: Reader) -> list[str]:
     if best:
         top = max(best.values())
         return sorted(r for r, n in best.items() if n == top)
-    default = os.environ.get(DEFAULT_ENV, "").strip()
+    default = preferred.get() or os.environ.get(DEFAULT_ENV, "").strip()
     return [default] if default in cards else []
 
 
@@ -197,6 +201,11 @@ def names_a_roadmap(reader: Reader, name: str) -> bool:
         return False
     naming = {w for card in _cards(reader).values() for w in _words(reader, card)}
     return " ".join(words) in naming or bool(_REGION.fullmatch(" ".join(words)))
+
+
+def loaded(reader: Reader) -> dict[str, str]:
+    """The roadmaps of this version: id -> title (the national one at least)."""
+    return {rid: card["title"] for rid, card in _cards(reader).items()}
 
 
 def scope_clause(q: Any, reader: Reader, column: str = "roadmap") -> tuple[str, list[str]]:
@@ -285,9 +294,10 @@ def axis_keys(q: Any, reader: Reader, number: str) -> list[str]:
     return sorted((r["id"] for r in rows), key=lambda k: (SEPARATOR in k, k)) or [number]
 
 
-def name_roadmaps(answer: Answer, reader: Reader, field_label: str) -> Answer:
-    """When several roadmaps are loaded: name the roadmap(s) of what the answer is about, show ids as their
-    source wrote them, and tell apart choices from different roadmaps."""
+def name_roadmaps(answer: Answer, reader: Reader, field: str = "roadmap") -> Answer:
+    """When several roadmaps are loaded: name the roadmap(s) of what the answer is about (in `answer.fields`
+    under the language-neutral key `field`), show ids as their source wrote them, and tell apart choices from
+    different roadmaps."""
     cards = _cards(reader)
     if len(cards) < 2:
         return answer
@@ -305,14 +315,24 @@ def name_roadmaps(answer: Answer, reader: Reader, field_label: str) -> Answer:
             named.append(roadmap)
     answer.title = plain(answer.title)
     answer.text = plain(answer.text)
+    answer.details = plain(answer.details)
     answer.fields = {k: plain(v) for k, v in answer.fields.items()}
     for choice in answer.choices:
         m = re.match(r"^\w+ (\w+):(.+?)(?: \[(fr|en)\])?$", choice.get("query", ""))
         roadmap = roadmap_of(reader, m[1], m[2]) if m else None
-        choice["label"] = plain(choice["label"]) + (f" — {cards[roadmap]['title']}" if roadmap in cards else "")
+        choice["label"] = _with_roadmap(plain(choice["label"]), roadmap if roadmap in cards else None)
     if named:
-        answer.fields[field_label] = "; ".join(cards[r]["title"] for r in named if r in cards)
+        answer.fields[field] = "; ".join(cards[r]["title"] for r in named if r in cards)
     return answer
+
+
+def _with_roadmap(label: str, roadmap: str | None) -> str:
+    """The roadmap's id right after the kind, where a button cut to its first words still shows it:
+    "Objectif 2.2 (ars-vdb) — Centre régional…" (a label without a kind gets it at the end)."""
+    if roadmap is None:
+        return label
+    head, sep, rest = label.partition(" — ")
+    return f"{head} ({roadmap}){sep}{rest}" if sep else f"{label} ({roadmap})"
 
 
 def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:

@@ -37,6 +37,8 @@ log = logging.getLogger("govbot.store")
 POINTER = "current"
 LOCK = "refresh.lock"
 ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
+# The kinds whose news people follow (`Reader.changes_since`), in the order a digest lists them.
+CHANGE_KINDS = ("objectives", "decisions", "councils", "reports")
 EXPECTED_TABLES = {
     *ENTITY_KINDS,
     *("entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta", "roadmaps"),
@@ -513,6 +515,7 @@ class Reader:
         self.latest_date: str = meta.get("latest_date", "")
         self.counts: dict[str, int] = json.loads(meta.get("counts", "{}"))
         self.total = sum(self.counts.values())
+        self.memo: dict[str, Any] = {}  # values derived from this version once (e.g. the example questions)
         self._fuzzy_names: dict[int, str] | None = None
         self._name_words: frozenset[str] | None = None
         self._fuzzy_keys: list[tuple[str, str]] = []
@@ -634,6 +637,59 @@ class Reader:
             self._fuzzy_keys = [(r["kind"], r["id"]) for r in rows]
             self._fuzzy_names = {i: r["name"] for i, r in enumerate(rows)}
         return self._fuzzy_names, self._fuzzy_keys
+
+    def changes_since(self, previous: Path) -> list[dict[str, Any]]:
+        """What a refresh changed, read against the version `previous`: one dict per change, for digests and feeds.
+
+        `change` is "moved" (an objective's status or progress differs: `was_status`, `was_progress` beside the
+        new ones) or "new" (an objective, decision, council or report that `previous` lacked). Each carries the
+        record's `kind`, `id`, `title`, `url` (a moved objective's: the report that moved it), `roadmap`,
+        `axes`, `objectives` and `owners`, so that a subscription's scope can be matched without reading the version again.
+        """
+        with contextlib.closing(_open_version(previous)) as old:
+            old.row_factory = sqlite3.Row
+            before: dict[str, dict[str, dict[str, Any]]] = {}
+            for kind in CHANGE_KINDS:
+                try:
+                    before[kind] = {r["id"]: dict(r) for r in old.execute(f"SELECT * FROM [{kind}]")}
+                except sqlite3.Error:  # a version written before this kind existed
+                    before[kind] = {}
+        axis_of = {r["id"]: r["axis"] for r in self.rows("SELECT id, axis FROM objectives")}
+        changes: list[dict[str, Any]] = []
+        for kind in CHANGE_KINDS:
+            order = "published" if kind == "reports" else ("date" if kind in ("decisions", "councils") else "id")
+            for row in self.rows(f"SELECT * FROM [{kind}] ORDER BY {order}, id"):
+                was = before[kind].get(row["id"])
+                moved = (
+                    kind == "objectives"
+                    and was is not None
+                    and (was["status"] != row["status"] or was["progress"] != row["progress"])
+                )
+                if was is not None and not moved:
+                    continue
+                record = _decode(row)
+                objectives = [record["id"]] if kind == "objectives" else list(record.get("objectives") or [])
+                changes.append(
+                    {
+                        "change": "moved" if moved else "new",
+                        "kind": kind,
+                        "id": record["id"],
+                        "title": title_of(kind, record),
+                        "url": (moved and record.get("status_url")) or record.get("url") or "",
+                        "date": record.get("status_date" if moved else "date") or record.get("published") or "",
+                        "roadmap": record.get("roadmap") or "",
+                        "axes": sorted({axis_of[o] for o in objectives if axis_of.get(o)}),
+                        "objectives": objectives,
+                        "owners": list(record.get("owners") or []),
+                        "status": record.get("status"),
+                        "status_text": record.get("status_text") or "",
+                        "progress": record.get("progress"),
+                        "was_status": was["status"] if was else None,
+                        "was_text": (was.get("status_text") or "") if was else "",
+                        "was_progress": was["progress"] if was else None,
+                    }
+                )
+        return changes
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

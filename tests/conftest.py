@@ -60,3 +60,11 @@ def _built_bundled_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bundled_kb(_built_bundled_kb: Path) -> KnowledgeBase:
     """The bundled knowledge (read-only: do not refresh it)."""
     return KnowledgeBase(_built_bundled_kb)
+
+
+@pytest.fixture
+def bundled_copy(_built_bundled_kb: Path, tmp_path: Path) -> KnowledgeBase:
+    """A private copy of the bundled knowledge (a conversation over it writes its question log there)."""
+    root = tmp_path / "bundled"
+    shutil.copytree(_built_bundled_kb, root)
+    return KnowledgeBase(root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -144,11 +145,11 @@ def test_the_questions_cover_every_intent_in_both_languages() -> None:
 def test_status_answer_gives_status_progress_due_owners_and_report(kb: KnowledgeBase) -> None:
     answer = kb.ask("où en est l'objectif 007 ?")
     assert answer.title == "Objectif 007 — Alimenter le DMP avec les comptes rendus d'hospitalisation"
-    assert answer.fields["Statut"] == "en retard"
-    assert answer.fields["Avancement"] == "20 %"
-    assert answer.fields["Échéance"] == "2025-06"
-    assert "DSI-GHT" in answer.fields["Porteurs"]
-    assert answer.fields["Rapport le plus récent connu"] == "Bilan semestriel décembre 2024 (2024-12-20)"
+    assert answer.fields["status"] == "en retard"
+    assert answer.fields["progress"] == "20 %"
+    assert answer.fields["due"] == "2025-06"
+    assert "DSI-GHT" in answer.fields["owners"]
+    assert answer.fields["report"] == "Bilan semestriel décembre 2024 (2024-12-20)"
     assert {"title": "Bilan semestriel décembre 2024", "url": "https://example.org/ght/bilan-2024-12"} in answer.sources
 
 
@@ -163,7 +164,7 @@ def test_missing_objective_says_so_and_how_to_load_the_list(kb: KnowledgeBase) -
 def test_english_answer_for_english_question(kb: KnowledgeBase) -> None:
     answer = kb.ask("who owns objective 12?")
     assert answer.lang == "en"
-    assert "is owned by" in answer.text and answer.fields["Status"] == "in progress"
+    assert "is owned by" in answer.text and answer.fields["status"] == "in progress"
 
 
 def test_changes_list_status_moves(kb: KnowledgeBase) -> None:
@@ -182,11 +183,14 @@ def test_passage_quotes_the_document_with_its_link(kb: KnowledgeBase) -> None:
     ]
 
 
-def test_unknown_offers_suggestions_and_invents_nothing(kb: KnowledgeBase) -> None:
-    answer = kb.ask("quelle est la météo demain ?")
-    assert answer.text.startswith("Je ne sais pas répondre")
-    assert 2 <= len(answer.choices) <= 3
+def test_unknown_offers_suggestions_and_invents_nothing(bundled_kb: KnowledgeBase, kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("quelle est la météo demain ?")
+    assert answer.text.startswith("Je ne sais pas répondre") and answer.text.endswith("cherchiez-vous :")
+    assert [c["query"] for c in answer.choices] == bundled_kb.examples("fr")[:3] and len(answer.choices) == 3
     assert not answer.sources
+    # Knowledge that answers none of the example questions suggests none, and does not promise any.
+    answer = kb.ask("quelle est la météo demain ?")
+    assert answer.choices == [] and "cherchiez-vous" not in answer.text
 
 
 def test_close_candidates_ask_back_and_each_choice_answers(kb: KnowledgeBase) -> None:
@@ -200,12 +204,14 @@ def test_close_candidates_ask_back_and_each_choice_answers(kb: KnowledgeBase) ->
 
 
 def test_extra_fields_are_shown(kb: KnowledgeBase) -> None:
-    assert kb.ask("objectif 23").fields["Referent"] == "Dr Leroy"
+    assert kb.ask("objectif 23").fields["referent"] == "Dr Leroy"
 
 
 def test_answer_json_has_exactly_the_contract_keys(kb: KnowledgeBase) -> None:
     data = json.loads(kb.ask("obj 12").to_json())
-    assert list(data) == ["intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results"]
+    assert list(data) == [
+        *("intent", "lang", "title", "text", "fields", "sources", "confidence", "choices", "results", "details")
+    ]
     assert set(data["results"][0]) == {"kind", "id", "title", "url"}
 
 
@@ -248,3 +254,32 @@ def test_a_name_shared_by_two_kinds_goes_to_the_kind_the_question_names(kb: Know
     assert ids(kb.ask("Orion")) == {"ORION"}  # nothing named: the bigger thing
     # Two names in one question: the record whose title holds the other name is the more specific.
     assert ids(kb.ask("ouverture pharmacies du Programme Atlas")) == {"O-PHARMA"}
+
+
+def test_a_shortened_answer_keeps_its_whole_text(bundled_kb: KnowledgeBase, kb: KnowledgeBase) -> None:
+    """The asked fact is never cut: the brief text is shown, the whole one is `details` (front ends' "More")."""
+    answer = bundled_kb.ask("C'est quoi le programme CaRE ?")
+    assert answer.text.endswith("…") and len(answer.details) > len(answer.text)
+    last = answer.details.splitlines()[-1]
+    assert last not in answer.text and last in answer.to_text()  # the CLI prints it all
+    assert kb.ask("qui pilote le programme Atlas ?").details == ""  # nothing was cut: nothing more to show
+
+
+def test_choices_say_what_kind_of_record_they_lead_to(tmp_path: Path) -> None:
+    (tmp_path / "plan.yaml").write_text(
+        """source: {title: Comptes rendus, url: "https://example.org/copil", published: 2025-01-10}
+councils:
+  - {id: COPIL-3, name: 3e comité de pilotage SI, number: 3, date: 2025-01-10, aliases: ["3e COPIL"]}
+  - {id: COPIL-4, name: 4e comité de pilotage SI, number: 4, date: 2025-06-10, aliases: ["4e COPIL", "comité 4"]}
+decisions:
+  - {id: D-10, council: COPIL-3, date: 2025-01-10, title: Renouvellement des postes de travail des urgences}
+  - {id: D-11, council: COPIL-4, date: 2025-06-10, title: Renouvellement des postes de travail du bloc}
+""",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(tmp_path / "plan.yaml")], bundled=False)
+    assert [c["label"] for c in kb.ask("postes de travail").choices] == [
+        "Décision du 3e COPIL — Renouvellement des postes de travail des urgences",
+        "Décision du 4e COPIL — Renouvellement des postes de travail du bloc",  # the council's shortest name
+    ]

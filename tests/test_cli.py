@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import build_parser, main
 from tests.conftest import TEST_SOURCE
 
 
@@ -80,6 +80,18 @@ def test_ask_does_not_import_chat_sdks(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_front_ends_import_neither_the_cli_nor_the_server() -> None:
+    """No import cycle: settings and the knowledge live in bot.settings, which every command shares."""
+    code = "import sys, bot.slack, bot.teams, bot.web; print(sorted(set(sys.modules) & {'bot.cli', 'bot.server'}))"
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_serve_and_slack_listen_on_the_same_port_by_default() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["serve"]).port == parser.parse_args(["slack"]).port == 3978
 
 
 def test_chat_answers_each_line_until_end_of_input(tmp_path: Path) -> None:

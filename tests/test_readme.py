@@ -1,4 +1,5 @@
-"""The README is the user's manual: its source-format example must load and answer as documented."""
+"""The README and docs/ are the user's manual: their examples must load and answer as documented, their links
+must lead somewhere, and every command they name must exist."""
 
 from __future__ import annotations
 
@@ -6,35 +7,38 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from knowledge import KnowledgeBase
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-DOCS = ROOT / "docs"
+DOCS = {p: p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
+SOURCE_FORMAT = DOCS[ROOT / "docs" / "source-format.md"]
 
 
-def block(language: str) -> str:
-    found = re.findall(rf"```{language}\n(.*?)```", README, re.S)
-    assert found, f"README has no {language} example"
+def block(text: str, language: str) -> str:
+    found = re.findall(rf"```{language}\n(.*?)```", text, re.S)
+    assert found, f"no {language} example"
     return found[0]
 
 
-def test_readme_source_example_loads_and_answers(tmp_path: Path) -> None:
-    (tmp_path / "plan.yaml").write_text(block("yaml"), encoding="utf-8")
+def test_source_format_example_loads_and_answers(tmp_path: Path) -> None:
+    (tmp_path / "plan.yaml").write_text(block(SOURCE_FORMAT, "yaml"), encoding="utf-8")
     (tmp_path / "copil-2.md").write_text("# Compte rendu\n\nLe comité a réuni 42 participants.\n", encoding="utf-8")
     kb = KnowledgeBase(tmp_path / "kb")
     report = kb.refresh([str(tmp_path / "plan.yaml")], bundled=False)
     assert report.warnings == []
     answer = kb.ask("où en est l'objectif 12 ?")
-    assert answer.fields["Statut"] == "en retard" and answer.fields["Referent"] == "Dr Leroy"
+    assert answer.fields["status"] == "en retard" and answer.fields["referent"] == "Dr Leroy"
     assert kb.ask("qui pilote le programme Atlas ?").intent == "owner"
 
 
-def test_readme_csv_example_loads(tmp_path: Path) -> None:
-    (tmp_path / "objectives.csv").write_text(block("csv"), encoding="utf-8")
+def test_source_format_csv_example_loads(tmp_path: Path) -> None:
+    (tmp_path / "objectives.csv").write_text(block(SOURCE_FORMAT, "csv"), encoding="utf-8")
     kb = KnowledgeBase(tmp_path / "kb")
     kb.refresh([str(tmp_path / "objectives.csv")], bundled=False)
-    assert kb.ask("objectif 2.10").fields["Statut"] == "en retard"
+    assert kb.ask("objectif 2.10").fields["status"] == "en retard"
 
 
 def _cli_commands() -> list[str]:
@@ -47,7 +51,7 @@ def _cli_commands() -> list[str]:
 
 def _documented_invocations() -> list[str]:
     """Every `govbot <command> …` of the README and docs/ (inline code and shell blocks), chat commands left out."""
-    docs = [README] + [p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("*.md"))]
+    docs = [README, *DOCS.values()]
     spans = [span for text in docs for span in re.findall(r"`([^`\n]+)`", text)]
     spans += [
         line
@@ -86,3 +90,14 @@ def test_every_documented_cli_command_is_accepted_by_the_parser() -> None:
                 raise AssertionError(f"the documented `govbot {usage}` is refused as {argv}") from exit
     documented = {usage.split()[0] for usage in invocations}
     assert documented == set(_cli_commands()), set(_cli_commands()) - documented
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+def test_every_relative_link_leads_to_a_file(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\((?!https?://)([\w./-]+)(?:#[\w-]*)?\)", text):
+        assert (page.parent / target).exists(), f"{page.name} links to {target}"
+
+
+def test_the_readme_is_read_to_the_end() -> None:
+    assert len(README.splitlines()) < 250

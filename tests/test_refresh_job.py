@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.conversation import Command, Conversation, parse_command
+from bot.turn import Kind, Reply, Turn
 from knowledge import KnowledgeBase, SourceErrors
 
 from .conftest import TEST_SOURCE
@@ -43,6 +44,11 @@ class _Remote:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/roadmap.yaml"
+
+
+def admin(conv: Conversation, text: str) -> Reply:
+    """What an admin of the web chat typing `text` gets."""
+    return conv.respond(Turn("web", "admin", "", text, admin=True))
 
 
 @pytest.fixture
@@ -91,13 +97,13 @@ def test_admins_list_and_forget_sources_from_chat(tmp_path: Path, remote: _Remot
     kb = KnowledgeBase(tmp_path / "kb")
     kb.refresh([str(TEST_SOURCE), remote.url], bundled=False)
     conv = Conversation(kb, admins={"web": frozenset({"admin"})})
-    listed = conv.admin("web", "admin", parse_command("sources")).text
+    listed = admin(conv, "sources").text
     assert f"1. {TEST_SOURCE}" in listed and f"2. {remote.url}" in listed
     assert parse_command(f"forget <{remote.url}>") == Command("forget", (remote.url,), f"forget <{remote.url}>")
-    reply = conv.admin("web", "admin", parse_command("forget 2"))
+    reply = admin(conv, "forget 2")
     assert reply.text.startswith(f"Source retirée : {remote.url}.")
     assert kb.remembered() == [str(TEST_SOURCE)]
-    assert conv.admin("web", "admin", parse_command("forget 7")).text.startswith("Aucune source ajoutée")
+    assert admin(conv, "forget 7").text.startswith("Aucune source ajoutée")
     assert not list((tmp_path / "kb" / "last-good").glob("*.json"))
 
 
@@ -107,15 +113,15 @@ def test_failed_refreshes_do_not_use_up_the_admin_limit(tmp_path: Path, remote: 
     conv = Conversation(kb, admins={"web": frozenset({"admin"})}, admin_rate_limit=2)
     remote.status = 500
     for _ in range(4):  # fix, retry, fix, retry...
-        reply = conv.admin("web", "admin", parse_command(f"refresh {remote.url}"))
+        reply = admin(conv, f"refresh {remote.url}")
         assert reply.background is not None, reply.text
         text = asyncio.run(reply.background())
         assert text.startswith("La mise à jour a échoué") and "HTTP 500" in text
     remote.status = 200
-    reply = conv.admin("web", "admin", parse_command(f"refresh {remote.url}"))
+    reply = admin(conv, f"refresh {remote.url}")
     assert asyncio.run(reply.background()).startswith("Base mise à jour")
-    assert conv.admin("web", "admin", parse_command("stats")).allowed
-    assert not conv.admin("web", "admin", parse_command("stats")).allowed  # successes and the rest still count
+    assert admin(conv, "stats").kind is Kind.ADMIN
+    assert admin(conv, "stats").kind is Kind.RATE_LIMITED  # successes and the rest still count
 
 
 def test_refusal_lines_are_in_the_admins_language(tmp_path: Path) -> None:

@@ -87,18 +87,19 @@ def test_dates_as_written_with_a_range_to_compare(regional: KnowledgeBase) -> No
     assert due["2.2"] == ("mi-2026", "2026-05-01", "2026-08-31")
     assert due["3.2"] == ("2024-12-31", "2024-12-31", "2024-12-31")
     assert due["3.3"] == ("2026-2027", "2026-01-01", "2027-12-31")
-    assert regional.ask("où en est l'objectif 1.1 (ars-vdb) ?").fields["Échéance"] == "S2 2026"
+    assert regional.ask("où en est l'objectif 1.1 (ars-vdb) ?").fields["due"] == "S2 2026"
 
 
 def test_an_objective_number_in_two_roadmaps_asks_back_naming_each(regional: KnowledgeBase) -> None:
     answer = regional.ask("où en est l'objectif 2.2 ?")
     assert answer.choices and not answer.answered
     labels = [c["label"] for c in answer.choices]
-    assert any(REGION_TITLE in label for label in labels)
-    assert any("classeur de suivi" in label for label in labels)
-    chosen = regional.ask(next(c["query"] for c in answer.choices if c["label"].endswith(REGION_TITLE)))
+    # The roadmap right after the kind: a button cut at 75 characters (Slack) still says which one it is.
+    assert any(label.startswith("Objectif 2.2 (ars-vdb) — ") for label in labels)
+    assert any(label.startswith("Objectif 2.2 (ars-vdb-classeur) — ") for label in labels)
+    chosen = regional.ask(next(c["query"] for c in answer.choices if "(ars-vdb) " in c["label"]))
     assert chosen.title.startswith("Objectif 2.2 — Centre régional de réponse aux incidents cyber")
-    assert chosen.fields["Feuille de route"] == REGION_TITLE
+    assert chosen.fields["roadmap"] == REGION_TITLE
 
 
 def test_a_question_naming_a_roadmap_is_scoped_to_it(regional: KnowledgeBase) -> None:
@@ -107,7 +108,7 @@ def test_a_question_naming_a_roadmap_is_scoped_to_it(regional: KnowledgeBase) ->
     # Late: behind or at risk (1.2 "rouge", 2.2 "à risque") and postponed (3.1 "reporté"); not "suspendu".
     assert ids == ["ars-vdb:1.2", "ars-vdb:2.2", "ars-vdb:3.1"]
     assert "reporté" in answer.text and "Entrepôt" not in answer.text
-    assert answer.fields["Feuille de route"] == REGION_TITLE
+    assert answer.fields["roadmap"] == REGION_TITLE
 
 
 def test_the_default_roadmap_answers_when_the_question_does_not_say(
@@ -127,7 +128,7 @@ def test_the_latest_copil_is_the_regions_not_the_latest_national_council(regiona
     assert "n° 3" in june.title and "ajournée" in june.text and "actée (adoptée)" in june.text
     national = regional.ask("qu'a décidé le dernier conseil du numérique en santé ?")
     assert "Conseil du numérique en santé" in national.title
-    assert national.fields["Feuille de route"] == "Feuille de route nationale du numérique en santé"
+    assert national.fields["roadmap"] == "Feuille de route nationale du numérique en santé"
 
 
 def test_a_free_text_axis_is_matched_by_its_number(regional: KnowledgeBase) -> None:
@@ -176,3 +177,30 @@ def test_one_govbot_refresh_loads_both_forms_beside_the_bundled_knowledge(
     assert main(["ask", "--db", db, "qu'a décidé le dernier copil ?"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Décisions — Comité de pilotage régional du numérique en santé n° 4 (2025-12-09)")
+
+
+def test_a_channel_can_prefer_a_roadmap(regional: KnowledgeBase, tmp_path: Path) -> None:
+    """`roadmap <id>` / `feuille de route <id>` (admins): the roadmap a conversation means when a question
+    names none; shown by `stats`, changed back with `roadmap national`; other conversations keep theirs."""
+    from bot.conversation import Conversation
+    from bot.questionlog import QuestionLog
+    from bot.turn import Kind, Turn
+
+    conv = Conversation(regional, QuestionLog(tmp_path / "questions.sqlite"))
+
+    def said(text: str, where: str = "C1", admin: bool = False):
+        return conv.respond(Turn("slack", "U1", where, text, admin=admin))
+
+    question = "où en est l'objectif 2.2 ?"
+    assert said(question).answer.choices  # two regional forms hold an objective 2.2: asked back
+    assert said("roadmap ars-vdb-classeur").kind is Kind.REFUSED
+    chosen = said("feuille de route ARS-VDB-CLASSEUR", admin=True)
+    assert chosen.kind is Kind.ADMIN and "classeur de suivi" in chosen.text
+    assert said(question).answer.results[0]["id"] == "ars-vdb-classeur:2.2"  # in this channel
+    assert said(question, where="C2").answer.choices  # not in another one
+    assert "classeur de suivi" in said("stats", admin=True).text
+    unknown = said("roadmap nulle-part", admin=True)
+    assert "nulle-part" in unknown.text and "ars-vdb, ars-vdb-classeur, national" in unknown.text
+    said("roadmap national", admin=True)
+    assert "Feuille de route nationale" in said("stats", admin=True).text
+    assert not said(question).answer.results  # the national roadmap numbers no objective 2.2

@@ -31,8 +31,9 @@ def free_port() -> int:
 class Service:
     """One `govbot serve` process; its log goes to a file so a full pipe can never block it."""
 
-    def __init__(self, db: Path, log: Path):
+    def __init__(self, db: Path, log: Path, command: str = "serve", **env: str):
         self.db, self.log, self.port = db, log, free_port()
+        self.command, self.env = command, env
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> str:
@@ -42,11 +43,12 @@ class Service:
             GOVBOT_DB=str(self.db), GOVBOT_TEAMS="0", GOVBOT_WEB_ADMINS=ADMIN, GOVBOT_SALT=SALT, PYTHONUNBUFFERED="1"
         )
         env["GOVBOT_FETCH_ALLOW"] = "127.0.0.1"  # its test sources are served on loopback
+        env.update(self.env)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
-            "serve",
+            self.command,
             "--host",
             "127.0.0.1",
             "--port",
@@ -89,7 +91,7 @@ async def refused(port: int, timeout: float = 10.0) -> None:
     while True:
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):  # a listener closing resets the handshake
             return
         writer.close()
         assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
@@ -120,6 +122,8 @@ async def test_serve_starts_restarts_without_rebuilding_and_stops_gracefully(tmp
         banner = await first.start()
         try:
             assert banner.startswith(f"govbot: web chat on http://127.0.0.1:{first.port}/")
+            async with session.get(first.url + "/readyz") as r:
+                assert r.status == 200  # the address is printed once answers can flow
             version = (await first.wait_ready(session))["version"]
             async with session.post(first.url + "/api/chat", data=QUESTION, headers=JSON) as r:
                 answer = await r.json()
@@ -150,3 +154,28 @@ async def test_serve_starts_restarts_without_rebuilding_and_stops_gracefully(tmp
             assert await asyncio.wait_for(second.process.wait(), 30) == 0
         finally:
             await second.stop()
+
+
+async def test_govbot_slack_is_the_service_with_slack_alone(tmp_path):
+    """HTTP mode is `govbot serve` with only Slack mounted: the same guards, health and metrics."""
+    slack = Service(
+        tmp_path / "kb",
+        tmp_path / "slack.log",
+        "slack",
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        GOVBOT_TEAMS="1",
+    )
+    banner = await slack.start()
+    try:
+        assert banner.startswith(f"govbot: service on http://127.0.0.1:{slack.port}/")
+        async with aiohttp.ClientSession() as session:
+            for path, status in (("/healthz", 200), ("/metrics", 200), ("/", 404), ("/api/messages", 404)):
+                async with session.get(slack.url + path) as r:
+                    assert r.status == status, path
+            async with session.post(slack.url + "/slack/events", data=b"{}", headers=JSON) as r:
+                assert r.status == 401  # unsigned: refused by the same guard as in `govbot serve`
+            async with session.post(slack.url + "/api/chat", data=QUESTION, headers=JSON) as r:
+                assert r.status == 404  # no web chat
+    finally:
+        assert await slack.stop() == 0

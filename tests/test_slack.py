@@ -135,8 +135,8 @@ async def test_a_choice_button_answers_that_choice_in_place(slack: SlackRig) -> 
     [asked_back] = await slack.fake.wait_for("chat.postMessage")
     choices = [b for b in buttons(asked_back) if b["action_id"].startswith("govbot_choice_")]
     assert [c["text"]["text"] for c in choices] == [
-        "Plan de reprise d'activité du dossier patient (2.10)",
-        "Interopérabilité du dossier patient avec les laboratoires de ville (12)",
+        "Objectif 2.10 — Plan de reprise d'activité du dossier patient",
+        "Objectif 12 — Interopérabilité du dossier patient avec les laboratoires de…",
     ]
     assert await slack.click(choices[0]) == 200
     [answer] = await slack.fake.wait_for("respond")
@@ -174,7 +174,7 @@ async def test_app_home_shows_description_examples_date_and_counts(slack: SlackR
     [published] = await slack.fake.wait_for("views.publish")
     assert published["user_id"] == USER and published["view"]["type"] == "home"
     home = json.dumps(published["view"], ensure_ascii=False)
-    for expected in (say("home_title", "fr"), "Qui pilote HospiConnect ?", "Who owns HospiConnect?"):
+    for expected in (say("home_title", "fr"), say("home_title", "en"), *slack.conv.examples("fr")):
         assert expected in home
     assert "Base du 2024-12-20" in home and "7 objectifs" in home and "7 objectives" in home
     await slack.event({**event, "tab": "messages"})
@@ -347,9 +347,9 @@ class SlowKnowledge(KnowledgeBase):
         super().__init__(path)
         self.release = release
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, roadmap: str = "") -> Answer:
         self.release.wait(10)
-        return super().ask(question)
+        return super().ask(question, roadmap)
 
 
 async def test_the_ack_never_waits_for_the_answer(kb, monkeypatch, aiohttp_server, aiohttp_client) -> None:
@@ -420,3 +420,30 @@ async def test_a_full_backlog_slows_the_ack_a_little_and_never_past_slacks_deadl
             # Full: it waited `wait` seconds, then went ahead while the backlog was still full.
             assert loop.time() - started >= 0.15 and backlog.pending == 2
         assert await _turns(backlog.room()) <= 5 and backlog.pending == 1
+
+
+async def test_before_the_first_build_the_asker_is_told_it_is_getting_ready(
+    monkeypatch, aiohttp_server, aiohttp_client, tmp_path: Path
+) -> None:
+    slack = await start_rig(KnowledgeBase(tmp_path / "empty"), monkeypatch, aiohttp_server, aiohttp_client)
+    await slack.event(mention(QUESTION))
+    [notice] = await slack.fake.wait_for("chat.postEphemeral")
+    assert notice["user"] == USER and notice["text"] == say("not_ready", "fr")  # the same words on every platform
+    assert slack.fake.of("chat.postMessage") == []
+
+
+async def test_more_posts_the_whole_answer_in_the_thread(
+    bundled_copy: KnowledgeBase, monkeypatch, aiohttp_server, aiohttp_client
+) -> None:
+    slack = await start_rig(bundled_copy, monkeypatch, aiohttp_server, aiohttp_client)
+    await slack.event(mention("C'est quoi le programme CaRE ?"))
+    [posted] = await slack.fake.wait_for("chat.postMessage")
+    whole = bundled_copy.ask("C'est quoi le programme CaRE ?").details
+    assert whole and whole.splitlines()[-1] not in blocks_text(posted)  # cut in the answer...
+    more = button(posted, "govbot_more")
+    assert more["text"]["text"] == say("more_details", "fr")
+    assert await slack.click(more) == 200
+    details = (await slack.fake.wait_for("chat.postMessage", 2))[1]
+    assert details["thread_ts"] == "1700000200.000100"  # ...and whole in the thread of the answer
+    assert whole.splitlines()[-1] in details["text"]
+    assert rows(slack.conv, "SELECT count(*) FROM questions") == [(1,)]  # not a second question

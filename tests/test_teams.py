@@ -30,7 +30,7 @@ from bot.teams import GovbotTeamsBot, TeamsSettings, add_routes, mount
 from bot.teams_cards import CARD_BUDGET, answer_card, answer_text, card_size, escape_markdown
 from bot.teams_package import main as package_main
 from knowledge import Answer, KnowledgeBase
-from knowledge.phrases import EXAMPLES, say
+from knowledge.phrases import EXAMPLE_CANDIDATES, say
 from tests.fakes.bot_connector import ADMIN_AAD, BOT_ID, CHANNEL_ID, USER_AAD, FakeBotConnector, TeamsRig
 from tests.fakes.jwks import FakeJwks, LocalCredentialFactory
 
@@ -167,7 +167,7 @@ async def test_clicking_feedback_is_recorded_and_thanked(teams: TeamsRig, conv: 
         assert db.execute("SELECT question, value FROM feedback").fetchall() == [(ATLAS, "down")]
 
 
-async def test_install_is_welcomed_once_in_french_with_example_questions(teams: TeamsRig) -> None:
+async def test_install_is_welcomed_once_in_french_with_example_questions(teams: TeamsRig, conv: Conversation) -> None:
     update = teams.activity(
         "conversationUpdate",
         membersAdded=[{"id": BOT_ID}, {"id": "29:alice-teams-id"}],
@@ -177,7 +177,9 @@ async def test_install_is_welcomed_once_in_french_with_example_questions(teams: 
     [welcome] = teams.connector.posted
     assert welcome.text.startswith(say("home_title", "fr")) and say("welcome", "fr") in welcome.text
     examples = [a["data"] for a in actions(welcome.card, "Action.Submit")]
-    assert examples == [{"choice": q} for q in EXAMPLES["fr"]]
+    assert examples == [
+        {"choice": q} for q in conv.examples("fr")
+    ]  # those the knowledge answers (tests/test_examples.py)
 
     # Teams also sends installationUpdate for the same install, and another on each app update: no second welcome.
     assert await teams.post(teams.activity("installationUpdate", action="add")) == 201
@@ -399,7 +401,7 @@ def test_teams_package_builds_an_uploadable_zip(tmp_path: Path) -> None:
     [commands] = bot["commandLists"]
     titles = [c["title"] for c in commands["commands"]]
     assert {"help", "refresh", "stats", "unanswered", "sources"} <= set(titles)
-    assert any(title in EXAMPLES["fr"] for title in titles)
+    assert any(title in EXAMPLE_CANDIDATES["fr"] for title in titles)
     assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands["commands"])
     assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
@@ -475,3 +477,21 @@ async def test_turn_lets_an_admin_list_the_sources(conv: Conversation) -> None:
     await adapter.receive_activity(message("sources", from_property=admin))
     reply = adapter.get_next_activity()
     assert reply.text.startswith(say("sources_title", "fr")) and "roadmap.yaml" in reply.text
+
+
+async def test_before_the_first_build_the_reply_says_it_is_getting_ready(tmp_path: Path) -> None:
+    adapter = adapter_for(Conversation(KnowledgeBase(tmp_path / "empty")))
+    await adapter.receive_activity(message(ATLAS))
+    reply = adapter.get_next_activity()
+    assert reply.text == say("not_ready", "fr") and not reply.attachments
+
+
+def test_more_unfolds_the_whole_answer_in_the_card(bundled_kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("C'est quoi le programme CaRE ?")
+    card = answer_card(answer, "C'est quoi le programme CaRE ?")
+    last = escape_markdown(answer.details.splitlines()[-1])
+    assert last not in texts(card)  # cut in the card...
+    [more] = actions(card, "Action.ShowCard")
+    assert more["title"] == say("more_details", "fr")
+    assert last in [block["text"] for block in more["card"]["body"]]  # ...and whole one click away
+    assert card_size(card) <= CARD_BUDGET

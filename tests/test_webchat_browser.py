@@ -228,7 +228,7 @@ async def test_question_answer_sources_choice_and_feedback_on_a_phone(kb, aiohtt
 
         await browser.type_and_enter("dossier patient")
         second = (await browser.answers(2))[1]
-        assert "Plan de reprise d'activité du dossier patient (2.10)" in second["choices"]
+        assert "Objectif 2.10 — Plan de reprise d'activité du dossier patient" in second["choices"]
         await browser.click("#log article.answer:last-of-type button.choice")
         third = (await browser.answers(3))[2]
         assert third["title"] == "Objectif 2.10 — Plan de reprise d'activité du dossier patient"

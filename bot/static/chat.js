@@ -58,7 +58,8 @@
     const entries = Object.entries(answer.fields || {});
     if (!entries.length) return null;
     const list = el("dl", { class: "fields" });
-    for (const [name, value] of entries) list.append(el("dt", {}, name), el("dd", {}, value));
+    const labels = answer.labels || {};
+    for (const [key, value] of entries) list.append(el("dt", {}, labels[key] || key), el("dd", {}, value));
     return list;
   }
 
@@ -115,8 +116,14 @@
     const article = el("article", { class: "answer", tabindex: "-1", lang });
     if (answer.title) article.append(el("h2", {}, answer.title));
     if (answer.text) article.append(el("p", { class: "text" }, answer.text));
+    if (typeof answer.details === "string" && answer.details) {
+      const more = el("details", { class: "more" });
+      more.append(el("summary", {}, say(lang).more), el("p", { class: "text" }, answer.details));
+      article.append(more);
+    }
     for (const part of [fields(answer), choices(answer), sources(answer, lang)]) if (part) article.append(part);
-    if (answer.intent !== "admin") article.append(feedback(question, lang));
+    if (answer.as_of) article.append(el("p", { class: "as-of" }, say(lang).as_of.replace("{date}", answer.as_of)));
+    if (answer.kind === "answer" && answer.intent !== "help") article.append(feedback(question, lang));
     log.append(article);
     article.focus();
   }

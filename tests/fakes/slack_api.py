@@ -307,7 +307,12 @@ class SlackRig:
             "team": {"id": "T1"},
             "user": {"id": user},
             "api_app_id": "A1",
-            "container": {"type": "message", "channel_id": "C1", "is_ephemeral": ephemeral},
+            "container": {
+                "type": "message",
+                "channel_id": "C1",
+                "is_ephemeral": ephemeral,
+                **({} if ephemeral else {"message_ts": "1700000200.000100"}),  # the message holding the button
+            },
             "channel": {"id": "C1"},
             "trigger_id": self._id("trigger"),
             "response_url": self.fake.response_url(self._id("act")),

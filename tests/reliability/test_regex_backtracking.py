@@ -40,7 +40,8 @@ def _seconds(pattern: re.Pattern[str], text: str) -> float:
 def test_every_pattern_is_linear_on_hostile_runs(name: str, pattern: re.Pattern[str]) -> None:
     plain = min(_seconds(pattern, "lorem ipsum " * (LENGTH // 12)) for _ in range(3))
     for fragment in FRAGMENTS:
-        hostile = _seconds(pattern, fragment * (LENGTH // len(fragment)) + "!")
+        text = fragment * (LENGTH // len(fragment)) + "!"
+        hostile = min(_seconds(pattern, text) for _ in range(3))  # the best of three: a busy core is noise
         assert hostile < 50 * plain + 0.05, f"{name} on {fragment!r}×: {hostile:.3f} s, plain text {plain:.4f} s"
 
 
