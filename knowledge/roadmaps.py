@@ -15,6 +15,7 @@ import re
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from .model import ENTITY_KINDS
 from .text import STOPWORDS, fold
 from .vocabulary import MONTHS
 
@@ -337,7 +338,7 @@ def _with_roadmap(label: str, roadmap: str | None) -> str:
 
 def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:
     """The roadmap a stored record belongs to (None for passages and unknown records)."""
-    if kind not in ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports"):
+    if kind not in ENTITY_KINDS:
         return None
     rows = reader.rows(f"SELECT roadmap FROM [{kind}] WHERE id = ?", (rid,))
     return rows[0]["roadmap"] if rows else None

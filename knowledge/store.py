@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .model import RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
+from .model import ENTITY_KINDS, RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
 from .sources import Bundle
 from .text import fold, fts_terms
 
@@ -36,7 +36,6 @@ log = logging.getLogger("govbot.store")
 
 POINTER = "current"
 LOCK = "refresh.lock"
-ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
 # The kinds whose news people follow (`Reader.changes_since`), in the order a digest lists them.
 CHANGE_KINDS = ("objectives", "decisions", "councils", "reports")
 EXPECTED_TABLES = {
@@ -536,6 +535,33 @@ class Reader:
 
     def count(self, kind: str, where: str = "1", params: tuple[Any, ...] = ()) -> int:
         return self.rows(f"SELECT count(*) AS n FROM [{kind}] WHERE {where}", params)[0]["n"]
+
+    # --- Named queries of the answers (knowledge/answer/) ------------------------------------------------
+
+    def council_decisions(self, council: str, limit: int) -> list[dict[str, Any]]:
+        """The decisions taken at a council, by id."""
+        return self.records("decisions", "council = ? ORDER BY id", (council,), limit=limit)
+
+    def decisions_about(self, key: str) -> list[dict[str, Any]]:
+        """The decisions an actor owns or that name an objective, by the record's stored key."""
+        return self.records(
+            "decisions",
+            "id IN (SELECT id FROM owners WHERE kind = 'decisions' AND actor = ?) "
+            "OR id IN (SELECT src FROM links WHERE kind = 'objective' AND dst = ?)",
+            (key, key),
+        )
+
+    def decisions_since(self, date: str, limit: int, where: str = "1", params: tuple[Any, ...] = ()) -> list[dict]:
+        """Decisions dated on or after `date` (ISO prefix), newest first; `where` narrows them (a roadmap)."""
+        return self.records("decisions", f"date >= ? AND {where} ORDER BY date DESC, id", (date, *params), limit)
+
+    def axis_objective_count(self, axis: str) -> int:
+        return self.count("objectives", "axis = ?", (axis,))
+
+    def latest_report(self) -> dict[str, Any] | None:
+        """The most recently published status report, if any."""
+        found = self.records("reports", "1 ORDER BY published DESC", limit=1)
+        return found[0] if found else None
 
     def names(self, candidates: list[str]) -> list[dict[str, str]]:
         """Records whose folded name, id or alias is exactly one of the candidates."""

@@ -68,7 +68,7 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
                 return passage
         if "list" not in q.cues:
             return _about_record(q, reader, "councils", council, "about")
-    decisions = reader.records("decisions", "council = ? ORDER BY id", (council["id"],), limit=MAX_LIST)
+    decisions = reader.council_decisions(council["id"], MAX_LIST)
     name = title_of("councils", council)
     council_words = set(fold(f"{name} {' '.join(council.get('aliases') or [])}").split())
     if topic := _decision_topic(q, council_words):
@@ -111,9 +111,7 @@ def _decisions_since(q: Question, reader: Reader) -> Answer:
     lang = q.lang
     clause, params = roadmaps.scope_clause(q, reader)
     since = q.since or ""
-    rows = reader.records(
-        "decisions", f"date >= ? AND {clause} ORDER BY date DESC, id", (since, *params), limit=MAX_LIST
-    )
+    rows = reader.decisions_since(since, MAX_LIST, clause, tuple(params))
     heading = say("decisions_since", lang, date=date_words(since, lang))
     if not rows:
         return _unknown(q, reader, [], lead=say("list_empty", lang, what=heading))
@@ -168,12 +166,7 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
         named = [c for c in named if _covers(reader, c, [wanted])]
     decisions: dict[str, dict[str, Any]] = {}
     for c in named[:2]:
-        for d in reader.records(
-            "decisions",
-            "id IN (SELECT id FROM owners WHERE kind = 'decisions' AND actor = ?) "
-            "OR id IN (SELECT src FROM links WHERE kind = 'objective' AND dst = ?)",
-            (c.id, c.id),
-        ):
+        for d in reader.decisions_about(c.id):
             decisions[d["id"]] = d
     if topic and wanted:
         for hit in reader.search_text(topic, limit=10, kinds=("decisions",)):

@@ -98,13 +98,13 @@ def _about_record(
         for key in ("date", "place", "participants"):
             if record.get(key):
                 fields[key] = str(record[key])
-        decisions = reader.records("decisions", "council = ? ORDER BY id", (record["id"],), limit=MAX_LIST)
+        decisions = reader.council_decisions(record["id"], MAX_LIST)
         if decisions:
             fields["decisions"] = "; ".join(title_of("decisions", d) for d in decisions)
     elif kind == "axes":
         title = f"{label('axis', lang)} {record['id']} — {record['title']}"
         text.brief(record.get("summary") or "")
-        count = reader.count("objectives", "axis = ?", (record["id"],))
+        count = reader.axis_objective_count(record["id"])
         if count:
             fields["objectives"] = str(count)
     elif kind == "reports":
@@ -253,9 +253,8 @@ def _objective_missing(q: Question, reader: Reader) -> Answer:
 
 def _progress_publication(reader: Reader) -> tuple[str, dict[str, str]] | None:
     """What the knowledge says about the roadmap's progress publications: a report, else the best passage."""
-    reports = reader.records("reports", "1 ORDER BY published DESC", limit=1)
-    if reports:
-        r = reports[0]
+    r = reader.latest_report()
+    if r:
         return f"{r.get('title') or r['id']} ({r.get('published') or '?'})", _source(
             r.get("title") or r["id"], r["url"]
         )
