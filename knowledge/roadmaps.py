@@ -157,7 +157,15 @@ def _cards(reader: Reader) -> dict[str, dict[str, str]]:
 
 
 def _words(reader: Reader, card: dict[str, str]) -> list[str]:
-    """What names a roadmap in a question: its id, its owner's names, 'national' for the national one."""
+    """What names a roadmap in a question: its id, its owner's names, 'national' for the national one (once
+    per reader and roadmap: versions are immutable)."""
+    cache: dict[str, list[str]] = reader.__dict__.setdefault("_roadmap_words", {})
+    if card["id"] not in cache:
+        cache[card["id"]] = _naming_words(reader, card)
+    return cache[card["id"]]
+
+
+def _naming_words(reader: Reader, card: dict[str, str]) -> list[str]:
     words = [fold(card["id"])]
     if card["id"] == NATIONAL:
         words += ["national", "nationale", "nationaux", "nationales"]

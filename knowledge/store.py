@@ -35,6 +35,7 @@ __all__ = ["Store", "Reader", "RefreshBusy", "KnowledgeMissing"]
 log = logging.getLogger("govbot.store")
 
 POINTER = "current"
+RECORD_WORDS_CACHED = 4096  # records whose words a reader keeps (a few MB at most; cleared when full)
 LOCK = "refresh.lock"
 # The kinds whose news people follow (`Reader.changes_since`), in the order a digest lists them.
 CHANGE_KINDS = ("objectives", "decisions", "councils", "reports")
@@ -517,6 +518,7 @@ class Reader:
         self.memo: dict[str, Any] = {}  # values derived from this version once (e.g. the example questions)
         self._fuzzy_names: dict[int, str] | None = None
         self._name_words: frozenset[str] | None = None
+        self._record_words: dict[tuple[str, str], frozenset[str]] = {}
         self._fuzzy_keys: list[tuple[str, str]] = []
 
     def close(self) -> None:
@@ -554,6 +556,18 @@ class Reader:
     def decisions_since(self, date: str, limit: int, where: str = "1", params: tuple[Any, ...] = ()) -> list[dict]:
         """Decisions dated on or after `date` (ISO prefix), newest first; `where` narrows them (a roadmap)."""
         return self.records("decisions", f"date >= ? AND {where} ORDER BY date DESC, id", (date, *params), limit)
+
+    def record_words(self, kind: str, record_id: str) -> frozenset[str]:
+        """Every folded word of a record, all fields (names, aliases, people, text, references): what a
+        question's words are checked against. Cached per version, a bounded number of records."""
+        cached = self._record_words.get((kind, record_id))
+        if cached is None:
+            record = self.record(kind, record_id)
+            cached = frozenset(fold(json.dumps(record, ensure_ascii=False)).split()) if record else frozenset()
+            if len(self._record_words) >= RECORD_WORDS_CACHED:
+                self._record_words.clear()
+            self._record_words[(kind, record_id)] = cached
+        return cached
 
     def axis_objective_count(self, axis: str) -> int:
         return self.count("objectives", "axis = ?", (axis,))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -42,8 +41,7 @@ MAX_SOURCES = 4
 def _holds_words(reader: Reader, c: Candidate, words: list[str]) -> bool:
     """Every word appears in the record (any field: names, aliases, people, text, references), give or take a
     typo ("Prévto" is Prévot)."""
-    record = reader.record(c.kind, c.id)
-    held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
+    held = reader.record_words(c.kind, c.id)
     return all(w in held or process.extractOne(w, held, scorer=fuzz.ratio, score_cutoff=NAME_TYPO) for w in words)
 
 
@@ -68,8 +66,7 @@ def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
 
 def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
     """The record holds every topic word of one reading (give or take a typo or a plural)."""
-    record = reader.record(c.kind, c.id)
-    held = set(fold(json.dumps(record, ensure_ascii=False)).split()) if record else set()
+    held = set(reader.record_words(c.kind, c.id))
     return any(all(coverage_of([w], held) >= TOPIC_COVERED for w in words) for words in readings)
 
 
