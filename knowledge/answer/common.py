@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from ..phrases import say, shown_status
+from ..model import Answer
+from ..phrases import label, say, shown_status
 from ..store import Reader, title_of
 from ..text import clip, fold
 from ..tuning import NAME_TYPO, TOPIC_COVERED, TOPIC_FROM
@@ -91,6 +92,22 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 def _asked_fact(q: Question) -> tuple[str, ...]:
     return next((fields for pattern, fields in _FACTS if pattern.search(q.folded)), ())
+
+
+def _fact_first(q: Question, record: dict[str, Any], answer: Answer) -> Answer:
+    """The asked fact ("combien de participants…") as the answer's first line, whatever the record's text."""
+    fields = [f for f in _asked_fact(q) if record.get(f)]
+    if fields:
+        colon = " : " if q.lang == "fr" else ": "  # French typography puts a space before the colon
+        answer.text = "\n".join([f"{label(fields[0], q.lang)}{colon}{record[fields[0]]}", answer.text]).strip()
+    return answer
+
+
+def _says_fact(q: Question, record: dict[str, Any], text: str) -> bool:
+    """The text states the record's value of the asked fact (its first three words, folded)."""
+    value = next((str(record[f]) for f in _asked_fact(q) if record.get(f)), "")
+    start = " ".join(fold(value).split()[:3])
+    return bool(start) and start in fold(text)
 
 
 def _lacks_asked_fact(q: Question, record: dict[str, Any]) -> bool:

@@ -19,8 +19,10 @@ from .common import (
     _covers,
     _dedupe,
     _disputed,
+    _fact_first,
     _lacks_asked_fact,
     _result,
+    _says_fact,
     _sources,
 )
 from .fallbacks import _passage, _unknown
@@ -54,9 +56,12 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     if council is None:
         return _unknown(q, reader, [], lead=say("council_missing", lang, number=q.council) if q.council else "")
     if _asked_fact(q) and "decisions" not in q.cues:  # "où s'est tenu le copil de février": its place
-        if not _lacks_asked_fact(q, council):
-            return _about_record(q, reader, "councils", council, "about")
-        return _passage(q, reader) or _unknown(q, reader, [])
+        if _lacks_asked_fact(q, council):
+            return _passage(q, reader) or _unknown(q, reader, [])
+        passage = _passage(q, reader)  # the passage that says it, in its own words, else the record's field
+        if passage and _says_fact(q, council, passage.text):
+            return passage
+        return _fact_first(q, council, _about_record(q, reader, "councils", council, "about"))
     if "decisions" not in q.cues:
         named = set(fold(title_of("councils", council)).split()) | set(
             fold(" ".join(council.get("aliases") or [])).split()

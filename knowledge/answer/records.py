@@ -17,6 +17,7 @@ from .common import (
     _dedupe,
     _disputed,
     _extra_fields,
+    _fact_first,
     _intent,
     _lacks_asked_fact,
     _Lines,
@@ -33,7 +34,7 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
         return _unknown(q, reader, [])
     if _lacks_asked_fact(q, record):
         return _passage(q, reader) or _unknown(q, reader, [])
-    answer = _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched)
+    answer = _fact_first(q, record, _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched))
     answer.confidence = round(min(1.0, c.score), 2)
     return answer
 
