@@ -29,9 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--set",
         action="append",
-        choices=("dev", "test"),
+        choices=("dev", "test", "test-region"),
         dest="sets",
-        help="eval: question set (repeatable; default dev and test side by side, test when its files exist)",
+        help="eval: question set (repeatable; default dev and test side by side; test = test.yaml and test-region.yaml)",
+    )
+    parser.add_argument(
+        "--list-test",
+        action="store_true",
+        help="eval: also print the test sets' per-question lists (never while tuning: the test set is read as figures)",
     )
     return parser
 
@@ -48,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             if name == "eval":
-                quality.run(limit=args.limit or (10 if args.quick else None), sets=tuple(args.sets or ("dev", "test")))
+                quality.run(
+                    limit=args.limit or (10 if args.quick else None),
+                    sets=tuple(args.sets or ("dev", "test")),
+                    list_test=args.list_test,
+                )
             elif name == "speed":
                 sizes = (1,) if args.quick else tuple(int(s) for s in args.sizes.split(","))
                 speed.run(quick=args.quick, sizes=sizes)

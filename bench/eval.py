@@ -5,7 +5,12 @@ Two question sets side by side: `dev` (bench/questions/dev.yaml) is the set the 
 read as figures only. The gap between the two is the figure to watch. Each set is also asked again with the
 spelling changed (bench/perturb.py: accents, apostrophes, typos, capitals, question mark, a mention).
 
-The knowledge under test is the bundled knowledge plus the fictional source in bench/data/. Baselines have
+Each file is its own column: `dev` = dev.yaml and dev-region.yaml, `test` = test.yaml and test-region.yaml.
+The knowledge under test is the bundled knowledge plus the fictional source in bench/data/; for the test sets
+also the fictional regional roadmap tests/data/roadmaps/region-val-de-brume/ (one source, roadmap `ars-vdb`),
+whose records are stored as '<roadmap>:<id>': a label naming `roadmap:` matches that stored key. Per-question
+lists of a test set are printed only when asked (`--list-test`): tuning reads the dev set's lists alone.
+Baselines have
 no notion of intent, so they are judged on the record (or phrase) alone, and their "I don't know" cutoff is
 tuned on these very questions: both choices favour the baselines, so govbot's lead is not flattered.
 """
@@ -25,7 +30,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge import Answer, KnowledgeBase
 from knowledge.answer import ANSWER_AT
-from knowledge.model import INTENTS
+from knowledge.model import INTENTS, RECORD_TYPES
 from knowledge.store import Reader
 from knowledge.text import fold, fts_query
 
@@ -48,11 +53,19 @@ __all__ = [
     "SETS",
     "QUESTIONS",
     "BENCH_DATA",
+    "REGION",
+    "SET_FILES",
+    "set_names",
 ]
 
 SETS = Path(__file__).with_name("questions")
 QUESTIONS = SETS / "dev.yaml"
 BENCH_DATA = Path(__file__).with_name("data")
+REGION = Path(__file__).parent.parent / "tests" / "data" / "roadmaps" / "region-val-de-brume"
+# The sets and the files of each: `test` names every frozen file, each reported as its own column.
+SET_FILES = {"dev": ("dev", "dev-region"), "test": ("test", "test-region"), "test-region": ("test-region",)}
+_REGIONAL = ("dev-region", "test", "test-region")  # the file-sets asked over the knowledge with the region
+_KINDS = (*RECORD_TYPES, "passages")  # what may stand before ':' in a label ("axes:1")
 _CHOICE = re.compile(r"^(\w+) (\w+):(.+?)(?: \[(?:fr|en)\])?$")  # "<intent> <kind>:<id>" and maybe " [lang]"
 
 
@@ -66,6 +79,7 @@ class Case:
     all: tuple[str, ...] = ()
     contains: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    roadmap: str = ""  # the roadmap of the right record when it is not the national one (e.g. ars-vdb)
 
     @property
     def in_scope(self) -> bool:
@@ -104,6 +118,7 @@ def load_cases(path: Path = QUESTIONS, limit: int | None = None) -> list[Case]:
             all=_strings(item.get("all")),
             contains=_strings(item.get("contains")),
             tags=_strings(item.get("tags")),
+            roadmap=str(item.get("roadmap") or ""),
         )
         if bad := set(case.intents) - set(INTENTS):
             raise ValueError(f"{path}: question {number} ({case.q!r}): unknown intent {sorted(bad)}")
@@ -116,25 +131,35 @@ def load_cases(path: Path = QUESTIONS, limit: int | None = None) -> list[Case]:
     return cases
 
 
-def build_kb(root: Path) -> KnowledgeBase:
-    """The knowledge under test: bundled data plus bench/data, built in `root`."""
+def build_kb(root: Path, region: bool = False) -> KnowledgeBase:
+    """The knowledge under test: bundled data plus bench/data (and the regional roadmap), built in `root`."""
     kb = KnowledgeBase(root)
-    kb.refresh([str(BENCH_DATA)], bundled=True)
+    kb.refresh([str(BENCH_DATA), *([str(REGION)] if region else [])], bundled=True)
     return kb
 
 
-def _ref_matches(ref: str, kind: str, rid: str) -> bool:
-    """'DNS' matches any kind with id DNS; 'axes:1' only the axis 1."""
-    want_kind, _, want_id = ref.rpartition(":") if ":" in ref else ("", "", ref)
-    return rid == want_id and (not want_kind or kind == want_kind)
+def _ref_matches(ref: str, kind: str, rid: str, roadmap: str = "", anywhere: bool = False) -> bool:
+    """'DNS' matches any kind with id DNS; 'axes:1' only the axis 1. With `roadmap`, the id is that roadmap's
+    (stored as 'ars-vdb:1'); `anywhere` (a label tagged ambiguous) takes the id in any roadmap."""
+    want_kind, _, want_id = ref.partition(":") if ref.partition(":")[0] in _KINDS else ("", "", ref)
+    if want_kind and kind != want_kind:
+        return False
+    if roadmap:
+        return rid == f"{roadmap}:{want_id}"
+    return rid == want_id or (anywhere and rid.rpartition(":")[2] == want_id)
 
 
 def _record_ok(case: Case, refs: list[tuple[str, str]], text: str) -> bool:
     if not (case.ids or case.all or case.contains):
         return True
-    if case.ids and refs and any(_ref_matches(ref, *refs[0]) for ref in case.ids):
+    anywhere = "ambiguous" in case.tags
+
+    def matches(ref: str, kind: str, rid: str) -> bool:
+        return _ref_matches(ref, kind, rid, case.roadmap, anywhere)
+
+    if case.ids and refs and any(matches(ref, *refs[0]) for ref in case.ids):
         return True
-    if case.all and all(any(_ref_matches(ref, kind, rid) for kind, rid in refs) for ref in case.all):
+    if case.all and all(any(matches(ref, kind, rid) for kind, rid in refs) for ref in case.all):
         return True
     folded = fold(text)
     return any(fold(phrase) in folded for phrase in case.contains)
@@ -285,23 +310,30 @@ def missing_ids(reader: Reader, cases: list[Case]) -> list[str]:
     missing = []
     for case in cases:
         for ref in (*case.ids, *case.all):
-            if not any(_ref_matches(ref, kind, rid) for kind, rid in known):
+            if not any(_ref_matches(ref, kind, rid, case.roadmap, "ambiguous" in case.tags) for kind, rid in known):
                 missing.append(f"{ref} (in {case.q!r})")
     return missing
 
 
+def set_names(chosen: tuple[str, ...]) -> list[str]:
+    """The file-sets named by `--set` values, in order, each once ('test' -> 'test', 'test-region')."""
+    for name in chosen:
+        if name not in SET_FILES:
+            raise ValueError(f"unknown question set {name!r} (use {', '.join(SET_FILES)})")
+    return list(dict.fromkeys(stem for name in chosen for stem in SET_FILES[name]))
+
+
 def set_paths(name: str) -> list[Path]:
     """The files of a question set: dev is the tuning set; test is every test*.yaml, frozen before tuning."""
-    if name == "dev":
-        return [QUESTIONS]
-    if name == "test":
-        return sorted(SETS.glob("test*.yaml"))
-    raise ValueError(f"unknown question set {name!r} (use dev or test)")
+    paths = [SETS / f"{stem}.yaml" for stem in set_names((name,))]
+    return [p for p in paths if p.exists()]
 
 
 def load_set(name: str, limit: int | None = None) -> list[Case]:
-    """All the cases of a set ([] when the set has no file yet), sampled evenly when `limit` is given."""
-    cases = [case for path in set_paths(name) for case in load_cases(path)]
+    """All the cases of one file-set ('dev', 'test', 'test-region'; [] when it has no file yet), sampled
+    evenly when `limit` is given."""
+    path = SETS / f"{name}.yaml"
+    cases = load_cases(path) if path.exists() else []
     if limit and limit < len(cases):
         step = len(cases) / limit
         cases = [cases[int(i * step)] for i in range(limit)]
@@ -344,27 +376,40 @@ def evaluate_set(name: str, cases: list[Case], kb: KnowledgeBase, reader: Reader
     )
 
 
-def run(limit: int | None = None, quiet: bool = False, sets: tuple[str, ...] = ("dev", "test")) -> dict[str, Any]:
+def run(
+    limit: int | None = None,
+    quiet: bool = False,
+    sets: tuple[str, ...] = ("dev", "test"),
+    list_test: bool = False,
+) -> dict[str, Any]:
     """Evaluate govbot and both baselines on each set that has questions; print the tables unless quiet.
 
-    Returns the dev set's figures at the top level (as before sets existed) and every set's under "sets".
+    dev.yaml runs over the bundled knowledge and bench/data; dev-region.yaml and the test sets over those and
+    the regional roadmap. Returns the first set's figures at the top level (as before sets existed) and every set's under
+    "sets". A test set's per-question lists are printed only with `list_test`.
     """
-    chosen = {name: load_set(name, limit) for name in sets}
+    names = set_names(sets)
+    chosen = {name: load_set(name, limit) for name in names}
     chosen = {name: cases for name, cases in chosen.items() if cases}
     results: dict[str, SetResult] = {}
-    with tempfile.TemporaryDirectory(prefix="govbot-eval-") as tmp:
-        kb = build_kb(Path(tmp))
-        reader = open_reader(kb)
-        try:
-            for name, cases in chosen.items():
-                results[name] = evaluate_set(name, cases, kb, reader)
-        finally:
-            reader.close()
+    for region in (False, True):
+        batch = {n: c for n, c in chosen.items() if (n in _REGIONAL) == region}
+        if not batch:
+            continue
+        with tempfile.TemporaryDirectory(prefix="govbot-eval-") as tmp:
+            kb = build_kb(Path(tmp), region=region)
+            reader = open_reader(kb)
+            try:
+                for name, cases in batch.items():
+                    results[name] = evaluate_set(name, cases, kb, reader)
+            finally:
+                reader.close()
+    results = {n: results[n] for n in chosen}
     figures = {"sets": {name: _figures(r) for name, r in results.items()}}
     if results:
         figures.update(next(iter(figures["sets"].values())))
     if not quiet:
-        _print(results, [n for n in sets if n not in results])
+        _print(results, [n for n in names if n not in results], list_test)
     return figures
 
 
@@ -382,7 +427,7 @@ def _figures(r: SetResult) -> dict[str, Any]:
     }
 
 
-def _print(results: dict[str, SetResult], absent: list[str]) -> None:
+def _print(results: dict[str, SetResult], absent: list[str], list_test: bool = False) -> None:
     names = list(results)
     for name in absent:
         print(f"\n(question set {name!r}: no file under {SETS} yet)")
@@ -423,19 +468,21 @@ def _print(results: dict[str, SetResult], absent: list[str]) -> None:
         per = 1000 * r.seconds / max(1, len(r.cases))
         print(f"({n}: govbot answered {len(r.cases)} questions in {r.seconds * 1000:.0f} ms, {per:.2f} ms each)")
     _print_perturbed(results)
-    _print_categories(results["dev"] if "dev" in results else next(iter(results.values())))
-    for n, r in results.items():
-        if r.missing:
-            print(f"\nLabelled ids missing from the knowledge (fix the {n} set):")
-            for ref in r.missing:
+    for r in results.values():
+        _print_categories(r)
+    listed = [n for n in results if n.startswith("dev") or list_test]  # a test set is read as figures unless asked
+    for n in results:
+        if results[n].missing:
+            print(f"\nLabelled ids missing from the knowledge ({len(results[n].missing)}; fix the {n} set):")
+            for ref in results[n].missing if n in listed else []:
                 print(f"  {ref}")
-    for n, r in results.items():
-        confident = _confident_wrong(r.mine)
+    for n in listed:
+        confident = _confident_wrong(results[n].mine)
         print(f"\n{n}: wrong but confident ({len(confident)}):")
         for o in confident:
             print(f"  * {o.case.q!r}: expected {_expected(o.case)}; got {o.got}")
-    if "dev" in results:  # misses are listed for the tuning set only: the test set is read as figures
-        _print_misses(results["dev"])
+    for n in listed:
+        _print_misses(results[n])
 
 
 def _print_perturbed(results: dict[str, SetResult]) -> None:

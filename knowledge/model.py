@@ -14,6 +14,7 @@ __all__ = [
     "SourceProblem",
     "SourceErrors",
     "RECORD_TYPES",
+    "ENTITY_KINDS",
     "PERSON_FIELDS",
     "LIST_FIELDS",
     "STATUSES",
@@ -61,6 +62,8 @@ RECORD_TYPES: dict[str, tuple[str, ...]] = {
     "reports": ("id", "published", "title", "url", "statuses"),
     "documents": ("url", "path", "title", "published", "format"),
 }
+# The kinds stored as records with ids (documents are split into passages instead): the one list of them.
+ENTITY_KINDS: tuple[str, ...] = tuple(kind for kind in RECORD_TYPES if kind != "documents")
 # The fields of one person on an actor: a tenure is `since` and `until` ("unknown" = left, end not dated),
 # or `dates: unknown` when no source dates it.
 PERSON_FIELDS = ("name", "title", "since", "until", "dates")

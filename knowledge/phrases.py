@@ -74,6 +74,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "decisions_of": ("Décisions — {council}", "Decisions — {council}"),
     "decisions_on": ("Décisions sur « {topic} »", "Decisions on “{topic}”"),
+    "decisions_since": ("Décisions prises depuis {date}", "Decisions taken since {date}"),
     "decisions_none_council": (
         "Mes sources ne rapportent aucune décision pour {council}.",
         "My sources report no decision for {council}.",

@@ -15,7 +15,8 @@ import re
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from .text import fold
+from .model import ENTITY_KINDS
+from .text import STOPWORDS, fold
 from .vocabulary import MONTHS
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ __all__ = [
     "council_asked",
     "axis_keys",
     "name_roadmaps",
+    "roadmap_of",
+    "names_a_roadmap",
 ]
 
 NATIONAL = "national"
@@ -154,7 +157,15 @@ def _cards(reader: Reader) -> dict[str, dict[str, str]]:
 
 
 def _words(reader: Reader, card: dict[str, str]) -> list[str]:
-    """What names a roadmap in a question: its id, its owner's names, 'national' for the national one."""
+    """What names a roadmap in a question: its id, its owner's names, 'national' for the national one (once
+    per reader and roadmap: versions are immutable)."""
+    cache: dict[str, list[str]] = reader.__dict__.setdefault("_roadmap_words", {})
+    if card["id"] not in cache:
+        cache[card["id"]] = _naming_words(reader, card)
+    return cache[card["id"]]
+
+
+def _naming_words(reader: Reader, card: dict[str, str]) -> list[str]:
     words = [fold(card["id"])]
     if card["id"] == NATIONAL:
         words += ["national", "nationale", "nationaux", "nationales"]
@@ -162,6 +173,9 @@ def _words(reader: Reader, card: dict[str, str]) -> list[str]:
         owner = key(card["id"], card["owner"])
         words += [r["name"] for r in reader.rows("SELECT name FROM names WHERE kind = 'actors' AND id = ?", (owner,))]
     return [w for w in words if len(w) >= 3]
+
+
+_REGION = re.compile(r"\bregion(al|ale|aux|ales)?\b")
 
 
 def scope(q: Any, reader: Reader) -> list[str]:
@@ -178,7 +192,7 @@ def scope(q: Any, reader: Reader) -> list[str]:
         lengths = [len(w) for w in _words(reader, card) if f" {w} " in text]
         if lengths:
             best[rid] = max(lengths)
-    if re.search(r"\bregion(al|ale|aux|ales)?\b", q.folded):
+    if _REGION.search(q.folded):
         for rid, card in cards.items():
             if rid != NATIONAL and "regional" in fold(card["title"]):
                 best.setdefault(rid, 1)
@@ -187,6 +201,15 @@ def scope(q: Any, reader: Reader) -> list[str]:
         return sorted(r for r, n in best.items() if n == top)
     default = preferred.get() or os.environ.get(DEFAULT_ENV, "").strip()
     return [default] if default in cards else []
+
+
+def names_a_roadmap(reader: Reader, name: str) -> bool:
+    """The name is how questions name a roadmap ("l'ARS", "la région", "national"), not a record of it."""
+    words = [w for w in fold(name).split() if w not in STOPWORDS]
+    if not words or len(_cards(reader)) < 2:
+        return False
+    naming = {w for card in _cards(reader).values() for w in _words(reader, card)}
+    return " ".join(words) in naming or bool(_REGION.fullmatch(" ".join(words)))
 
 
 def loaded(reader: Reader) -> dict[str, str]:
@@ -296,7 +319,7 @@ def name_roadmaps(answer: Answer, reader: Reader, field: str = "roadmap") -> Ans
 
     named: list[str] = []
     for result in answer.results:
-        roadmap = _roadmap_of(reader, result.get("kind", ""), result.get("id", ""))
+        roadmap = roadmap_of(reader, result.get("kind", ""), result.get("id", ""))
         if roadmap and roadmap not in named:
             named.append(roadmap)
     answer.title = plain(answer.title)
@@ -305,7 +328,7 @@ def name_roadmaps(answer: Answer, reader: Reader, field: str = "roadmap") -> Ans
     answer.fields = {k: plain(v) for k, v in answer.fields.items()}
     for choice in answer.choices:
         m = re.match(r"^\w+ (\w+):(.+?)(?: \[(fr|en)\])?$", choice.get("query", ""))
-        roadmap = _roadmap_of(reader, m[1], m[2]) if m else None
+        roadmap = roadmap_of(reader, m[1], m[2]) if m else None
         choice["label"] = _with_roadmap(plain(choice["label"]), roadmap if roadmap in cards else None)
     if named:
         answer.fields[field] = "; ".join(cards[r]["title"] for r in named if r in cards)
@@ -321,8 +344,9 @@ def _with_roadmap(label: str, roadmap: str | None) -> str:
     return f"{head} ({roadmap}){sep}{rest}" if sep else f"{label} ({roadmap})"
 
 
-def _roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:
-    if kind not in ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports"):
+def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:
+    """The roadmap a stored record belongs to (None for passages and unknown records)."""
+    if kind not in ENTITY_KINDS:
         return None
     rows = reader.rows(f"SELECT roadmap FROM [{kind}] WHERE id = ?", (rid,))
     return rows[0]["roadmap"] if rows else None

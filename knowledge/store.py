@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .model import RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
+from .model import ENTITY_KINDS, RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
 from .sources import Bundle
 from .text import fold, fts_terms
 
@@ -35,8 +35,8 @@ __all__ = ["Store", "Reader", "RefreshBusy", "KnowledgeMissing"]
 log = logging.getLogger("govbot.store")
 
 POINTER = "current"
+RECORD_WORDS_CACHED = 4096  # records whose words a reader keeps (a few MB at most; cleared when full)
 LOCK = "refresh.lock"
-ENTITY_KINDS = ("actors", "axes", "objectives", "decisions", "councils", "programmes", "reports")
 # The kinds whose news people follow (`Reader.changes_since`), in the order a digest lists them.
 CHANGE_KINDS = ("objectives", "decisions", "councils", "reports")
 EXPECTED_TABLES = {
@@ -517,6 +517,8 @@ class Reader:
         self.total = sum(self.counts.values())
         self.memo: dict[str, Any] = {}  # values derived from this version once (e.g. the example questions)
         self._fuzzy_names: dict[int, str] | None = None
+        self._name_words: frozenset[str] | None = None
+        self._record_words: dict[tuple[str, str], frozenset[str]] = {}
         self._fuzzy_keys: list[tuple[str, str]] = []
 
     def close(self) -> None:
@@ -535,6 +537,45 @@ class Reader:
 
     def count(self, kind: str, where: str = "1", params: tuple[Any, ...] = ()) -> int:
         return self.rows(f"SELECT count(*) AS n FROM [{kind}] WHERE {where}", params)[0]["n"]
+
+    # --- Named queries of the answers (knowledge/answer/) ------------------------------------------------
+
+    def council_decisions(self, council: str, limit: int) -> list[dict[str, Any]]:
+        """The decisions taken at a council, by id."""
+        return self.records("decisions", "council = ? ORDER BY id", (council,), limit=limit)
+
+    def decisions_about(self, key: str) -> list[dict[str, Any]]:
+        """The decisions an actor owns or that name an objective, by the record's stored key."""
+        return self.records(
+            "decisions",
+            "id IN (SELECT id FROM owners WHERE kind = 'decisions' AND actor = ?) "
+            "OR id IN (SELECT src FROM links WHERE kind = 'objective' AND dst = ?)",
+            (key, key),
+        )
+
+    def decisions_since(self, date: str, limit: int, where: str = "1", params: tuple[Any, ...] = ()) -> list[dict]:
+        """Decisions dated on or after `date` (ISO prefix), newest first; `where` narrows them (a roadmap)."""
+        return self.records("decisions", f"date >= ? AND {where} ORDER BY date DESC, id", (date, *params), limit)
+
+    def record_words(self, kind: str, record_id: str) -> frozenset[str]:
+        """Every folded word of a record, all fields (names, aliases, people, text, references): what a
+        question's words are checked against. Cached per version, a bounded number of records."""
+        cached = self._record_words.get((kind, record_id))
+        if cached is None:
+            record = self.record(kind, record_id)
+            cached = frozenset(fold(json.dumps(record, ensure_ascii=False)).split()) if record else frozenset()
+            if len(self._record_words) >= RECORD_WORDS_CACHED:
+                self._record_words.clear()
+            self._record_words[(kind, record_id)] = cached
+        return cached
+
+    def axis_objective_count(self, axis: str) -> int:
+        return self.count("objectives", "axis = ?", (axis,))
+
+    def latest_report(self) -> dict[str, Any] | None:
+        """The most recently published status report, if any."""
+        found = self.records("reports", "1 ORDER BY published DESC", limit=1)
+        return found[0] if found else None
 
     def names(self, candidates: list[str]) -> list[dict[str, str]]:
         """Records whose folded name, id or alias is exactly one of the candidates."""
@@ -613,6 +654,14 @@ class Reader:
                 return int(self.conn.execute(sql, params).fetchone()[0])
         except sqlite3.OperationalError:  # a version built before the vocabulary table existed
             return 0
+
+    def name_words(self) -> frozenset[str]:
+        """Every word of a record's name, title, id or alias (built once per version): the words a question
+        uses to name what it is about."""
+        if self._name_words is None:
+            rows = self.rows("SELECT DISTINCT name FROM names")
+            self._name_words = frozenset(w for r in rows for w in r["name"].split())
+        return self._name_words
 
     def fuzzy_choices(self) -> tuple[dict[int, str], list[tuple[str, str]]]:
         """Names and aliases of actors, programmes, councils and axes, for rapidfuzz (built once per version).

@@ -31,4 +31,10 @@ SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above 
 # A unit under the named organisation whose person holds the asked title ("la directrice du numérique des
 # Trois-Rivières") is answered: its lead is beyond CLOSE (the parent link and the title make it certain enough).
 UNIT_LEAD = CLOSE + 0.01
+PROPER_FROM = 4  # a word written with a capital, this long, names something the answer must hold (shorter ones
+# are articles and short forms: "Mon", "Les")
+NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")
+TOPIC_FROM = 4  # a question word this long that is a word of some record's name must be covered by the answer
+TOPIC_COVERED = 0.75  # a topic word counts as held when the record has it with a typo at least (0.5, a shared
+# start, let "sécu" match "sécurité" but kept wrong answers too)
 TRIGRAMS_FROM = 5  # a word this long that no vocabulary knows is looked up by its trigrams (typo-tolerant)

@@ -13,6 +13,7 @@ from .normalise import normalise, translate, vocabulary
 from .store import Reader
 from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
 from .vocabulary import MONTHS, STATUS_WORDS, parse_date
+from .word_tables import abbreviations
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
 
@@ -83,7 +84,9 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     ),
 )
 _OBJECTIVE = re.compile(
-    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*(?:(?:n|no|n°|numero|number)\.?\s*)?"
+    r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
+    r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
+    r"(?:(?:n|no|n°|numero|number)\.?\s*)?"
     r"(\d{1,3}(?:[.\-]\d{1,3}){0,3})\b"
 )
 _OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3}){0,3})\b")
@@ -177,6 +180,7 @@ class Question:
     cue_scores: dict[str, float] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)  # kinds of record the question names
     unknown: set[str] = field(default_factory=set)  # long words no vocabulary knows, even after correction
+    proper: list[str] = field(default_factory=list)  # words written as proper names ("Bretagne"), folded
 
     @property
     def content_words(self) -> list[str]:
@@ -210,6 +214,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
+    q.proper = _proper_names(text)
     # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
     named = vocab.names.intersection(plain.split())
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
@@ -244,6 +249,18 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
 
 
 _DOTTED_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
+_TITLE_WORD = re.compile(rf"(?<![\w])([A-ZÀ-Ý][a-zà-ÿ]{{{tuning.PROPER_FROM - 1},}})(?![\w'’-])")
+
+
+def _proper_names(text: str) -> list[str]:
+    """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded: a record answering the
+    question must hold each of them. Not the first word (capital by habit), not in an all-capitals question, not a month."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters or all(c.isupper() for c in letters):
+        return []
+    words = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
+    found = [fold(m[1]) for m in words]
+    return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
 
 
 def _dotted(text: str) -> str:
@@ -340,6 +357,12 @@ def _when(folded: str) -> str | None:
     return None
 
 
+def _name_words(name: str) -> set[str]:
+    """A name's words, and for a short form of the abbreviation table the words of its expansion."""
+    entry = abbreviations().get(name)
+    return set(name.split()) | (set(entry.expansion.split()) if entry else set())
+
+
 def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) -> list[Candidate]:
     """Records the question names, best first: exact names and ids, then typo-tolerant, then full text.
 
@@ -376,7 +399,8 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
         share = min(1.0, len(row["name"].split()) / max(1, len(own)))
         offer(row["kind"], row["id"], 0.86 + 0.07 * share + length_bonus, row["name"], "exact")
     # The most question words one exact name covers, and that name's best score (see "more specific" below).
-    exact_words = max((len(set(row["name"].split()) & set(own)) for row in exact), default=0)
+    # A short form covers the words it was expanded into ("RSSI" covers "responsable ... information").
+    exact_words = max((len(_name_words(row["name"]) & set(own)) for row in exact), default=0)
     exact_best = max((c.score for c in found.values() if c.how == "exact"), default=0.0)
     if own:
         choices, keys = reader.fuzzy_choices()

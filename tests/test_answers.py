@@ -155,7 +155,7 @@ def test_status_answer_gives_status_progress_due_owners_and_report(kb: Knowledge
 
 def test_missing_objective_says_so_and_how_to_load_the_list(kb: KnowledgeBase) -> None:
     answer = kb.ask("où en est l'objectif 99 ?")
-    assert answer.intent == "status" and not answer.results and not answer.answered
+    assert answer.intent == "unknown" and not answer.results and not answer.answered
     assert "Je n'ai pas d'objectif 99" in answer.text
     assert "objectives.csv" in answer.text
     assert answer.sources[0]["url"] == "https://example.org/ght/bilan-2024-12"

@@ -76,9 +76,20 @@ def test_judge_reads_results_choices_and_phrases() -> None:
     assert not wrong.right and not wrong.idk
 
 
+def test_a_regional_label_matches_the_record_of_its_roadmap_only() -> None:
+    regional = quality.Case("objectif 3.2 de l'ARS", ("status",), ids=("objectives:3.2",), roadmap="ars-vdb")
+    assert quality.judge(regional, _answer("status", (("objectives", "ars-vdb:3.2"),))).right
+    assert not quality.judge(regional, _answer("status", (("objectives", "3.2"),))).right
+    assert not quality.judge(regional, _answer("status", (("axes", "ars-vdb:3.2"),))).right
+    national = quality.Case("objectif 4.1", ("status",), ids=("objectives:4.1",))
+    assert not quality.judge(national, _answer("status", (("objectives", "ars-vdb:4.1"),))).right
+    either = quality.Case("objectif 4.1", ("status",), ids=("objectives:4.1",), tags=("ambiguous",))
+    assert quality.judge(either, _answer("status", (("objectives", "ars-vdb:4.1"),))).right
+
+
 def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytest.CaptureFixture[str]) -> None:
     figures = quality.run(limit=10, sets=("dev",))
-    assert figures["questions"] == 10 and list(figures["sets"]) == ["dev"]
+    assert figures["questions"] == 10 and list(figures["sets"]) == ["dev", "dev-region"]
     for system in ("govbot", "fts5", "rapidfuzz"):
         scores = figures[system]
         assert scores["n_in"] + scores["n_out"] == 10
@@ -91,10 +102,12 @@ def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytes
 
 
 def test_sets_are_dev_and_every_test_file() -> None:
-    assert quality.set_paths("dev") == [quality.SETS / "dev.yaml"]
+    assert quality.set_paths("dev") == [quality.SETS / "dev.yaml", quality.SETS / "dev-region.yaml"]
     assert all(p.name.startswith("test") and p.suffix == ".yaml" for p in quality.set_paths("test"))
     with pytest.raises(ValueError, match="unknown question set"):
         quality.set_paths("train")
+    assert quality.set_names(("test",)) == ["test", "test-region"]
+    assert quality.set_names(("dev", "test-region", "test")) == ["dev", "dev-region", "test-region", "test"]
     assert len(quality.load_set("dev", limit=7)) == 7
 
 

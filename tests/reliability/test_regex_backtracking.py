@@ -15,7 +15,13 @@ import pytest
 
 from knowledge.text import strip_mentions
 
-MODULES = ("knowledge.understand", "knowledge.text", "knowledge.answer", "knowledge.vocabulary", "knowledge.passages")
+MODULES = (
+    "knowledge.understand",
+    "knowledge.text",
+    *(f"knowledge.answer.{m}" for m in ("common", "fallbacks", "records", "lists", "councils", "changes", "route")),
+    "knowledge.vocabulary",
+    "knowledge.passages",
+)
 FRAGMENTS = ("<@", "<#", "<!a", "a ", "1.", "#1.", "o1.", "@a.", "\n ", "axe ", "depuis ", "12/", "1er ", "a'", "<a ")
 LENGTH = 20_000
 

@@ -1,0 +1,216 @@
+"""Shared by the answer renderers: result and source entries, short texts, the asked fact and topic checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rapidfuzz import fuzz, process
+
+from ..model import Answer
+from ..phrases import label, say, shown_status
+from ..store import Reader, title_of
+from ..text import clip, fold
+from ..tuning import NAME_TYPO, TOPIC_COVERED, TOPIC_FROM
+from ..understand import KIND_WORDS, Candidate, Question, coverage_of
+from ..vocabulary import MONTHS, STATUS_WORDS
+from ..word_tables import abbreviations
+
+# Words that frame a question rather than name its topic: kinds of record, statuses, generic nouns.
+_FRAME_WORDS = frozenset().union(*KIND_WORDS.values()) | frozenset(STATUS_WORDS) | frozenset(MONTHS)
+
+
+_NUMBER_WORD = re.compile(r"^\d+(e|eme|er|ere|th|st|nd|rd)?$")  # "2025", "14e": a date or a council number
+
+
+T = TypeVar("T")
+
+
+MAX_LIST = 12
+
+
+PASSAGE_CHARS = 600
+
+
+BRIEF_CHARS = 420
+
+
+MAX_SOURCES = 4
+
+
+def _holds_words(reader: Reader, c: Candidate, words: list[str]) -> bool:
+    """Every word appears in the record (any field: names, aliases, people, text, references), give or take a
+    typo ("Prévto" is Prévot)."""
+    held = reader.record_words(c.kind, c.id)
+    return all(w in held or process.extractOne(w, held, scorer=fuzz.ratio, score_cutoff=NAME_TYPO) for w in words)
+
+
+def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
+    """The question's words that name things the knowledge has names for (words of record names, titles and
+    aliases), minus the words that frame it (kinds of record, statuses, months) and the words a short form was
+    expanded into (the record may spell that short form): one list per reading (an English question's own
+    words and their translation). [] when a reading has no such word: nothing to check."""
+    named = reader.name_words()
+    plain = q.plain.split()
+    expanded = {w for short, entry in abbreviations().items() if short in plain for w in entry.expansion.split()}
+    readings = [q.content_words, q.own_words] if q.translated else [q.content_words]
+    found = []
+    for words in readings:
+        topic = [w for w in words if len(w) >= TOPIC_FROM and w in named and not w.isdigit()]
+        topic = [w for w in topic if w not in _FRAME_WORDS and w not in expanded]
+        if not topic:
+            return []
+        found.append(topic)
+    return found
+
+
+def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
+    """The record holds every topic word of one reading (give or take a typo or a plural)."""
+    held = set(reader.record_words(c.kind, c.id))
+    return any(all(coverage_of([w], held) >= TOPIC_COVERED for w in words) for words in readings)
+
+
+def _intent(q: Question, kind: str) -> str:
+    if "owner" in q.cues:
+        return "owner"
+    if kind == "objectives":
+        return "status"
+    if kind == "decisions":
+        return "decisions"
+    return "about"
+
+
+# A fact a question asks for, and the record fields that hold it: a record without them cannot answer it
+# ("what is the budget of the nursing department?" is not answered by the department's description).
+_FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\b(participants?|attendees?|attended|combien de (personnes|presents))\b"), ("participants",)),
+    (re.compile(r"\b(budget|montant|amount|cout|coute|cost|costs|how much)\b"), ("budget", "amount")),
+    (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
+)
+
+
+def _asked_fact(q: Question) -> tuple[str, ...]:
+    return next((fields for pattern, fields in _FACTS if pattern.search(q.folded)), ())
+
+
+def _fact_first(q: Question, record: dict[str, Any], answer: Answer) -> Answer:
+    """The asked fact ("combien de participants…") as the answer's first line, whatever the record's text."""
+    fields = [f for f in _asked_fact(q) if record.get(f)]
+    if fields:
+        colon = " : " if q.lang == "fr" else ": "  # French typography puts a space before the colon
+        answer.text = "\n".join([f"{label(fields[0], q.lang)}{colon}{record[fields[0]]}", answer.text]).strip()
+    return answer
+
+
+def _says_fact(q: Question, record: dict[str, Any], text: str) -> bool:
+    """The text states the record's value of the asked fact (its first three words, folded)."""
+    value = next((str(record[f]) for f in _asked_fact(q) if record.get(f)), "")
+    start = " ".join(fold(value).split()[:3])
+    return bool(start) and start in fold(text)
+
+
+def _lacks_asked_fact(q: Question, record: dict[str, Any]) -> bool:
+    fields = _asked_fact(q)
+    return bool(fields) and not any(record.get(f) for f in fields)
+
+
+def _result(kind: str, record: dict[str, Any]) -> dict[str, str]:
+    return {"kind": kind, "id": record["id"], "title": title_of(kind, record), "url": record["url"]}
+
+
+def _source(title: str, url: str) -> dict[str, str]:
+    return {"title": title, "url": url}
+
+
+def _sources(kind: str, record: dict[str, Any]) -> list[dict[str, str]]:
+    """The record's own source first, then the others behind it (a few: the answer stays short)."""
+    found = [_source(record.get("source_title") or title_of(kind, record), record["url"])]
+    for extra in record.get("sources") or []:
+        found.append(_source(extra.get("title") or extra["url"], extra["url"]))
+    return _dedupe(found)[:MAX_SOURCES]
+
+
+def _dedupe(sources: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for s in sources:
+        if s["url"] not in seen:
+            seen.add(s["url"])
+            out.append(s)
+    return out
+
+
+def _actor_names(reader: Reader, ids: list[str]) -> str:
+    names = []
+    for actor_id in ids:
+        actor = reader.record("actors", actor_id)
+        names.append(f"{actor['name']} ({actor_id})" if actor and actor["name"] != actor_id else actor_id)
+    return ", ".join(names)
+
+
+class _Lines(list[str]):
+    """An answer's lines as shown, long record texts briefed, and `whole`, the same lines uncut."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.whole: list[str] = []
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        self.whole.append(line)
+
+    def brief(self, line: str) -> None:
+        """A record's own long text (a summary, a description): shown briefed, kept whole for "More"."""
+        super().append(_brief(line))
+        self.whole.append(line)
+
+    def details(self) -> str:
+        """The whole text when the shown one is shorter, else ''."""
+        whole = "\n".join(t for t in self.whole if t)
+        return whole if whole != "\n".join(t for t in self if t) else ""
+
+
+def _disputed(text: list[str], record: dict[str, Any], lang: str) -> None:
+    if record.get("disputed"):
+        text.append(say("disputed", lang, note=record["disputed"]))
+
+
+def _extra_fields(fields: dict[str, str], record: dict[str, Any], lang: str) -> None:
+    for key, value in (record.get("extra") or {}).items():
+        shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if shown:
+            fields[key] = clip(shown, 300)
+
+
+def _brief(text: str, limit: int = BRIEF_CHARS) -> str:
+    """Answers stay short: whole sentences up to `limit` characters; the source has the rest."""
+    if len(text) <= limit:
+        return text
+    window = text[:limit]
+    end = max(window.rfind(". "), window.rfind(" ; "), window.rfind("; "))
+    return (window[: end + 1] if end > limit // 3 else clip(window, limit - 1).rstrip("…")) + " …"
+
+
+def _best_sentence(body: str, keys: list[str]) -> str:
+    sentences = [s.strip() for s in body.replace("\n", " ").split(". ") if s.strip()]
+    scored = sorted(sentences, key=lambda s: -sum(k in fold(s) for k in keys))
+    best = scored[0] if scored else body
+    return clip(best.rstrip(".") + ".", 400)
+
+
+def _status_suffix(record: dict[str, Any], lang: str) -> str:
+    status = shown_status(record, lang)
+    return f" ({status})" if status else ""
+
+
+def _once(compute: Callable[[], T]) -> Callable[[], T]:
+    """`compute()` run on first call only: a lookup some branches need and others must not pay for."""
+    memo: list[T] = []
+
+    def value() -> T:
+        if not memo:
+            memo.append(compute())
+        return memo[0]
+
+    return value
