@@ -27,6 +27,20 @@ __all__ = [
     "check_version_file",
 ]
 
+# Child-process code that kills itself (SIGKILL) at the `nth` audit event named `event` whose first argument
+# matches `pattern` (a file opened, renamed...): crash tests kill on file operations, not on function names.
+# It expects `os`, `re`, `signal`, `sys` imported and `event`, `pattern`, `nth` set; an empty `event` never kills.
+KILL_HOOK = """\
+if event:
+    seen = [0]
+    wanted = re.compile(pattern)
+    def hook(name, args):
+        if name == event and args and wanted.search(str(args[0])):
+            seen[0] += 1
+            if seen[0] == int(nth):
+                os.kill(os.getpid(), signal.SIGKILL)
+    sys.addaudithook(hook)
+"""
 TAG = re.compile(r"\bMK\d+\b")
 URL = "https://example.org/generated"
 # Questions whose answers read several marker records at once (each must name the tag).

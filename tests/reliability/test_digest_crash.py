@@ -33,6 +33,7 @@ from bot.subscriptions import Where, handle, parse
 from knowledge import KnowledgeBase
 from knowledge.store import Reader
 from tests.digest_world import roadmap
+from tests.reliability.helpers import KILL_HOOK
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each trial's report puts objective 1 (axis 1, owned by CYBER) at `progress: <trial>`.
@@ -76,16 +77,9 @@ kb, state = KnowledgeBase(root), State(root)
 state.reset_interrupted()
 print("ready", flush=True)
 sys.stdin.readline()
-if event:
-    seen = [0]
-    wanted = re.compile(pattern)
-    def hook(name, args):
-        if name == event and args and wanted.search(str(args[0])):
-            seen[0] += 1
-            if seen[0] == int(nth):
-                os.kill(os.getpid(), signal.SIGKILL)
-    sys.addaudithook(hook)
-kb.refresh([source], bundled=False)
+"""
+    + KILL_HOOK
+    + """kb.refresh([source], bundled=False)
 process_refresh(kb, state)
 asyncio.run(deliver_due(state, {"slack": sender(int(port))}))
 print("done", flush=True)

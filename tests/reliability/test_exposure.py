@@ -11,12 +11,10 @@ import ipaddress
 import logging
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botframework.connector.auth import ChannelValidation
 
 from bot.cli import build_parser
 from bot.conversation import Conversation
@@ -28,22 +26,6 @@ from tests.fakes.jwks import FakeJwks
 
 ROOT = Path(__file__).parent.parent.parent
 ADMIN = {"id": "29:admin", "name": "Admin", "aadObjectId": ADMIN_AAD}
-
-
-@pytest.fixture
-async def connector(aiohttp_server: Any) -> FakeBotConnector:
-    fake = FakeBotConnector()
-    fake.service_url = str((await aiohttp_server(fake.app)).make_url("/"))
-    return fake
-
-
-@pytest.fixture
-def jwks(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJwks]:
-    fake = FakeJwks()
-    fake.start()
-    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", fake.metadata_url)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from knowledge import KnowledgeBase
-from tests.reliability.helpers import MARKER_QUESTIONS, check_version_file, tags_in, write_sources
+from tests.reliability.helpers import KILL_HOOK, MARKER_QUESTIONS, check_version_file, tags_in, write_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 # Blocks of ~22 records; five blocks are about the bundled knowledge (1×). The step kill points do not depend on the
@@ -32,25 +32,20 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST_BLOCKS, SOAK_BLOCKS = 20, 500
 # The child: import, say "ready", wait for "go", then refresh; with a kill step it SIGKILLs itself just before
 # the n-th audit event `event` whose first argument matches `pattern`.
-CHILD = """
+CHILD = (
+    """
 import os, re, signal, sys
 from knowledge import KnowledgeBase
 root, source, event, pattern, nth = sys.argv[1:6]
 kb = KnowledgeBase(root)
 print("ready", flush=True)
 sys.stdin.readline()
-if event:
-    seen = [0]
-    wanted = re.compile(pattern)
-    def hook(name, args):
-        if name == event and args and wanted.search(str(args[0])):
-            seen[0] += 1
-            if seen[0] == int(nth):
-                os.kill(os.getpid(), signal.SIGKILL)
-    sys.addaudithook(hook)
-kb.refresh([source], bundled=False)
+"""
+    + KILL_HOOK
+    + """kb.refresh([source], bundled=False)
 print("done", flush=True)
 """
+)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
 from aiohttp import web
-from botframework.connector.auth import ChannelValidation
 
 from bot.conversation import Conversation
 from bot.teams import TeamsSettings, add_routes, mount
@@ -29,23 +28,6 @@ from tests.fakes.jwks import ISSUER, OUTBOUND_TOKEN, FakeJwks, LocalCredentialFa
 APP_ID = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 PASSWORD = "app-password-for-tests"
 ATLAS = "qui pilote le programme Atlas ?"
-
-
-@pytest.fixture
-async def connector(aiohttp_server: Any) -> FakeBotConnector:
-    fake = FakeBotConnector()
-    fake.service_url = str((await aiohttp_server(fake.app)).make_url("/"))
-    return fake
-
-
-@pytest.fixture
-def jwks(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJwks]:
-    fake = FakeJwks()
-    fake.start()
-    # Production reads https://login.botframework.com/v1/.well-known/openidconfiguration; the SDK's one knob for it.
-    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", fake.metadata_url)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
