@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from knowledge import KnowledgeBase
+from knowledge.store import Reader
 
 pytest_plugins = ["aiohttp.pytest_plugin"]
 
@@ -47,6 +49,16 @@ def kb(_built_test_kb: Path, tmp_path: Path) -> KnowledgeBase:
     root = tmp_path / "kb"
     shutil.copytree(_built_test_kb, root)
     return KnowledgeBase(root)
+
+
+@pytest.fixture
+def reader(kb: KnowledgeBase) -> Iterator[Reader]:
+    """A reader on the test knowledge's current version, for tests of the core's queries."""
+    current = kb.store.current()
+    assert current is not None
+    opened = Reader(current)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

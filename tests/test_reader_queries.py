@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from knowledge import KnowledgeBase
 from knowledge.store import Reader
-
-
-@pytest.fixture
-def reader(kb: KnowledgeBase) -> Iterator[Reader]:
-    current = kb.store.current()
-    assert current is not None
-    opened = Reader(current)
-    yield opened
-    opened.close()
 
 
 def test_a_councils_decisions_by_id(reader: Reader) -> None:

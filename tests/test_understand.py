@@ -5,24 +5,12 @@ Over the fictional test roadmap (tests/data/source): questions typed as people t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from knowledge import KnowledgeBase
 from knowledge.normalise import Vocabulary, correct, normalise, vocabulary
 from knowledge.store import Reader
 from knowledge.understand import CUE_VOCABULARY, coverage_of, resolve, understand
 from knowledge.word_tables import abbreviations, cognate, english
-
-
-@pytest.fixture
-def reader(kb: KnowledgeBase) -> Iterator[Reader]:
-    current = kb.store.current()
-    assert current is not None
-    opened = Reader(current)
-    yield opened
-    opened.close()
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ import hashlib
 import json
 import random
 import re
+import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,19 @@ def _markers(tag: str) -> dict[str, list[dict[str, Any]]]:
             }
         ],
     }
+
+
+def finish_or_kill(child: subprocess.Popen[str], delay: float | None) -> str:
+    """Let a started child run to its end, or SIGKILL it after `delay` seconds; its output. Either end is fine,
+    anything else (a traceback) fails the test."""
+    if delay is not None:
+        try:
+            child.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode in (0, -signal.SIGKILL), (child.returncode, out)
+    return out
 
 
 def write_sources(folder: Path, scale: int, tag: str) -> Path:

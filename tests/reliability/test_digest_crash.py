@@ -13,7 +13,6 @@ import asyncio
 import json
 import random
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -33,7 +32,7 @@ from bot.subscriptions import Where, handle, parse
 from knowledge import KnowledgeBase
 from knowledge.store import Reader
 from tests.digest_world import roadmap
-from tests.reliability.helpers import KILL_HOOK
+from tests.reliability.helpers import KILL_HOOK, finish_or_kill
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each trial's report puts objective 1 (axis 1, owned by CYBER) at `progress: <trial>`.
@@ -174,13 +173,7 @@ def run_child(root: Path, source: Path, port: int, step: Step | None, delay: flo
     assert child.stdout.readline().strip() == "ready"
     child.stdin.write("go\n")
     child.stdin.flush()
-    if delay is not None:
-        try:
-            child.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
-    out, _ = child.communicate(timeout=60)
-    assert child.returncode in (0, -signal.SIGKILL), (child.returncode, out)
+    finish_or_kill(child, delay)
     return child.returncode == 0
 
 

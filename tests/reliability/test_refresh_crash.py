@@ -14,7 +14,6 @@ import json
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,14 @@ from pathlib import Path
 import pytest
 
 from knowledge import KnowledgeBase
-from tests.reliability.helpers import KILL_HOOK, MARKER_QUESTIONS, check_version_file, tags_in, write_sources
+from tests.reliability.helpers import (
+    KILL_HOOK,
+    MARKER_QUESTIONS,
+    check_version_file,
+    finish_or_kill,
+    tags_in,
+    write_sources,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Blocks of ~22 records; five blocks are about the bundled knowledge (1×). The step kill points do not depend on the
@@ -107,14 +113,8 @@ def run_child(root: Path, source: str, step: Step | None, delay: float | None) -
     started = time.perf_counter()
     child.stdin.write("go\n")
     child.stdin.flush()
-    if delay is not None:
-        try:
-            child.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
-    out, _ = child.communicate(timeout=60)
+    out = finish_or_kill(child, delay)
     elapsed = time.perf_counter() - started
-    assert child.returncode in (0, -signal.SIGKILL), (child.returncode, out)
     return child.returncode == 0 and out.strip() == "done", elapsed
 
 
