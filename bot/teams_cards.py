@@ -153,4 +153,5 @@ def answer_text(answer: Answer) -> str:
 def welcome_answer(lang: str, examples: list[str]) -> Answer:
     """The welcome on install: who the bot is, and example questions one click away."""
     choices = [{"label": q, "query": q} for q in examples]
-    return Answer(intent="help", lang=lang, title=say("home_title", lang), text=say("welcome", lang), choices=choices)
+    text = say("welcome", lang) + (" " + say("welcome_try", lang) if choices else "")
+    return Answer(intent="help", lang=lang, title=say("home_title", lang), text=text, choices=choices)

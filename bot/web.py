@@ -72,7 +72,7 @@ def render_page(template: str, lang: str, as_of: str = "", examples: list[str] |
         "lang": lang,
         "other_lang": other,
         "title": say("home_title", lang),
-        "welcome": say("welcome", lang),
+        "welcome": say("welcome", lang) + (" " + say("welcome_try", lang) if examples else ""),
         "examples_label": say("web_examples", lang),
         "conversation": say("web_conversation", lang),
         "question_label": say("web_question_label", lang),

@@ -284,9 +284,11 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "welcome": (
         "Bonjour, je suis govbot. Je réponds aux questions sur la gouvernance du numérique en santé, "
-        "toujours avec la source. Essayez :",
-        "Hello, I am govbot. I answer questions on digital health governance, always with the source. Try:",
+        "toujours avec la source.",
+        "Hello, I am govbot. I answer questions on digital health governance, always with the source.",
     ),
+    # Said after the welcome only when there are example questions to offer.
+    "welcome_try": ("Essayez :", "Try:"),
     "home_title": ("govbot — gouvernance du numérique en santé", "govbot — digital health governance"),
     # web chat
     "not_ready": (

@@ -69,3 +69,12 @@ def test_every_platform_shows_the_examples_the_knowledge_answers(bundled_copy: K
 
 def _between(text: str, start: str, end: str) -> list[str]:
     return [part.split(end, 1)[0] for part in text.split(start)[1:]]
+
+
+def test_with_no_example_to_offer_no_one_is_told_to_try_them() -> None:
+    """A knowledge that answers none of the candidates (another organisation's) gets no dangling "Essayez :"."""
+    template = (STATIC / "index.html").read_text(encoding="utf-8")
+    assert "Essayez :" in render_page(template, "fr", "", ["Qui porte le programme CaRE ?"])
+    assert "Essayez" not in render_page(template, "fr", "", []) and "Try:" not in render_page(template, "en", "", [])
+    assert welcome_answer("fr", []).text.endswith("avec la source.")
+    assert welcome_answer("en", ["Who runs CaRE?"]).text.endswith("Try:")

@@ -346,5 +346,44 @@ async def _screenshot(path: Path) -> None:
             await runner.cleanup()
 
 
+async def _digest_screenshot(path: Path) -> None:
+    """docs/digest-webchat.png: a visitor subscribed to objective 1 opens the chat after a refresh moved it."""
+    from aiohttp import web
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = roadmap(Path(tmp) / "src")
+        kb = KnowledgeBase(Path(tmp) / "kb")
+        kb.refresh([str(src)], bundled=False)
+        conv = Conversation(kb)
+        state = conv.subscriptions = State(kb.path)
+        process_refresh(kb, state)
+        runner = web.AppRunner(create_app(conv), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        desktop = {"width": 960, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+        browser = await Browser.launch(Path(tmp) / "profile")
+        try:
+            await browser.open(url, desktop)
+            await browser.type_and_enter("abonner objectif 1")
+            await browser.answers(1)
+            bring_news(src)
+            kb.refresh([str(src)], bundled=False)
+            process_refresh(kb, state)
+            await deliver_due(state, {"web": web_sender(state)})
+            await browser.open(url, desktop)
+            await browser.wait_for("document.querySelector('#log article.digest h2')?.textContent")
+            await browser.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+            await browser.screenshot(path)
+        finally:
+            await browser.close()
+            await runner.cleanup()
+
+
 if __name__ == "__main__":
-    asyncio.run(_screenshot(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/webchat.png")))
+    # python -m tests.test_webchat_browser [docs/webchat.png] | digest [docs/digest-webchat.png]
+    if sys.argv[1:2] == ["digest"]:
+        asyncio.run(_digest_screenshot(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/digest-webchat.png")))
+    else:
+        asyncio.run(_screenshot(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/webchat.png")))

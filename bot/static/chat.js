@@ -144,7 +144,7 @@
       if (section.heading) article.append(el("h3", {}, section.heading));
       const list = el("ul", {});
       for (const line of section.lines || []) {
-        const item = el("li", {}, line.text);
+        const item = el("li", {}, line.text.replace(/^•\s*/, ""));  // the list draws its own bullets
         if (isHttp(line.url)) {
           item.append(" ", el("a", { href: line.url, rel: "noopener noreferrer", target: "_blank" }, "↗"));
         }
