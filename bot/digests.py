@@ -203,5 +203,7 @@ def process_refresh(kb: KnowledgeBase, state: State) -> int | None:
             digests.append((digest.id, sub.id, digest.to_dict()))
     if not state.record_refresh(version, previous, changes, digests):
         return None
-    log.info("version %s: %d change(s), %d digest(s) queued", version, len(changes), len(digests))
+    # A version that changes nothing anyone follows is not news (nor the first build's line after the banner).
+    level = logging.INFO if changes or digests else logging.DEBUG
+    log.log(level, "version %s: %d change(s), %d digest(s) queued", version, len(changes), len(digests))
     return len(digests)
