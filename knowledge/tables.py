@@ -22,20 +22,25 @@ ROW = "__row__"  # a record's row number in its table (1 is the header)
 ROADMAP = "__roadmap__"  # a record's roadmap, from a "feuille de route" column (in YAML, `roadmap:` is text)
 TABLES = "__tables__"  # document key: {record_type: {"sheet": name or None, "columns": {field: header}}}
 
+
+def _reverse(groups: dict[str, str]) -> dict[str, str]:
+    """{meaning: "word|other word"} -> {word: meaning}: the tables below are written by meaning, read by word."""
+    return {word: meaning for meaning, words in groups.items() for word in words.split("|")}
+
+
 # File stems and sheet names (folded) -> record type.
-_STEMS: dict[str, str] = {}
-for _kind, _names in {
-    "objectives": "objectives|objectifs|objectif|actions|mesures|engagements",
-    "actors": "actors|acteurs|acteur|organisations|structures|organismes|pilotes",
-    "decisions": "decisions|decision|releve de decisions|arbitrages",
-    "councils": "councils|conseils|conseil|comites|comite|instances|copil|reunions|seances",
-    "reports": "reports|rapports|rapport|bilans|bilan|suivi|points d etape|revues",
-    "axes": "axes|axe",
-    "programmes": "programmes|programme|projets|chantiers",
-    "documents": "documents",
-}.items():
-    for _name in _names.split("|"):
-        _STEMS[_name] = _kind
+_STEMS = _reverse(
+    {
+        "objectives": "objectives|objectifs|objectif|actions|mesures|engagements",
+        "actors": "actors|acteurs|acteur|organisations|structures|organismes|pilotes",
+        "decisions": "decisions|decision|releve de decisions|arbitrages",
+        "councils": "councils|conseils|conseil|comites|comite|instances|copil|reunions|seances",
+        "reports": "reports|rapports|rapport|bilans|bilan|suivi|points d etape|revues",
+        "axes": "axes|axe",
+        "programmes": "programmes|programme|projets|chantiers",
+        "documents": "documents",
+    }
+)
 # Sheets that are not records: the roadmap's own card and the source's words.
 META_SHEETS = {
     "roadmap": "roadmap",
@@ -45,43 +50,42 @@ META_SHEETS = {
 }
 
 # Headers (folded) -> field, for every record type, then per type where one word means two things.
-_HEADERS: dict[str, str] = {}
-for _field, _words in {
-    "id": "id|identifiant|ident|code|ref|reference|cle",
-    "title": "title|titre|intitule|libelle",
-    "axis": "axis|axe|axe strategique",
-    "owners": "owners|owner|pilote|pilotes|porteur|porteurs|responsable|responsables|pilote s|porteur s",
-    "status": "status|statut|etat|etat d avancement",
-    "progress": "progress|avancement|progression|taux d avancement|avancement %|% avancement|taux de realisation",
-    "due": "due|echeance|date cible|date d echeance|echeance prevue|jalon|deadline|due date|target date|calendrier",
-    "description": "description|detail|details",
-    "priority": "priority|priorite",
-    "updated": "updated|mis a jour|mise a jour|date de mise a jour|maj",
-    "aliases": "aliases|alias|sigle|sigles|autres noms|aussi appele",
-    "url": "url|lien|adresse|page",
-    "name": "name|nom|denomination",
-    "kind": "kind|type|nature|categorie",
-    "role": "role|missions|mission",
-    "parent": "parent|rattachement|tutelle",
-    "people": "people|personnes|contacts|dirigeants|equipe",
-    "council": "council|conseil|comite|instance|copil|seance",
-    "date": "date|date de seance|date de la decision",
-    "summary": "summary|resume|synthese",
-    "objectives": "objectives|objectifs|objectifs lies|objectifs concernes",
-    "amount": "amount|montant|financement",
-    "number": "number|numero|n|no|edition",
-    "place": "place|lieu",
-    "participants": "participants",
-    "budget": "budget|enveloppe",
-    "start": "start|debut|date de debut",
-    "end": "end|fin|date de fin",
-    "published": "published|publie le|date de publication|publication|publie",
-    ROADMAP: "roadmap|feuille de route",
-    "format": "format",
-    "path": "path|chemin|fichier",
-}.items():
-    for _word in _words.split("|"):
-        _HEADERS[_word] = _field
+_HEADERS = _reverse(
+    {
+        "id": "id|identifiant|ident|code|ref|reference|cle",
+        "title": "title|titre|intitule|libelle",
+        "axis": "axis|axe|axe strategique",
+        "owners": "owners|owner|pilote|pilotes|porteur|porteurs|responsable|responsables|pilote s|porteur s",
+        "status": "status|statut|etat|etat d avancement",
+        "progress": "progress|avancement|progression|taux d avancement|avancement %|% avancement|taux de realisation",
+        "due": "due|echeance|date cible|date d echeance|echeance prevue|jalon|deadline|due date|target date|calendrier",
+        "description": "description|detail|details",
+        "priority": "priority|priorite",
+        "updated": "updated|mis a jour|mise a jour|date de mise a jour|maj",
+        "aliases": "aliases|alias|sigle|sigles|autres noms|aussi appele",
+        "url": "url|lien|adresse|page",
+        "name": "name|nom|denomination",
+        "kind": "kind|type|nature|categorie",
+        "role": "role|missions|mission",
+        "parent": "parent|rattachement|tutelle",
+        "people": "people|personnes|contacts|dirigeants|equipe",
+        "council": "council|conseil|comite|instance|copil|seance",
+        "date": "date|date de seance|date de la decision",
+        "summary": "summary|resume|synthese",
+        "objectives": "objectives|objectifs|objectifs lies|objectifs concernes",
+        "amount": "amount|montant|financement",
+        "number": "number|numero|n|no|edition",
+        "place": "place|lieu",
+        "participants": "participants",
+        "budget": "budget|enveloppe",
+        "start": "start|debut|date de debut",
+        "end": "end|fin|date de fin",
+        "published": "published|publie le|date de publication|publication|publie",
+        ROADMAP: "roadmap|feuille de route",
+        "format": "format",
+        "path": "path|chemin|fichier",
+    }
+)
 _BY_TYPE: dict[str, dict[str, str]] = {
     "objectives": {"numero": "id", "n": "id", "no": "id", "objectif": "title", "commentaire": "description"},
     "axes": {"numero": "id", "n": "id", "axe": "id", "resume": "summary", "description": "summary"},

@@ -65,10 +65,19 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path)
 
 
-async def test_slack_channels_get_exactly_one_correct_digest(world: World, aiohttp_server: Any) -> None:
-    slack = FakeSlack()
-    await slack.start(aiohttp_server)
-    send = slack_sender(AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url + "/"))
+@pytest.fixture
+async def slack(aiohttp_server: Any) -> FakeSlack:
+    fake = FakeSlack()
+    await fake.start(aiohttp_server)
+    return fake
+
+
+def slack_client(slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url + "/")
+
+
+async def test_slack_channels_get_exactly_one_correct_digest(world: World, slack: FakeSlack) -> None:
+    send = slack_sender(slack_client(slack))
     world.subscribe("slack", "C-ALL", "abonner tout")
     world.subscribe("slack", "C-AXIS2", "subscribe axis 2")
     world.subscribe("slack", "C-PHARMA", "abonner porteur PHARMA")  # out of scope: nothing moves for PHARMA
@@ -97,10 +106,8 @@ async def test_slack_channels_get_exactly_one_correct_digest(world: World, aioht
     assert len(slack.of("chat.postMessage")) == 2
 
 
-async def test_slack_refusals(world: World, aiohttp_server: Any) -> None:
-    slack = FakeSlack()
-    await slack.start(aiohttp_server)
-    send = slack_sender(AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url + "/"))
+async def test_slack_refusals(world: World, slack: FakeSlack) -> None:
+    send = slack_sender(slack_client(slack))
     world.subscribe("slack", "C-GONE", "abonner tout")
     world.subscribe("slack", "C-BUSY", "abonner décisions")
     world.refresh()
@@ -216,11 +223,9 @@ def test_rendering_keeps_knowledge_text_inert() -> None:
 
 
 async def test_govbot_serve_delivers_after_a_refresh(
-    world: World, aiohttp_server: Any, aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+    world: World, slack: FakeSlack, aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The service as `govbot serve` builds it: senders from the environment, the loop in the background."""
-    slack = FakeSlack()
-    await slack.start(aiohttp_server)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("GOVBOT_SLACK_API_URL", slack.api_url)
     monkeypatch.setenv("GOVBOT_TEAMS", "0")
