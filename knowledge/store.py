@@ -8,11 +8,13 @@ with it, readers keep a consistent version, and a crash at any point leaves the 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import sqlite3
 import stat
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from rapidfuzz import fuzz, process
 
 from .model import ENTITY_KINDS, RECORD_TYPES, RefreshReport, SourceErrors, SourceProblem
 from .sources import Bundle
@@ -338,6 +341,7 @@ def _write_version(path: Path, bundle: Bundle, fingerprint: str, stamp: str) -> 
                     ]
                     if record.get("council"):
                         links.append({"kind": "council", "src": record["id"], "dst": record["council"]})
+        # Passages come after every record, so a search of records alone stops at the first passage's rowid.
         for passage in bundle.passages:
             entities.append(
                 {
@@ -516,10 +520,9 @@ class Reader:
         self.counts: dict[str, int] = json.loads(meta.get("counts", "{}"))
         self.total = sum(self.counts.values())
         self.memo: dict[str, Any] = {}  # values derived from this version once (e.g. the example questions)
-        self._fuzzy_names: dict[int, str] | None = None
+        self._fuzzy: tuple[list[str], list[int], list[tuple[str, str]]] | None = None
         self._name_words: frozenset[str] | None = None
         self._record_words: dict[tuple[str, str], frozenset[str]] = {}
-        self._fuzzy_keys: list[tuple[str, str]] = []
 
     def close(self) -> None:
         self.conn.close()
@@ -591,6 +594,13 @@ class Reader:
         if kinds:
             where = f" AND e.kind IN ({','.join('?' * len(kinds))})"
             params += list(kinds)
+            # A rowid bound lets FTS5 skip the other side's rows instead of scoring them (passages are last).
+            if "passages" not in kinds:
+                where += " AND entities_fts.rowid < ?"
+                params.append(self._first_passage())
+            elif kinds == ("passages",):
+                where += " AND entities_fts.rowid >= ?"
+                params.append(self._first_passage())
         params.append(limit)
         return self.rows(
             "SELECT e.kind, e.id, e.title, e.url, e.heading, e.body, e.date, "
@@ -599,6 +609,12 @@ class Reader:
             f"WHERE entities_fts MATCH ?{where} ORDER BY rank LIMIT ?",
             params,
         )
+
+    def _first_passage(self) -> int:
+        if "first_passage" not in self.memo:
+            found = self.rows("SELECT min(rowid) AS first FROM entities WHERE kind = 'passages'")[0]["first"]
+            self.memo["first_passage"] = found if found is not None else 2**62
+        return self.memo["first_passage"]
 
     def search_text(self, text: str, limit: int = 20, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Full-text search for user text, leaving out terms that most records hold (they only cost time).
@@ -663,20 +679,32 @@ class Reader:
             self._name_words = frozenset(w for r in rows for w in r["name"].split())
         return self._name_words
 
-    def fuzzy_choices(self) -> tuple[dict[int, str], list[tuple[str, str]]]:
-        """Names and aliases of actors, programmes, councils and axes, for rapidfuzz (built once per version).
+    def fuzzy_names(self, text: str, cutoff: float, limit: int) -> list[tuple[str, float, str, str]]:
+        """Names and aliases of actors, programmes, councils and axes within `cutoff` (rapidfuzz ratio) of a
+        text, best first, as (name, score, kind, id).
 
-        Objectives and decisions are long titles found by full-text search; typos in them are caught there
-        by prefixes, which keeps this list, scanned for every question, a few thousand names at most.
+        Objectives and decisions are long titles found by full-text search; typos in them are caught there by
+        prefixes, which keeps this list a few thousand names at most. Only names of a length that can reach the
+        cutoff are scored: a ratio of c needs the shorter string to be at least c / (2 - c) of the longer one,
+        which spares most of the list on a large knowledge base.
         """
-        if self._fuzzy_names is None:
+        if self._fuzzy is None:
             rows = self.rows(
                 "SELECT n.name, n.kind, n.id FROM names n "
-                "WHERE n.kind IN ('actors', 'programmes', 'councils', 'axes') AND length(n.name) <= 60"
+                "WHERE n.kind IN ('actors', 'programmes', 'councils', 'axes') AND length(n.name) <= 60 "
+                "ORDER BY length(n.name), n.rowid"
             )
-            self._fuzzy_keys = [(r["kind"], r["id"]) for r in rows]
-            self._fuzzy_names = {i: r["name"] for i, r in enumerate(rows)}
-        return self._fuzzy_names, self._fuzzy_keys
+            self._fuzzy = (
+                [r["name"] for r in rows],
+                [len(r["name"]) for r in rows],
+                [(r["kind"], r["id"]) for r in rows],
+            )
+        names, lengths, keys = self._fuzzy
+        share = cutoff / 100 / (2 - cutoff / 100)
+        start = bisect.bisect_left(lengths, math.ceil(len(text) * share))
+        end = bisect.bisect_right(lengths, math.floor(len(text) / share))
+        found = process.extract(text, names[start:end], scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+        return [(name, score, *keys[start + index]) for name, score, index in found]
 
     def changes_since(self, previous: Path) -> list[dict[str, Any]]:
         """What a refresh changed, read against the version `previous`: one dict per change, for digests and feeds.

@@ -403,7 +403,6 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
     exact_words = max((len(_name_words(row["name"]) & set(own)) for row in exact), default=0)
     exact_best = max((c.score for c in found.values() if c.how == "exact"), default=0.0)
     if own:
-        choices, keys = reader.fuzzy_choices()
         # Numbers are never fuzzy: "France 2023" is not "France 2030".
         # Words already matched exactly need no typo tolerance.
         matched = {w for row in exact for w in row["name"].split()}
@@ -413,9 +412,8 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
             if len(g) >= 5 and not any(c.isdigit() for c in g)
         ][:24]
         for gram in fuzzy_grams:
-            for _name, score, index in process.extract(gram, choices, scorer=fuzz.ratio, score_cutoff=84, limit=3):
-                kind, rid = keys[index]
-                offer(kind, rid, 0.6 + (score - 84) / 16 * 0.33, choices[index], "fuzzy")
+            for name, score, kind, rid in reader.fuzzy_names(gram, cutoff=84, limit=3):
+                offer(kind, rid, 0.6 + (score - 84) / 16 * 0.33, name, "fuzzy")
     if content:
         record_kinds = tuple(k for k in kinds if k != "passages")
         asked = list(dict.fromkeys(content + own))
