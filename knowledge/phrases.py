@@ -105,6 +105,11 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "{count} loaded objective(s) have no published status.",
     ),
     "changes_title": ("Changements de « {old} » à « {new} »", "Changes from “{old}” to “{new}”"),
+    "changes_which": (
+        "Plusieurs séries de rapports sont chargées : lesquels comparer ?",
+        "Several series of progress reports are loaded: which one do you mean?",
+    ),
+    "changes_choice": ("Changements — {report}", "Changes — {report}"),
     "changes_since_title": ("Nouveautés depuis le {date}", "What is new since {date}"),
     "changes_none": ("Aucun changement de statut entre ces deux rapports.", "No status changed between these reports."),
     "changes_one_report": (

@@ -167,6 +167,8 @@ def _words(reader: Reader, card: dict[str, str]) -> list[str]:
 
 def _naming_words(reader: Reader, card: dict[str, str]) -> list[str]:
     words = [fold(card["id"])]
+    # What a title puts in brackets names the roadmap as people say it: "… 2024-2027 (Val-de-Brume)".
+    words += [fold(m) for m in re.findall(r"\(([^()]{3,40})\)", card.get("title") or "")]
     if card["id"] == NATIONAL:
         words += ["national", "nationale", "nationaux", "nationales"]
     if card.get("owner"):

@@ -35,7 +35,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "changes",
         re.compile(
-            r"\b(chang\w*|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
+            r"\b(changements?|changes|changed|a change|ont change|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"
             r"bouge|moved|new since|nouveau depuis)\b"
         ),
         1.0,
@@ -109,7 +109,7 @@ _SINCE = re.compile(r"\b(?:depuis|since|after|apres)\s+(?:le\s+|the\s+)?(.{4,30}
 _REPORT = re.compile(r"\b(rapport|report|bilan|revue|review|publication|point d etape)\b")
 # A clicked choice: "<intent> <kind>:<id> [<lang>]", answered without guessing.
 _REF = re.compile(
-    r"^(status|owner|decisions|about|list) (actors|axes|objectives|decisions|councils|programmes|reports):(.+?)"
+    r"^(status|owner|decisions|about|list|changes) (actors|axes|objectives|decisions|councils|programmes|reports):(.+?)"
     r"(?: \[(fr|en)\])?$"
 )
 _CUE_WORDS = frozenset(

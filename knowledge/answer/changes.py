@@ -20,16 +20,46 @@ def _named_change(candidates: list[Candidate]) -> bool:
     return any(c.how == "exact" and re.search(r"\b(chang|evolu|nouveau)", c.matched) for c in candidates[:3])
 
 
-def _changes(q: Question, reader: Reader) -> Answer:
-    lang = q.lang
+def _family(record: dict[str, Any]) -> tuple[str, str]:
+    """Reports compare within one series: the same roadmap and the same source (a hospital group's plan loaded
+    in the national roadmap has its own reviews)."""
+    return (record.get("roadmap") or "", record.get("source_title") or "")
+
+
+def names_a_series(reader: Reader, candidates: list[Candidate]) -> dict[str, Any] | None:
+    """The organisation the question names whose source holds a series of reports ("la revue du GH3R")."""
+    for c in candidates[:3]:
+        if c.kind == "actors" and c.how == "exact" and (actor := reader.record("actors", c.id)):
+            if actor.get("source_title") and any(_family(r) == _family(actor) for r in _all_reports(reader)):
+                return actor
+    return None
+
+
+def _all_reports(reader: Reader) -> list[dict[str, Any]]:
     # Only the columns needed: a report's `statuses` can hold thousands of rows.
-    clause, params = roadmaps.scope_clause(q, reader)
-    reports = reader.rows(
-        f"SELECT id, published, title, url, roadmap FROM reports WHERE {clause} ORDER BY published DESC LIMIT 50",
-        params,
-    )
-    # Reports compare within one roadmap: the newest report's.
-    reports = [r for r in reports if r["roadmap"] == reports[0]["roadmap"]] if reports else reports
+    if "reports" not in reader.memo:
+        reader.memo["reports"] = reader.rows(
+            "SELECT id, published, title, url, roadmap, source_title FROM reports ORDER BY published DESC, id DESC"
+        )
+    return reader.memo["reports"]
+
+
+def _changes(
+    q: Question, reader: Reader, candidates: list[Candidate] | None = None, report: dict[str, Any] | None = None
+) -> Answer:
+    """What changed between the last two reports of one series (the clicked `report`'s, the named
+    organisation's or roadmap's); with several series and nothing to choose between them, ask which."""
+    lang = q.lang
+    asked = roadmaps.scope(q, reader)
+    reports = [r for r in _all_reports(reader) if not asked or r["roadmap"] in asked]
+    dated = [r for r in reports if q.when and (r.get("published") or "").startswith(q.when)]
+    series = report or names_a_series(reader, candidates or []) or (dated[0] if dated else None)
+    if series:
+        reports = [r for r in reports if _family(r) == _family(series)]
+    newest = list(dict.fromkeys(_family(r) for r in reports))
+    if len(newest) > 1:
+        return _which_series(q, reader, [next(r for r in reports if _family(r) == f) for f in newest])
+    reports = [r for r in reports if _family(r) == newest[0]] if newest else reports
     if q.since:
         newer = [r for r in reports if (r.get("published") or "") >= q.since]
         older = [r for r in reports if (r.get("published") or "") < q.since]
@@ -45,6 +75,7 @@ def _changes(q: Question, reader: Reader) -> Answer:
     title = ""
     if pair:
         old, new = pair
+        results.append(_result("reports", new))  # what the answer is about first, then what moved
         title = say("changes_title", lang, old=old.get("title") or old["id"], new=new.get("title") or new["id"])
         moved = (
             "FROM history n LEFT JOIN history o ON o.report = ? AND o.objective = n.objective "
@@ -101,6 +132,26 @@ def _changes(q: Question, reader: Reader) -> Answer:
         sources=_dedupe(sources)[:6],
         confidence=0.9 if (pair or results) else 0.6,
         results=results,
+    )
+
+
+def _which_series(q: Question, reader: Reader, newest: list[dict[str, Any]]) -> Answer:
+    """Several series of reports and a question that names none: one choice per series, its newest report."""
+    choices = [
+        {
+            "label": say("changes_choice", q.lang, report=r.get("title") or r["id"]),
+            "query": f"changes reports:{r['id']} [{q.lang}]",
+        }  # fmt: skip
+        for r in newest[:5]
+    ]
+    return Answer(
+        intent="changes",
+        lang=q.lang,
+        title="",
+        text=say("changes_which", q.lang),
+        choices=choices,
+        confidence=0.5,
+        results=[_result("reports", r) for r in newest[:5]],
     )
 
 

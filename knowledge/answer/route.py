@@ -10,7 +10,7 @@ from ..store import Reader, title_of
 from ..text import fold
 from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
 from ..understand import KIND_ORDER, Candidate, Question, resolve
-from .changes import _changes, _named_change
+from .changes import _changes, _named_change, names_a_series
 from .common import _covers, _holds_words, _once, _topic_readings
 from .councils import _council, _decisions_on, _decisions_since
 from .fallbacks import _ask_back, _help, _passage, _unknown
@@ -18,6 +18,11 @@ from .lists import _LIST_WORDS, _PLURAL_OBJECTIVES, _PLURALS, _kind_list, _named
 from .records import _about_candidate, _about_record, _objective
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
+# Words that name progress reports, whatever record they also name ("bilan semestriel" is an alias).
+_REPORT_WORDS = frozenset(
+    "bilan bilans semestriel semestrielle revue revues rapport rapports report reports review reviews avancement "
+    "etat progress publication point etape suivi de du des d l la le les".split()
+)
 
 
 def _holds_other_name(reader: Reader, c: Candidate, exact: list[Candidate]) -> bool:
@@ -32,6 +37,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         record = reader.record(kind, rid)
         if record is None:
             return _unknown(q, reader, [])
+        if intent == "changes" and kind == "reports":
+            return _changes(q, reader, report=record)
         return _about_record(q, reader, kind, record, intent)
     if not q.folded or "help" in q.cues:
         return _help(q, reader)
@@ -43,8 +50,8 @@ def compose(q: Question, reader: Reader) -> Answer:
     if q.since and ("decisions" in q.cues or "decisions" in q.kinds):  # "les décisions prises depuis mars 2025"
         return _decisions_since(q, reader)
     asks_changes = "changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report))
-    if asks_changes and not _named_change(candidates()):
-        return _changes(q, reader)
+    if asks_changes and not _named_change(candidates()) and not _names_a_topic(reader, candidates()):
+        return _changes(q, reader, candidates())
     if q.council or q.latest_council:
         return _council(q, reader)
     if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader)):
@@ -128,6 +135,19 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _names_a_topic(reader: Reader, found: list[Candidate]) -> bool:
+    """ "Quoi de neuf sur Mon espace santé", "did the CSIRT move": the news of one record named in the question,
+    not a comparison of reports (an organisation with its own reviews only says whose reports to compare)."""
+    best = found[0] if found else None
+    if best is None or best.how != "exact" or best.score < ANSWER_AT or best.kind == "reports":
+        return False
+    if set(best.matched.split()) <= _REPORT_WORDS:  # "le bilan semestriel" names the reports themselves
+        return False
+    return not (
+        best.kind == "actors" and (names_a_series(reader, [best]) or roadmaps.names_a_roadmap(reader, best.matched))
+    )
 
 
 def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:

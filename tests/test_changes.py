@@ -1,0 +1,54 @@
+"""What changed: reports compare within one series (a roadmap's, or an organisation's own reviews)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.eval import build_kb
+from knowledge import KnowledgeBase
+
+
+@pytest.fixture(scope="module")
+def two_series(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The bundled knowledge, the group plan with its quarterly reviews and the region with its bilans."""
+    return build_kb(Path(tmp_path_factory.mktemp("series")), region=True)
+
+
+def test_a_question_naming_no_series_asks_which_and_a_click_answers_it(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("what changed in the last review?")
+    assert answer.intent == "changes" and answer.confidence < 0.78
+    queries = [c["query"] for c in answer.choices]
+    assert queries == ["changes reports:ars-vdb:BILAN-2025-S2 [en]", "changes reports:R3R-2025-09 [en]"]
+    clicked = two_series.ask(queries[1])
+    assert clicked.results[0]["id"] == "R3R-2025-09"
+    assert "Revue trimestrielle de mars 2025" in clicked.title and "Bilan" not in clicked.text
+
+
+@pytest.mark.parametrize(
+    ("question", "report"),
+    [
+        ("qu'est-ce qui a changé dans la dernière revue du GH3R ?", "R3R-2025-09"),
+        ("y a quoi de neuf aux Trois-Rivières ?", "R3R-2025-09"),
+        ("what changed in the latest Val-de-Brume review?", "ars-vdb:BILAN-2025-S2"),
+        ("qu'est-ce qui a changé dans le dernier bilan semestriel de l'ARS ?", "ars-vdb:BILAN-2025-S2"),
+        ("what changed in the September 2025 review?", "R3R-2025-09"),
+    ],
+)
+def test_the_organisation_roadmap_or_month_named_picks_the_series(
+    two_series: KnowledgeBase, question: str, report: str
+) -> None:
+    answer = two_series.ask(question)
+    assert answer.intent == "changes" and answer.confidence >= 0.78
+    assert answer.results[0] == {**answer.results[0], "kind": "reports", "id": report}
+
+
+def test_news_of_a_named_record_is_that_record_not_a_comparison(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("y a quoi de neuf sur mon espace santé")
+    assert answer.results[0]["id"] == "MES"
+
+
+def test_change_as_a_verb_is_not_a_question_about_changes(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("how often do we have to change passwords per the charter")
+    assert answer.intent != "changes"
