@@ -45,7 +45,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         re.compile(
             r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|"
             r"where (does|do|is|are) .* stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
-            r"how (is|are) .* going|achieved|realises?|termines?|on track)\b"
+            r"how (is|are) .* going|achieved|realises?|termines?|on track|ca avance|ca progresse|ca donne quoi|"
+            r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along)\b"
         ),
         1.0,
     ),
@@ -53,12 +54,14 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "owner",
         re.compile(
-            r"\b(qui (l |la |le |les )?(pilote|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
+            r"\b(qui (l |la |le |les )?(pilote?|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
             r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie|"
             r"a succede|succede|remplace)|"
             r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|"
             r"is in charge|is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates|"
             r"succeeded|replaced)|"
+            r"(pilote|porte|gere|dirige|developpe|opere|confiee?s?)e?s? (par|a qui)|c est qui sur|a qui est confie\w*|"
+            r"(run|led|managed|owned|operated|headed|steered|driven|coordinated|piloted|chaired) by|"
             r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|successeur|predecesseur|"
             r"successor|predecessor|owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|"
             r"in charge|chef|patron|leader|delegue|deleguee)\b"

@@ -283,3 +283,12 @@ decisions:
         "Décision du 3e COPIL — Renouvellement des postes de travail des urgences",
         "Décision du 4e COPIL — Renouvellement des postes de travail du bloc",  # the council's shortest name
     ]
+
+
+def test_where_a_programme_stands_is_a_status_answer_and_who_runs_it_an_owner_answer(
+    bundled_kb: KnowledgeBase,
+) -> None:
+    status = bundled_kb.ask("CaRE avancement")
+    assert (status.intent, status.results[0]["id"]) == ("status", "CARE")
+    owner = bundled_kb.ask("Pro Santé Connect is run by which agency?")
+    assert (owner.intent, owner.results[0]["id"]) == ("owner", "PSC")

@@ -78,6 +78,11 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("decsions du 2e copil", "decisions"),
         ("where are we on the backups?", "status"),
         ("combien de participants", "passage"),
+        ("qui pilot le programme", "owner"),
+        ("le pilotage est confié à qui", "owner"),
+        ("is it run by which agency?", "owner"),
+        ("c qui sur la dictée vocale", "owner"),
+        ("les sauvegardes ça avnce ?", "status"),
     ],
 )
 def test_intent_comes_from_scored_typo_tolerant_cues(reader: Reader, typed: str, cue: str) -> None:

@@ -78,6 +78,8 @@ def _intent(q: Question, kind: str) -> str:
         return "status"
     if kind == "decisions":
         return "decisions"
+    if kind in ("programmes", "axes") and "status" in q.cues:  # "CaRE, ça avance ?": where the programme stands
+        return "status"
     return "about"
 
 
