@@ -572,6 +572,10 @@ class Reader:
             self._record_words[(kind, record_id)] = cached
         return cached
 
+    def units_of(self, actor: str) -> list[dict[str, Any]]:
+        """The actors directly under an organisation (its `parent`)."""
+        return self.records("actors", "id IN (SELECT src FROM links WHERE kind = 'parent' AND dst = ?)", (actor,))
+
     def axis_objective_count(self, axis: str) -> int:
         return self.count("objectives", "axis = ?", (axis,))
 

@@ -89,7 +89,63 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(participants?|attendees?|attended|combien de (personnes|presents))\b"), ("participants",)),
     (re.compile(r"\b(budget|montant|amount|cout|coute|cost|costs|how much)\b"), ("budget", "amount")),
     (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
+    # Facts no record kind holds: the question is out of scope whatever record it names.
+    (re.compile(r"\b(e ?mail|mail|courriel|adresse (mail|electronique)|phone|telephone|tel)\b"), ("contact",)),
+    (re.compile(r"\b(salaire|salary|salaries|paid|pay|remuneration|remunere\w*|gagne combien)\b"), ("salary",)),
+    (
+        re.compile(
+            r"\b(will replace|will succeed|va remplacer|remplacera|succedera|prochaine? (directeur|directrice|"
+            r"president\w*|dg)|next (director|head|president|ceo))\b"
+        ),
+        ("successor",),
+    ),
+    (
+        re.compile(
+            r"\b(je fais comment|comment je fais|what do i do|what should i do|marche plus|fonctionne plus|"
+            r"not working|doesn t work|lost my|j ai perdu|reset my|reinitialiser)\b"
+        ),
+        ("support",),
+    ),
 )
+# A post the question asks for ("le RSSI de l'ANS") and the words of a person's title or unit that hold it: an
+# organisation whose people and units hold none of them cannot say who it is. The first match wins (a RSSI's
+# expansion also holds "systèmes d'information").
+_ROLES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\b(rssi|ciso|responsable (de la )?secu\w*|security officer)\b"), ("securite", "security", "rssi")),
+    (re.compile(r"\b(drh|ressources humaines|hr director|head of hr)\b"), ("ressources humaines", "rh", "drh")),
+    (re.compile(r"\b(dpo|protection des donnees|data protection)\b"), ("protection des donnees", "dpo")),
+    (re.compile(r"\b(daf|cfo|directeur financier|directrice financiere)\b"), ("financ", "daf")),
+    (re.compile(r"\b(cio|dsi|systemes d information|chief information)\b"), ("information", "numerique", "dsi")),
+    (
+        re.compile(
+            r"\b(chef|cheffe|head) (du |de |of )?(service )?(de )?(radiologie|radiology|cardiologie|urgences)\b"
+        ),
+        ("radiolog", "cardiolog", "urgences"),
+    ),
+)
+
+
+_PREDECESSOR = re.compile(
+    r"\b(predecesseur|predecessor|qui etait avant|et avant|avant (lui|elle)|before (him|her)|who was .* before|"
+    r"a qui a succede|who did .* (replace|succeed))\b"
+)
+
+
+def lacks_predecessor(q: Question, actor: dict[str, Any]) -> bool:
+    """The question asks who held a post before, and the organisation names no former holder."""
+    return bool(_PREDECESSOR.search(q.folded)) and not any(p.get("until") for p in actor.get("people") or [])
+
+
+def lacks_asked_role(q: Question, actor: dict[str, Any], units: list[dict[str, Any]]) -> bool:
+    """The question asks for a post that no title of the organisation's people, or of its units, holds."""
+    markers = next((words for pattern, words in _ROLES if pattern.search(q.folded)), ())
+    if not markers:
+        return False
+    held = " ".join(
+        fold(f"{a.get('name', '')} {' '.join(p.get('title', '') for p in a.get('people') or [])}")
+        for a in (actor, *units)
+    )
+    return not any(m in held for m in markers)
 
 
 def _asked_fact(q: Question) -> tuple[str, ...]:

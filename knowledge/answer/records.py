@@ -24,6 +24,8 @@ from .common import (
     _result,
     _source,
     _sources,
+    lacks_asked_role,
+    lacks_predecessor,
 )
 from .fallbacks import _ask_back, _passage, _unknown
 
@@ -34,6 +36,10 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
         return _unknown(q, reader, [])
     if _lacks_asked_fact(q, record):
         return _passage(q, reader) or _unknown(q, reader, [])
+    if c.kind == "actors" and (
+        lacks_asked_role(q, record, reader.units_of(c.id)) or lacks_predecessor(q, record)
+    ):  # "le DRH du groupe", "son prédécesseur": a post or a person this organisation's record does not name
+        return _unknown(q, reader, [])
     answer = _fact_first(q, record, _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched))
     answer.confidence = round(min(1.0, c.score), 2)
     return answer

@@ -1,4 +1,4 @@
-"""What changed: reports compare within one series (a roadmap's, or an organisation's own reviews)."""
+"""Answers over several sources at once: report series, organisations, and what no record says."""
 
 from __future__ import annotations
 
@@ -52,3 +52,24 @@ def test_news_of_a_named_record_is_that_record_not_a_comparison(two_series: Know
 def test_change_as_a_verb_is_not_a_question_about_changes(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("how often do we have to change passwords per the charter")
     assert answer.intent != "changes"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "qui est le DRH du groupe hospitalier des Trois-Rivières ?",  # a post no title of the group holds
+        "who will replace Claire Morvan when she leaves?",  # the future
+        "who was Sophie Kerhervé's predecessor at e-Brume Santé?",  # no former holder is named
+        "Paul Rigal's email address?",  # a fact no record kind holds
+        "I lost my CPS card, what do I do?",  # support, not governance
+    ],
+)
+def test_what_no_record_says_is_i_dont_know_even_when_the_question_names_a_record(
+    two_series: KnowledgeBase, question: str
+) -> None:
+    assert two_series.ask(question).intent == "unknown"
+
+
+def test_a_post_held_in_a_unit_or_a_former_holder_named_is_still_answered(two_series: KnowledgeBase) -> None:
+    assert two_series.ask("qui est le RSSI des Trois-Rivières ?").intent != "unknown"
+    assert two_series.ask("qui était avant Zerbini à l'ANS ?").intent != "unknown"
