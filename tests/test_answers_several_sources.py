@@ -73,3 +73,10 @@ def test_what_no_record_says_is_i_dont_know_even_when_the_question_names_a_recor
 def test_a_post_held_in_a_unit_or_a_former_holder_named_is_still_answered(two_series: KnowledgeBase) -> None:
     assert two_series.ask("qui est le RSSI des Trois-Rivières ?").intent != "unknown"
     assert two_series.ask("qui était avant Zerbini à l'ANS ?").intent != "unknown"
+
+
+def test_the_same_topic_in_two_organisations_asks_which_unless_one_is_named(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("télésurveillance cardiaque, on en est où ?")
+    assert [c["query"] for c in answer.choices] == ["status objectives:1 [fr]", "status objectives:ars-vdb:1.2 [fr]"]
+    scoped = two_series.ask("télésurveillance cardiaque de la région, on en est où ?")
+    assert not scoped.choices and scoped.results[0]["id"] == "ars-vdb:1.2"

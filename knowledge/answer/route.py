@@ -9,7 +9,7 @@ from ..model import Answer
 from ..store import Reader, title_of
 from ..text import fold
 from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
-from ..understand import KIND_ORDER, Candidate, Question, resolve
+from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, names_a_series
 from .common import _covers, _holds_words, _once, _topic_readings
 from .councils import _council, _decisions_on, _decisions_since
@@ -105,6 +105,8 @@ def compose(q: Question, reader: Reader) -> Answer:
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
+        if twins := _twins_elsewhere(q, reader, best, sure, found):
+            return _ask_back(q, reader, [best, *twins])
         if best.score >= ANSWER_AT and not close:
             return _about_candidate(q, reader, best)
         rivals = [c for c in sure[1:] if best.score - c.score <= RIVAL]
@@ -135,6 +137,33 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _family(reader: Reader, c: Candidate) -> tuple[str, str]:
+    record = reader.record(c.kind, c.id) or {}
+    return (record.get("roadmap") or "", record.get("source_title") or "")
+
+
+def _twins_elsewhere(
+    q: Question, reader: Reader, best: Candidate, sure: list[Candidate], found: list[Candidate]
+) -> list[Candidate]:
+    """Records of the same kind from another organisation's source whose titles hold the whole topic too
+    ("télésurveillance cardiaque": the group's objective and the region's), when the question names neither
+    organisation: the asker must choose, however much better one name matches."""
+    if roadmaps.scope(q, reader) or not (topic := _topic_readings(q, reader)):
+        return []
+    home = _family(reader, best)
+    if any(c.kind == "actors" and c.how == "exact" and _family(reader, c) == home for c in found):
+        return []
+    twins = []
+    for c in sure[1:5]:
+        if c.kind != best.kind or _family(reader, c) == home:
+            continue
+        record = reader.record(c.kind, c.id) or {}
+        title = set(fold(f"{title_of(c.kind, record)} {' '.join(record.get('aliases') or [])}").split())
+        if all(coverage_of([w], title) >= 1 for w in topic[0]):
+            twins.append(c)
+    return twins
 
 
 def _names_a_topic(reader: Reader, found: list[Candidate]) -> bool:
