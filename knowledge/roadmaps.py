@@ -264,12 +264,14 @@ def month_asked(q: Any) -> str | None:
     return q.when
 
 
-def council_asked(q: Any, reader: Reader) -> dict[str, Any] | None:
-    """The council a question means, in the roadmaps asked about: its number, the latest, or one dated by
-    month or year, among councils whose name or aliases hold the question's council word (copil, comité,
-    conseil, CNS...). None when no council fits."""
+def council_asked(q: Any, reader: Reader, home: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """The council a question means, in the roadmaps asked about (and the organisation's `home` records when
+    it names one): its number, the latest, or one dated by month or year, among councils whose name or aliases
+    hold the question's council word (copil, comité, conseil, CNS...). None when no council fits."""
     clause, params = scope_clause(q, reader)
     councils = reader.records("councils", f"{clause} ORDER BY date DESC", tuple(params), limit=10_000)
+    if home:
+        councils = [c for c in councils if family(c) == home] or councils
     words = [w for family in _COUNCIL_FAMILIES.values() for w in family if re.search(rf"\b{w}\b", q.folded)]
     if words:
         families = {f for f, ws in _COUNCIL_FAMILIES.items() if set(ws) & set(words)}
@@ -344,6 +346,13 @@ def _with_roadmap(label: str, roadmap: str | None) -> str:
         return label
     head, sep, rest = label.partition(" — ")
     return f"{head} ({roadmap}){sep}{rest}" if sep else f"{label} ({roadmap})"
+
+
+def family(record: dict[str, Any]) -> tuple[str, str]:
+    """Whose records these are: a roadmap's, and within the national one each source's (a hospital group's plan
+    loaded without a roadmap of its own is still that group's)."""
+    roadmap = record.get("roadmap") or NATIONAL
+    return (roadmap, record.get("source_title") or "" if roadmap == NATIONAL else "")
 
 
 def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:

@@ -33,6 +33,15 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         1.0,
     ),
     (
+        "help",
+        re.compile(
+            r"\b(tu sais (faire|repondre a) quoi|tu (reponds|sers) (a|sur) quoi|t es quoi comme bot|"
+            r"comment (je|on) (te |vous )?(pose|demande|interroge)|how (do|can|should) (i|we) ask|what can i ask|"
+            r"que (puis|peux) je (te |vous )?demander|quelles questions|what (questions|kind of questions) can)\b"
+        ),
+        1.0,
+    ),
+    (
         "changes",
         re.compile(
             r"\b(changements?|changes|changed|a change|ont change|evolu\w*|quoi de neuf|what s new|whats new|nouveautes?|difference\w*|"

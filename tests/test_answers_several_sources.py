@@ -80,3 +80,26 @@ def test_the_same_topic_in_two_organisations_asks_which_unless_one_is_named(two_
     assert [c["query"] for c in answer.choices] == ["status objectives:1 [fr]", "status objectives:ars-vdb:1.2 [fr]"]
     scoped = two_series.ask("télésurveillance cardiaque de la région, on en est où ?")
     assert not scoped.choices and scoped.results[0]["id"] == "ars-vdb:1.2"
+
+
+@pytest.mark.parametrize(
+    ("question", "record"),
+    [
+        ("Three Rivers clinical data warehouse status", "11"),  # the group's name scopes, it is not a topic word
+        ("zéro papier au GH3R on en est où ?", "19"),
+        ("what's the status of 4.3 on the regional roadmap", "ars-vdb:4.3"),
+    ],
+)
+def test_an_organisation_named_scopes_the_question_to_its_own_records(
+    two_series: KnowledgeBase, question: str, record: str
+) -> None:
+    answer = two_series.ask(question)
+    assert (answer.intent, answer.results[0]["id"]) == ("status", record)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["tu sais faire quoi ?", "comment je te pose une question sur un objectif ?", "how do I ask you about a council"],
+)
+def test_questions_about_the_bot_itself_get_help(two_series: KnowledgeBase, question: str) -> None:
+    assert two_series.ask(question).intent == "help"

@@ -21,9 +21,9 @@ def _named_change(candidates: list[Candidate]) -> bool:
 
 
 def _family(record: dict[str, Any]) -> tuple[str, str]:
-    """Reports compare within one series: the same roadmap and the same source (a hospital group's plan loaded
-    in the national roadmap has its own reviews)."""
-    return (record.get("roadmap") or "", record.get("source_title") or "")
+    """Reports compare within one series: the same roadmap's, and in the national one the same source's (a
+    hospital group's plan loaded there has its own reviews)."""
+    return roadmaps.family(record)
 
 
 def names_a_series(reader: Reader, candidates: list[Candidate]) -> dict[str, Any] | None:

@@ -54,7 +54,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _changes(q, reader, candidates())
     if q.council or q.latest_council:
         return _council(q, reader)
-    if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader)):
+    home = _named_family(reader, candidates()) if q.names_council else None
+    if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader, home)):
         return _council(q, reader, dated)
     lists_objectives = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
     if lists_objectives and (q.status or q.axis or _AXIS_WORD.search(q.folded)):
@@ -78,7 +79,7 @@ def compose(q: Question, reader: Reader) -> Answer:
             return _about_record(q, reader, "axes", record, "about")
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
-        found = [c for c in found if _holds_words(reader, c, q.proper)]
+        found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
     plural = _plural_kind(q.folded)
     if plural:
         actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
@@ -101,7 +102,7 @@ def compose(q: Question, reader: Reader) -> Answer:
     if sure and (topic := _topic_readings(q, reader)):
         # A record that leaves a word of the question's topic uncovered ("le chef du service de cardiologie des
         # Trois-Rivières" is not the group) is not what is asked: one that covers it, else "I don't know".
-        sure = [c for c in sure if _covers(reader, c, topic)]
+        sure = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
@@ -140,8 +141,7 @@ def compose(q: Question, reader: Reader) -> Answer:
 
 
 def _family(reader: Reader, c: Candidate) -> tuple[str, str]:
-    record = reader.record(c.kind, c.id) or {}
-    return (record.get("roadmap") or "", record.get("source_title") or "")
+    return roadmaps.family(reader.record(c.kind, c.id) or {})
 
 
 def _twins_elsewhere(
@@ -188,10 +188,40 @@ def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candi
     """Candidates of the roadmaps the question names ("le GRADeS de la région"), when it names one and some
     candidate belongs to it; else all of them."""
     asked = roadmaps.scope(q, reader)
-    if not asked or not found:
-        return found
-    kept = [c for c in found if roadmaps.roadmap_of(reader, c.kind, c.id) in asked]
-    return kept or found
+    if asked and found:
+        found = [c for c in found if roadmaps.roadmap_of(reader, c.kind, c.id) in asked] or found
+    # An organisation named by its name ("du GH3R") scopes the rest to its own source's records.
+    if home := _named_family(reader, found):
+        kept = [c for c in found if _family(reader, c) == home]
+        if any(c.kind != "actors" for c in kept):
+            return kept
+    return found
+
+
+def _named_family(reader: Reader, found: list[Candidate]) -> tuple[str, str] | None:
+    """Whose records the question is about when it names one organisation by its name (else None)."""
+    named = {_family(reader, c) for c in found if c.kind == "actors" and c.how == "exact" and c.score >= ASK_AT}
+    return next(iter(named)) if len(named) == 1 else None
+
+
+def _beyond_org(reader: Reader, c: Candidate, topic: list[list[str]]) -> list[list[str]]:
+    """The topic words a record must hold besides its organisation's name ("Three Rivers clinical data
+    warehouse": the warehouse); a topic that is only that name is kept whole."""
+    org = _org_words(reader, c)
+    return [[w for w in r if w not in org] or r for r in topic]
+
+
+def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
+    """The words of the names of the organisations in a record's source ("Three Rivers" for the group's
+    objectives): a proper name the question gives them scopes it rather than being a topic the record must hold."""
+    family = _family(reader, c)
+    key = f"org_words:{family}"
+    if key not in reader.memo:
+        rows = reader.rows(
+            "SELECT n.name, a.roadmap, a.source_title FROM names n JOIN actors a ON a.id = n.id AND n.kind = 'actors'"
+        )
+        reader.memo[key] = frozenset(w for r in rows if roadmaps.family(r) == family for w in r["name"].split())
+    return reader.memo[key]
 
 
 def _cued_kind(q: Question) -> str | None:
