@@ -28,6 +28,8 @@ STOPWORDS = frozenset(
     the a an of to in on for by is are was were be been what which who whom how does do did
     with at from about that this these those it its and or any me my our we you your i
     """.split()
+    # English chat fillers: they say how the question is put, never what it is about.
+    + "along actually overall anything something still yet already now so far really doing moving keeping".split()
 )
 
 # Words that point to English; accents and these French markers point to French.

@@ -95,6 +95,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         1.0,
     ),
 )
+_FRAMING_CUES = frozenset({"status", "changes", "help"})
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
     r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
@@ -194,18 +195,22 @@ class Question:
     unknown: set[str] = field(default_factory=set)  # long words no vocabulary knows, even after correction
     proper: list[str] = field(default_factory=list)  # words written as proper names ("Bretagne"), folded
 
+    frame: frozenset[str] = frozenset()  # words of the status or changes phrase ("how far along", "on track")
+
     @property
     def content_words(self) -> list[str]:
-        return _content(self.translated or self.folded.split())
+        return _content(self.translated or self.folded.split(), self.frame)
 
     @property
     def own_words(self) -> list[str]:
         """Content words in the asker's own language (English aliases are matched on these)."""
-        return _content(self.folded.split())
+        return _content(self.folded.split(), self.frame)
 
 
-def _content(words: list[str]) -> list[str]:
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and len(w) > 1))
+def _content(words: list[str], frame: frozenset[str] = frozenset()) -> list[str]:
+    return list(
+        dict.fromkeys(w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and w not in frame and len(w) > 1)
+    )
 
 
 def understand(raw: str, reader: Reader | None = None) -> Question:
@@ -230,9 +235,13 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
     named = vocab.names.intersection(plain.split())
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
+    frame: set[str] = set()
     for cue, pattern, weight in _CUES:
-        if pattern.search(cue_text):
+        if found := [m[0] for m in pattern.finditer(cue_text)]:
             q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
+            if cue in _FRAMING_CUES:  # how the question asks, not what about: no record holds these words
+                frame.update(w for phrase in found for w in phrase.split())
+    q.frame = frozenset(frame)
     q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
     words = set(folded.split())
     q.kinds = {kind for kind, names in KIND_WORDS.items() if words & names}
