@@ -30,6 +30,7 @@ STOPWORDS = frozenset(
     """.split()
     # English chat fillers: they say how the question is put, never what it is about.
     + "along actually overall anything something still yet already now so far really doing moving keeping".split()
+    + "ils elles ont eux".split()  # French pronouns of chat ("ils ont décidé quoi")
 )
 
 # Words that point to English; accents and these French markers point to French.

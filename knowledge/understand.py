@@ -77,7 +77,14 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         ),
         1.0,
     ),
-    ("decisions", re.compile(r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed)\b"), 1.0),
+    (
+        "decisions",
+        re.compile(
+            r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed|came out of|come out of|"
+            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did .* say|valide\w*)\b"
+        ),
+        1.0,
+    ),
     ("list", re.compile(r"\b(liste\w*|list|quels|quelles|which|tous les|toutes les|montre\w*)\b"), 1.0),
     ("list", re.compile(r"\b(all|show)\b"), 1.0),
     (
@@ -95,7 +102,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         1.0,
     ),
 )
-_FRAMING_CUES = frozenset({"status", "changes", "help"})
+_FRAMING_CUES = frozenset({"status", "changes", "help", "decisions"})
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
     r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
@@ -208,9 +215,11 @@ class Question:
 
 
 def _content(words: list[str], frame: frozenset[str] = frozenset()) -> list[str]:
-    return list(
-        dict.fromkeys(w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and w not in frame and len(w) > 1)
-    )
+    kept = (w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and w not in frame and len(w) > 1)
+    return list(dict.fromkeys(w for w in kept if not _ORDINAL.match(w)))
+
+
+_ORDINAL = re.compile(r"^\d{1,2}(e|eme|er|ere|th|st|nd|rd)$")  # "12th", "2e": a council's number, read apart
 
 
 def understand(raw: str, reader: Reader | None = None) -> Question:

@@ -83,6 +83,8 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("is it run by which agency?", "owner"),
         ("c qui sur la dictée vocale", "owner"),
         ("les sauvegardes ça avnce ?", "status"),
+        ("what came out of the 12th CNS?", "decisions"),
+        ("le CNS a dit quoi sur l'IA", "decisions"),
     ],
 )
 def test_intent_comes_from_scored_typo_tolerant_cues(reader: Reader, typed: str, cue: str) -> None:
@@ -152,3 +154,8 @@ def test_a_title_asked_of_an_organisation_names_the_unit_under_it_that_holds_it(
     assert found[0].score - found[1].score > 0.06  # beyond CLOSE: answered, not asked back
     # Without the title, the group itself.
     assert resolve(understand("qui dirige le groupement", reader), reader)[0].id == "GHT"
+
+
+def test_the_words_that_frame_a_question_are_not_its_topic() -> None:
+    assert understand("how far along is the backup renewal, is it moving?").own_words == ["backup", "renewal"]
+    assert understand("au 2e CNS ils ont décidé quoi").content_words == []
