@@ -355,6 +355,18 @@ def family(record: dict[str, Any]) -> tuple[str, str]:
     return (roadmap, record.get("source_title") or "" if roadmap == NATIONAL else "")
 
 
+def org_words(reader: Reader, home: tuple[str, str]) -> frozenset[str]:
+    """The words of the names of the organisations among `home`'s records ("three rivers", "gh3r" for the
+    group's): a question naming them says whose records, not what about (once per version and family)."""
+    key = f"org_words:{home}"
+    if key not in reader.memo:
+        rows = reader.rows(
+            "SELECT n.name, a.roadmap, a.source_title FROM names n JOIN actors a ON a.id = n.id AND n.kind = 'actors'"
+        )
+        reader.memo[key] = frozenset(w for r in rows if family(r) == home for w in r["name"].split())
+    return reader.memo[key]
+
+
 def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:
     """The roadmap a stored record belongs to (None for passages and unknown records)."""
     if kind not in ENTITY_KINDS:

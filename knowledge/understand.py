@@ -55,7 +55,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|"
             r"where (does|do|is|are) .* stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
             r"how (is|are) .* going|achieved|realises?|termines?|on track|ca avance|ca progresse|ca donne quoi|"
-            r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along)\b"
+            r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along|c est mort|is it dead|"
+            r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done)\b"
         ),
         1.0,
     ),
@@ -67,7 +68,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie|"
             r"a succede|succede|remplace)|"
             r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|"
-            r"is in charge|is the head|directs|chairs|is behind|is running|coordinates|develops|builds|operates|"
+            r"is in charge|is the head|directs|chairs|is behind|s behind|is running|coordinates|develops|builds|operates|"
             r"succeeded|replaced)|"
             r"(pilote|porte|gere|dirige|developpe|opere|confiee?s?)e?s? (par|a qui)|c est qui sur|a qui est confie\w*|"
             r"(run|led|managed|owned|operated|headed|steered|driven|coordinated|piloted|chaired) by|"

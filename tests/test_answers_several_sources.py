@@ -103,3 +103,15 @@ def test_an_organisation_named_scopes_the_question_to_its_own_records(
 )
 def test_questions_about_the_bot_itself_get_help(two_series: KnowledgeBase, question: str) -> None:
     assert two_series.ask(question).intent == "help"
+
+
+def test_who_carries_a_topic_is_the_objective_not_the_decision_about_it(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("who owns the regional data warehouse?")
+    assert (answer.intent, answer.results[0]["id"], answer.choices) == ("owner", "ars-vdb:3.3", [])
+
+
+def test_the_decisions_of_a_council_named_with_its_organisation(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("qu'a décidé le copil de juin 2025 du GH3R ?")
+    assert answer.intent == "decisions" and answer.results[0]["id"] == "COPIL-3R-2025-06"
+    carried = two_series.ask("décisions de l'URPS au copil de décembre")
+    assert carried.results[0]["id"] == "ars-vdb:D-2025-12-03"

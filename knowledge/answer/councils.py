@@ -76,7 +76,10 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     decisions = reader.council_decisions(council["id"], MAX_LIST)
     name = title_of("councils", council)
     council_words = set(fold(f"{name} {' '.join(council.get('aliases') or [])}").split())
-    if topic := _decision_topic(q, council_words):
+    # "du GH3R" says whose council; "de l'URPS", when the URPS carries some of its decisions, what about.
+    org = roadmaps.org_words(reader, roadmaps.family(council))
+    carried = {w for d in decisions for w in fold(" ".join(d.get("owners") or [])).split()}
+    if topic := _decision_topic(q, council_words | (org - carried)):
         # "qu'a décidé le copil de juin sur les sauvegardes": the decision about that, not the whole council.
         about = _on_topic(decisions, topic)
         if not about:
@@ -148,6 +151,7 @@ def _on_topic(decisions: list[dict[str, Any]], topic: list[str]) -> list[dict[st
     scored = []
     for d in decisions:
         words = set(fold(" ".join(str(d.get(k) or "") for k in ("title", "summary", "aliases"))).split())
+        words |= set(fold(" ".join(d.get("owners") or [])).split())  # "les décisions de l'URPS": it carries them
         if (cover := coverage_of(topic, words)) >= 0.75:
             scored.append((cover, d))
     return [d for _, d in sorted(scored, key=lambda pair: -pair[0])]

@@ -79,7 +79,11 @@ def compose(q: Question, reader: Reader) -> Answer:
             return _about_record(q, reader, "axes", record, "about")
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
-        found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
+        found = [
+            c
+            for c in found
+            if _holds_words(reader, c, [w for w in q.proper if w not in roadmaps.org_words(reader, _family(reader, c))])
+        ]
     plural = _plural_kind(q.folded)
     if plural:
         actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
@@ -116,7 +120,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         # The kind the question's cue asks for wins a tie: "ça avance ?" means the objective, not the decision
         # about it; "qu'a décidé..." the decision.
         pool = [best, *close] if best.score >= ANSWER_AT else [c for c in sure[:3] if best.score - c.score <= RIVAL]
-        cued = [c for c in pool if c.kind == _cued_kind(q)]
+        cued = _cued(q, pool)
         if len(cued) == 1:
             return _about_candidate(q, reader, cued[0])
         if best.score >= ANSWER_AT and close and best.how == "exact":
@@ -207,21 +211,8 @@ def _named_family(reader: Reader, found: list[Candidate]) -> tuple[str, str] | N
 def _beyond_org(reader: Reader, c: Candidate, topic: list[list[str]]) -> list[list[str]]:
     """The topic words a record must hold besides its organisation's name ("Three Rivers clinical data
     warehouse": the warehouse); a topic that is only that name is kept whole."""
-    org = _org_words(reader, c)
+    org = roadmaps.org_words(reader, _family(reader, c))
     return [[w for w in r if w not in org] or r for r in topic]
-
-
-def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
-    """The words of the names of the organisations in a record's source ("Three Rivers" for the group's
-    objectives): a proper name the question gives them scopes it rather than being a topic the record must hold."""
-    family = _family(reader, c)
-    key = f"org_words:{family}"
-    if key not in reader.memo:
-        rows = reader.rows(
-            "SELECT n.name, a.roadmap, a.source_title FROM names n JOIN actors a ON a.id = n.id AND n.kind = 'actors'"
-        )
-        reader.memo[key] = frozenset(w for r in rows if roadmaps.family(r) == family for w in r["name"].split())
-    return reader.memo[key]
 
 
 def _cued_kind(q: Question) -> str | None:
@@ -231,3 +222,11 @@ def _cued_kind(q: Question) -> str | None:
     if q.cue_scores.get("status") and "owner" not in q.cues:
         return "objectives"
     return None
+
+
+def _cued(q: Question, pool: list[Candidate]) -> list[Candidate]:
+    """The candidates of the kind the question's cues ask for; who carries something is asked of what is
+    carried (an objective, a programme), not of the decision about it."""
+    if "owner" in q.cues and "decisions" not in q.cues:
+        return [c for c in pool if c.kind != "decisions"]
+    return [c for c in pool if c.kind == _cued_kind(q)]
