@@ -232,7 +232,9 @@ def _entity_body(kind: str, record: dict[str, Any]) -> str:
 def _names(kind: str, record: dict[str, Any]) -> list[str]:
     names = [title_of(kind, record), record["id"], record.get("local_id") or "", *record.get("aliases", [])]
     if kind == "actors":
-        names += [p["name"] for p in record.get("people") or []]
+        people = [p["name"] for p in record.get("people") or []]
+        # A surname alone names its person in chat ("Benali c'est qui ?"); first names alone do not.
+        names += people + [p.split()[-1] for p in people if len(p.split()) > 1 and len(p.split()[-1]) >= 4]
     return list(dict.fromkeys(n for n in (fold(str(n)) for n in names) if n))
 
 

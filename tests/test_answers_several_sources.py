@@ -115,3 +115,10 @@ def test_the_decisions_of_a_council_named_with_its_organisation(two_series: Know
     assert answer.intent == "decisions" and answer.results[0]["id"] == "COPIL-3R-2025-06"
     carried = two_series.ask("décisions de l'URPS au copil de décembre")
     assert carried.results[0]["id"] == "ars-vdb:D-2025-12-03"
+
+
+def test_a_surname_alone_names_its_person_and_two_namesakes_are_asked_about(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("Zerbini en poste depuis ?")
+    assert answer.results[0]["id"] == "ANS" and "Zerbini" in answer.text
+    namesakes = two_series.ask("Benali c'est qui ?")
+    assert [c["query"].split()[1] for c in namesakes.choices] == ["actors:SECU-3R", "actors:ars-vdb:GRADES-VDB"]

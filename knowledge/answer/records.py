@@ -58,7 +58,9 @@ def _about_record(
     if kind == "actors":
         if record["name"] != record["id"]:
             title = f"{record['id']} — {record['name']}"
-        person = next((p for p in record.get("people") or [] if fold(p["name"]) == matched), None)
+        person = next(
+            (p for p in record.get("people") or [] if matched in (fold(p["name"]), fold(p["name"]).split()[-1])), None
+        )
         people = record.get("people") or []
         if person:
             tenure = _tenure(person, lang)
