@@ -104,6 +104,10 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     ),
 )
 _FRAMING_CUES = frozenset({"status", "changes", "help", "decisions"})
+# Words that ask for one field of a record (its deadline, its rate), never what the record is about.
+_FACT_FRAME = re.compile(
+    r"\b(echeances?|deadlines?|due|prevue?s?|pour quand|c etait pour quand|taux|pourcentage|percent\w*|so far)\b"
+)
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
     r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
@@ -251,6 +255,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
             q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
             if cue in _FRAMING_CUES:  # how the question asks, not what about: no record holds these words
                 frame.update(w for phrase in found for w in phrase.split())
+    frame.update(w for m in _FACT_FRAME.finditer(cue_text) for w in m[0].split())
     q.frame = frozenset(frame)
     q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
     words = set(folded.split())

@@ -122,3 +122,8 @@ def test_a_surname_alone_names_its_person_and_two_namesakes_are_asked_about(two_
     assert answer.results[0]["id"] == "ANS" and "Zerbini" in answer.text
     namesakes = two_series.ask("Benali c'est qui ?")
     assert [c["query"].split()[1] for c in namesakes.choices] == ["actors:SECU-3R", "actors:ars-vdb:GRADES-VDB"]
+
+
+def test_a_deadline_asked_leads_the_objectives_answer(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("quelle est l'échéance de l'objectif 2.2 de l'ARS ?")
+    assert answer.intent == "about" and answer.text.splitlines()[0] == "Échéance : mi-2026"

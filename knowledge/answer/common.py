@@ -75,7 +75,7 @@ def _intent(q: Question, kind: str) -> str:
     if "owner" in q.cues:
         return "owner"
     if kind == "objectives":
-        return "status"
+        return "about" if _asked_fact(q) and "status" not in q.cues else "status"  # "son échéance ?": that field
     if kind == "decisions":
         return "decisions"
     if kind in ("programmes", "axes") and "status" in q.cues:  # "CaRE, ça avance ?": where the programme stands
@@ -89,6 +89,13 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(participants?|attendees?|attended|combien de (personnes|presents))\b"), ("participants",)),
     (re.compile(r"\b(budget|montant|amount|cout|coute|cost|costs|how much)\b"), ("budget", "amount")),
     (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
+    (
+        re.compile(
+            r"\b(echeances?|deadlines?|due|pour quand|prevue?s? (pour|quand)|quand est prevue?|devait (etre )?"
+            r"(fini|finie|termine|terminee|livre|livree)|date de fin|end date)\b"
+        ),
+        ("due", "end"),
+    ),
     # Facts no record kind holds: the question is out of scope whatever record it names.
     (re.compile(r"\b(e ?mail|mail|courriel|adresse (mail|electronique)|phone|telephone|tel)\b"), ("contact",)),
     (re.compile(r"\b(salaire|salary|salaries|paid|pay|remuneration|remunere\w*|gagne combien)\b"), ("salary",)),

@@ -187,7 +187,7 @@ def _objective(q: Question, reader: Reader) -> Answer:
     record = found[0] if found else None
     if record is None:
         return _objective_missing(q, reader)
-    return _objective_answer(q, reader, record, "owner" if "owner" in q.cues else "status")
+    return _fact_first(q, record, _objective_answer(q, reader, record, _intent(q, "objectives")))
 
 
 def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], intent: str) -> Answer:
