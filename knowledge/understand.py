@@ -98,7 +98,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "about",
         re.compile(
             r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
-            r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does)\b"
+            r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does|describe|decris)\b"
         ),
         1.0,
     ),

@@ -127,3 +127,19 @@ def test_a_surname_alone_names_its_person_and_two_namesakes_are_asked_about(two_
 def test_a_deadline_asked_leads_the_objectives_answer(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("quelle est l'échéance de l'objectif 2.2 de l'ARS ?")
     assert answer.intent == "about" and answer.text.splitlines()[0] == "Échéance : mi-2026"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "depuis quand Claire Morvan est DG de l'ARS ?",  # her start is not given
+        "quel est le budget numérique 2026 du groupe ?",  # the minutes give 2025's
+    ],
+)
+def test_a_date_the_sources_do_not_give_is_not_answered_with_another(two_series: KnowledgeBase, question: str) -> None:
+    assert two_series.ask(question).intent == "unknown"
+
+
+def test_an_axis_number_two_roadmaps_share_asks_which(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("axe 2 ?")
+    assert [c["query"] for c in answer.choices] == ["about axes:2 [fr]", "about axes:ars-vdb:2 [fr]"]

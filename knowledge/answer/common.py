@@ -74,8 +74,8 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
 def _intent(q: Question, kind: str) -> str:
     if "owner" in q.cues:
         return "owner"
-    if kind == "objectives":
-        return "about" if _asked_fact(q) and "status" not in q.cues else "status"  # "son échéance ?": that field
+    if kind == "objectives":  # "son échéance ?", "c'est quoi l'objectif 4.4": that field, what it is
+        return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
     if kind == "decisions":
         return "decisions"
     if kind in ("programmes", "axes") and "status" in q.cues:  # "CaRE, ça avance ?": where the programme stands
@@ -136,6 +136,17 @@ _PREDECESSOR = re.compile(
     r"\b(predecesseur|predecessor|qui etait avant|et avant|avant (lui|elle)|before (him|her)|who was .* before|"
     r"a qui a succede|who did .* (replace|succeed))\b"
 )
+
+
+_SINCE_WHEN = re.compile(r"\b(depuis quand|since when|how long has|how long have|en poste depuis|in post since)\b")
+
+
+def lacks_tenure(q: Question, actor: dict[str, Any], matched: str) -> bool:
+    """ "Depuis quand X est DG ?" of a person whose start the record does not give."""
+    if not _SINCE_WHEN.search(q.folded):
+        return False
+    people = [p for p in actor.get("people") or [] if matched in (fold(p["name"]), fold(p["name"]).split()[-1])]
+    return bool(people) and not any(p.get("since") for p in people)
 
 
 def lacks_predecessor(q: Question, actor: dict[str, Any]) -> bool:

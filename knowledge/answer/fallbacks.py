@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -21,6 +22,7 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
     if not words:
         return None
     hits = reader.search_text(" ".join(words), limit=5, kinds=("passages",))
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", q.folded))
     best, best_score = None, 0.0
     for hit in hits:
         haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())
@@ -30,6 +32,8 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
             for w in q.proper
         ):
             continue
+        if years and not years <= set(re.findall(r"\b(?:19|20)\d\d\b", f"{hit['title']} {hit['body']}")):
+            continue  # "le budget 2026": a passage about 2025 does not say it
         if coverage * len(words) >= 2 and coverage > best_score:
             best, best_score = hit, coverage
     if best is None or best_score < 0.5:

@@ -26,6 +26,7 @@ from .common import (
     _sources,
     lacks_asked_role,
     lacks_predecessor,
+    lacks_tenure,
 )
 from .fallbacks import _ask_back, _passage, _unknown
 
@@ -37,7 +38,9 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
     if _lacks_asked_fact(q, record):
         return _passage(q, reader) or _unknown(q, reader, [])
     if c.kind == "actors" and (
-        lacks_asked_role(q, record, reader.units_of(c.id)) or lacks_predecessor(q, record)
+        lacks_asked_role(q, record, reader.units_of(c.id))
+        or lacks_predecessor(q, record)
+        or lacks_tenure(q, record, c.matched)
     ):  # "le DRH du groupe", "son prédécesseur": a post or a person this organisation's record does not name
         return _unknown(q, reader, [])
     answer = _fact_first(q, record, _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched))

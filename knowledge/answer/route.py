@@ -74,9 +74,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         if q.status or q.axis or axis:
             return _objective_list(q, reader, owner=owner.id if owner else None, axis=axis.id if axis else None)
     if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
-        record = reader.record("axes", roadmaps.axis_keys(q, reader, q.axis)[0])
-        if record:
-            return _about_record(q, reader, "axes", record, "about")
+        return _axis(q, reader)
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [
@@ -97,9 +95,7 @@ def compose(q: Question, reader: Reader) -> Answer:
     if "decisions" in q.cues and "owner" not in q.cues:
         return _decisions_on(q, reader, found)
     if q.axis and not found:
-        record = reader.record("axes", roadmaps.axis_keys(q, reader, q.axis)[0])
-        if record:
-            return _about_record(q, reader, "axes", record, "about")
+        return _axis(q, reader)
     if "passage" in q.cues and (quoted := passage()) and quoted.confidence >= 0.6:
         return quoted
     sure = [c for c in found if c.score >= ASK_AT]
@@ -168,6 +164,16 @@ def _twins_elsewhere(
         if all(coverage_of([w], title) >= 1 for w in topic[0]):
             twins.append(c)
     return twins
+
+
+def _axis(q: Question, reader: Reader) -> Answer:
+    """An axis by its number; the same number in two roadmaps the question does not choose between: which?"""
+    keys = [k for k in roadmaps.axis_keys(q, reader, q.axis or "") if reader.record("axes", k)]
+    if len(keys) > 1:
+        return _ask_back(q, reader, [Candidate("axes", k, 1.0, "", "exact") for k in keys])
+    if keys:
+        return _about_record(q, reader, "axes", reader.record("axes", keys[0]) or {}, "about")
+    return _unknown(q, reader, [])
 
 
 def _names_a_topic(reader: Reader, found: list[Candidate]) -> bool:
