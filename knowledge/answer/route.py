@@ -77,11 +77,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _axis(q, reader)
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
-        found = [
-            c
-            for c in found
-            if _holds_words(reader, c, [w for w in q.proper if w not in roadmaps.org_words(reader, _family(reader, c))])
-        ]
+        found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
     plural = _plural_kind(q.folded)
     if plural:
         actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
@@ -217,8 +213,13 @@ def _named_family(reader: Reader, found: list[Candidate]) -> tuple[str, str] | N
 def _beyond_org(reader: Reader, c: Candidate, topic: list[list[str]]) -> list[list[str]]:
     """The topic words a record must hold besides its organisation's name ("Three Rivers clinical data
     warehouse": the warehouse); a topic that is only that name is kept whole."""
-    org = roadmaps.org_words(reader, _family(reader, c))
+    org = _org_words(reader, c)
     return [[w for w in r if w not in org] or r for r in topic]
+
+
+def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
+    """The names of the organisations of the record's own family ("three rivers" for the group's objectives)."""
+    return roadmaps.org_words(reader, _family(reader, c))
 
 
 def _cued_kind(q: Question) -> str | None:
