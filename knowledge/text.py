@@ -29,7 +29,8 @@ STOPWORDS = frozenset(
     with at from about that this these those it its and or any me my our we you your i
     """.split()
     # English chat fillers: they say how the question is put, never what it is about.
-    + "along actually overall anything something still yet already now so far really doing moving keeping".split()
+    + """along actually overall anything something still yet already now so far really doing moving keeping have has
+    had each every will would can could should got get""".split()
     + "ils elles ont eux".split()  # French pronouns of chat ("ils ont décidé quoi")
 )
 

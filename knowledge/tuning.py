@@ -35,6 +35,8 @@ PROPER_FROM = 4  # a word written with a capital, this long, names something the
 # are articles and short forms: "Mon", "Les")
 NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")
 TOPIC_FROM = 4  # a question word this long that is a word of some record's name must be covered by the answer
+TOPIC_SPARE_FROM = 5  # a topic of this many words may leave one uncovered (an adjective the record does not
+# use: "secure messaging" over "par messagerie"); shorter topics must be held whole
 TOPIC_COVERED = 0.75  # a topic word counts as held when the record has it with a typo at least (0.5, a shared
 # start, let "sécu" match "sécurité" but kept wrong answers too)
 TRIGRAMS_FROM = 5  # a word this long that no vocabulary knows is looked up by its trigrams (typo-tolerant)

@@ -143,3 +143,8 @@ def test_a_date_the_sources_do_not_give_is_not_answered_with_another(two_series:
 def test_an_axis_number_two_roadmaps_share_asks_which(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("axe 2 ?")
     assert [c["query"] for c in answer.choices] == ["about axes:2 [fr]", "about axes:ars-vdb:2 [fr]"]
+
+
+def test_a_long_topic_may_leave_one_word_the_record_does_not_use(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("lab results sent to GPs by secure messaging - done?")
+    assert answer.results[0]["id"] == "7"

@@ -12,7 +12,7 @@ from ..model import Answer
 from ..phrases import label, say, shown_status
 from ..store import Reader, title_of
 from ..text import clip, fold
-from ..tuning import NAME_TYPO, TOPIC_COVERED, TOPIC_FROM
+from ..tuning import NAME_TYPO, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
 from ..understand import KIND_WORDS, Candidate, Question, coverage_of
 from ..vocabulary import MONTHS, STATUS_WORDS
 from ..word_tables import abbreviations
@@ -68,7 +68,10 @@ def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
 def _covers(reader: Reader, c: Candidate, readings: list[list[str]]) -> bool:
     """The record holds every topic word of one reading (give or take a typo or a plural)."""
     held = set(reader.record_words(c.kind, c.id))
-    return any(all(coverage_of([w], held) >= TOPIC_COVERED for w in words) for words in readings)
+    return any(
+        sum(coverage_of([w], held) < TOPIC_COVERED for w in words) <= (1 if len(words) >= TOPIC_SPARE_FROM else 0)
+        for words in readings
+    )
 
 
 def _intent(q: Question, kind: str) -> str:
