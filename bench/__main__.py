@@ -25,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", default="1,10,100", help="speed: sizes to measure (default 1,10,100)")
     parser.add_argument("--duration", type=float, default=10.0, help="load: seconds per level (max 60)")
     parser.add_argument("--limit", type=int, help="eval: evaluate an evenly spread sample of N questions")
-    parser.add_argument("--workers", type=int, default=0, help="load: the service's answer processes (--workers)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="load: the service's listening processes (govbot serve --workers)"
+    )
     parser.add_argument(
         "--set",
         action="append",
