@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="load: the service's listening processes (govbot serve --workers)"
     )
     parser.add_argument(
+        "--answer-cache",
+        type=int,
+        metavar="N",
+        help="load: answers each server process keeps (GOVBOT_ANSWER_CACHE; 0: off; default: the service's own)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         choices=("dev", "test", "test-region"),
@@ -65,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
                 speed.run(quick=args.quick, sizes=sizes)
             else:
                 load.run(
-                    duration=1.0 if args.quick else min(args.duration, 60.0), quick=args.quick, workers=args.workers
+                    duration=1.0 if args.quick else min(args.duration, 60.0),
+                    quick=args.quick,
+                    workers=args.workers,
+                    cache=args.answer_cache,
                 )
         except Exception:  # one broken section must not hide the others' figures
             traceback.print_exc()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from knowledge import Answer, KnowledgeBase
 
@@ -43,8 +44,18 @@ class AnswerCache:
         self.kb, self.size = kb, size
         self._lock = threading.Lock()
         self._answers: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        # id of each answer held -> (that answer, its to_dict() once asked for)
+        self._dicts: dict[int, tuple[Answer, dict[str, Any] | None]] = {}
         self._version = ""
         self.hits = self.misses = 0
+
+    def holds(self, question: str, roadmap: str = "") -> bool:
+        """Whether `ask` would answer from memory (KnowledgeMissing before the first build)."""
+        if self.size == 0:
+            return False
+        version = self.kb.info()["version"]
+        with self._lock:
+            return version == self._version and (" ".join(question.split()), roadmap) in self._answers
 
     def ask(self, question: str, roadmap: str = "") -> Answer:
         if self.size == 0:
@@ -54,6 +65,7 @@ class AnswerCache:
         with self._lock:
             if version != self._version:
                 self._answers.clear()
+                self._dicts.clear()
                 self._version = version
             found = self._answers.get(key)
             if found is not None:
@@ -66,6 +78,23 @@ class AnswerCache:
             # A refresh may have landed while it was computed: keep it only under the version it came from.
             if version == self._version:
                 self._answers[key] = answer
+                self._dicts[id(answer)] = (answer, None)
                 if len(self._answers) > self.size:
-                    self._answers.popitem(last=False)
+                    _, gone = self._answers.popitem(last=False)
+                    self._dicts.pop(id(gone), None)
         return answer
+
+    def as_dict(self, answer: Answer) -> dict[str, Any]:
+        """`answer.to_dict()`, computed once for an answer the cache holds (a new top-level dict each time:
+        the caller may change its keys, never what they hold)."""
+        with self._lock:
+            found = self._dicts.get(id(answer))
+        if found is None or found[0] is not answer:
+            return answer.to_dict()
+        body = found[1]
+        if body is None:
+            body = answer.to_dict()
+            with self._lock:
+                if id(answer) in self._dicts:  # still held (not evicted or dropped meanwhile)
+                    self._dicts[id(answer)] = (answer, body)
+        return dict(body)
