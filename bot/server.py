@@ -355,7 +355,10 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
     configure_logging()
     workers = getattr(args, "workers", 1)
     if workers < 0:
-        print(f"govbot serve: refusing to start: --workers must be 1 or more, not {workers}", file=sys.stderr)
+        print(
+            f"govbot serve: refusing to start: --workers is a number of processes (1 or more), not {workers}",
+            file=sys.stderr,
+        )
         return 2
     if workers <= 1:  # 0 was "answers in threads of the one process": the same as 1 today
         return _serve(args, front_ends, webchat, None)
