@@ -25,7 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", default="1,10,100", help="speed: sizes to measure (default 1,10,100)")
     parser.add_argument("--duration", type=float, default=10.0, help="load: seconds per level (max 60)")
     parser.add_argument("--limit", type=int, help="eval: evaluate an evenly spread sample of N questions")
-    parser.add_argument("--workers", type=int, default=0, help="load: the service's answer processes (--workers)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="load: the service's listening processes (govbot serve --workers)"
+    )
+    parser.add_argument(
+        "--answer-cache",
+        type=int,
+        metavar="N",
+        help="load: answers each server process keeps (GOVBOT_ANSWER_CACHE; 0: off; default: the service's own)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -63,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
                 speed.run(quick=args.quick, sizes=sizes)
             else:
                 load.run(
-                    duration=1.0 if args.quick else min(args.duration, 60.0), quick=args.quick, workers=args.workers
+                    duration=1.0 if args.quick else min(args.duration, 60.0),
+                    quick=args.quick,
+                    workers=args.workers,
+                    cache=args.answer_cache,
                 )
         except Exception:  # one broken section must not hide the others' figures
             traceback.print_exc()

@@ -26,6 +26,8 @@ __all__ = [
     "free_port",
     "memory_mb",
     "cpu_seconds",
+    "process_tree",
+    "pss_mb",
 ]
 
 _PRIVATE_PREFIXES = ("GOVBOT_", "SLACK_", "Microsoft", "MICROSOFT")
@@ -69,6 +71,18 @@ def memory_mb(pid: int, field: str = "VmHWM") -> float | None:
     return None
 
 
+def pss_mb(pid: int) -> float | None:
+    """A live process's proportional set size in MB: pages shared with other processes (a fork's parent and
+    siblings) counted in shares, so the figures of a process tree add up to its real memory."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User plus system CPU time a live process has used so far (from /proc/<pid>/stat)."""
     try:
@@ -77,6 +91,20 @@ def cpu_seconds(pid: int) -> float | None:
         return None
     # After the command name: state is field 3, utime and stime are fields 14 and 15 (man 5 proc).
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its live descendants (`govbot serve --workers N`: the supervisor and its N listeners)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 @dataclass

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--host", default=default_host(), help="address to listen on")
         each.add_argument("--port", type=int, default=default_port())
         each.add_argument(
-            "--workers", type=int, default=default_workers(), help="processes computing answers (default: 0, threads)"
+            "--workers", type=int, default=default_workers(), help="listening processes sharing the port (default: 1)"
         )
 
     matrix = sub.add_parser("matrix", help="run the Matrix (Tchap) front end alone")

@@ -21,11 +21,13 @@ from knowledge import Answer, KnowledgeBase, KnowledgeMissing, RefreshBusy, Sour
 from knowledge.phrases import counts_text, report_text, say
 from knowledge.text import clip, guess_language, strip_mentions
 
+from .answercache import AnswerCache, size_from_env
 from .questionlog import QuestionLog
-from .ratelimit import RateLimiter
+from .ratelimit import LIMITS_FILE, SharedRateLimiter
 from .settings import ADMIN_ENV, admins_from_env, rate_limit_from_env
 from .state import State
 from .subscriptions import Where, reply_to
+from .subscriptions import parse as subscription_command
 from .turn import Choice, Feedback, Kind, More, Reply, Share, Turn
 
 __all__ = [
@@ -122,13 +124,22 @@ class Conversation:
         # Set by `govbot serve`, which delivers digests; elsewhere the commands are questions like any other.
         self.subscriptions: State | None = None
         self.admins = admins if admins is not None else {p: admins_from_env(p) for p in ADMIN_ENV}
-        self.limiter = RateLimiter(rate_limit or rate_limit_from_env())
-        self.admin_limiter = RateLimiter(admin_rate_limit)
+        # In SQLite beside the knowledge: every process serving this directory shares them (--workers N).
+        limits = kb.path / LIMITS_FILE
+        self.limiter = SharedRateLimiter(limits, rate_limit or rate_limit_from_env(), name="questions")
+        self.admin_limiter = SharedRateLimiter(limits, admin_rate_limit, name="admin")
         self.refreshes: list[dict[str, float | bool]] = []
         self._refresh_lock = asyncio.Lock()
         self._refresh_claim = threading.Lock()  # taken when a refresh is accepted, released when it ends
         self.on_answer: list[Callable[[str, Answer, float], None]] = []
-        self.ask: Callable[..., Answer] = kb.ask  # (question, roadmap=...) here, or in a process pool (workers.py)
+        self.cache = AnswerCache(kb, size_from_env())  # GOVBOT_ANSWER_CACHE=0 turns it off
+        self.ask: Callable[..., Answer] = self.cache.ask  # (question, roadmap=...)
+
+    def close(self) -> None:
+        """Close the question log and the limits' databases (at shutdown)."""
+        self.log.close()
+        self.limiter.close()
+        self.admin_limiter.close()
 
     def is_admin(self, platform: str, user: str) -> bool:
         """Whether `user`, an id the platform authenticated, is listed as one of its admins."""
@@ -146,8 +157,32 @@ class Conversation:
         return self.log.first_time(key)
 
     async def handle(self, turn: Turn) -> Reply:
-        """Answer one turn off the event loop (the knowledge and the log are SQLite)."""
+        """Answer one turn: off the event loop (the knowledge takes milliseconds), unless it is a question
+        whose answer is in memory: then only a few short SQLite statements remain (the limit, the log),
+        cheaper on the loop than the hand-over to a thread and back."""
+        if self._answer_in_memory(turn):
+            return self.respond(turn)
         return await asyncio.to_thread(self.respond, turn)
+
+    def _answer_in_memory(self, turn: Turn) -> bool:
+        """Whether `turn` is a question (typed or a clicked choice) the answer cache holds."""
+        action = turn.action
+        if isinstance(action, Choice):
+            text = action.query
+        elif action is None:
+            command = parse_command(turn.text)
+            if command.name != "ask":
+                return False
+            if self.subscriptions is not None and subscription_command(clip(command.text, 500)) is not None:
+                return False
+            text = command.text
+        else:
+            return False
+        try:
+            roadmap = self.log.roadmap(turn.platform, turn.where) if turn.where else ""
+            return self.cache.holds(clip(strip_mentions(text), 500), roadmap)
+        except KnowledgeMissing:
+            return False
 
     def respond(self, turn: Turn) -> Reply:
         """The reply to one turn; never raises: a failure is an apology with a reference the logs share."""

@@ -139,9 +139,11 @@ class GuardedSite(web.TCPSite):
 
 
 async def start(
-    app: web.Application, host: str, port: int, *, shutdown_timeout: float = 60.0
+    app: web.Application, host: str, port: int, *, shutdown_timeout: float = 60.0, reuse_port: bool = False
 ) -> tuple[web.AppRunner, GuardedSite]:
-    """Listen on host:port with the app's limits (see `harden`); returns the runner (to clean up) and the site."""
+    """Listen on host:port with the app's limits (see `harden`); returns the runner (to clean up) and the site.
+
+    `reuse_port`: share the port with the service's other listening processes (bot/workers.py)."""
     limits = app.get(LIMITS) or Limits()
     runner = web.AppRunner(
         app,
@@ -152,7 +154,7 @@ async def start(
         handle_signals=False,
     )
     await runner.setup()
-    site = GuardedSite(runner, host, port, limits.connections)
+    site = GuardedSite(runner, host, port, limits.connections, reuse_port=reuse_port or None)
     try:
         await site.start()
     except BaseException:
@@ -161,7 +163,15 @@ async def start(
     return runner, site
 
 
-def serve(app: web.Application, host: str, port: int, *, shutdown_timeout: float, ready: Callable[[], None]) -> None:
+def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    shutdown_timeout: float,
+    ready: Callable[[], None],
+    reuse_port: bool = False,
+) -> None:
     """`web.run_app` with a guarded site: serve until SIGTERM or Ctrl-C, then let requests in flight finish."""
 
     async def run() -> None:
@@ -169,7 +179,7 @@ def serve(app: web.Application, host: str, port: int, *, shutdown_timeout: float
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner, _site = await start(app, host, port, shutdown_timeout=shutdown_timeout)
+        runner, _site = await start(app, host, port, shutdown_timeout=shutdown_timeout, reuse_port=reuse_port)
         try:
             ready()
             await stop.wait()

@@ -3,31 +3,42 @@
 Counters are fed by `Conversation.on_answer` (called from worker threads, hence the lock) and by the
 request middleware; refresh figures and knowledge counts are read from their owners at scrape time, so
 there is one source of truth for each. Nothing here reads the environment: no token can leak into it.
+
+With several listening processes (`govbot serve --workers N`) a scrape reaches any one of them, so each
+publishes its counters every second to `<run dir>/<pid>.json` and a scrape sums them all, its own read live.
+A listener that died keeps its last file: counters never go down while the service runs.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
+import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from knowledge import Answer
 
+from .answercache import AnswerCache
 from .conversation import Conversation
 
 # Front ends that run a client of their own (Matrix's sync loop) say how it is doing: name -> a callable giving
 # {"connected": bool, "failures": int, ...}. /healthz shows it and /metrics exports it.
 FRONT_END_HEALTH = web.AppKey("govbot.front_end_health", dict)
 
-__all__ = ["Metrics", "LATENCY_BUCKETS", "CONTENT_TYPE", "FRONT_END_HEALTH"]
+__all__ = ["Metrics", "LATENCY_BUCKETS", "CONTENT_TYPE", "FRONT_END_HEALTH", "PUBLISH_EVERY"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds; a question normally takes about a millisecond, a slow disk or a huge knowledge base much more.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+PUBLISH_EVERY = 1.0  # seconds between two writes of a listener's counters for the others' scrapes
 
 
 def _escape(value: str) -> str:
@@ -44,18 +55,22 @@ def _number(value: float) -> str:
 
 
 class Metrics:
-    """What `GET /metrics` reports; `attach(conv)` makes every answered question count."""
+    """What `GET /metrics` reports; `attach(conv)` makes every answered question count. `share` is the run
+    directory of a service with several listening processes (None: this process is the whole service)."""
 
-    def __init__(self) -> None:
+    def __init__(self, share: Path | None = None) -> None:
+        self.share = share
         self._lock = threading.Lock()
         self.questions: Counter[tuple[str, str]] = Counter()
         self.unanswered: Counter[str] = Counter()
         self.requests: Counter[tuple[str, str]] = Counter()
         self._bucket_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self._latency_sum = 0.0
+        self.cache: AnswerCache | None = None
 
     def attach(self, conv: Conversation) -> None:
         conv.on_answer.append(self.observe_answer)
+        self.cache = conv.cache
 
     def observe_answer(self, platform: str, answer: Answer, seconds: float) -> None:
         with self._lock:
@@ -69,6 +84,38 @@ class Metrics:
     def observe_request(self, route: str, status: int) -> None:
         with self._lock:
             self.requests[(route, str(status))] += 1
+
+    def _figures(self, refreshes: Iterable[Mapping[str, float | bool]]) -> dict[str, Any]:
+        """This process's counters as plain JSON values (what `publish` writes and `render` sums)."""
+        with self._lock:
+            return {
+                "questions": [[*key, n] for key, n in self.questions.items()],
+                "unanswered": [[p, n] for p, n in self.unanswered.items()],
+                "requests": [[*key, n] for key, n in self.requests.items()],
+                "buckets": list(self._bucket_counts),
+                "latency_sum": self._latency_sum,
+                "cache": [self.cache.hits, self.cache.misses] if self.cache else [0, 0],
+                "refreshes": [dict(r) for r in refreshes],
+            }
+
+    def publish(self, refreshes: Iterable[Mapping[str, float | bool]]) -> None:
+        """Write this process's counters for the other listeners' scrapes (whole, or not at all)."""
+        if self.share is None:
+            return
+        path = self.share / f"{os.getpid()}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._figures(refreshes)))
+        os.replace(tmp, path)
+
+    def _others(self) -> list[dict[str, Any]]:
+        if self.share is None:
+            return []
+        found = []
+        for path in self.share.glob("*.json"):
+            if path.stem != str(os.getpid()):
+                with contextlib.suppress(OSError, ValueError):  # a listener gone with its run directory
+                    found.append(json.loads(path.read_text()))
+        return found
 
     def render(
         self,
@@ -85,12 +132,18 @@ class Metrics:
             out.append(f"# TYPE {name} {kind}")
             out.extend(f"{name}{suffix}{labels} {_number(value)}" for suffix, labels, value in samples)
 
-        with self._lock:
-            questions = sorted(self.questions.items())
-            unanswered = sorted(self.unanswered.items())
-            requests = sorted(self.requests.items())
-            buckets = list(self._bucket_counts)
-            latency_sum = self._latency_sum
+        each = [self._figures(refreshes), *self._others()]
+        questions = sorted(
+            sum((Counter({tuple(r[:-1]): r[-1] for r in f["questions"]}) for f in each), Counter()).items()
+        )
+        unanswered = sorted(sum((Counter(dict(f["unanswered"])) for f in each), Counter()).items())
+        requests = sorted(
+            sum((Counter({tuple(r[:-1]): r[-1] for r in f["requests"]}) for f in each), Counter()).items()
+        )
+        buckets = [sum(counts) for counts in zip(*(f["buckets"] for f in each), strict=True)]
+        latency_sum = sum(f["latency_sum"] for f in each)
+        hits, misses = (sum(f["cache"][n] for f in each) for n in (0, 1))
+        refreshes = [r for f in each for r in f["refreshes"]]
         family(
             "govbot_questions_total",
             "counter",
@@ -109,6 +162,12 @@ class Metrics:
             samples.append(("_bucket", _labels(("le",), (str(bound),)), cumulative))
         samples += [("_sum", "", latency_sum), ("_count", "", cumulative)]
         family("govbot_answer_seconds", "histogram", "Time to answer one question.", samples)
+        family(
+            "govbot_answer_cache_total",
+            "counter",
+            "Answers looked up in the answer cache, by outcome (hit: served from memory).",
+            [("", _labels(("outcome",), ("hit",)), hits), ("", _labels(("outcome",), ("miss",)), misses)],
+        )
 
         runs = list(refreshes)
         ok = [r for r in runs if r.get("ok")]
@@ -136,6 +195,12 @@ class Metrics:
             [("", "", last)],
         )
         family("govbot_ready", "gauge", "1 when the knowledge base is open and answering.", [("", "", int(ready))])
+        family(
+            "govbot_processes",
+            "gauge",
+            "Listening processes whose counters are summed here (one that died keeps its last figures).",
+            [("", "", len(each))],
+        )
         if info is not None:
             family(
                 "govbot_knowledge_records",

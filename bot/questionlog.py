@@ -20,7 +20,7 @@ __all__ = ["QuestionLog"]
 
 WEEK = 7 * 24 * 3600
 SEEN_TTL = 3600.0
-SEEN_SAVE = 1.0  # seconds between two saves of the duplicate filter's keys
+SEEN_SWEEP = 60.0  # seconds between two sweeps of the duplicate filter's expired keys
 LOG_DAYS = 90  # default retention: a quarter is enough to see which questions go unanswered
 PURGE_EVERY = 3600.0  # seconds between two retention sweeps while the service runs
 _BIDI = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS revoked (id_hash TEXT PRIMARY KEY, ts REAL);
 CREATE TABLE IF NOT EXISTS places (place_hash TEXT PRIMARY KEY, roadmap TEXT, ts REAL);
 CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
 """
+# A new key, or one last seen over an hour ago, is written (rowcount 1); a key seen within the hour is not.
+_SEEN = "INSERT INTO seen VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET ts = excluded.ts WHERE seen.ts < ?"
 
 
 def _retention(raw: str) -> float:
@@ -61,12 +63,11 @@ class QuestionLog:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
         self._salt = self._load_salt()
-        # The duplicate filter answers from memory (it runs on the event loop, before each ack) and keeps
-        # its keys in SQLite too, written in batches, so a restart still recognises a retried delivery.
+        # The duplicate filter has a connection of its own: it runs on the event loop, before each ack, and must
+        # not wait for the lock a worker thread holds while it writes a question on the other one.
+        self._seen_conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._seen_conn.execute("PRAGMA synchronous=NORMAL")
         self._seen_lock = threading.Lock()
-        since = time.time() - SEEN_TTL
-        self._seen: dict[str, float] = dict(self._read("SELECT key, ts FROM seen WHERE ts >= ?", (since,)))
-        self._unsaved: list[tuple[str, float]] = []
         self._swept = time.time()
         self._purged = 0.0
         self.purge()
@@ -169,33 +170,21 @@ class QuestionLog:
     def first_time(self, key: str) -> bool:
         """True the first time `key` is seen (within the hour): the duplicate filter for retried deliveries.
 
-        Never waits for the SQLite lock that question writes hold: the keys are saved once a second.
+        One statement in SQLite, atomic on its own, so that of every process serving this directory exactly
+        one sees True for a key (Slack may deliver a retry to another process than the first delivery).
         """
         now = time.time()
         with self._seen_lock:
-            if now - self._seen.get(key, 0.0) < SEEN_TTL:
-                return False
-            self._seen[key] = now
-            self._unsaved.append((key, now))
-            due = now - self._swept > SEEN_SAVE
-            if due:
-                self._swept = now
-        if due:
-            threading.Thread(target=self.save_seen, name="govbot-seen", daemon=True).start()
-        return True
+            fresh = self._seen_conn.execute(_SEEN, (key, now, now - SEEN_TTL)).rowcount == 1
+        if now - self._swept > SEEN_SWEEP:
+            self.save_seen()
+        return fresh
 
     def save_seen(self) -> None:
-        """Write the keys seen since the last save, and forget the expired ones (in memory and on disk)."""
-        cutoff = time.time() - SEEN_TTL
+        """Forget the expired keys of the duplicate filter (each is kept an hour)."""
+        self._swept = time.time()
         with self._seen_lock:
-            unsaved, self._unsaved = self._unsaved, []
-            for key in [k for k, ts in self._seen.items() if ts < cutoff]:
-                del self._seen[key]
-        with self._lock:
-            self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR REPLACE INTO seen VALUES (?, ?)", unsaved)
-            self._conn.execute("DELETE FROM seen WHERE ts < ?", (cutoff,))
-            self._conn.execute("COMMIT")
+            self._seen_conn.execute("DELETE FROM seen WHERE ts < ?", (self._swept - SEEN_TTL,))
 
     def week(self) -> dict[str, int]:
         since = time.time() - WEEK
@@ -214,6 +203,7 @@ class QuestionLog:
         return [(q.translate(_BIDI), n) for q, n in rows]
 
     def close(self) -> None:
-        self.save_seen()
+        with self._seen_lock:
+            self._seen_conn.close()
         with self._lock:
             self._conn.close()

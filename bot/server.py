@@ -21,6 +21,7 @@ import uuid
 from argparse import Namespace
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -31,12 +32,12 @@ from . import feed, inbox
 from . import web as webchat_routes
 from .conversation import Conversation
 from .http_guard import Limits, harden, read_body, serve
-from .metrics import CONTENT_TYPE, FRONT_END_HEALTH, Metrics
+from .metrics import CONTENT_TYPE, FRONT_END_HEALTH, PUBLISH_EVERY, Metrics
 from .schedule import service_context as subscriptions_service
 from .settings import configure_logging, open_kb
-from .workers import AnswerPool
+from .workers import Listener, supervise
 
-__all__ = ["create_app", "main", "build_on_start", "answer_pool", "check_production", "ConfigError", "MAX_BODY"]
+__all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
 
 log = logging.getLogger("govbot.server")
 access = logging.getLogger("govbot.http")
@@ -242,11 +243,13 @@ def create_app(
     production: bool = False,
     limits: Limits | None = None,
     front_ends: tuple[str, ...] | None = None,
+    run_dir: Path | None = None,
 ) -> web.Application:
     """The whole service over `conv` (`front_ends`: which chat platforms, default all); raises ConfigError
     when production settings are unsafe.
 
-    `limits` (timeouts, connection cap) default to `http_guard.Limits()`; tests shorten them.
+    `limits` (timeouts, connection cap) default to `http_guard.Limits()`; tests shorten them. `run_dir` is
+    given to each of several listening processes: /metrics sums the figures they publish there.
     """
     front_ends = FRONT_ENDS if front_ends is None else front_ends
     if production and "teams" in front_ends:
@@ -255,8 +258,10 @@ def create_app(
     harden(app, limits or Limits())
     app[CONVERSATION] = conv
     app[READINESS] = Readiness()
-    app[METRICS] = Metrics()
+    app[METRICS] = Metrics(run_dir)
     app[METRICS].attach(conv)
+    if run_dir is not None:
+        app.cleanup_ctx.append(_publish_metrics)
     app[FRONT_END_HEALTH] = {}
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
@@ -314,18 +319,19 @@ def build_on_start(
     return context
 
 
-def answer_pool(conv: Conversation, workers: int) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context: answers computed in `workers` processes while the service runs (bot/workers.py)."""
+async def _publish_metrics(app: web.Application) -> AsyncIterator[None]:
+    """A cleanup context: this listener's counters written for the others' scrapes, every second and at the end."""
+    metrics, conv = app[METRICS], app[CONVERSATION]
 
-    async def context(_app: web.Application) -> AsyncIterator[None]:
-        pool = AnswerPool(conv.kb.path, workers)
-        conv.ask = pool.ask
-        log.info("answers computed in %d worker processes", workers)
-        yield
-        conv.ask = conv.kb.ask
-        await asyncio.to_thread(pool.close)
+    async def loop() -> None:
+        while True:
+            metrics.publish(conv.refreshes)
+            await asyncio.sleep(PUBLISH_EVERY)
 
-    return context
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    metrics.publish(conv.refreshes)
 
 
 def banner_line(what: str, url: str, bound: str, terminal: bool) -> str:
@@ -341,41 +347,71 @@ def _url(host: str, port: int) -> str:
 
 
 def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat: bool | None = None) -> int:
-    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first).
+    """Run the service until SIGTERM or Ctrl-C (in-flight requests finish first): in this process, or in
+    `--workers N` listening processes sharing the port (bot/workers.py).
 
     `govbot slack` runs this with Slack alone: the same guards, health, metrics and port.
     """
     configure_logging()
+    workers = getattr(args, "workers", 1)
+    if workers < 0:
+        print(
+            f"govbot serve: refusing to start: --workers is a number of processes (1 or more), not {workers}",
+            file=sys.stderr,
+        )
+        return 2
+    if workers <= 1:  # 0 was "answers in threads of the one process": the same as 1 today
+        return _serve(args, front_ends, webchat, None)
+    try:
+        return supervise(
+            workers,
+            args.host,
+            args.port,
+            lambda listener: _serve(args, front_ends, webchat, listener),
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+    except OSError as exc:  # the port is taken, or the platform cannot share it
+        print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: Namespace, front_ends: tuple[str, ...] | None, webchat: bool | None, listener: Listener | None) -> int:
+    """One whole service process: alone, or `listener` of several (only the first builds and announces)."""
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
     if webchat is None:
         webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
     kb = open_kb(getattr(args, "db", None), build=False)
+    run_dir = listener.run_dir if listener else None
     try:
         conv = Conversation(kb)
-        app = create_app(conv, webchat=webchat, production=production, front_ends=front_ends)
+        app = create_app(conv, webchat=webchat, production=production, front_ends=front_ends, run_dir=run_dir)
     except (ConfigError, ValueError) as exc:  # ValueError: a setting that does not parse (the message names it)
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
-    if workers := getattr(args, "workers", 0):
-        app.cleanup_ctx.append(answer_pool(conv, workers))
     try:  # scheduled refreshes, digests and their delivery (docs/subscriptions.md)
         app.cleanup_ctx.append(subscriptions_service(app, kb, conv, args))
     except ValueError as exc:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
+    port = listener.port if listener else args.port
     what = "web chat" if webchat else "service"
-    banner = banner_line(what, _url(args.host, args.port), f"{args.host}:{args.port}", sys.stdout.isatty())
+    banner = banner_line(what, _url(args.host, port), f"{args.host}:{port}", sys.stdout.isatty())
+    first = listener is None or listener.index == 0
     # The banner comes last, once the port is bound and the start-up build is over, whichever ends first.
-    waiting = {"listening", "built"}
+    waiting = {"listening", "built"} if first else {"listening"}
 
     def step(done: str) -> None:
         if done == "listening":
-            log.info("listening on %s:%s", args.host, args.port)
+            log.info("listening on %s:%s", args.host, port)
+            if listener is not None:
+                listener.listening.set()
         waiting.discard(done)
-        if not waiting:
+        if not waiting and first:
             print(banner, flush=True)
 
-    app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: step("built")))
-    serve(app, args.host, args.port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: step("listening"))
-    conv.log.close()  # saves the duplicate filter's last keys
+    if first:  # the others answer as soon as it is built (each reader follows the current version)
+        app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: step("built")))
+    reuse = listener is not None
+    serve(app, args.host, port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: step("listening"), reuse_port=reuse)
+    conv.close()
     return 0

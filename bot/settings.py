@@ -58,8 +58,12 @@ def default_port() -> int:
 
 
 def default_workers() -> int:
-    """GOVBOT_WORKERS: processes computing answers (0, the default: threads of the one service process)."""
-    return int(os.environ.get("GOVBOT_WORKERS", "0"))
+    """GOVBOT_WORKERS: listening processes sharing the port (1, the default: the one service process)."""
+    raw = os.environ.get("GOVBOT_WORKERS", "").strip()
+    try:
+        return int(raw) if raw else 1
+    except ValueError:
+        raise ValueError(f"GOVBOT_WORKERS must be a number of processes, not {raw!r}") from None
 
 
 def admins_from_env(platform: str) -> frozenset[str]:

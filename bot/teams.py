@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,16 @@ from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationServiceClientCredentialFactory
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference, TextFormatTypes
-from botframework.connector.auth import ServiceClientCredentialsFactory
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    ClaimsIdentity,
+    ConnectorFactory,
+    JwtTokenValidation,
+    ServiceClientCredentialsFactory,
+    UserTokenClient,
+)
+from msrest.universal_http.requests import ClientRetryPolicy
 
 from knowledge import Answer
 from knowledge.phrases import say
@@ -52,6 +62,11 @@ log = logging.getLogger("govbot.teams")
 
 PLATFORM = "teams"
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+# The SDK builds two Bot Connector clients per activity, and each client's retry policy tests 999 status codes
+# for membership in this 500-item list: 3.7 ms of CPU each time, over half of a whole Teams turn (py-spy,
+# docs/benchmarks.md). The same codes as a set give the same policy in 0.05 ms.
+ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)
 
 
 @dataclass(frozen=True)
@@ -228,6 +243,53 @@ class GovbotTeamsBot(TeamsActivityHandler):
         await asyncio.gather(*self._background, return_exceptions=True)
 
 
+# Bot Connector clients kept (one per bot app id, service URL and audience): service URLs come from activities.
+MAX_CLIENTS = 64
+
+
+class _KeptClients(StrictAuthentication):
+    """The SDK builds a Bot Connector client and a user-token client for every activity, and never closes
+    them: two HTTP client configurations, a third of a Teams turn's CPU (py-spy, docs/benchmarks.md). Here
+    each is built once per (bot app id, service URL, audience) and kept, least recently used out past
+    MAX_CLIENTS; the credentials inside were already kept (`ReusedCredentials`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+
+    async def _once(self, key: tuple[str, ...], make: Callable[[], Awaitable[Any]]) -> Any:
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            return self._kept[key]
+        made = self._kept[key] = await make()
+        if len(self._kept) > MAX_CLIENTS:
+            self._kept.popitem(last=False)
+        return made
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await super().authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            result.connector_factory = _KeptFactory(self, result.connector_factory, _app_id(result.claims_identity))
+        return result
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        make = super().create_user_token_client
+        return await self._once(("token", _app_id(claims_identity)), lambda: make(claims_identity))
+
+
+class _KeptFactory(ConnectorFactory):
+    def __init__(self, kept: _KeptClients, inner: ConnectorFactory, app_id: str) -> None:
+        self.kept, self.inner, self.app_id = kept, inner, app_id
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        key = ("connector", self.app_id, service_url, audience or "")
+        return await self.kept._once(key, lambda: self.inner.create(service_url, audience))
+
+
+def _app_id(identity: ClaimsIdentity | None) -> str:
+    return (JwtTokenValidation.get_app_id_from_claims(identity.claims) or "") if identity else ""
+
+
 def create_adapter(
     settings: TeamsSettings,
     credentials_factory: ServiceClientCredentialsFactory | None = None,
@@ -237,7 +299,7 @@ def create_adapter(
     """The SDK's CloudAdapter with the hardening of `teams_auth` (401 on any bad token, non-blocking keys)."""
     use_async_signing_keys(key_timeout)
     inner = credentials_factory or ConfigurationServiceClientCredentialFactory(settings)
-    return CloudAdapter(StrictAuthentication(settings, credentials_factory=ReusedCredentials(inner)))
+    return CloudAdapter(_KeptClients(settings, credentials_factory=ReusedCredentials(inner)))
 
 
 def _messages_handler(

@@ -13,6 +13,7 @@ import html
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,12 +203,15 @@ async def _admin(request: web.Request, visitor: Visitor) -> bool:
     return not await asyncio.to_thread(conv.log.revoked, visitor.user)
 
 
-def reply_json(reply: Reply, said: str | None = None) -> dict[str, Any]:
+def reply_json(
+    reply: Reply, said: str | None = None, to_dict: Callable[[Answer], dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """One shape for every reply: the Answer's fields, plus `labels` (each field's label in the answer's
     language), `kind` and `as_of`; `said` replaces the text
-    (a refresh's report, which the page waits for)."""
+    (a refresh's report, which the page waits for). `to_dict`: the answer cache's, which serialises a
+    cached answer once."""
     answer = reply.answer or Answer(intent=str(reply.kind), lang=reply.lang, title="", text=reply.text)
-    body = answer.to_dict()
+    body = (to_dict or Answer.to_dict)(answer)
     if said is not None:
         body["text"] = said
     labels = dict(zip(answer.fields, (name for name, _ in answer.labelled_fields()), strict=True))
@@ -224,7 +228,7 @@ async def _chat(request: web.Request) -> web.Response:
         reply = await conv.handle(await _turn(request, data, visitor))
         # The page can wait for a refresh's report (Slack and Teams, which cannot, post it later).
         said = await reply.background() if reply.background else None
-        response = web.json_response(reply_json(reply, said), status=STATUS[reply.kind])
+        response = web.json_response(reply_json(reply, said, conv.cache.as_dict), status=STATUS[reply.kind])
     _remember(request, response, visitor)
     return response
 

@@ -1,49 +1,153 @@
-"""Answers computed in worker processes: they use every core, and never hold the GIL the event loop (and
-so every ack) needs.
+"""`govbot serve --workers N`: N whole service processes listening on one port, so acks and answers use
+every core.
 
-A worker only turns a question into an `Answer`, over its own reader of the same knowledge directory
-(each reader follows the current version as refreshes move it). Everything that must be one for the
-whole service stays in the main process: rate limits, the duplicate filter, the question log.
+Each process is the complete service (its own event loop, front ends and knowledge reader). They share
+the port through SO_REUSEPORT: the kernel spreads new connections over them, and a process that dies
+takes only its own connections with it. What must be one for the whole service is kept in SQLite beside
+the knowledge, which every process opens: rate limits (`ratelimit.SharedRateLimiter`), the duplicate
+filter and the question log (`questionlog`), subscriptions and the outbox (`state`). `/metrics` sums
+every process's figures through small files in a run directory (`metrics.Metrics.share`).
+
+This process only supervises: it reserves the port, forks the listeners before it has any thread or
+open database (so a fork copies nothing shared), restarts one that dies, and on SIGTERM or Ctrl-C asks
+them all to finish their requests in flight, then waits for them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing.connection
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from types import FrameType
 
-from knowledge import Answer, KnowledgeBase
+__all__ = ["Listener", "supervise", "reserve_port", "RESTART_PAUSE"]
 
-__all__ = ["AnswerPool"]
+log = logging.getLogger("govbot.workers")
 
-_kb: KnowledgeBase | None = None  # the worker process's knowledge base
-
-
-def _start(path: str) -> None:
-    global _kb
-    _kb = KnowledgeBase(path)
-
-
-def _ask(question: str, roadmap: str) -> Answer:
-    assert _kb is not None, "worker not started"
-    return _kb.ask(question, roadmap)
+# Seconds between two restarts of the same listener: a process that dies at once must not spin the CPU.
+RESTART_PAUSE = 1.0
+# Seconds a listener has to come up (open the knowledge, mount the front ends, listen) before it is given up.
+START_TIMEOUT = 60.0
 
 
-class AnswerPool:
-    """`ask(question)` in one of `workers` processes; blocks the calling thread (a worker thread) until done.
+@dataclass(frozen=True)
+class Listener:
+    """What one listening process is told: its number (0 builds the knowledge at start and prints the
+    address), the port every listener shares, the run directory for metrics, and an event to set once
+    it listens."""
 
-    Processes are spawned, not forked: the service has threads and open sockets a fork would copy.
+    index: int
+    port: int
+    run_dir: Path
+    listening: Event
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port with SO_REUSEPORT, never listening: it resolves port 0 to a free port
+    and holds it while listeners come and go (only listening sockets receive connections)."""
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise OSError("--workers above 1 needs SO_REUSEPORT (Linux, BSD, macOS); use --workers 1")
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _Stop:
+    """Set by SIGTERM or SIGINT in the supervisor."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
+        self.asked = True
+
+
+def _child(target: Callable[[Listener], int], listener: Listener) -> None:
+    # The supervisor's handlers were copied by the fork: until the listener's loop installs its own, a
+    # SIGTERM must stop this process, not set a flag in a copy of the supervisor.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    raise SystemExit(target(listener))
+
+
+def supervise(count: int, host: str, port: int, target: Callable[[Listener], int], *, shutdown_timeout: float) -> int:
+    """Run `target` in `count` forked processes until SIGTERM or Ctrl-C; returns the exit code.
+
+    A listener that exits before it listens (a setting that does not parse, a port taken) stops them all
+    with its exit code: every other one would fail the same way.
     """
+    context = multiprocessing.get_context("fork")
+    reserved = reserve_port(host, port)
+    bound = reserved.getsockname()[1]
+    run_dir = Path(tempfile.mkdtemp(prefix="govbot-run-"))
+    stop = _Stop()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    slots: dict[int, tuple[multiprocessing.process.BaseProcess, Listener, float]] = {}
 
-    def __init__(self, path: Path, workers: int):
-        context = multiprocessing.get_context("spawn")
-        self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(str(path),))
-        for _ in range(workers):  # start them all now: the first questions must not wait for a spawn
-            self.executor.submit(os.getpid)
+    def start(index: int) -> None:
+        listener = Listener(index, bound, run_dir, context.Event())
+        process = context.Process(target=_child, args=(target, listener), name=f"govbot-listener-{index}")
+        process.start()
+        slots[index] = (process, listener, time.monotonic())
 
-    def ask(self, question: str, roadmap: str = "") -> Answer:
-        return self.executor.submit(_ask, question, roadmap).result()
-
-    def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+    code = 0
+    try:
+        for index in range(count):
+            start(index)
+        log.info("%d listening processes on port %d (pids %s)", count, bound, [p.pid for p, _, _ in slots.values()])
+        while not stop.asked:
+            sentinels = [process.sentinel for process, _, _ in slots.values()]
+            multiprocessing.connection.wait(sentinels, timeout=0.5)
+            for index, (process, listener, started) in list(slots.items()):
+                if process.is_alive() or stop.asked:
+                    continue
+                if not listener.listening.is_set():
+                    log.error("listener %d exited with %s before listening: stopping", index, process.exitcode)
+                    code = process.exitcode or 1
+                    stop.asked = True
+                    break
+                log.warning(
+                    "listener %d (pid %s) exited with %s: starting another", index, process.pid, process.exitcode
+                )
+                time.sleep(max(0.0, RESTART_PAUSE - (time.monotonic() - started)))
+                start(index)
+            for index, (process, listener, started) in slots.items():
+                waited = time.monotonic() - started
+                if process.is_alive() and not listener.listening.is_set() and waited > START_TIMEOUT:
+                    log.error("listener %d not listening after %.0f s: stopping", index, waited)
+                    code, stop.asked = 1, True
+    finally:
+        for process, _, _ in slots.values():
+            if process.is_alive():
+                process.terminate()  # SIGTERM: each finishes its requests in flight (server.SHUTDOWN_TIMEOUT)
+        deadline = time.monotonic() + shutdown_timeout + 5
+        for process, _, _ in slots.values():
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        reserved.close()
+        with contextlib.suppress(OSError):
+            shutil.rmtree(run_dir)
+    return code

@@ -364,19 +364,6 @@ def test_static_page_has_no_inline_script_or_remote_resource():
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
 
 
-async def test_answers_computed_in_worker_processes_are_the_same_and_logged_once(conv, aiohttp_client):
-    """`--workers 2`: questions answered in other processes; the log and the limits stay in this one."""
-    app = create_app(conv)
-    app.cleanup_ctx.append(server.answer_pool(conv, 2))
-    client = await aiohttp_client(app)
-    assert conv.ask != conv.kb.ask  # the pool's
-    replies = await asyncio.gather(*(ask(client, {"question": "Who owns objective 12?"}) for _ in range(6)))
-    assert {(status, body["results"][0]["id"], body["lang"]) for status, body in replies} == {(200, "12", "en")}
-    assert conv.log.week() == {"answered": 6, "unanswered": 0}
-    status, body = await ask(client, {"question": "Qui pilote le programme Atlas ?"})
-    assert (status, body["title"]) == (200, "Programme Atlas")
-
-
 def test_the_address_stands_out_on_a_terminal_and_is_plain_in_a_log():
     plain = server.banner_line("web chat", "http://localhost:3978/", "127.0.0.1:3978", terminal=False)
     assert plain == "govbot: web chat on http://localhost:3978/ (listening on 127.0.0.1:3978; Ctrl-C stops)"
