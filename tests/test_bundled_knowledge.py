@@ -96,7 +96,7 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ("décisions du 12e CNS", "CNS-12-ETAT-AVANCEMENT", "65 objectifs"),
     ("c'est quoi l'axe 2 ?", "2", "Dégager du temps"),
     ("axe 4 de la feuille de route", "4", "cadre propice"),
-    ("combien de participants au 14e conseil ?", "passages", "300 participants"),
+    ("combien de participants au 14e conseil ?", "CNS-14", "300 participants"),  # the field, first line
     ("où en est l'objectif A1-MES-DOCS ?", "A1-MES-DOCS", "400 millions"),
     ("médiateurs numériques en santé", "A1-MEDIATEURS", "10 000"),
     ("financement de 200 millions pour les hôpitaux", "CNS-14-FIN-200M", "identité"),
