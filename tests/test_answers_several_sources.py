@@ -148,3 +148,8 @@ def test_an_axis_number_two_roadmaps_share_asks_which(two_series: KnowledgeBase)
 def test_a_long_topic_may_leave_one_word_the_record_does_not_use(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("lab results sent to GPs by secure messaging - done?")
     assert answer.results[0]["id"] == "7"
+
+
+def test_a_post_asked_picks_the_organisation_whose_people_hold_it(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("RSSI du GRADeS ?")  # the national GRADeS has none named, the region's has one
+    assert not answer.choices and answer.results[0]["id"] == "ars-vdb:GRADES-VDB"

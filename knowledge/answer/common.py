@@ -157,6 +157,10 @@ def lacks_predecessor(q: Question, actor: dict[str, Any]) -> bool:
     return bool(_PREDECESSOR.search(q.folded)) and not any(p.get("until") for p in actor.get("people") or [])
 
 
+def asks_role(q: Question) -> bool:
+    return any(pattern.search(q.folded) for pattern, _ in _ROLES)
+
+
 def lacks_asked_role(q: Question, actor: dict[str, Any], units: list[dict[str, Any]]) -> bool:
     """The question asks for a post that no title of the organisation's people, or of its units, holds."""
     markers = next((words for pattern, words in _ROLES if pattern.search(q.folded)), ())

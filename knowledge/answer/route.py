@@ -11,7 +11,16 @@ from ..text import fold
 from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, names_a_series
-from .common import _covers, _holds_words, _once, _topic_readings
+from .common import (
+    _asked_fact,
+    _covers,
+    _holds_words,
+    _lacks_asked_fact,
+    _once,
+    _topic_readings,
+    asks_role,
+    lacks_asked_role,
+)
 from .councils import _council, _decisions_on, _decisions_since
 from .fallbacks import _ask_back, _help, _passage, _unknown
 from .lists import _LIST_WORDS, _PLURAL_OBJECTIVES, _PLURALS, _kind_list, _named_kind, _objective_list, _plural_kind
@@ -99,6 +108,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         # A record that leaves a word of the question's topic uncovered ("le chef du service de cardiologie des
         # Trois-Rivières" is not the group) is not what is asked: one that covers it, else "I don't know".
         sure = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
+    sure = _fit_for_the_ask(q, reader, sure)
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
@@ -134,6 +144,23 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list[Candidate]:
+    """Among the sure candidates, those that can give what is asked: an organisation whose people hold the post
+    asked ("le RSSI du GRADeS": the GRADeS that has one), and first the records that hold the asked fact ("how
+    much money for the CSIRT": the decision with an amount, before the objective)."""
+    if asks_role(q):  # the organisations whose people hold the post, when some do
+        holding = [
+            c
+            for c in sure
+            if c.kind == "actors" and not lacks_asked_role(q, reader.record(c.kind, c.id) or {}, reader.units_of(c.id))
+        ]
+        sure = holding or sure
+    if _asked_fact(q):
+        holding = [c for c in sure if not _lacks_asked_fact(q, reader.record(c.kind, c.id) or {})]
+        sure = holding + [c for c in sure if c not in holding]
+    return sure
 
 
 def _family(reader: Reader, c: Candidate) -> tuple[str, str]:
