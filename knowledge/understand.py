@@ -115,7 +115,9 @@ _OBJECTIVE = re.compile(
     r"(\d{1,3}(?:[.\-]\d{1,3}){0,3})\b"
 )
 _OBJECTIVE_RAW = re.compile(r"(?:^|\s)(?:#|[Oo])(\d{1,3}(?:\.\d{1,3}){0,3})\b")
-_COUNCIL_WORDS = r"conseil|cns|council|comite|committee|copil|edition|reunion|meeting"
+_COUNCIL_WORDS = (
+    r"comite de pilotage|steering committee|conseil|cns|council|comite|committee|copil|edition|reunion|meeting"
+)
 _COUNCIL_NUMBER = re.compile(
     rf"\b(\d{{1,2}})\s*(?:e|eme|er|ere|th|st|nd|rd)?\s*(?:{_COUNCIL_WORDS})\b|"
     rf"\b(?:{_COUNCIL_WORDS})\s*(?:n o|no|numero|number|n)?\s*(\d{{1,2}})\b"

@@ -159,3 +159,10 @@ def test_a_title_asked_of_an_organisation_names_the_unit_under_it_that_holds_it(
 def test_the_words_that_frame_a_question_are_not_its_topic() -> None:
     assert understand("how far along is the backup renewal, is it moving?").own_words == ["backup", "renewal"]
     assert understand("au 2e CNS ils ont décidé quoi").content_words == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"), [("copil n°2 décisions", 2), ("agenda of COPIL 4?", 4), ("le 14e CNS", 14)]
+)
+def test_a_council_number_is_read_after_its_short_form_is_expanded(typed: str, number: int) -> None:
+    assert understand(typed).council == number

@@ -32,7 +32,7 @@ from .records import _about_candidate, _about_record
 _COUNCIL_TALK = frozenset(
     "comite comites pilotage copil conseil conseils council committee steering regional regionale national "
     "nationale decide decision decisions decided decider pris prises prise taken made ete dernier derniere "
-    "latest last".split()
+    "latest last agenda ordre jour programme".split()
 )
 
 
@@ -66,7 +66,7 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
         named = set(fold(title_of("councils", council)).split()) | set(
             fold(" ".join(council.get("aliases") or [])).split()
         )
-        words = [w for w in q.content_words if not w[0].isdigit() and w not in named]
+        words = [w for w in q.content_words if not w[0].isdigit() and w not in named and w not in _COUNCIL_TALK]
         if words:
             passage = _passage(q, reader)
             if passage and passage.confidence >= 0.6:
