@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -332,11 +333,30 @@ def name_roadmaps(answer: Answer, reader: Reader, field: str = "roadmap") -> Ans
     answer.fields = {k: plain(v) for k, v in answer.fields.items()}
     for choice in answer.choices:
         m = re.match(r"^\w+ (\w+):(.+?)(?: \[(fr|en)\])?$", choice.get("query", ""))
-        roadmap = roadmap_of(reader, m[1], m[2]) if m else None
-        choice["label"] = _with_roadmap(plain(choice["label"]), roadmap if roadmap in cards else None)
+        record = reader.record(m[1], m[2]) if m and m[1] in ENTITY_KINDS else None
+        choice["label"] = _with_roadmap(plain(choice["label"]), _family_tag(reader, record) if record else None)
     if named:
         answer.fields[field] = "; ".join(cards[r]["title"] for r in named if r in cards)
     return answer
+
+
+def _family_tag(reader: Reader, record: dict[str, Any]) -> str:
+    """How a choice names whose record it is: its roadmap's id, or for a source loaded in the national roadmap
+    (a hospital group's plan) the id of that source's top organisation, the one most others sit under ("GHTR")."""
+    home = family(record)
+    if not home[1]:
+        return home[0]
+    key = f"family_tag:{home}"
+    if key not in reader.memo:
+        rows = [
+            r
+            for r in reader.rows("SELECT id, roadmap, source_title, parent FROM actors ORDER BY id")
+            if family(r) == home
+        ]
+        children = Counter(r["parent"] for r in rows if r["parent"])
+        tops = sorted((r for r in rows if not r["parent"]), key=lambda r: -children[r["id"]])
+        reader.memo[key] = tops[0]["id"] if tops else home[0]
+    return reader.memo[key]
 
 
 def _with_roadmap(label: str, roadmap: str | None) -> str:

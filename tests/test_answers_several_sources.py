@@ -78,6 +78,8 @@ def test_a_post_held_in_a_unit_or_a_former_holder_named_is_still_answered(two_se
 def test_the_same_topic_in_two_organisations_asks_which_unless_one_is_named(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("télésurveillance cardiaque, on en est où ?")
     assert [c["query"] for c in answer.choices] == ["status objectives:1 [fr]", "status objectives:ars-vdb:1.2 [fr]"]
+    # Each choice says whose: the region's roadmap, or the group whose plan was loaded in the national one.
+    assert [c["label"].split(" — ")[0] for c in answer.choices] == ["Objectif 1 (GHTR)", "Objectif 1.2 (ars-vdb)"]
     scoped = two_series.ask("télésurveillance cardiaque de la région, on en est où ?")
     assert not scoped.choices and scoped.results[0]["id"] == "ars-vdb:1.2"
 
