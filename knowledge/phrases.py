@@ -99,6 +99,18 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "objectives_status": ("Objectifs « {status} »", "Objectives “{status}”"),
     "objectives_axis": ("Objectifs de l'axe {axis}", "Objectives of axis {axis}"),
     "objectives_owner": ("Objectifs portés par {owner}", "Objectives owned by {owner}"),
+    "objectives_plan": ("Objectifs de « {plan} »", "Objectives of “{plan}”"),
+    "objectives_colour": ("Météo « {colour} »", "Rated “{colour}”"),
+    "objectives_no_colour": ("Sans météo renseignée", "No rating given"),
+    "objectives_colour_as_status": (
+        "(sans colonne météo, « {colour} » est lu comme le statut « {status} »)",
+        "(no rating column: “{colour}” read as the status “{status}”)",
+    ),
+    "objectives_due": ("Échéance entre le {start} et le {end}", "Due between {start} and {end}"),
+    "due_word": ("échéance", "due"),
+    "colour_word": ("météo", "rating"),
+    "decisions_status": ("Décisions « {status} »", "Decisions “{status}”"),
+    "councils_in": ("{what} en {year}", "{what} in {year}"),
     "owned_by": ("{what} — porteur : {owner}", "{what} — owner: {owner}"),
     "no_status_count": (
         "{count} objectif(s) chargé(s) n'ont pas de statut publié.",
@@ -496,6 +508,18 @@ def date_words(iso: str, lang: str) -> str:
 
 def status_word(status: str | None, lang: str) -> str:
     return _pick(_STATUS_WORDS[status], lang) if status in _STATUS_WORDS else ""
+
+
+# The traffic-light colours of a roadmap's rating column ("météo"), as a list filter names them.
+_COLOUR_NAMES: dict[str, tuple[str, str]] = {
+    "red": ("rouge", "red"),
+    "orange": ("orange", "amber"),
+    "green": ("vert", "green"),
+}
+
+
+def colour_name(colour: str, lang: str) -> str:
+    return _pick(_COLOUR_NAMES[colour], lang) if colour in _COLOUR_NAMES else colour
 
 
 _DECISION_WORDS: dict[str, tuple[str, str]] = {

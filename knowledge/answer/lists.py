@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .. import roadmaps
 from ..model import Answer
-from ..phrases import label, say, status_word
+from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
 from ..understand import Question
-from ..vocabulary import LATE_BUCKETS
+from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
 from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix
 
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
@@ -57,10 +58,33 @@ def _plural_kind(folded: str) -> str | None:
     return next((kind for kind, pattern in _PLURALS.items() if pattern.search(folded)), None)
 
 
-def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis: str | None = None) -> Answer:
-    """Objectives filtered by status, axis (its number in the question, or `axis`, a stored key), roadmap and
-    owner."""
+# The rating column a roadmap may add to its objectives ("météo": vert/orange/rouge), under the names sources
+# give it, and the words of each colour in it. Read from `extra`: no source format declares it.
+_COLOUR_COLUMNS = ("météo", "meteo", "weather", "couleur", "colour", "color", "feu")
+_COLOUR_VALUES = {
+    "red": ("rouge", "red"),
+    "orange": ("orange", "amber", "ambre", "jaune", "yellow"),
+    "green": ("vert", "verte", "green"),
+}
+_COLOUR = "lower(trim(COALESCE(" + ", ".join(f"json_extract(extra, '$.\"{c}\"')" for c in _COLOUR_COLUMNS) + ", '')))"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose objectives a list shows: an actor's own (`ids`: the actor, or the units under it when it owns
+    none itself), or those of the plan its source declares (`plan`, a source title)."""
+
+    name: str
+    ids: tuple[str, ...] = ()
+    plan: str = ""
+
+
+def _objective_list(q: Question, reader: Reader, owner: str | Owner | None = None, axis: str | None = None) -> Answer:
+    """Objectives filtered by status, rating colour, due period, axis (its number in the question, or `axis`, a
+    stored key), roadmap and owner."""
     lang = q.lang
+    if isinstance(owner, str):
+        owner = Owner(owner, (owner,))
     where, params, what = ["1"], [], []
     if q.status:
         # "En retard" also finds the postponed (their first date was missed); see docs/sources.md.
@@ -68,6 +92,22 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis:
         where.append(f"status IN ({','.join('?' * len(buckets))})")
         params += buckets
         what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
+    rated: list[str] = []
+    if q.colour:
+        rated = [r["roadmap"] for r in reader.rows(f"SELECT DISTINCT roadmap FROM objectives WHERE {_COLOUR} != ''")]
+        clause, values = _colour_clause(q.colour, rated)
+        where.append(clause)
+        params += values
+        what.append(
+            say("objectives_no_colour", lang)
+            if q.colour == "none"
+            else say("objectives_colour", lang, colour=colour_name(q.colour, lang))
+        )
+    if q.due:
+        # Due within the period asked: "échéance 2026" holds "S1 2026" and "mi-2026", not "2025-2026".
+        where.append("due_start >= ? AND due_end <= ?")
+        params += q.due
+        what.append(say("objectives_due", lang, start=date_words(q.due[0], lang), end=date_words(q.due[1], lang)))
     if q.axis:
         axes = roadmaps.axis_keys(q, reader, q.axis)
         where.append(f"axis IN ({','.join('?' * len(axes))})")
@@ -81,19 +121,34 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis:
     scoped, asked = roadmaps.scope_clause(q, reader)
     where.append(scoped)
     params += asked
-    if owner:
-        where.append("id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor = ?)")
-        params.append(owner)
-        what.append(say("objectives_owner", lang, owner=owner))
+    if owner and owner.plan:
+        where.append("source_title = ?")
+        params.append(owner.plan)
+        what.append(say("objectives_plan", lang, plan=owner.plan))
+    elif owner:
+        marks = ",".join("?" * len(owner.ids))
+        where.append(f"id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor IN ({marks}))")
+        params += owner.ids
+        what.append(say("objectives_owner", lang, owner=owner.name))
     if not what:
         what.append(say("objectives_word", lang))
     clause = " AND ".join(where)
     total = reader.count("objectives", clause, tuple(params))
     rows = reader.records("objectives", clause + " ORDER BY id", tuple(params), limit=MAX_LIST)
     heading = " · ".join(what)
-    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) for r in rows]
+    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in rows]
     if total > len(rows):
         lines.append(say("list_more", lang, more=total - len(rows)))
+    if q.colour in _COLOUR_VALUES and any(r.get("roadmap") not in rated for r in rows):
+        bucket = SOURCE_STATUS_WORDS[_COLOUR_VALUES[q.colour][0]]
+        lines.append(
+            say(
+                "objectives_colour_as_status",
+                lang,
+                colour=colour_name(q.colour, lang),
+                status=status_word(bucket, lang),
+            )
+        )
     if not rows:
         lines.append(say("list_empty", lang, what=heading))
         if q.status:
@@ -110,6 +165,37 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis:
         confidence=0.95 if rows else 0.8,
         results=[_result("objectives", r) for r in rows],
     )
+
+
+def _colour_clause(colour: str, rated: list[str]) -> tuple[str, list[str]]:
+    """Objectives of that rating in the roadmaps that rate them (`rated`); elsewhere a colour is read as the
+    status its word names ("rouge" is late). 'none': the unrated objectives of roadmaps that rate the others."""
+    marks = ",".join("?" * len(rated))
+    if colour == "none":
+        return f"roadmap IN ({marks}) AND {_COLOUR} = ''", list(rated)
+    values = list(_COLOUR_VALUES[colour])
+    bucket = SOURCE_STATUS_WORDS[values[0]]
+    buckets = list(LATE_BUCKETS.get(bucket, (bucket,)))
+    return (
+        f"((roadmap IN ({marks}) AND {_COLOUR} IN ({','.join('?' * len(values))})) "
+        f"OR (roadmap NOT IN ({marks}) AND status IN ({','.join('?' * len(buckets))})))",
+        [*rated, *values, *rated, *buckets],
+    )
+
+
+def _filter_suffix(q: Question, record: dict, lang: str) -> str:
+    """What the list filtered on, for each line: the due date and the rating as the source wrote them."""
+    shown = []
+    if q.due and record.get("due"):
+        shown.append(f"{say('due_word', lang)} {record['due']}")
+    if q.colour and (rating := _rating(record)):
+        shown.append(f"{say('colour_word', lang)} {rating}")
+    return "".join(f" — {s}" for s in shown)
+
+
+def _rating(record: dict) -> str:
+    extra = record.get("extra") or {}
+    return next((str(extra[c]) for c in _COLOUR_COLUMNS if extra.get(c)), "")
 
 
 def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None) -> Answer:

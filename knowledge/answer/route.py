@@ -14,6 +14,7 @@ from .changes import _changes, _named_change
 from .common import _covers, _holds_words, _once, _topic_readings
 from .councils import _council, _decisions_on, _decisions_since
 from .fallbacks import _ask_back, _help, _passage, _unknown
+from .filters import objective_filters
 from .lists import _LIST_WORDS, _PLURAL_OBJECTIVES, _PLURALS, _kind_list, _named_kind, _objective_list, _plural_kind
 from .records import _about_candidate, _about_record, _objective
 
@@ -49,22 +50,10 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _council(q, reader)
     if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader)):
         return _council(q, reader, dated)
-    lists_objectives = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
-    if lists_objectives and (q.status or q.axis or _AXIS_WORD.search(q.folded)):
-        # Combined filters: status, axis (by number or named in words), owner, roadmap.
-        axis = (
-            None
-            if q.axis
-            else _named(_in_scope(q, reader, candidates()), "axes")
-            if _AXIS_WORD.search(q.folded)
-            else None
-        )
-        scoped = _in_scope(q, reader, candidates())
-        owner = _named(scoped, "actors", exact=True)
-        if owner and roadmaps.names_a_roadmap(reader, owner.matched):  # "de l'ARS": its roadmap, not an owner
-            owner = None
-        if q.status or q.axis or axis:
-            return _objective_list(q, reader, owner=owner.id if owner else None, axis=axis.id if axis else None)
+    if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
+        # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
+        if listed := objective_filters(q, reader, _in_scope(q, reader, candidates())):
+            return listed
     if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
         record = reader.record("axes", roadmaps.axis_keys(q, reader, q.axis)[0])
         if record:

@@ -1,0 +1,165 @@
+"""Which filtered list of objectives a question asks for, if any: status, rating colour, due period, axis,
+owner and roadmap, combined ("les objectifs du GRADeS en rouge", "échéance T4 2025 ?", "GHT du Littoral, il
+pilote quoi ?", "DNUM : what's done?").
+
+A question that names a filter but also a record ("l'exercice de crise est en retard ?") is about that record:
+the list is answered only when the question says it wants a list ("objectifs", "quels", "which"...) or when
+every other word of it is a frame word, the name of the owner or axis filtered on, or a roadmap's name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import roadmaps
+from ..model import Answer
+from ..store import Reader, title_of
+from ..text import fold
+from ..tuning import ASK_AT
+from ..understand import Candidate, Question
+from ..vocabulary import STATUS_WORDS
+from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list
+
+_AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
+# Words that frame a filter question without naming what it is about ("ceux qui sont reportés ?", "what's
+# amber?", "URPS stuff that's been put off", "rien qui tombe début 2026 ?").
+_FRAME = frozenset(
+    """ceux celles lesquels lesquelles laquelle lequel quoi what whats anything something nothing rien quelque chose
+    choses stuff staff things thing trucs truc already deja encore still yet now currently actuellement maintenant
+    lights light feu feux ones one those these ceux-ci items elements y a il elle ils elles on sont est etait ete
+    been has have hasn haven got went gone ont doit doivent must should va vont going any some aucun aucune tout
+    tous toutes all plan plans roadmap feuille route regional regionale regionaux national nationale objectifs
+    objectif objectives objective engagements actions action actuel sante digital numerique meteo weather
+    couleur colour color rating renseigne renseignee renseignes renseignees sans without no not pas non set given
+    echeance echeances due deadline deadlines finir finis fini finit terminer termine tombe tombent arrive arrivee
+    arrivent terme prevu prevue prevus prevues expected planned ends end ending fin debut courant mi milieu
+    early late mid middle beginning start summer spring autumn fall winter ete printemps automne hiver
+    semestre trimestre half quarter first second premier deuxieme by d ici lead leads led own owns owned run runs
+    carry carries manage manages pilot pilote pilotes porte portes gere mene dirige coordonne finance bosse
+    travaille fait charge responsible working work direct directement in en au aux dans of du de des la le les""".split()
+)
+_COLOUR_WORDS = frozenset(
+    "rouge rouges red orange oranges amber ambre jaune jaunes yellow vigilance vert verts verte vertes green".split()
+)
+_EXPLICIT_OWNER = re.compile(
+    r"\b(porte|portes|portee|portees|pilote|pilotes|pilotee|pilotees|gere|geres|mene|menes)\s+(en direct\s+)?par\b|"
+    r"\b(owned|led|run|managed|carried)\s+by\b|\ben direct\b"
+)
+_PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
+
+
+def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
+    """The filtered objective list the question asks for, or None when it asks something else."""
+    listing = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
+    axis_word = bool(_AXIS_WORD.search(q.folded))
+    if not (q.status or q.colour or q.due or q.owned or (listing and (q.axis or axis_word))):
+        return None
+    plural = next((kind for kind, pattern in _PLURALS.items() if pattern.search(q.folded)), None)
+    if plural not in (None, "objectives", "axes"):
+        return None  # "les programmes de l'ANS", "décisions ajournées": another kind's list
+    axis = None if q.axis else _named(found, "axes") if axis_word else None
+    owner = _owner(q, reader, found)
+    if q.owned and owner is None:
+        return None
+    filtered = q.status or q.colour or q.due or q.axis or axis or (owner and (q.owned or listing))
+    if not filtered:
+        return None
+    if not listing and not q.owned:
+        if owner is None and _named(found, "actors", exact=True):
+            return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
+        if _other_words(q, reader, found):
+            return None
+    if listing and not _PLURAL_OBJECTIVES.search(q.folded) and not (q.status or q.colour or q.due or q.axis or axis):
+        # "quels ... portés par X" without "objectifs" may mean programmes: the owner's objectives only when asked.
+        if not q.owned:
+            return None
+    return _objective_list(q, reader, owner=owner, axis=axis.id if axis else None)
+
+
+def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
+    """The best record of a kind the question names (by its name when `exact`), sure enough to filter on."""
+    return next((c for c in found if c.kind == kind and c.score >= ASK_AT and (c.how == "exact" or not exact)), None)
+
+
+def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
+    """The actor whose objectives are asked. Among actors of the same name ("GRADeS": the national collective and
+    a region's GRADeS) the one that owns objectives in the roadmaps asked about; one that owns none itself
+    stands for the units under it, else for the plan its source declares ("objectifs du GH3R")."""
+    actors = [c for c in found if c.kind == "actors" and c.score >= ASK_AT and (c.how == "exact" or q.owned)]
+    if not actors:
+        return None
+    explicit = q.owned or bool(_EXPLICIT_OWNER.search(q.folded))
+    if not explicit and roadmaps.names_a_roadmap(reader, actors[0].matched):
+        return None  # "les objectifs de l'ARS": its roadmap, not what it owns itself
+    best = actors[0].score
+    same = [c for c in actors if best - c.score < 0.02 or c.matched == actors[0].matched]
+    for c in same:
+        if _owns(q, reader, [c.id]):
+            return Owner(_name(reader, c.id), (c.id,))
+    for c in same:
+        units = _units_under(reader, c.id)
+        if units and _owns(q, reader, units):
+            return Owner(_name(reader, c.id), (c.id, *units))
+        record = reader.record("actors", c.id)
+        plan = (record or {}).get("source_title") or ""
+        if plan and reader.count("objectives", "source_title = ?", (plan,)):
+            return Owner(_name(reader, c.id), plan=plan)
+    return Owner(_name(reader, actors[0].id), (actors[0].id,)) if explicit or q.owned else None
+
+
+def _name(reader: Reader, actor: str) -> str:
+    record = reader.record("actors", actor)
+    return title_of("actors", record).split(" — ")[0] if record else actor
+
+
+def _owns(q: Question, reader: Reader, actors: list[str]) -> bool:
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    marks = ",".join("?" * len(actors))
+    where = f"{scoped} AND id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor IN ({marks}))"
+    return reader.count("objectives", where, (*asked, *actors)) > 0
+
+
+def _units_under(reader: Reader, actor: str, depth: int = 3) -> list[str]:
+    """The actors under `actor` (its units, their units...), nearest first."""
+    found: list[str] = []
+    level = [actor]
+    for _ in range(depth):
+        marks = ",".join("?" * len(level))
+        level = [r["id"] for r in reader.rows(f"SELECT id FROM actors WHERE parent IN ({marks})", level)]
+        level = [a for a in level if a not in found and a != actor]
+        if not level:
+            break
+        found += level
+    return found
+
+
+def _other_words(q: Question, reader: Reader, found: list[Candidate]) -> bool:
+    """The question holds a word that is neither a frame or filter word nor the name of the owner, axis or
+    roadmap filtered on: it is about something else ("l'exercice de crise est en retard ?")."""
+    named: set[str] = set()
+    for c in found:
+        if c.score >= ASK_AT and c.kind in ("actors", "axes"):
+            named.update(c.matched.split())
+            record = reader.record(c.kind, c.id)
+            if record:
+                named.update(fold(title_of(c.kind, record)).split())
+    status_words = {w for phrase in STATUS_WORDS for w in phrase.split()}
+
+    def left(words: list[str]) -> list[str]:
+        return [
+            w
+            for w in words
+            if w not in _FRAME
+            and w not in _COLOUR_WORDS
+            and w not in status_words
+            and w not in named
+            and not _PERIOD_TOKEN.match(w)
+            and not roadmaps.names_a_roadmap(reader, w)
+        ]
+
+    # Read as typed and as normalised: either reading with nothing left over is a filter question.
+    return bool(left(q.own_words)) and bool(left(_content_plain(q)))
+
+
+def _content_plain(q: Question) -> list[str]:
+    return [w for w in q.plain.split() if len(w) > 1 and w not in _FRAME]
