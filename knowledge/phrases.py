@@ -510,6 +510,10 @@ def status_word(status: str | None, lang: str) -> str:
     return _pick(_STATUS_WORDS[status], lang) if status in _STATUS_WORDS else ""
 
 
+def decision_word(bucket: str, lang: str) -> str:
+    return _pick(_DECISION_WORDS[bucket], lang) if bucket in _DECISION_WORDS else bucket
+
+
 # The traffic-light colours of a roadmap's rating column ("météo"), as a list filter names them.
 _COLOUR_NAMES: dict[str, tuple[str, str]] = {
     "red": ("rouge", "red"),

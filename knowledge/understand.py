@@ -12,7 +12,7 @@ from . import tuning
 from .normalise import normalise, translate, vocabulary
 from .store import Reader
 from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
-from .vocabulary import MONTHS, STATUS_WORDS, parse_date, parse_when
+from .vocabulary import DECISION_WORDS, MONTHS, STATUS_WORDS, parse_date, parse_when
 from .word_tables import abbreviations
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
@@ -186,6 +186,7 @@ class Question:
     colour: str | None = None
     due: tuple[str, str] | None = None
     owned: bool = False
+    decision_status: str | None = None  # a decision's status word ("ajournées", "actées ou entérinées")
 
     @property
     def content_words(self) -> list[str]:
@@ -248,6 +249,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
         q.axis = m[1]
     q.status = _status_filter(folded)
     q.colour, q.due, q.owned = _list_filters(f"{plain} | {folded}")
+    q.decision_status = _decision_filter(folded)
     q.mentions_report = bool(_REPORT.search(folded))
     if m := _SINCE.search(folded):
         q.since = _date_in(m[1])
@@ -312,7 +314,7 @@ _DUE_WORDS = re.compile(
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 # "Ce que porte X", "X pilote quoi", "what does X own", "sur quoi bosse X": the objectives X owns.
 _OWNED = re.compile(
-    r"\b(pilote|porte|gere|mene|dirige|coordonne|finance|bosse|fait)\s+quoi\b|"
+    r"\b(pilote|porte|gere|mene|dirige|coordonne|finance)\s+quoi\b|"
     r"\bce (que|qu|qu il|qu elle) (porte|pilote|gere|mene|coordonne)\b|"
     r"\bsur quoi (bosse|travaille|planche)\w*|"
     r"\bwhat (does|do|is|are)\b.{1,60}?\b(own|lead|run|carry|manage|pilot|in charge of|responsible for|"
@@ -334,6 +336,31 @@ def _list_filters(text: str) -> tuple[str | None, tuple[str, str] | None, bool]:
                     due = when
                     break
     return colour, due, bool(_OWNED.search(text))
+
+
+# Decision status words a question filters on, agreed with the noun ("actées", "ajournée"); words that mostly
+# mean deciding itself ("décidé", "annoncé", "arbitré") or other things ("information", "fait") are left out.
+_NOT_DECISION_FILTERS = frozenset(
+    "decide decided arbitre annonce announced communique information noted fait realise termine execute "
+    "en cours ongoing in progress in_progress done completed achieved atteint retenu non retenu favorable "
+    "presente point d etape a revoir confirme confirmed signe signed vote".split(" ")
+)
+_DECISION_PHRASES = re.compile(
+    r"\b("
+    + "|".join(
+        re.escape(p)
+        for p in sorted(
+            (p for p in DECISION_WORDS if len(p) > 3 and p not in _NOT_DECISION_FILTERS), key=len, reverse=True
+        )
+    )
+    + r")(?:s|e|es)?\b"
+)
+
+
+def _decision_filter(folded: str) -> str | None:
+    """The decision status the question filters on (its bucket); the longest phrase wins."""
+    found = [m[1] for m in _DECISION_PHRASES.finditer(folded)]
+    return DECISION_WORDS[max(found, key=len)] if found else None
 
 
 def _period(words: list[str]) -> tuple[str, str] | None:

@@ -41,9 +41,9 @@ _FRAME = frozenset(
 _COLOUR_WORDS = frozenset(
     "rouge rouges red orange oranges amber ambre jaune jaunes yellow vigilance vert verts verte vertes green".split()
 )
-_EXPLICIT_OWNER = re.compile(
+EXPLICIT_OWNER = re.compile(
     r"\b(porte|portes|portee|portees|pilote|pilotes|pilotee|pilotees|gere|geres|mene|menes)\s+(en direct\s+)?par\b|"
-    r"\b(owned|led|run|managed|carried)\s+by\b|\ben direct\b"
+    r"\b(owned|led|run|managed|carried|carries)\s+by\b|\ben direct\b|\b(porte|portes|portee|portees)\s+par\b"
 )
 _PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
 
@@ -88,7 +88,7 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
     actors = [c for c in found if c.kind == "actors" and c.score >= ASK_AT and (c.how == "exact" or q.owned)]
     if not actors:
         return None
-    explicit = q.owned or bool(_EXPLICIT_OWNER.search(q.folded))
+    explicit = q.owned or bool(EXPLICIT_OWNER.search(q.folded))
     if not explicit and roadmaps.names_a_roadmap(reader, actors[0].matched):
         return None  # "les objectifs de l'ARS": its roadmap, not what it owns itself
     best = actors[0].score
@@ -97,13 +97,13 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
         if _owns(q, reader, [c.id]):
             return Owner(_name(reader, c.id), (c.id,))
     for c in same:
-        units = _units_under(reader, c.id)
-        if units and _owns(q, reader, units):
-            return Owner(_name(reader, c.id), (c.id, *units))
         record = reader.record("actors", c.id)
         plan = (record or {}).get("source_title") or ""
         if plan and reader.count("objectives", "source_title = ?", (plan,)):
             return Owner(_name(reader, c.id), plan=plan)
+        units = _units_under(reader, c.id)
+        if units and _owns(q, reader, units):
+            return Owner(_name(reader, c.id), (c.id, *units))
     return Owner(_name(reader, actors[0].id), (actors[0].id,)) if explicit or q.owned else None
 
 

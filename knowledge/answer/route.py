@@ -12,7 +12,7 @@ from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
 from ..understand import KIND_ORDER, Candidate, Question, resolve
 from .changes import _changes, _named_change
 from .common import _covers, _holds_words, _once, _topic_readings
-from .councils import _council, _decisions_on, _decisions_since
+from .councils import _council, _decision_list, _decisions_on, _decisions_since
 from .fallbacks import _ask_back, _help, _passage, _unknown
 from .filters import objective_filters
 from .lists import _LIST_WORDS, _PLURAL_OBJECTIVES, _PLURALS, _kind_list, _named_kind, _objective_list, _plural_kind
@@ -50,6 +50,10 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _council(q, reader)
     if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader)):
         return _council(q, reader, dated)
+    if "decisions" in q.kinds or (q.decision_status and q.when and "objectives" not in q.kinds):
+        # "décisions ajournées", "qu'est-ce qui a été ajourné en juin 2025 ?", "decisions with money attached"
+        if listed := _decision_list(q, reader, _in_scope(q, reader, candidates()), since=False):
+            return listed
     if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
         # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
         if listed := objective_filters(q, reader, _in_scope(q, reader, candidates())):
