@@ -256,6 +256,74 @@ def _subject(q: Question, reader: Reader, found: list[Candidate]) -> list[str]:
     return min(readings, key=len)
 
 
+# A list of councils asked ("liste des CNS", "all the CNS meetings held in 2020", "les copils de l'ARS").
+_COUNCIL_LIST = re.compile(r"\b(copils|conseils|councils|comites|committees|meetings|reunions|seances|instances)\b")
+_COUNCIL_LIST_TALK = frozenset(
+    "liste list all tous toutes les quels quelles which show montre held tenus tenues tenu organises eu lieu ont "
+    "have has been were meetings meeting reunions reunion seances seance instances en in of the de des du la".split()
+)
+
+
+def _council_list(q: Question, reader: Reader) -> Answer | None:
+    """Councils of the family the question names (copil, conseil/CNS), in the roadmaps asked about, in the year
+    or month asked, newest first; None when the question also names a subject (it is about what they did)."""
+    if q.council or q.latest_council or "decisions" in q.kinds:
+        return None
+    named = re.search(rf"\b({'|'.join(w for ws in _FAMILIES.values() for w in ws)})\b", q.folded)
+    if not (_COUNCIL_LIST.search(f"{q.plain} {q.folded}") or ("list" in q.cues and named)):
+        return None
+    lang = q.lang
+    where, params = roadmaps.scope_clause(q, reader)
+    where, params = [where], list(params)
+    families = [
+        w
+        for f, words in _FAMILIES.items()
+        if any(re.search(rf"\b{w}s?\b", q.folded) for w in words)
+        for w in _FAMILY_NAMES[f]
+    ]
+    if families:
+        where.append("(" + " OR ".join("lower(name || ' ' || COALESCE(aliases, '')) LIKE ?" for _ in families) + ")")
+        params += [f"%{w}%" for w in families]
+    heading = label("councils", lang).capitalize()
+    if q.when:
+        where.append("date LIKE ?")
+        params.append(f"{q.when}%")
+        heading = say("councils_in", lang, what=heading, year=date_words(q.when, lang))
+    skip = _COUNCIL_TALK | _COUNCIL_LIST_TALK | _FRAME_WORDS | {w for ws in _FAMILIES.values() for w in ws}
+
+    def left(words: list[str]) -> list[str]:
+        return [
+            w
+            for w in words
+            if len(w) > 1
+            and not _NUMBER_WORD.match(w)
+            and w.rstrip("s") not in skip
+            and w not in skip
+            and w not in STOPWORDS
+            and not roadmaps.names_a_roadmap(reader, w)
+        ]
+
+    if left(q.own_words) and left(q.plain.split()):  # read as normalised and as typed ("held", not "help")
+        return None
+    clause = " AND ".join(where)
+    total = reader.count("councils", clause, tuple(params))
+    rows = reader.records("councils", f"{clause} ORDER BY date DESC", tuple(params), MAX_LIST)
+    if not rows:
+        return None
+    lines = [f"• {title_of('councils', r)}" + (f" ({r['date']})" if r.get("date") else "") for r in rows]
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("councils", r)])[:5],
+        confidence=0.9,
+        results=[_result("councils", r) for r in rows],
+    )
+
+
 def _decision_topic(q: Question, council_words: set[str]) -> list[str]:
     """What a decisions question is about: its content words less the council's name, kind, status, month
     and council words, and numbers ("qu'a décidé le copil de juin sur les sauvegardes" -> sauvegardes)."""

@@ -107,6 +107,13 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
     return Owner(_name(reader, actors[0].id), (actors[0].id,)) if explicit or q.owned else None
 
 
+def owns_any(reader: Reader, actor: str, kind: str) -> bool:
+    """The actor owns at least one record of that kind."""
+    return kind in ("objectives", "programmes", "decisions") and bool(
+        reader.count("owners", "kind = ? AND actor = ?", (kind, actor))
+    )
+
+
 def _name(reader: Reader, actor: str) -> str:
     record = reader.record("actors", actor)
     return title_of("actors", record).split(" — ")[0] if record else actor

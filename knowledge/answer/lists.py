@@ -9,7 +9,8 @@ from .. import roadmaps
 from ..model import Answer
 from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
-from ..understand import Question
+from ..text import fold
+from ..understand import Candidate, Question
 from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
 from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix
 
@@ -22,7 +23,7 @@ _PLURALS = {
     "councils": re.compile(r"\b(conseils|councils|editions|comites|committees)\b"),
     "actors": re.compile(r"\b(acteurs|actors|agences|agencies|organismes|institutions)\b"),
     "decisions": re.compile(r"\b(decisions)\b"),
-    "axes": re.compile(r"\b(axes)\b"),
+    "axes": re.compile(r"\b(axes|orientations)\b"),
 }
 
 
@@ -222,4 +223,39 @@ def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None)
         sources=_dedupe([s for r in rows for s in _sources(kind, r)])[:5],
         confidence=0.9 if rows else 0.7,
         results=[_result(kind, r) for r in rows],
+    )
+
+
+def _axis_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
+    """The axes of the roadmap or plan the question names: a declared roadmap ("les axes de la feuille de route
+    régionale"), a plan named by its label ("les 4 axes de la feuille de route 2023-2027", "orientations of Ma
+    santé 2022"), or the plan an organisation's source declares ("les 3 axes du plan des Trois-Rivières")."""
+    lang = q.lang
+    asked = [r for r in roadmaps.scope(q, reader) if r != roadmaps.NATIONAL]
+    rows: list[dict] = []
+    if asked:
+        rows = reader.records("axes", f"roadmap IN ({','.join('?' * len(asked))}) ORDER BY id", tuple(asked))
+    if not rows:
+        words = set(q.plain.split()) | set(q.folded.split())
+        rows = [
+            r
+            for r in reader.records("axes", "1 ORDER BY id", limit=500)
+            if (plan := fold(str((r.get("extra") or {}).get("roadmap") or ""))) and set(plan.split()) <= words
+        ]
+    if not rows:
+        actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
+        record = reader.record("actors", actor.id) if actor else None
+        if record and record.get("source_title"):
+            rows = reader.records("axes", "source_title = ? ORDER BY id", (record["source_title"],))
+    if not rows:
+        return None
+    lines = [f"• {title_of('axes', r)}" for r in rows[:MAX_LIST]]
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=label("axes", lang).capitalize(), count=len(rows)),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("axes", r)])[:5],
+        confidence=0.9,
+        results=[_result("axes", r) for r in rows[:MAX_LIST]],
     )

@@ -12,10 +12,19 @@ from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
 from ..understand import KIND_ORDER, Candidate, Question, resolve
 from .changes import _changes, _named_change
 from .common import _covers, _holds_words, _once, _topic_readings
-from .councils import _council, _decision_list, _decisions_on, _decisions_since
+from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
 from .fallbacks import _ask_back, _help, _passage, _unknown
-from .filters import objective_filters
-from .lists import _LIST_WORDS, _PLURAL_OBJECTIVES, _PLURALS, _kind_list, _named_kind, _objective_list, _plural_kind
+from .filters import objective_filters, owns_any
+from .lists import (
+    _LIST_WORDS,
+    _PLURAL_OBJECTIVES,
+    _PLURALS,
+    _axis_list,
+    _kind_list,
+    _named_kind,
+    _objective_list,
+    _plural_kind,
+)
 from .records import _about_candidate, _about_record, _objective
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
@@ -65,9 +74,15 @@ def compose(q: Question, reader: Reader) -> Answer:
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, q.proper)]
+    if listed := _council_list(q, reader):
+        return listed
     plural = _plural_kind(q.folded)
+    if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
+        return listed
     if plural:
-        actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
+        # Among actors of the same name, the one that owns records of the kind listed ("GRADeS": the region's).
+        exact = [c for c in found if c.kind == "actors" and c.how == "exact"]
+        actor = next((c for c in exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
         if plural in ("programmes", "decisions") and actor:
