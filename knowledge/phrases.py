@@ -99,6 +99,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "objectives_status": ("Objectifs « {status} »", "Objectives “{status}”"),
     "objectives_axis": ("Objectifs de l'axe {axis}", "Objectives of axis {axis}"),
     "objectives_owner": ("Objectifs portés par {owner}", "Objectives owned by {owner}"),
+    "objectives_late_or_overdue": (
+        "Objectifs en retard, ou à l'échéance passée sans statut publié",
+        "Objectives late, or past their due date with no status published",
+    ),
     "objectives_plan": ("Objectifs de « {plan} »", "Objectives of “{plan}”"),
     "objectives_colour": ("Météo « {colour} »", "Rated “{colour}”"),
     "objectives_no_colour": ("Sans météo renseignée", "No rating given"),
@@ -108,6 +112,7 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "objectives_due": ("Échéance entre le {start} et le {end}", "Due between {start} and {end}"),
     "due_word": ("échéance", "due"),
+    "overdue_no_status": ("échéance {due} passée, aucun statut publié", "due {due}, now past; no status published"),
     "colour_word": ("météo", "rating"),
     "decisions_status": ("Décisions « {status} »", "Decisions “{status}”"),
     "councils_in": ("{what} en {year}", "{what} in {year}"),

@@ -85,6 +85,7 @@ _QUESTION_STATUS_WORDS = _table(
         "still to launch|still to start|yet to start|yet to be launched|pas encore demarre|pas encore commence|"
         "pas encore lance|reste a lancer|restent a lancer",
         "postponed": "put off|pushed back|been delayed to|remis a plus tard",
+        "done": "already closed|already done|deja clos|deja cloture|deja clotures|deja fait|deja faits|deja termine",
     }
 )
 STATUS_WORDS: dict[str, str] = {

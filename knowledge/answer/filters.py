@@ -14,18 +14,18 @@ import re
 from .. import roadmaps
 from ..model import Answer
 from ..store import Reader, title_of
-from ..text import fold
-from ..tuning import ASK_AT
+from ..text import STOPWORDS, fold
+from ..tuning import ASK_AT, AXIS_NAMED_AT
 from ..understand import Candidate, Question
 from ..vocabulary import STATUS_WORDS
-from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list
+from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list, _objective_where
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 # Words that frame a filter question without naming what it is about ("ceux qui sont reportés ?", "what's
 # amber?", "URPS stuff that's been put off", "rien qui tombe début 2026 ?").
 _FRAME = frozenset(
     """ceux celles lesquels lesquelles laquelle lequel quoi what whats anything something nothing rien quelque chose
-    choses stuff staff things thing trucs truc already deja encore still yet now currently actuellement maintenant
+    choses projets projet projects project axe axes axis stuff staff things thing trucs truc already deja encore still yet now currently actuellement maintenant
     lights light feu feux ones one those these ceux-ci items elements y a il elle ils elles on sont est etait ete
     been has have hasn haven got went gone ont doit doivent must should va vont going any some aucun aucune tout
     tous toutes all plan plans roadmap feuille route regional regionale regionaux national nationale objectifs
@@ -52,28 +52,70 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     """The filtered objective list the question asks for, or None when it asks something else."""
     listing = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
     axis_word = bool(_AXIS_WORD.search(q.folded))
-    if not (q.status or q.colour or q.due or q.owned or (listing and (q.axis or axis_word))):
+    filter_words = q.status or q.colour or q.due
+    if not (filter_words or q.owned or (listing and (q.axis or axis_word))):
         return None
+    if q.colour and q.mentions_report:
+        return None  # "which objectives went red in the last bilan?": a report's statuses, not the ratings
+    if _ROLE.search(q.folded):
+        return None  # "Benali il fait quoi ?": a person's role
     plural = next((kind for kind, pattern in _PLURALS.items() if pattern.search(q.folded)), None)
-    if plural not in (None, "objectives", "axes"):
-        return None  # "les programmes de l'ANS", "décisions ajournées": another kind's list
-    axis = None if q.axis else _named(found, "axes") if axis_word else None
+    actor = _named(found, "actors", exact=True)
+    if plural == "programmes" and actor and owns_any(reader, actor.id, "programmes"):
+        return None  # "les programmes de l'ANS": its programmes
+    if plural not in (None, "objectives", "axes", "programmes"):
+        return None  # "décisions ajournées": another kind's list
     owner = _owner(q, reader, found)
     if q.owned and owner is None:
         return None
-    filtered = q.status or q.colour or q.due or q.axis or axis or (owner and (q.owned or listing))
-    if not filtered:
+    roadmap = _roadmap_by_title(q, reader)
+    axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap)
+    if not (filter_words or q.axis or axis or (owner and (q.owned or listing))):
         return None
     if not listing and not q.owned:
-        if owner is None and _named(found, "actors", exact=True):
+        if owner is None and actor:
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
-        if _other_words(q, reader, found):
+        if _other_words(q, reader, found, axis, roadmap):
             return None
-    if listing and not _PLURAL_OBJECTIVES.search(q.folded) and not (q.status or q.colour or q.due or q.axis or axis):
-        # "quels ... portés par X" without "objectifs" may mean programmes: the owner's objectives only when asked.
-        if not q.owned:
-            return None
-    return _objective_list(q, reader, owner=owner, axis=axis.id if axis else None)
+    if listing and not _PLURAL_OBJECTIVES.search(q.folded) and not (filter_words or q.axis or axis or q.owned):
+        return None  # "quels ... portés par X" without "objectifs" may mean programmes
+    return _objective_list(q, reader, owner=owner, axis=axis.id if axis else None, roadmap=roadmap)
+
+
+# "Il fait quoi ?", "what does she do": a person's or body's role, not what they own.
+_ROLE = re.compile(r"\b(fai(t|s|tes|sait) quoi|what (does|do) (he|she|they|it) do)\b")
+
+
+def _axis(
+    q: Question, reader: Reader, found: list[Candidate], named: bool, owner: Owner | None, roadmap: list[str] | None
+) -> Candidate | None:
+    """The axis the question names in words: with the word "axe" or one sure match, the likely ones; among
+    several (the same words name axes of different roadmaps: "services socles", "prévention"), the first whose
+    objectives pass the question's other filters."""
+    if not named:
+        return None
+    axes = [c for c in found if c.kind == "axes"]
+    if not _AXIS_WORD.search(q.folded) and not any(c.score >= ASK_AT for c in axes):
+        return None
+    options = [c for c in axes if c.score >= AXIS_NAMED_AT][:4]
+    for c in options:
+        clause, params, _ = _objective_where(q, reader, owner, c.id, roadmap)
+        if reader.count("objectives", clause, tuple(params)):
+            return c
+    return options[0] if options else None
+
+
+def _roadmap_by_title(q: Question, reader: Reader) -> list[str] | None:
+    """A roadmap the question names by the proper name in its title ("Val-de-Brume"), when it names none
+    otherwise: every distinctive word of that name is in the question."""
+    if roadmaps.scope(q, reader):
+        return None
+    words = set(q.plain.split()) | set(q.folded.split())
+    for rid, title in roadmaps.loaded(reader).items():
+        proper = [w for w in fold(title.partition("(")[2]).split() if w not in STOPWORDS and not w.isdigit()]
+        if rid != roadmaps.NATIONAL and len(proper) >= 2 and set(proper) <= words:
+            return [rid]
+    return None
 
 
 def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
@@ -140,32 +182,37 @@ def _units_under(reader: Reader, actor: str, depth: int = 3) -> list[str]:
     return found
 
 
-def _other_words(q: Question, reader: Reader, found: list[Candidate]) -> bool:
+def _other_words(
+    q: Question, reader: Reader, found: list[Candidate], axis: Candidate | None, roadmap: list[str] | None
+) -> bool:
     """The question holds a word that is neither a frame or filter word nor the name of the owner, axis or
     roadmap filtered on: it is about something else ("l'exercice de crise est en retard ?")."""
     named: set[str] = set()
+    for rid in roadmap or []:
+        named.update(fold(roadmaps.loaded(reader)[rid]).split())
     for c in found:
-        if c.score >= ASK_AT and c.kind in ("actors", "axes"):
+        if (c.score >= ASK_AT and c.kind in ("actors", "axes")) or c is axis:
             named.update(c.matched.split())
             record = reader.record(c.kind, c.id)
             if record:
                 named.update(fold(title_of(c.kind, record)).split())
     status_words = {w for phrase in STATUS_WORDS for w in phrase.split()}
 
+    known = _FRAME | _COLOUR_WORDS | status_words | named
+    starts = {n[:6] for n in named if len(n) >= 6}  # "security" names "Sécurité", "interoperability" too
+
     def left(words: list[str]) -> list[str]:
         return [
             w
             for w in words
-            if w not in _FRAME
-            and w not in _COLOUR_WORDS
-            and w not in status_words
-            and w not in named
+            if not {w, w.removesuffix("s"), w.removesuffix("es"), w.removesuffix("e")} & known  # "terminés"
+            and not (len(w) >= 6 and w[:6] in starts)
             and not _PERIOD_TOKEN.match(w)
             and not roadmaps.names_a_roadmap(reader, w)
         ]
 
     # Read as typed and as normalised: either reading with nothing left over is a filter question.
-    return bool(left(q.own_words)) and bool(left(_content_plain(q)))
+    return all(left(words) for words in (q.own_words, _content_plain(q), q.content_words))
 
 
 def _content_plain(q: Question) -> list[str]:

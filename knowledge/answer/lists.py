@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from .. import roadmaps
 from ..model import Answer
@@ -80,23 +81,29 @@ class Owner:
     plan: str = ""
 
 
-def _objective_list(q: Question, reader: Reader, owner: str | Owner | None = None, axis: str | None = None) -> Answer:
-    """Objectives filtered by status, rating colour, due period, axis (its number in the question, or `axis`, a
-    stored key), roadmap and owner."""
+def _objective_where(
+    q: Question, reader: Reader, owner: Owner | None = None, axis: str | None = None, roadmap: list[str] | None = None
+) -> tuple[str, list[str], list[str]]:
+    """The SQL condition of an objective list, its parameters and what it shows (for the heading): status,
+    rating colour, due period, axis (its number in the question, or `axis`, a stored key), roadmap (those the
+    question names, or `roadmap`) and owner."""
     lang = q.lang
-    if isinstance(owner, str):
-        owner = Owner(owner, (owner,))
     where, params, what = ["1"], [], []
     if q.status:
         # "En retard" also finds the postponed (their first date was missed); see docs/sources.md.
         buckets = LATE_BUCKETS.get(q.status, (q.status,))
-        where.append(f"status IN ({','.join('?' * len(buckets))})")
-        params += buckets
-        what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
-    rated: list[str] = []
+        if q.status == "late":
+            # Late also holds the objectives whose due date has passed with no status published: each line says
+            # that is all the source tells (no status is made up).
+            where.append(f"(status IN ({','.join('?' * len(buckets))}) OR (status IS NULL AND due_end < ?))")
+            params += [*buckets, date.today().isoformat()]
+            what.append(say("objectives_late_or_overdue", lang))
+        else:
+            where.append(f"status IN ({','.join('?' * len(buckets))})")
+            params += buckets
+            what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
     if q.colour:
-        rated = [r["roadmap"] for r in reader.rows(f"SELECT DISTINCT roadmap FROM objectives WHERE {_COLOUR} != ''")]
-        clause, values = _colour_clause(q.colour, rated)
+        clause, values = _colour_clause(q.colour, _rated(reader))
         where.append(clause)
         params += values
         what.append(
@@ -119,9 +126,13 @@ def _objective_list(q: Question, reader: Reader, owner: str | Owner | None = Non
         params.append(axis)
         record = reader.record("axes", axis)
         what.append(say("objectives_axis", lang, axis=title_of("axes", record) if record else axis))
-    scoped, asked = roadmaps.scope_clause(q, reader)
-    where.append(scoped)
-    params += asked
+    if roadmap:
+        where.append(f"roadmap IN ({','.join('?' * len(roadmap))})")
+        params += roadmap
+    else:
+        scoped, asked = roadmaps.scope_clause(q, reader)
+        where.append(scoped)
+        params += asked
     if owner and owner.plan:
         where.append("source_title = ?")
         params.append(owner.plan)
@@ -131,16 +142,30 @@ def _objective_list(q: Question, reader: Reader, owner: str | Owner | None = Non
         where.append(f"id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor IN ({marks}))")
         params += owner.ids
         what.append(say("objectives_owner", lang, owner=owner.name))
+    return " AND ".join(where), params, what
+
+
+def _objective_list(
+    q: Question,
+    reader: Reader,
+    owner: str | Owner | None = None,
+    axis: str | None = None,
+    roadmap: list[str] | None = None,
+) -> Answer:
+    """Objectives filtered as `_objective_where` says, with what each line was filtered on."""
+    lang = q.lang
+    if isinstance(owner, str):
+        owner = Owner(owner, (owner,))
+    clause, params, what = _objective_where(q, reader, owner, axis, roadmap)
     if not what:
         what.append(say("objectives_word", lang))
-    clause = " AND ".join(where)
     total = reader.count("objectives", clause, tuple(params))
     rows = reader.records("objectives", clause + " ORDER BY id", tuple(params), limit=MAX_LIST)
     heading = " · ".join(what)
     lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in rows]
     if total > len(rows):
         lines.append(say("list_more", lang, more=total - len(rows)))
-    if q.colour in _COLOUR_VALUES and any(r.get("roadmap") not in rated for r in rows):
+    if q.colour in _COLOUR_VALUES and any(r.get("roadmap") not in _rated(reader) for r in rows):
         bucket = SOURCE_STATUS_WORDS[_COLOUR_VALUES[q.colour][0]]
         lines.append(
             say(
@@ -163,9 +188,19 @@ def _objective_list(q: Question, reader: Reader, owner: str | Owner | None = Non
         title=say("list_title", lang, what=heading, count=total),
         text="\n".join(lines),
         sources=sources,
-        confidence=0.95 if rows else 0.8,
+        confidence=0.95 if rows else 0.7,  # an empty list claims nothing about a record
         results=[_result("objectives", r) for r in rows],
     )
+
+
+def _rated(reader: Reader) -> list[str]:
+    """The roadmaps that rate their objectives (once per reader: versions are immutable)."""
+    cache = reader.__dict__.setdefault("_rated_roadmaps", [])
+    if not cache:
+        cache.append(
+            [r["roadmap"] for r in reader.rows(f"SELECT DISTINCT roadmap FROM objectives WHERE {_COLOUR} != ''")]
+        )
+    return cache[0]
 
 
 def _colour_clause(colour: str, rated: list[str]) -> tuple[str, list[str]]:
@@ -187,6 +222,8 @@ def _colour_clause(colour: str, rated: list[str]) -> tuple[str, list[str]]:
 def _filter_suffix(q: Question, record: dict, lang: str) -> str:
     """What the list filtered on, for each line: the due date and the rating as the source wrote them."""
     shown = []
+    if q.status == "late" and not record.get("status") and record.get("due"):
+        shown.append(say("overdue_no_status", lang, due=record["due"]))
     if q.due and record.get("due"):
         shown.append(f"{say('due_word', lang)} {record['due']}")
     if q.colour and (rating := _rating(record)):
