@@ -28,7 +28,7 @@ from .common import (
     _sources,
 )
 from .fallbacks import _passage, _unknown
-from .filters import EXPLICIT_OWNER
+from .filters import EXPLICIT_OWNER, FRAME
 from .records import _about_candidate, _about_record
 
 # Words about councils and deciding, not about what was decided.
@@ -239,7 +239,7 @@ def _subject(q: Question, reader: Reader, found: list[Candidate]) -> list[str]:
             named.update(c.matched.split())
             record = reader.record(c.kind, c.id)
             named.update(fold(title_of(c.kind, record)).split() if record else [])
-    skip = _FRAME_WORDS | _COUNCIL_TALK | _LIST_TALK | named | {w for p in DECISION_WORDS for w in p.split()}
+    skip = _FRAME_WORDS | _COUNCIL_TALK | _LIST_TALK | FRAME | named | {w for p in DECISION_WORDS for w in p.split()}
     skip |= {w for words in _FAMILIES.values() for w in words}
 
     def left(words: list[str]) -> list[str]:

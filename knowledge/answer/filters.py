@@ -14,16 +14,16 @@ import re
 from .. import roadmaps
 from ..model import Answer
 from ..store import Reader, title_of
-from ..text import STOPWORDS, fold
+from ..text import fold
 from ..tuning import ASK_AT, AXIS_NAMED_AT
 from ..understand import Candidate, Question
 from ..vocabulary import STATUS_WORDS
-from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list, _objective_where
+from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list, _objective_where, roadmap_by_title
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 # Words that frame a filter question without naming what it is about ("ceux qui sont reportés ?", "what's
 # amber?", "URPS stuff that's been put off", "rien qui tombe début 2026 ?").
-_FRAME = frozenset(
+FRAME = frozenset(
     """ceux celles lesquels lesquelles laquelle lequel quoi what whats anything something nothing rien quelque chose
     choses projets projet projects project axe axes axis stuff staff things thing trucs truc already deja encore still yet now currently actuellement maintenant
     lights light feu feux ones one those these ceux-ci items elements y a il elle ils elles on sont est etait ete
@@ -68,7 +68,7 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     owner = _owner(q, reader, found)
     if q.owned and owner is None:
         return None
-    roadmap = _roadmap_by_title(q, reader)
+    roadmap = roadmap_by_title(q, reader)
     axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap)
     if not (filter_words or q.axis or axis or (owner and (q.owned or listing))):
         return None
@@ -83,7 +83,7 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
 
 
 # "Il fait quoi ?", "what does she do": a person's or body's role, not what they own.
-_ROLE = re.compile(r"\b(fai(t|s|tes|sait) quoi|what (does|do) (he|she|they|it) do)\b")
+_ROLE = re.compile(r"\b(fai(t|s|tes|sait) quoi|que (fait|font|faisait)|what (does|do)\b.{1,60}?\bdo)\b")
 
 
 def _axis(
@@ -103,19 +103,6 @@ def _axis(
         if reader.count("objectives", clause, tuple(params)):
             return c
     return options[0] if options else None
-
-
-def _roadmap_by_title(q: Question, reader: Reader) -> list[str] | None:
-    """A roadmap the question names by the proper name in its title ("Val-de-Brume"), when it names none
-    otherwise: every distinctive word of that name is in the question."""
-    if roadmaps.scope(q, reader):
-        return None
-    words = set(q.plain.split()) | set(q.folded.split())
-    for rid, title in roadmaps.loaded(reader).items():
-        proper = [w for w in fold(title.partition("(")[2]).split() if w not in STOPWORDS and not w.isdigit()]
-        if rid != roadmaps.NATIONAL and len(proper) >= 2 and set(proper) <= words:
-            return [rid]
-    return None
 
 
 def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
@@ -198,7 +185,7 @@ def _other_words(
                 named.update(fold(title_of(c.kind, record)).split())
     status_words = {w for phrase in STATUS_WORDS for w in phrase.split()}
 
-    known = _FRAME | _COLOUR_WORDS | status_words | named
+    known = FRAME | _COLOUR_WORDS | status_words | named
     starts = {n[:6] for n in named if len(n) >= 6}  # "security" names "Sécurité", "interoperability" too
 
     def left(words: list[str]) -> list[str]:
@@ -216,4 +203,4 @@ def _other_words(
 
 
 def _content_plain(q: Question) -> list[str]:
-    return [w for w in q.plain.split() if len(w) > 1 and w not in _FRAME]
+    return [w for w in q.plain.split() if len(w) > 1 and w not in FRAME]

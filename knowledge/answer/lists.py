@@ -10,7 +10,7 @@ from .. import roadmaps
 from ..model import Answer
 from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
-from ..text import fold
+from ..text import STOPWORDS, fold
 from ..understand import Candidate, Question
 from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
 from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix
@@ -263,12 +263,25 @@ def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None)
     )
 
 
+def roadmap_by_title(q: Question, reader: Reader) -> list[str] | None:
+    """A roadmap the question names by the proper name in its title ("Val-de-Brume"), when it names none
+    otherwise: every distinctive word of that name is in the question."""
+    if roadmaps.scope(q, reader):
+        return None
+    words = set(q.plain.split()) | set(q.folded.split())
+    for rid, title in roadmaps.loaded(reader).items():
+        proper = [w for w in fold(title.partition("(")[2]).split() if w not in STOPWORDS and not w.isdigit()]
+        if rid != roadmaps.NATIONAL and len("".join(proper)) >= 6 and set(proper) <= words:
+            return [rid]
+    return None
+
+
 def _axis_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
     """The axes of the roadmap or plan the question names: a declared roadmap ("les axes de la feuille de route
     régionale"), a plan named by its label ("les 4 axes de la feuille de route 2023-2027", "orientations of Ma
     santé 2022"), or the plan an organisation's source declares ("les 3 axes du plan des Trois-Rivières")."""
     lang = q.lang
-    asked = [r for r in roadmaps.scope(q, reader) if r != roadmaps.NATIONAL]
+    asked = [r for r in roadmaps.scope(q, reader) or roadmap_by_title(q, reader) or [] if r != roadmaps.NATIONAL]
     rows: list[dict] = []
     if asked:
         rows = reader.records("axes", f"roadmap IN ({','.join('?' * len(asked))}) ORDER BY id", tuple(asked))
