@@ -114,6 +114,8 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "due_word": ("échéance", "due"),
     "overdue_no_status": ("échéance {due} passée, aucun statut publié", "due {due}, now past; no status published"),
     "colour_word": ("météo", "rating"),
+    "programmes_start": ("Programmes lancés en {when}", "Programmes started in {when}"),
+    "programmes_end": ("Programmes qui se terminent en {when}", "Programmes ending in {when}"),
     "decisions_status": ("Décisions « {status} »", "Decisions “{status}”"),
     "councils_in": ("{what} en {year}", "{what} in {year}"),
     "owned_by": ("{what} — porteur : {owner}", "{what} — owner: {owner}"),

@@ -319,7 +319,7 @@ _OWNED = re.compile(
     r"\bsur quoi (bosse|travaille|planche)\w*|"
     r"\bwhat (does|do|is|are)\b.{1,60}?\b(own|lead|run|carry|manage|pilot|in charge of|responsible for|"
     r"working on|work on)\b|"
-    r"\bwhich (objectives|projects|programmes|programs) (does|do)\b.{1,60}?\b(own|lead|run|carry|manage|pilot)\b"
+    r"\bwhich\b.{0,30}?\b(objectives|projects|programmes|programs) (does|do)\b.{1,60}?\b(own|lead|run|carry|manage|pilot)\b"
 )
 
 

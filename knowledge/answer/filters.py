@@ -72,11 +72,13 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap)
     if not (filter_words or q.axis or axis or (owner and (q.owned or listing))):
         return None
-    if not listing and not q.owned:
+    if not _PLURAL_OBJECTIVES.search(q.folded) and not q.owned:  # "tous les ... c'est fait ?" is no list
         if owner is None and actor:
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
         if _other_words(q, reader, found, axis, roadmap):
             return None
+    if _unexplained_proper(q, reader, found, axis, owner):
+        return None  # "cyber axis objectives at Three Rivers": a name no filter explains, not a guess
     if listing and not _PLURAL_OBJECTIVES.search(q.folded) and not (filter_words or q.axis or axis or q.owned):
         return None  # "quels ... portés par X" without "objectifs" may mean programmes
     return _objective_list(q, reader, owner=owner, axis=axis.id if axis else None, roadmap=roadmap)
@@ -115,6 +117,11 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
     a region's GRADeS) the one that owns objectives in the roadmaps asked about; one that owns none itself
     stands for the units under it, else for the plan its source declares ("objectifs du GH3R")."""
     actors = [c for c in found if c.kind == "actors" and c.score >= ASK_AT and (c.how == "exact" or q.owned)]
+    titles = {w for title in roadmaps.loaded(reader).values() for w in fold(title).split()}
+    if not actors and q.proper and not set(q.proper) <= titles:
+        # "which Three Rivers objectives are late?": an organisation whose record holds every proper name written
+        # (a name in a roadmap's title, "Val-de-Brume", names that roadmap instead).
+        actors = [c for c in found if c.kind == "actors" and set(q.proper) <= reader.record_words("actors", c.id)][:1]
     if not actors:
         return None
     explicit = q.owned or bool(EXPLICIT_OWNER.search(q.folded))
@@ -124,16 +131,16 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
     same = [c for c in actors if best - c.score < 0.02 or c.matched == actors[0].matched]
     for c in same:
         if _owns(q, reader, [c.id]):
-            return Owner(_name(reader, c.id), (c.id,))
+            return Owner(_name(reader, c.id), (c.id,), actor=c.id)
     for c in same:
         record = reader.record("actors", c.id)
         plan = (record or {}).get("source_title") or ""
         if plan and reader.count("objectives", "source_title = ?", (plan,)):
-            return Owner(_name(reader, c.id), plan=plan)
+            return Owner(_name(reader, c.id), plan=plan, actor=c.id)
         units = _units_under(reader, c.id)
         if units and _owns(q, reader, units):
-            return Owner(_name(reader, c.id), (c.id, *units))
-    return Owner(_name(reader, actors[0].id), (actors[0].id,)) if explicit or q.owned else None
+            return Owner(_name(reader, c.id), (c.id, *units), actor=c.id)
+    return Owner(_name(reader, actors[0].id), (actors[0].id,), actor=actors[0].id) if explicit or q.owned else None
 
 
 def owns_any(reader: Reader, actor: str, kind: str) -> bool:
@@ -200,6 +207,24 @@ def _other_words(
 
     # Read as typed and as normalised: either reading with nothing left over is a filter question.
     return all(left(words) for words in (q.own_words, _content_plain(q), q.content_words))
+
+
+def _unexplained_proper(
+    q: Question, reader: Reader, found: list[Candidate], axis: Candidate | None, owner: Owner | None
+) -> bool:
+    """A word written as a proper name ("Three Rivers", "Bretagne") that neither the owner, the axis nor a
+    roadmap's name holds: the list would leave it out, so it is not answered as one."""
+    if not q.proper:
+        return False
+    held: set[str] = set()
+    for title in roadmaps.loaded(reader).values():
+        held.update(fold(title).split())
+    for c in found:
+        if (c.kind in ("actors", "axes") and c.score >= ASK_AT) or c is axis:
+            held.update(reader.record_words(c.kind, c.id))
+    if owner and owner.actor:
+        held.update(reader.record_words("actors", owner.actor))
+    return any(w not in held for w in q.proper)
 
 
 def _content_plain(q: Question) -> list[str]:

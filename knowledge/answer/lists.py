@@ -79,6 +79,7 @@ class Owner:
     name: str
     ids: tuple[str, ...] = ()
     plan: str = ""
+    actor: str = ""  # the actor named (whose units or plan `ids` or `plan` may stand for)
 
 
 def _objective_where(
@@ -308,4 +309,36 @@ def _axis_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | 
         sources=_dedupe([s for r in rows for s in _sources("axes", r)])[:5],
         confidence=0.9,
         results=[_result("axes", r) for r in rows[:MAX_LIST]],
+    )
+
+
+# "Which programmes started in 2025?", "programmes lancés en 2024", "... qui se terminent en 2027".
+_STARTED = re.compile(r"\b(start\w*|began|begun|launch\w*|lance\w*|demarre\w*|commence\w*|debut\w*)\b")
+_ENDED = re.compile(r"\b(end|ends|ended|ending|finish\w*|termine\w*|fini\w*|s achev\w*|fin)\b")
+
+
+def _programme_list(q: Question, reader: Reader) -> Answer | None:
+    """Programmes that start (or end) in the year or month asked; None when the question asks no such date."""
+    column = "start" if _STARTED.search(q.folded) else "end" if _ENDED.search(q.folded) else ""
+    if not (column and q.when):
+        return None
+    lang = q.lang
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where, params = f"[{column}] LIKE ? AND {scoped}", (f"{q.when}%", *asked)
+    total = reader.count("programmes", where, params)
+    rows = reader.records("programmes", f"{where} ORDER BY [{column}], name", params, limit=MAX_LIST)
+    if not rows:
+        return None
+    heading = say("programmes_" + column, lang, when=date_words(q.when, lang))
+    lines = [f"• {title_of('programmes', r)} ({r[column]})" for r in rows]
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("programmes", r)])[:5],
+        confidence=0.9,
+        results=[_result("programmes", r) for r in rows],
     )

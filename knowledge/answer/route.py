@@ -24,6 +24,7 @@ from .lists import (
     _named_kind,
     _objective_list,
     _plural_kind,
+    _programme_list,
 )
 from .records import _about_candidate, _about_record, _objective
 
@@ -78,6 +79,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         return listed
     plural = _plural_kind(q.folded)
     if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
+        return listed
+    if plural == "programmes" and (listed := _programme_list(q, reader)):
         return listed
     if plural:
         # Among actors of the same name, the one that owns records of the kind listed ("GRADeS": the region's).
