@@ -57,6 +57,9 @@ objectives:
   - {id: "H-2", axis: H1, title: Circuit du médicament informatisé, owners: [PHARMA-GHE], status: réalisé,
      due: 2099-03-31}
   - {id: "H-3", axis: H1, title: Inventaire des postes de travail, owners: [DSI-GHE], due: 2020-06-30}
+  - {id: "H-4", axis: H1, title: Ouvrir le Portail des usagers aux comptes rendus, owners: [DSI-GHE], due: 2099-06-30}
+programmes:
+  - {id: PORTAIL, name: Portail des usagers, owners: [DSI-GHE]}
 councils:
   - {id: CNS-1, name: 1er Conseil national des Hautes-Eaux, date: 2020-02-01, aliases: [CNS]}
   - {id: CNS-2, name: 2e Conseil national des Hautes-Eaux, date: 2020-11-01, aliases: [CNS]}
@@ -116,8 +119,10 @@ def test_a_colour_in_a_plan_without_ratings_is_read_as_the_status_it_names_and_s
 
 
 def test_a_due_period_lists_the_objectives_due_within_it(lists_kb: KnowledgeBase) -> None:
-    assert ids(lists_kb, "échéance T2 2099 ?") == ["1.2"]
-    assert ids(lists_kb, "objectifs à échéance 2099") == ["1.1", "1.2", "2.2", "H-2"]
+    assert ids(lists_kb, "échéance T2 2099 ?") == ["1.2", "H-4"]
+    assert ids(lists_kb, "objectifs à échéance 2099") == ["1.1", "1.2", "2.2", "H-2", "H-4"]
+    # Objectives about a programme named by its name: those holding its name, or linked to it.
+    assert ids(lists_kb, "objectifs du Portail des usagers à échéance 2099") == ["H-4"]
     assert ids(lists_kb, "what's due by the end of 2098?") == ["2.1", "2.3"]
     assert "échéance T2 2099" in lists_kb.ask("échéance T2 2099 ?").text
 

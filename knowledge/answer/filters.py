@@ -15,7 +15,7 @@ from .. import roadmaps
 from ..model import Answer
 from ..store import Reader, title_of
 from ..text import fold
-from ..tuning import ASK_AT, AXIS_NAMED_AT
+from ..tuning import ANSWER_AT, ASK_AT, AXIS_NAMED_AT
 from ..understand import Candidate, Question
 from ..vocabulary import STATUS_WORDS
 from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list, _objective_where, roadmap_by_title
@@ -77,11 +77,26 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
         if _other_words(q, reader, found, axis, roadmap):
             return None
-    if _unexplained_proper(q, reader, found, axis, owner):
+    programme = _programme_named(q, reader, found) if _PLURAL_OBJECTIVES.search(q.folded) else None
+    if _unexplained_proper(q, reader, found, axis, owner, programme):
         return None  # "cyber axis objectives at Three Rivers": a name no filter explains, not a guess
     if listing and not _PLURAL_OBJECTIVES.search(q.folded) and not (filter_words or q.axis or axis or q.owned):
         return None  # "quels ... portés par X" without "objectifs" may mean programmes
-    return _objective_list(q, reader, owner=owner, axis=axis.id if axis else None, roadmap=roadmap)
+    return _objective_list(q, reader, owner=owner, axis=axis.id if axis else None, roadmap=roadmap, programme=programme)
+
+
+# A programme that is itself a roadmap or plan ("la feuille de route 2023-2027") scopes nothing by its name.
+_PLAN_NAME = re.compile(r"\b(feuille de route|roadmap|plan|strategie|strategy)\b")
+
+
+def _programme_named(q: Question, reader: Reader, found: list[Candidate]) -> dict | None:
+    """The programme the objectives asked about belong to ("Mon espace santé objectives due in 2026"): named by
+    its name, and not a roadmap or plan."""
+    named = next((c for c in found if c.kind == "programmes" and c.how == "exact" and c.score >= ANSWER_AT), None)
+    record = reader.record("programmes", named.id) if named else None
+    if record is None or _PLAN_NAME.search(fold(title_of("programmes", record))):
+        return None
+    return record
 
 
 # "Il fait quoi ?", "what does she do": a person's or body's role, not what they own.
@@ -210,10 +225,15 @@ def _other_words(
 
 
 def _unexplained_proper(
-    q: Question, reader: Reader, found: list[Candidate], axis: Candidate | None, owner: Owner | None
+    q: Question,
+    reader: Reader,
+    found: list[Candidate],
+    axis: Candidate | None,
+    owner: Owner | None,
+    programme: dict | None,
 ) -> bool:
-    """A word written as a proper name ("Three Rivers", "Bretagne") that neither the owner, the axis nor a
-    roadmap's name holds: the list would leave it out, so it is not answered as one."""
+    """A word written as a proper name ("Three Rivers", "Bretagne") that neither the owner, the axis, the
+    programme nor a roadmap's name holds: the list would leave it out, so it is not answered as one."""
     if not q.proper:
         return False
     held: set[str] = set()
@@ -224,6 +244,8 @@ def _unexplained_proper(
             held.update(reader.record_words(c.kind, c.id))
     if owner and owner.actor:
         held.update(reader.record_words("actors", owner.actor))
+    if programme:
+        held.update(reader.record_words("programmes", programme["id"]))
     return any(w not in held for w in q.proper)
 
 

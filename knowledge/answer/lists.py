@@ -83,13 +83,26 @@ class Owner:
 
 
 def _objective_where(
-    q: Question, reader: Reader, owner: Owner | None = None, axis: str | None = None, roadmap: list[str] | None = None
+    q: Question,
+    reader: Reader,
+    owner: Owner | None = None,
+    axis: str | None = None,
+    roadmap: list[str] | None = None,
+    programme: dict | None = None,
 ) -> tuple[str, list[str], list[str]]:
     """The SQL condition of an objective list, its parameters and what it shows (for the heading): status,
     rating colour, due period, axis (its number in the question, or `axis`, a stored key), roadmap (those the
-    question names, or `roadmap`) and owner."""
+    question names, or `roadmap`), owner and the programme they are about (named in their title or description,
+    or linked to it)."""
     lang = q.lang
     where, params, what = ["1"], [], []
+    if programme:
+        # Short names ("MES", "DMP") are left out: LIKE would find them inside words ("messagerie").
+        names = [n for n in [str(programme["name"]), *(str(a) for a in programme.get("aliases") or [])] if len(n) >= 5]
+        held = " OR ".join("title LIKE ? OR description LIKE ?" for _ in names)
+        where.append(f"({held} OR json_extract(extra, '$.programme') = ?)")
+        params += [p for n in names for p in (f"%{n}%", f"%{n}%")] + [programme["id"]]
+        what.append(say("objectives_about", lang, programme=title_of("programmes", programme)))
     if q.status:
         # "En retard" also finds the postponed (their first date was missed); see docs/sources.md.
         buckets = LATE_BUCKETS.get(q.status, (q.status,))
@@ -152,12 +165,13 @@ def _objective_list(
     owner: str | Owner | None = None,
     axis: str | None = None,
     roadmap: list[str] | None = None,
+    programme: dict | None = None,
 ) -> Answer:
     """Objectives filtered as `_objective_where` says, with what each line was filtered on."""
     lang = q.lang
     if isinstance(owner, str):
         owner = Owner(owner, (owner,))
-    clause, params, what = _objective_where(q, reader, owner, axis, roadmap)
+    clause, params, what = _objective_where(q, reader, owner, axis, roadmap, programme)
     if not what:
         what.append(say("objectives_word", lang))
     total = reader.count("objectives", clause, tuple(params))
