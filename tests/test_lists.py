@@ -156,9 +156,16 @@ def test_late_also_lists_what_is_past_due_without_a_status_and_says_so(lists_kb:
     assert "aucun statut publié" in line
 
 
-def test_a_question_about_one_record_or_a_role_is_not_a_list(lists_kb: KnowledgeBase) -> None:
+def test_a_question_about_one_record_a_role_or_a_change_is_not_a_list(lists_kb: KnowledgeBase) -> None:
     assert lists_kb.ask("les sauvegardes hors ligne sont en retard ?").intent != "list"
     assert lists_kb.ask("que fait la pharmacie centrale ?").intent != "list"
+    assert lists_kb.ask("quels objectifs sont passés en retard entre mars et septembre ?").intent != "list"
+    # A proper name no filter explains is not silently dropped from the list.
+    assert lists_kb.ask("quels objectifs sont en retard en Bretagne ?").intent != "list"
+
+
+def test_what_an_axis_holds_is_its_objectives(lists_kb: KnowledgeBase) -> None:
+    assert ids(lists_kb, "what's in axis 2 of the Brumeville roadmap?") == ["2.1", "2.2", "2.3"]
 
 
 def test_decision_lists_filter_on_status_amount_owner_and_date(lists_kb: KnowledgeBase) -> None:

@@ -50,11 +50,15 @@ _PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
 
 def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
     """The filtered objective list the question asks for, or None when it asks something else."""
-    listing = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
+    listing = (
+        "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded or bool(_CONTENTS.search(q.folded))
+    )
     axis_word = bool(_AXIS_WORD.search(q.folded))
     filter_words = q.status or q.colour or q.due
     if not (filter_words or q.owned or (listing and (q.axis or axis_word))):
         return None
+    if _BECAME.search(q.folded):
+        return None  # "quels objectifs sont passés en retard entre mars et septembre ?": a change, not a state
     if q.colour and q.mentions_report:
         return None  # "which objectives went red in the last bilan?": a report's statuses, not the ratings
     if _ROLE.search(q.folded):
@@ -73,7 +77,7 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     if not (filter_words or q.axis or axis or (owner and (q.owned or listing))):
         return None
     if not _PLURAL_OBJECTIVES.search(q.folded) and not q.owned:  # "tous les ... c'est fait ?" is no list
-        if owner is None and actor:
+        if owner is None and actor and not roadmaps.names_a_roadmap(reader, actor.matched):
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
         if _other_words(q, reader, found, axis, roadmap):
             return None
@@ -99,6 +103,10 @@ def _programme_named(q: Question, reader: Reader, found: list[Candidate]) -> dic
     return record
 
 
+# "What's in axis 3", "que contient l'axe 2": the axis's objectives.
+_CONTENTS = re.compile(r"\b(what s in|what is in|whats in|que contient|qu y a t il dans|contenu de)\b")
+# A status reached between two dates is a change (answer/changes.py), not a list of the current state.
+_BECAME = re.compile(r"\b(passe\w* (en|au|a)|devenu\w*|went|turned|became|become|moved (to|into)|bascule\w*)\b")
 # "Il fait quoi ?", "what does she do": a person's or body's role, not what they own.
 _ROLE = re.compile(r"\b(fai(t|s|tes|sait) quoi|que (fait|font|faisait)|what (does|do)\b.{1,60}?\bdo)\b")
 
