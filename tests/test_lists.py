@@ -50,6 +50,7 @@ actors:
   - {id: DSI-GHE, name: Direction des systèmes d'information des Hautes-Eaux, parent: GHE, aliases: [DSI]}
   - {id: PHARMA-GHE, name: Pharmacie centrale des Hautes-Eaux, aliases: [pharmacie centrale]}
   - {id: GRADES, name: Collectif national des GRADeS, aliases: [GRADeS]}
+  - {id: CD-HE, name: Conseil départemental des Hautes-Eaux}
 axes:
   - {id: H1, title: Sécuriser le système d'information}
 objectives:
@@ -58,6 +59,7 @@ objectives:
      due: 2099-03-31}
   - {id: "H-3", axis: H1, title: Inventaire des postes de travail, owners: [DSI-GHE], due: 2020-06-30}
   - {id: "H-4", axis: H1, title: Ouvrir le Portail des usagers aux comptes rendus, owners: [DSI-GHE], due: 2099-06-30}
+  - {id: "H-5", axis: H1, title: Former les agents d'accueil au numérique, owners: [CD-HE], status: en cours}
 programmes:
   - {id: PORTAIL, name: Portail des usagers, owners: [DSI-GHE]}
 councils:
@@ -133,6 +135,8 @@ def test_an_owner_is_the_actor_of_that_name_that_owns_objectives(lists_kb: Knowl
     assert ids(lists_kb, "y a des objectifs du GRADeS en rouge ?") == ["2.2"]
     assert ids(lists_kb, "CHU de Brumeville, il pilote quoi ?") == ["1.2"]
     assert ids(lists_kb, "ce que porte la pharmacie centrale") == ["H-2"]
+    # Named loosely (no exact name): the organisation whose record holds every other word of the question.
+    assert ids(lists_kb, "what is the Conseil départemental in charge of?") == ["H-5"]
     # The group owns nothing itself: its plan's objectives are meant.
     assert ids(lists_kb, "objectifs des Hautes-Eaux à échéance 2020") == ["H-1", "H-3"]
 

@@ -14,7 +14,7 @@ import re
 from .. import roadmaps
 from ..model import Answer
 from ..store import Reader, title_of
-from ..text import fold
+from ..text import STOPWORDS, fold
 from ..tuning import ANSWER_AT, ASK_AT, AXIS_NAMED_AT
 from ..understand import Candidate, Question
 from ..vocabulary import STATUS_WORDS
@@ -145,6 +145,9 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
         # "which Three Rivers objectives are late?": an organisation whose record holds every proper name written
         # (a name in a roadmap's title, "Val-de-Brume", names that roadmap instead).
         actors = [c for c in found if c.kind == "actors" and set(q.proper) <= reader.record_words("actors", c.id)][:1]
+    if not actors and q.owned and (words := [w for w in q.plain.split() if w not in FRAME and w not in STOPWORDS]):
+        # "what is the Conseil régional in charge of?": the organisation whose record holds all the other words.
+        actors = [c for c in found if c.kind == "actors" and set(words) <= reader.record_words("actors", c.id)][:1]
     if not actors:
         return None
     explicit = q.owned or bool(EXPLICIT_OWNER.search(q.folded))
