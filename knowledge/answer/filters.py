@@ -3,8 +3,10 @@ owner and roadmap, combined ("les objectifs du GRADeS en rouge", "échéance T4 
 pilote quoi ?", "DNUM : what's done?").
 
 A question that names a filter but also a record ("l'exercice de crise est en retard ?") is about that record:
-the list is answered only when the question says it wants a list ("objectifs", "quels", "which"...) or when
-every other word of it is a frame word, the name of the owner or axis filtered on, or a roadmap's name.
+the list is answered only when the question names objectives ("objectifs", "objectives"), asks what an actor
+owns, or when every other word of it is a frame word, a filter word, or the name of the owner, axis or roadmap
+filtered on. A proper name nothing explains, a role ("il fait quoi ?") or a change ("passés en retard entre
+mars et septembre") is never answered as a list.
 """
 
 from __future__ import annotations
@@ -24,26 +26,28 @@ _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 # Words that frame a filter question without naming what it is about ("ceux qui sont reportés ?", "what's
 # amber?", "URPS stuff that's been put off", "rien qui tombe début 2026 ?").
 FRAME = frozenset(
-    """ceux celles lesquels lesquelles laquelle lequel quoi what whats anything something nothing rien quelque chose
-    choses projets projet projects project axe axes axis thats theres that there it its whats stuff staff things thing trucs truc already deja encore still yet now currently actuellement maintenant
-    lights light feu feux ones one those these ceux-ci items elements y a il elle ils elles on sont est etait ete
-    been has have hasn haven got went gone ont doit doivent must should va vont going any some aucun aucune tout
-    tous toutes all plan plans roadmap feuille route regional regionale regionaux national nationale objectifs
-    objectif objectives objective engagements actions action actuel sante digital numerique meteo weather
-    couleur colour color rating renseigne renseignee renseignes renseignees sans without no not pas non set given
-    echeance echeances due deadline deadlines finir finis fini finit terminer termine tombe tombent arrive arrivee
-    arrivent terme prevu prevue prevus prevues expected planned ends end ending fin debut courant mi milieu
-    early late mid middle beginning start summer spring autumn fall winter ete printemps automne hiver
-    semestre trimestre half quarter first second premier deuxieme by d ici lead leads led own owns owned run runs
-    carry carries manage manages pilot pilote pilotes porte portes gere mene dirige coordonne finance bosse
-    travaille fait charge responsible working work direct directement in en au aux dans of du de des la le les""".split()
+    """ceux celles lesquels lesquelles laquelle lequel quoi what whats thats theres that there it its anything
+    something nothing rien quelque chose choses projets projet projects project axe axes axis stuff staff things
+    thing trucs truc already deja encore still yet now currently actuellement maintenant lights light feu feux
+    ones one those these items elements y a il elle ils elles on sont est etait ete been has have hasn haven got
+    went gone ont doit doivent must should va vont going any some aucun aucune tout tous toutes all plan plans
+    roadmap feuille route regional regionale regionaux national nationale objectifs objectif objectives
+    objective engagements actions action actuel sante digital numerique meteo weather couleur colour color
+    rating renseigne renseignee renseignes renseignees sans without no not pas non set given echeance echeances
+    due deadline deadlines finir finis fini finit terminer termine tombe tombent arrive arrivee arrivent terme
+    prevu prevue prevus prevues expected planned ends end ending fin debut courant mi milieu early late mid
+    middle beginning start summer spring autumn fall winter ete printemps automne hiver semestre trimestre half
+    quarter first second premier deuxieme by d ici lead leads led own owns owned run runs carry carries manage
+    manages pilot pilote pilotes porte portes gere mene dirige coordonne finance bosse travaille fait charge
+    responsible working work direct directement in en au aux dans of du de des la le les""".split()
 )
 _COLOUR_WORDS = frozenset(
     "rouge rouges red orange oranges amber ambre jaune jaunes yellow vigilance vert verts verte vertes green".split()
 )
+# "Portés par X", "owned by X", "carried by X": X is the owner asked, even where its name also names a roadmap.
 EXPLICIT_OWNER = re.compile(
     r"\b(porte|portes|portee|portees|pilote|pilotes|pilotee|pilotees|gere|geres|mene|menes)\s+(en direct\s+)?par\b|"
-    r"\b(owned|led|run|managed|carried|carries)\s+by\b|\ben direct\b|\b(porte|portes|portee|portees)\s+par\b"
+    r"\b(owned|led|run|managed|carried|carries)\s+by\b|\ben direct\b"
 )
 _PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
 
