@@ -103,6 +103,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Objectifs en retard, ou à l'échéance passée sans statut publié",
         "Objectives late, or past their due date with no status published",
     ),
+    "objectives_reported_colour": (
+        "Objectifs notés « {colour} » par leur dernier rapport d'avancement",
+        "Objectives rated “{colour}” by their latest progress report",
+    ),
     "objectives_about": ("Objectifs sur {programme}", "Objectives about {programme}"),
     "objectives_plan": ("Objectifs de « {plan} »", "Objectives of “{plan}”"),
     "objectives_colour": ("Météo « {colour} »", "Rated “{colour}”"),

@@ -31,6 +31,12 @@ objectives:
      météo: rouge, due: mi-2099}
   - {id: "2.3", axis: "2", title: Annuaire des messageries sécurisées, owners: [ARS-BRV], status: reporté,
      due: fin 2098}
+reports:
+  - id: BILAN-1
+    published: 2098-07-01
+    title: Bilan du premier semestre 2098
+    statuses:
+      - {objective: "1.2", status: rouge}
 councils:
   - {id: COPIL-1, name: Comité de pilotage régional n° 1, number: 1, date: 2098-06-10}
   - {id: COPIL-2, name: Comité de pilotage régional n° 2, number: 2, date: 2098-12-09}
@@ -120,6 +126,11 @@ def test_a_colour_in_a_plan_without_ratings_is_read_as_the_status_it_names_and_s
     assert "lu comme le statut" in answer.text
 
 
+def test_a_colour_a_progress_report_gave_is_read_from_that_report(lists_kb: KnowledgeBase) -> None:
+    # 1.2 is rated orange in the roadmap, and "rouge" in the latest bilan.
+    assert ids(lists_kb, "which objectives went red in the last bilan?") == ["1.2"]
+
+
 def test_a_due_period_lists_the_objectives_due_within_it(lists_kb: KnowledgeBase) -> None:
     assert ids(lists_kb, "échéance T2 2099 ?") == ["1.2", "H-4"]
     assert ids(lists_kb, "objectifs à échéance 2099") == ["1.1", "1.2", "2.2", "H-2", "H-4"]
@@ -154,8 +165,9 @@ def test_an_axis_named_in_words_filters_the_list(lists_kb: KnowledgeBase) -> Non
 
 def test_late_also_lists_what_is_past_due_without_a_status_and_says_so(lists_kb: KnowledgeBase) -> None:
     answer = lists_kb.ask("quels objectifs sont en retard ?")
-    # 2.3 was postponed (its first date was missed); H-3 has no status and its due date (2020) is past.
-    assert sorted(r["id"].split(":")[-1] for r in answer.results) == ["2.2", "2.3", "H-1", "H-3"]
+    # 1.2 is "rouge" in the latest bilan; 2.3 was postponed (its first date was missed); H-3 has no status and
+    # its due date (2020) is past.
+    assert sorted(r["id"].split(":")[-1] for r in answer.results) == ["1.2", "2.2", "2.3", "H-1", "H-3"]
     line = next(line for line in answer.text.splitlines() if "H-3" in line)
     assert "aucun statut publié" in line
 

@@ -20,7 +20,15 @@ from ..text import STOPWORDS, fold
 from ..tuning import ANSWER_AT, ASK_AT, AXIS_NAMED_AT
 from ..understand import Candidate, Question
 from ..vocabulary import STATUS_WORDS
-from .lists import _PLURAL_OBJECTIVES, _PLURALS, Owner, _objective_list, _objective_where, roadmap_by_title
+from .lists import (
+    _PLURAL_OBJECTIVES,
+    _PLURALS,
+    Owner,
+    _objective_list,
+    _objective_where,
+    _reported_colour_list,
+    roadmap_by_title,
+)
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 # Words that frame a filter question without naming what it is about ("ceux qui sont reportés ?", "what's
@@ -61,10 +69,11 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     filter_words = q.status or q.colour or q.due
     if not (filter_words or q.owned or (listing and (q.axis or axis_word))):
         return None
+    if q.colour and q.mentions_report:
+        # "which objectives went red in the last bilan?": the colour a progress report gave, not the rating column.
+        return _reported_colour_list(q, reader)
     if _BECAME.search(q.folded):
         return None  # "quels objectifs sont passés en retard entre mars et septembre ?": a change, not a state
-    if q.colour and q.mentions_report:
-        return None  # "which objectives went red in the last bilan?": a report's statuses, not the ratings
     if _ROLE.search(q.folded):
         return None  # "Benali il fait quoi ?": a person's role
     plural = next((kind for kind, pattern in _PLURALS.items() if pattern.search(q.folded)), None)

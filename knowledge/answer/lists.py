@@ -208,6 +208,37 @@ def _objective_list(
     )
 
 
+def _reported_colour_list(q: Question, reader: Reader) -> Answer | None:
+    """Objectives whose latest progress report gave them that colour as their status ("rouge" in a bilan), in the
+    roadmaps asked about; None when no report did (the question is then not answered as a list)."""
+    if q.colour not in _COLOUR_VALUES:
+        return None
+    lang = q.lang
+    values = _COLOUR_VALUES[q.colour]
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where = f"status_report IS NOT NULL AND lower(status_text) IN ({','.join('?' * len(values))}) AND {scoped}"
+    params = (*values, *asked)
+    rows = reader.records("objectives", f"{where} ORDER BY id", params, limit=MAX_LIST)
+    if not rows:
+        return None
+    heading = say("objectives_reported_colour", lang, colour=colour_name(q.colour, lang))
+    lines = [
+        f"• {r['id']} — {r['title']} ({r['status_text']}, {r['status_report']} {r.get('status_date') or ''})".replace(
+            " )", ")"
+        )
+        for r in rows
+    ]
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=reader.count("objectives", where, params)),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("objectives", r)])[:5],
+        confidence=0.9,
+        results=[_result("objectives", r) for r in rows],
+    )
+
+
 def _rated(reader: Reader) -> list[str]:
     """The roadmaps that rate their objectives (once per reader: versions are immutable)."""
     cache = reader.__dict__.setdefault("_rated_roadmaps", [])
