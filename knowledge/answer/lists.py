@@ -222,12 +222,9 @@ def _reported_colour_list(q: Question, reader: Reader) -> Answer | None:
     if not rows:
         return None
     heading = say("objectives_reported_colour", lang, colour=colour_name(q.colour, lang))
-    lines = [
-        f"• {r['id']} — {r['title']} ({r['status_text']}, {r['status_report']} {r.get('status_date') or ''})".replace(
-            " )", ")"
-        )
-        for r in rows
-    ]
+    # Each line names the report and its date: the colour is that report's word, not a rating of today.
+    said = [", ".join(str(r[k]) for k in ("status_text", "status_report", "status_date") if r.get(k)) for r in rows]
+    lines = [f"• {r['id']} — {r['title']} ({what})" for r, what in zip(rows, said, strict=True)]
     return Answer(
         intent="list",
         lang=lang,
