@@ -176,6 +176,9 @@ def test_a_question_about_one_record_a_role_or_a_change_is_not_a_list(lists_kb: 
     assert lists_kb.ask("les sauvegardes hors ligne sont en retard ?").intent != "list"
     assert lists_kb.ask("que fait la pharmacie centrale ?").intent != "list"
     assert lists_kb.ask("quels objectifs sont passés en retard entre mars et septembre ?").intent != "list"
+    # "c'est fait ?", "is it late?" ask about the thing just discussed: no list of everything done or late.
+    assert lists_kb.ask("c'est fait ?").intent != "list"
+    assert lists_kb.ask("is it late?").intent != "list"
     # A proper name no filter explains is not silently dropped from the list.
     assert lists_kb.ask("quels objectifs sont en retard en Bretagne ?").intent != "list"
 

@@ -94,6 +94,8 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
         if _other_words(q, reader, found, axis, roadmap):
             return None
+        if not (owner or axis or q.axis or roadmap or q.due or _MANY.search(q.folded)):
+            return None  # "c'est fait ?", "is it late?": about the thing just discussed, not a list
     programme = _programme_named(q, reader, found) if _PLURAL_OBJECTIVES.search(q.folded) else None
     if _unexplained_proper(q, reader, found, axis, owner, programme):
         return None  # "cyber axis objectives at Three Rivers": a name no filter explains, not a guess
@@ -116,6 +118,12 @@ def _programme_named(q: Question, reader: Reader, found: list[Candidate]) -> dic
     return record
 
 
+# Words that ask for several things ("ceux qui sont reportés", "what's amber", "anything due", "rien qui tombe"),
+# as against "c'est fait ?" or "is it late?", which ask about the one thing just discussed.
+_MANY = re.compile(
+    r"\b(ceux|celles|lesquel\w*|quoi|what|whats|which|anything|something|rien|stuff|things?|trucs?|quels?|quelles?|"
+    r"tous|toutes|all|ones|those|qu est ce qui|qu est ce que|combien|liste\w*|list)\b"
+)
 # "What's in axis 3", "que contient l'axe 2": the axis's objectives.
 _CONTENTS = re.compile(r"\b(what s in|what is in|whats in|que contient|qu y a t il dans|contenu de)\b")
 # A status reached between two dates is a change (answer/changes.py), not a list of the current state.
