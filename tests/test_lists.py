@@ -179,6 +179,7 @@ def test_a_question_about_one_record_a_role_or_a_change_is_not_a_list(lists_kb: 
     # "c'est fait ?", "is it late?" ask about the thing just discussed: no list of everything done or late.
     assert lists_kb.ask("c'est fait ?").intent != "list"
     assert lists_kb.ask("is it late?").intent != "list"
+    assert lists_kb.ask("c'est prévu pour 2099 ?").intent != "list"
     # A proper name no filter explains is not silently dropped from the list.
     assert lists_kb.ask("quels objectifs sont en retard en Bretagne ?").intent != "list"
 

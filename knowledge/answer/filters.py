@@ -94,7 +94,8 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
         if _other_words(q, reader, found, axis, roadmap):
             return None
-        if not (owner or axis or q.axis or roadmap or q.due or _MANY.search(q.folded)):
+        due_asked = q.due and _DUE_NOUN.search(q.folded)  # "échéance T4 2025 ?", not "c'est prévu pour 2026 ?"
+        if not (owner or axis or q.axis or roadmap or due_asked or _MANY.search(q.folded)):
             return None  # "c'est fait ?", "is it late?": about the thing just discussed, not a list
     programme = _programme_named(q, reader, found) if _PLURAL_OBJECTIVES.search(q.folded) else None
     if _unexplained_proper(q, reader, found, axis, owner, programme):
@@ -124,6 +125,7 @@ _MANY = re.compile(
     r"\b(ceux|celles|lesquel\w*|quoi|what|whats|which|anything|something|rien|stuff|things?|trucs?|quels?|quelles?|"
     r"tous|toutes|all|ones|those|qu est ce qui|qu est ce que|combien|liste\w*|list)\b"
 )
+_DUE_NOUN = re.compile(r"\b(echeances?|deadlines?|due)\b")
 # "What's in axis 3", "que contient l'axe 2": the axis's objectives.
 _CONTENTS = re.compile(r"\b(what s in|what is in|whats in|que contient|qu y a t il dans|contenu de)\b")
 # A status reached between two dates is a change (answer/changes.py), not a list of the current state.
