@@ -1,4 +1,5 @@
-"""Lists: objectives by status, axis, owner and roadmap; every record of a kind."""
+"""Lists: objectives by status, rating colour, due period, axis, owner, programme and roadmap (which question
+asks for one: answer/filters.py); axes of a plan; programmes by start or end year; every record of a kind."""
 
 from __future__ import annotations
 
