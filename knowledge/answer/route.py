@@ -141,11 +141,6 @@ def compose(q: Question, reader: Reader) -> Answer:
     return passage() or _unknown(q, reader, found)
 
 
-def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
-    """The best record of a kind the question names (by its name when `exact`), sure enough to filter on."""
-    return next((c for c in found if c.kind == kind and c.score >= ASK_AT and (c.how == "exact" or not exact)), None)
-
-
 def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candidate]:
     """Candidates of the roadmaps the question names ("le GRADeS de la région"), when it names one and some
     candidate belongs to it; else all of them."""
