@@ -99,6 +99,30 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "objectives_status": ("Objectifs « {status} »", "Objectives “{status}”"),
     "objectives_axis": ("Objectifs de l'axe {axis}", "Objectives of axis {axis}"),
     "objectives_owner": ("Objectifs portés par {owner}", "Objectives owned by {owner}"),
+    "objectives_late_or_overdue": (
+        "Objectifs en retard, ou à l'échéance passée sans statut publié",
+        "Objectives late, or past their due date with no status published",
+    ),
+    "objectives_reported_colour": (
+        "Objectifs notés « {colour} » par leur dernier rapport d'avancement",
+        "Objectives rated “{colour}” by their latest progress report",
+    ),
+    "objectives_about": ("Objectifs sur {programme}", "Objectives about {programme}"),
+    "objectives_plan": ("Objectifs de « {plan} »", "Objectives of “{plan}”"),
+    "objectives_colour": ("Météo « {colour} »", "Rated “{colour}”"),
+    "objectives_no_colour": ("Sans météo renseignée", "No rating given"),
+    "objectives_colour_as_status": (
+        "(sans colonne météo, « {colour} » est lu comme le statut « {status} »)",
+        "(no rating column: “{colour}” read as the status “{status}”)",
+    ),
+    "objectives_due": ("Échéance entre le {start} et le {end}", "Due between {start} and {end}"),
+    "due_word": ("échéance", "due"),
+    "overdue_no_status": ("échéance {due} passée, aucun statut publié", "due {due}, now past; no status published"),
+    "colour_word": ("météo", "rating"),
+    "programmes_start": ("Programmes lancés en {when}", "Programmes started in {when}"),
+    "programmes_end": ("Programmes qui se terminent en {when}", "Programmes ending in {when}"),
+    "decisions_status": ("Décisions « {status} »", "Decisions “{status}”"),
+    "councils_in": ("{what} en {year}", "{what} in {year}"),
     "owned_by": ("{what} — porteur : {owner}", "{what} — owner: {owner}"),
     "no_status_count": (
         "{count} objectif(s) chargé(s) n'ont pas de statut publié.",
@@ -501,6 +525,22 @@ def date_words(iso: str, lang: str) -> str:
 
 def status_word(status: str | None, lang: str) -> str:
     return _pick(_STATUS_WORDS[status], lang) if status in _STATUS_WORDS else ""
+
+
+def decision_word(bucket: str, lang: str) -> str:
+    return _pick(_DECISION_WORDS[bucket], lang) if bucket in _DECISION_WORDS else bucket
+
+
+# The traffic-light colours of a roadmap's rating column ("météo"), as a list filter names them.
+_COLOUR_NAMES: dict[str, tuple[str, str]] = {
+    "red": ("rouge", "red"),
+    "orange": ("orange", "amber"),
+    "green": ("vert", "green"),
+}
+
+
+def colour_name(colour: str, lang: str) -> str:
+    return _pick(_COLOUR_NAMES[colour], lang) if colour in _COLOUR_NAMES else colour
 
 
 _DECISION_WORDS: dict[str, tuple[str, str]] = {

@@ -23,6 +23,10 @@ TWO_EDITS_FROM = 8  # from 8 letters two edits are still unambiguous ("telesurve
 
 # --- Intent (knowledge/understand.py) --------------------------------------------------------------------
 CUE_AT = 1.0  # a cue whose matched patterns weigh this much counts as asked
+AXIS_NAMED_AT = 0.4  # an axis named in words ("l'axe accompagnement", "interoperability axis") filters a list
+# from this full-text score, below ASK_AT: the word "axe" (or one sure axis) says an axis is meant, and among the
+# likely ones the list takes the first whose objectives pass the other filters, so one title word is enough
+# (a full-text hit starts at 0.35; one word of three covered, typo or translation and all, reaches about 0.43).
 # --- Candidates (knowledge/understand.py) ----------------------------------------------------------------
 KIND_BONUS = 0.03  # a record of the kind the question names ("l'objectif ...", "la décision ...") ranks first
 # among near-equals; small enough never to lift a weak match over ASK_AT on its own.

@@ -12,7 +12,7 @@ from . import tuning
 from .normalise import normalise, translate, vocabulary
 from .store import Reader
 from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
-from .vocabulary import MONTHS, STATUS_WORDS, parse_date
+from .vocabulary import DECISION_WORDS, MONTHS, STATUS_WORDS, parse_date, parse_when
 from .word_tables import abbreviations
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
@@ -208,6 +208,12 @@ class Question:
     kinds: set[str] = field(default_factory=set)  # kinds of record the question names
     unknown: set[str] = field(default_factory=set)  # long words no vocabulary knows, even after correction
     proper: list[str] = field(default_factory=list)  # words written as proper names ("Bretagne"), folded
+    # List filters (read by `_list_filters`): a traffic-light colour ("en rouge", "amber", "sans météo": 'none'),
+    # a due period ("échéance T4 2025": first and last day) and "what does X own" (the actor is the subject).
+    colour: str | None = None
+    due: tuple[str, str] | None = None
+    owned: bool = False
+    decision_status: str | None = None  # a decision's status word ("ajournées", "actées ou entérinées")
 
     frame: frozenset[str] = frozenset()  # words of the status or changes phrase ("how far along", "on track")
 
@@ -279,7 +285,9 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     q.when = _when(folded)
     if m := _AXIS.search(folded):
         q.axis = m[1]
-    q.status = _status_filter(folded)
+    q.status = _status_filter(folded) or _status_filter(plain)  # as typed too: "closed" may become "close"
+    q.colour, q.due, q.owned = _list_filters(f"{plain} | {folded}")
+    q.decision_status = _decision_filter(folded)
     q.mentions_report = bool(_REPORT.search(folded))
     if m := _SINCE.search(folded):
         q.since = _date_in(m[1])
@@ -318,6 +326,91 @@ def _status_filter(folded: str) -> str | None:
     """The status the question filters on; the longest status phrase wins ("en cours" over "cours")."""
     found = [m[1] for m in _STATUS_PHRASES.finditer(folded)]
     return STATUS_WORDS[max(found, key=len)] if found else None
+
+
+# --- list filters -----------------------------------------------------------------------------------------
+# Read on the question as typed and as normalised (joined by " | "), since a correction may bend a word
+# ("arrive" -> "arrivee"). Whether they filter a list is the router's call (knowledge/answer/filters.py).
+_COLOURS = (
+    (
+        "none",
+        re.compile(
+            r"\b(sans|pas de|aucune?|no|without( a)?)( (couleur|meteo|weather|colour|color))\b|"
+            r"\b(meteo|couleur|weather|colour|color) (non|pas|not) (renseigne\w*|indique\w*|set|given)"
+        ),
+    ),
+    ("red", re.compile(r"(?<!croix )\b(rouges?|red)\b")),
+    ("orange", re.compile(r"\b(oranges?|amber|ambre|jaunes?|yellow|vigilance)\b")),
+    ("green", re.compile(r"\b(verts?|vertes?|green)\b")),
+)
+# A due date asked: the word, then a period parse_when reads ("S1 2026", "fin 2025", "summer 2025", "2024").
+_DUE_WORDS = re.compile(
+    r"\b(echeances?|due|deadlines?|doi(t|vent) (finir|finis|fini|se terminer|aboutir|etre (fini|termine)\w*)|"
+    r"(se )?termine(nt)? en|finir en|ends?|ending|tombe\w*|arrive\w* a (echeance|terme)|prevue?s? (pour|en|fin)|"
+    r"expected (by|in)|planned for)\b"
+)
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+# "Ce que porte X", "X pilote quoi", "what does X own", "sur quoi bosse X": the objectives X owns.
+_OWNED = re.compile(
+    r"\b(pilote|porte|gere|mene|dirige|coordonne|finance)\s+quoi\b|"
+    r"\bce (que|qu|qu il|qu elle) (porte|pilote|gere|mene|coordonne)\b|"
+    r"\bsur quoi (bosse|travaille|planche)\w*|"
+    r"\bwhat (does|do|is|are)\b.{1,60}?\b(own|lead|run|carry|manage|pilot|in charge of|responsible for|"
+    r"working on|work on)\b|"
+    r"\bwhich\b.{0,30}?\b(objectives|projects|programmes|programs) (does|do)\b.{1,60}?\b(own|lead|run|carry|manage|pilot)\b"
+)
+
+
+def _list_filters(text: str) -> tuple[str | None, tuple[str, str] | None, bool]:
+    """The colour, due period and "what does X own" a question asks, wherever it asks them."""
+    colour = next((name for name, pattern in _COLOURS if pattern.search(text)), None)
+    due = None
+    if _DUE_WORDS.search(text):
+        words = text.split(" | ")[-1].split()
+        for i, word in enumerate(words):
+            if _YEAR.fullmatch(word):
+                end = i + 2 if i + 1 < len(words) and _YEAR.fullmatch(words[i + 1]) else i + 1  # "2025-2026"
+                if when := _period(words[max(0, i - 4) : end]):
+                    due = when
+                    break
+    return colour, due, bool(_OWNED.search(text))
+
+
+# Decision status words a question filters on, agreed with the noun ("actées", "ajournée"); words that mostly
+# mean deciding itself ("décidé", "annoncé", "arbitré") or other things ("information", "fait") are left out.
+_NOT_DECISION_FILTERS = frozenset(
+    "decide decided arbitre annonce announced communique information noted fait realise termine execute "
+    "en cours ongoing in progress in_progress done completed achieved atteint retenu non retenu favorable "
+    "presente point d etape a revoir confirme confirmed signe signed vote".split(" ")
+)
+_DECISION_PHRASES = re.compile(
+    r"\b("
+    + "|".join(
+        re.escape(p)
+        for p in sorted(
+            (p for p in DECISION_WORDS if len(p) > 3 and p not in _NOT_DECISION_FILTERS), key=len, reverse=True
+        )
+    )
+    + r")(?:s|e|es)?\b"
+)
+
+
+def _decision_filter(folded: str) -> str | None:
+    """The decision status the question filters on (its bucket); the longest phrase wins."""
+    found = [m[1] for m in _DECISION_PHRASES.finditer(folded)]
+    return DECISION_WORDS[max(found, key=len)] if found else None
+
+
+def _period(words: list[str]) -> tuple[str, str] | None:
+    """The longest tail of `words` that reads as a period ("the end of 2025" -> "end of 2025")."""
+    for start in range(len(words)):
+        try:
+            when = parse_when(" ".join(words[start:]))
+        except ValueError:
+            continue
+        if when:
+            return when.start, when.end
+    return None
 
 
 def _date_in(text: str) -> str | None:

@@ -78,7 +78,20 @@ _NOT_FILTERS = frozenset(
     "generalise|implemented|mis en oeuvre|en production|in production|waiting|en preparation|in preparation|"
     "differe".split("|")
 )
-STATUS_WORDS: dict[str, str] = {w: c for w, c in SOURCE_STATUS_WORDS.items() if w not in _NOT_FILTERS}
+# Words only a question uses for a status, negations first ("hasn't started" is not "started").
+_QUESTION_STATUS_WORDS = _table(
+    {
+        "not_started": "hasn t started|has not started|haven t started|have not started|not started yet|"
+        "still to launch|still to start|yet to start|yet to be launched|pas encore demarre|pas encore commence|"
+        "pas encore lance|reste a lancer|restent a lancer",
+        "postponed": "put off|pushed back|been delayed to|remis a plus tard",
+        "done": "already closed|already done|deja clos|deja cloture|deja clotures|deja fait|deja faits|deja termine",
+    }
+)
+STATUS_WORDS: dict[str, str] = {
+    **{w: c for w, c in SOURCE_STATUS_WORDS.items() if w not in _NOT_FILTERS},
+    **_QUESTION_STATUS_WORDS,
+}
 
 # What a reader calls late: behind or at risk, and postponed (the first date was missed). On hold is not late.
 LATE_BUCKETS: dict[str, tuple[str, ...]] = {"late": ("late", "postponed")}

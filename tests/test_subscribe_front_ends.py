@@ -55,7 +55,10 @@ async def test_slack_channels_subscribe_and_get_one_digest_each(
     assert await slack.event(mention("abonner porteur PHARMA", user=ADMIN, channel="CPHARMA")) == 200
     assert await slack.event(mention("abonner tout", user=USER, channel="CMEMBER")) == 200  # a member: refused
     assert await slack.event(dm("abonner décisions", user=USER)) == 200  # a DM: anyone
-    await slack.barrier()
+    # Events are handled concurrently: a barrier's quick help answer may come before the subscriptions' replies,
+    # so wait for the replies themselves (3 acks and a refusal in the channels, 1 ack in the DM).
+    await slack.fake.wait_for("chat.postEphemeral", 4)
+    await slack.fake.wait_for("chat.postMessage", 1)
     notes = [c["text"] for c in slack.fake.of("chat.postEphemeral")]
     assert (
         sum(t.startswith(("C'est noté", "Done")) for t in notes)

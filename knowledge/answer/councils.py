@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import roadmaps
 from ..model import Answer
-from ..phrases import date_words, say, shown_status
+from ..phrases import date_words, decision_word, label, say, shown_status
 from ..store import Reader, title_of
-from ..text import clip, fold
-from ..tuning import ANSWER_AT
-from ..understand import Candidate, Question, coverage_of
+from ..text import STOPWORDS, clip, fold
+from ..tuning import ANSWER_AT, ASK_AT
+from ..understand import Candidate, Question, coverage_of, resolve
+from ..vocabulary import DECISION_WORDS
 from .common import (
     _FRAME_WORDS,
     _NUMBER_WORD,
@@ -26,6 +28,7 @@ from .common import (
     _sources,
 )
 from .fallbacks import _passage, _unknown
+from .filters import EXPLICIT_OWNER, FRAME
 from .records import _about_candidate, _about_record
 
 # Words about councils and deciding, not about what was decided.
@@ -115,27 +118,213 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
 
 
 def _decisions_since(q: Question, reader: Reader) -> Answer:
-    """Decisions dated on or after the question's date, in the roadmaps asked about, newest first."""
+    """Decisions dated on or after the question's date, in the roadmaps asked about, newest first, narrowed by
+    the other filters the question holds (owner, council, status, subject)."""
+    # Only who and which council are looked up (the filters need no other kind): half the cost of a full lookup.
+    return _decision_list(q, reader, resolve(q, reader, ("actors", "councils"))) or _unknown(
+        q,
+        reader,
+        [],
+        lead=say("list_empty", q.lang, what=say("decisions_since", q.lang, date=date_words(q.since or "", q.lang))),
+    )
+
+
+# "Decisions that came with money attached", "décisions financées": those with an amount.
+_MONEY = re.compile(r"\b(money|budget\w*|montants?|amounts?|financ\w*|funding|funded|euros?|argent|enveloppes?)\b")
+# Council families a question may name ("les copils", "au CNS"): a decision's council must hold one of their words.
+_FAMILIES = {
+    "copil": ("copil", "comite", "committee", "steering"),
+    "conseil": ("cns", "conseil", "council"),
+}
+# How a council's stored name shows each family (SQLite's lower() keeps accents: "comité" is matched by "comit").
+_FAMILY_NAMES = {"copil": ("copil", "comit", "committee", "steering"), "conseil": ("cns", "conseil", "council")}
+
+
+def _decision_list(q: Question, reader: Reader, found: list[Candidate], since: bool = True) -> Answer | None:
+    """Decisions filtered by date (since, or the month or year asked), status, amount, owner, council family,
+    roadmap and subject. Without `since` ("qu'a décidé le copil sur X", "... en décembre 2025": the decisions
+    themselves are asked), only a question that filters on status, amount or owner gets a list."""
     lang = q.lang
-    clause, params = roadmaps.scope_clause(q, reader)
-    since = q.since or ""
-    rows = reader.decisions_since(since, MAX_LIST, clause, tuple(params))
-    heading = say("decisions_since", lang, date=date_words(since, lang))
+    where, params, what = ["1"], [], []
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where.append(scoped)
+    params += asked
+    if q.since and since:
+        where.append("date >= ?")
+        params.append(q.since)
+        what.append(say("decisions_since", lang, date=date_words(q.since, lang)))
+    elif q.when:
+        where.append("date LIKE ?")
+        params.append(f"{q.when}%")
+        what.append(say("councils_in", lang, what=label("decisions", lang).capitalize(), year=date_words(q.when, lang)))
+    if q.decision_status:
+        where.append("status = ?")
+        params.append(q.decision_status)
+        what.append(say("decisions_status", lang, status=decision_word(q.decision_status, lang)))
+    if _MONEY.search(q.folded):
+        where.append("amount IS NOT NULL AND amount != ''")
+    owner = _decision_owner(q, reader, found)
+    if owner:
+        where.append("id IN (SELECT id FROM owners WHERE kind = 'decisions' AND actor = ?)")
+        params.append(owner.id)
+        record = reader.record("actors", owner.id)
+        name = title_of("actors", record).split(" — ")[0] if record else owner.id
+        what.append(say("owned_by", lang, what=label("decisions", lang).capitalize(), owner=name))
+    families = [
+        w
+        for f, words in _FAMILIES.items()
+        if any(re.search(rf"\b{w}s?\b", q.folded) for w in words)
+        for w in _FAMILY_NAMES[f]
+    ]
+    if families:
+        held = " OR ".join("lower(c.name || ' ' || COALESCE(c.aliases, '')) LIKE ?" for _ in families)
+        where.append(f"council IN (SELECT c.id FROM councils c WHERE {held})")
+        params += [f"%{w}%" for w in families]
+    if len(where) == 2 and not (q.since or q.when):
+        return None  # nothing to filter on
+    if not since and not (q.decision_status or owner or _MONEY.search(q.folded)):
+        return None
+    clause = " AND ".join(where)
+    if subject := _subject(q, reader, found):
+        # "décisions du copil 3R depuis mars 2025": those whose words (council, owners, text) hold the subject.
+        rows = reader.records("decisions", f"{clause} ORDER BY date DESC, id", tuple(params), 200)
+        rows = [d for d in rows if coverage_of(subject, set(reader.record_words("decisions", d["id"]))) >= 1]
+        total, rows = len(rows), rows[:MAX_LIST]
+    else:
+        total = reader.count("decisions", clause, tuple(params))
+        rows = reader.records("decisions", f"{clause} ORDER BY date DESC, id", tuple(params), MAX_LIST)
     if not rows:
-        return _unknown(q, reader, [], lead=say("list_empty", lang, what=heading))
+        return None
+    heading = " · ".join(what) or label("decisions", lang).capitalize()
     lines = []
     for d in rows:
         council = reader.record("councils", d["council"]) if d.get("council") else None
-        where = f" ({title_of('councils', council)})" if council else f" ({d['date']})"
-        lines.append(_decision_line(d, lang) + where)
+        where_taken = f" ({title_of('councils', council)})" if council else f" ({d['date']})"
+        lines.append(_decision_line(d, lang) + where_taken)
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
     return Answer(
-        intent="decisions",
+        intent="list",
         lang=lang,
-        title=heading,
+        title=say("list_title", lang, what=heading, count=total),
         text="\n".join(lines),
         sources=_dedupe([s for d in rows for s in _sources("decisions", d)])[:6],
         confidence=0.9,
         results=[_result("decisions", d) for d in rows],
+    )
+
+
+def _decision_owner(q: Question, reader: Reader, found: list[Candidate]) -> Candidate | None:
+    """The actor named by its name whose decisions are asked: among actors of the same name, one that owns
+    decisions; not one that names a roadmap ("les copils de l'ARS" is the ARS's roadmap) unless the question
+    says it carries them ("carried by the DNS")."""
+    actors = [c for c in found if c.kind == "actors" and c.how == "exact" and c.score >= ASK_AT]
+    if not EXPLICIT_OWNER.search(f"{q.plain} | {q.folded}"):
+        actors = [c for c in actors if not roadmaps.names_a_roadmap(reader, c.matched)]
+    owning = [c for c in actors if reader.count("owners", "kind = 'decisions' AND actor = ?", (c.id,))]
+    return owning[0] if owning else None
+
+
+_LIST_TALK = frozenset(
+    "quelles quels which what whats all tous toutes liste list qu est ce qui quoi got been were was have has ete "
+    "concernant concerne concernent involving involve involves about sur came come with avec attached attache "
+    "money budget montant montants amount amounts financees financee funded funding argent depuis since after "
+    "apres en in of the ou or et and y a il ils carried carry carries by par portees portee pilotees pilotee "
+    "taken prises made lesquelles quoi liste".split()
+)
+
+
+def _subject(q: Question, reader: Reader, found: list[Candidate]) -> list[str]:
+    """The words of the question no filter explains (its subject), in the reading that leaves fewest: as
+    normalised, or as typed (where "CHU" is not yet "centre hospitalier universitaire")."""
+    named: set[str] = set()
+    for c in found:
+        if c.kind in ("actors", "councils") and c.how == "exact":
+            named.update(c.matched.split())
+            record = reader.record(c.kind, c.id)
+            named.update(fold(title_of(c.kind, record)).split() if record else [])
+    skip = _FRAME_WORDS | _COUNCIL_TALK | _LIST_TALK | FRAME | named | {w for p in DECISION_WORDS for w in p.split()}
+    skip |= {w for words in _FAMILIES.values() for w in words}
+
+    def left(words: list[str]) -> list[str]:
+        return [
+            w
+            for w in dict.fromkeys(words)
+            if len(w) > 1
+            and not _NUMBER_WORD.match(w)
+            and not {w, w.rstrip("s"), w.removesuffix("es"), w.rstrip("es")} & skip
+            and not roadmaps.names_a_roadmap(reader, w)
+        ]
+
+    readings = [left(q.own_words), left([w for w in q.plain.split() if w not in STOPWORDS])]
+    return min(readings, key=len)
+
+
+# A list of councils asked ("liste des CNS", "all the CNS meetings held in 2020", "les copils de l'ARS").
+_COUNCIL_LIST = re.compile(r"\b(copils|conseils|councils|comites|committees|meetings|reunions|seances|instances)\b")
+_COUNCIL_LIST_TALK = frozenset(
+    "liste list all tous toutes les quels quelles which show montre held tenus tenues tenu organises eu lieu ont "
+    "have has been were meetings meeting reunions reunion seances seance instances en in of the de des du la".split()
+)
+
+
+def _council_list(q: Question, reader: Reader) -> Answer | None:
+    """Councils of the family the question names (copil, conseil/CNS), in the roadmaps asked about, in the year
+    or month asked, newest first; None when the question also names a subject (it is about what they did)."""
+    if q.council or q.latest_council or "decisions" in q.kinds:
+        return None
+    named = re.search(rf"\b({'|'.join(w for ws in _FAMILIES.values() for w in ws)})\b", q.folded)
+    if not (_COUNCIL_LIST.search(f"{q.plain} {q.folded}") or ("list" in q.cues and named)):
+        return None
+    lang = q.lang
+    where, params = roadmaps.scope_clause(q, reader)
+    where, params = [where], list(params)
+    families = [
+        w
+        for f, words in _FAMILIES.items()
+        if any(re.search(rf"\b{w}s?\b", q.folded) for w in words)
+        for w in _FAMILY_NAMES[f]
+    ]
+    if families:
+        where.append("(" + " OR ".join("lower(name || ' ' || COALESCE(aliases, '')) LIKE ?" for _ in families) + ")")
+        params += [f"%{w}%" for w in families]
+    heading = label("councils", lang).capitalize()
+    if q.when:
+        where.append("date LIKE ?")
+        params.append(f"{q.when}%")
+        heading = say("councils_in", lang, what=heading, year=date_words(q.when, lang))
+    skip = _COUNCIL_TALK | _COUNCIL_LIST_TALK | _FRAME_WORDS | {w for ws in _FAMILIES.values() for w in ws}
+
+    def left(words: list[str]) -> list[str]:
+        return [
+            w
+            for w in words
+            if len(w) > 1
+            and not _NUMBER_WORD.match(w)
+            and w.rstrip("s") not in skip
+            and w not in skip
+            and w not in STOPWORDS
+            and not roadmaps.names_a_roadmap(reader, w)
+        ]
+
+    if left(q.own_words) and left(q.plain.split()):  # read as normalised and as typed ("held", not "help")
+        return None
+    clause = " AND ".join(where)
+    total = reader.count("councils", clause, tuple(params))
+    rows = reader.records("councils", f"{clause} ORDER BY date DESC", tuple(params), MAX_LIST)
+    if not rows:
+        return None
+    lines = [f"• {title_of('councils', r)}" + (f" ({r['date']})" if r.get("date") else "") for r in rows]
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("councils", r)])[:5],
+        confidence=0.9,
+        results=[_result("councils", r) for r in rows],
     )
 
 

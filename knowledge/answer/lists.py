@@ -1,15 +1,19 @@
-"""Lists: objectives by status, axis, owner and roadmap; every record of a kind."""
+"""Lists: objectives by status, rating colour, due period, axis, owner, programme and roadmap (which question
+asks for one: answer/filters.py); axes of a plan; programmes by start or end year; every record of a kind."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date
 
 from .. import roadmaps
 from ..model import Answer
-from ..phrases import label, say, status_word
+from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
-from ..understand import Question
-from ..vocabulary import LATE_BUCKETS
+from ..text import STOPWORDS, fold
+from ..understand import Candidate, Question
+from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
 from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix
 
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
@@ -21,7 +25,7 @@ _PLURALS = {
     "councils": re.compile(r"\b(conseils|councils|editions|comites|committees)\b"),
     "actors": re.compile(r"\b(acteurs|actors|agences|agencies|organismes|institutions)\b"),
     "decisions": re.compile(r"\b(decisions)\b"),
-    "axes": re.compile(r"\b(axes)\b"),
+    "axes": re.compile(r"\b(axes|orientations)\b"),
 }
 
 
@@ -57,17 +61,76 @@ def _plural_kind(folded: str) -> str | None:
     return next((kind for kind, pattern in _PLURALS.items() if pattern.search(folded)), None)
 
 
-def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis: str | None = None) -> Answer:
-    """Objectives filtered by status, axis (its number in the question, or `axis`, a stored key), roadmap and
-    owner."""
+# The rating column a roadmap may add to its objectives ("météo": vert/orange/rouge), under the names sources
+# give it, and the words of each colour in it. Read from `extra`: no source format declares it.
+_COLOUR_COLUMNS = ("météo", "meteo", "weather", "couleur", "colour", "color", "feu")
+_COLOUR_VALUES = {
+    "red": ("rouge", "red"),
+    "orange": ("orange", "amber", "ambre", "jaune", "yellow"),
+    "green": ("vert", "verte", "green"),
+}
+_COLOUR = "lower(trim(COALESCE(" + ", ".join(f"json_extract(extra, '$.\"{c}\"')" for c in _COLOUR_COLUMNS) + ", '')))"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose objectives a list shows: an actor's own (`ids`: the actor, or the units under it when it owns
+    none itself), or those of the plan its source declares (`plan`, a source title)."""
+
+    name: str
+    ids: tuple[str, ...] = ()
+    plan: str = ""
+    actor: str = ""  # the actor named (whose units or plan `ids` or `plan` may stand for)
+
+
+def _objective_where(
+    q: Question,
+    reader: Reader,
+    owner: Owner | None = None,
+    axis: str | None = None,
+    roadmap: list[str] | None = None,
+    programme: dict | None = None,
+) -> tuple[str, list[str], list[str]]:
+    """The SQL condition of an objective list, its parameters and what it shows (for the heading): status,
+    rating colour, due period, axis (its number in the question, or `axis`, a stored key), roadmap (those the
+    question names, or `roadmap`), owner and the programme they are about (named in their title or description,
+    or linked to it)."""
     lang = q.lang
     where, params, what = ["1"], [], []
+    if programme:
+        # Short names ("MES", "DMP") are left out: LIKE would find them inside words ("messagerie").
+        names = [n for n in [str(programme["name"]), *(str(a) for a in programme.get("aliases") or [])] if len(n) >= 5]
+        held = " OR ".join("title LIKE ? OR description LIKE ?" for _ in names)
+        where.append(f"({held} OR json_extract(extra, '$.programme') = ?)")
+        params += [p for n in names for p in (f"%{n}%", f"%{n}%")] + [programme["id"]]
+        what.append(say("objectives_about", lang, programme=title_of("programmes", programme)))
     if q.status:
         # "En retard" also finds the postponed (their first date was missed); see docs/sources.md.
         buckets = LATE_BUCKETS.get(q.status, (q.status,))
-        where.append(f"status IN ({','.join('?' * len(buckets))})")
-        params += buckets
-        what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
+        if q.status == "late":
+            # Late also holds the objectives whose due date has passed with no status published: each line says
+            # that is all the source tells (no status is made up).
+            where.append(f"(status IN ({','.join('?' * len(buckets))}) OR (status IS NULL AND due_end < ?))")
+            params += [*buckets, date.today().isoformat()]
+            what.append(say("objectives_late_or_overdue", lang))
+        else:
+            where.append(f"status IN ({','.join('?' * len(buckets))})")
+            params += buckets
+            what.append(say("objectives_status", lang, status=status_word(q.status, lang)))
+    if q.colour:
+        clause, values = _colour_clause(q.colour, _rated(reader))
+        where.append(clause)
+        params += values
+        what.append(
+            say("objectives_no_colour", lang)
+            if q.colour == "none"
+            else say("objectives_colour", lang, colour=colour_name(q.colour, lang))
+        )
+    if q.due:
+        # Due within the period asked: "échéance 2026" holds "S1 2026" and "mi-2026", not "2025-2026".
+        where.append("due_start >= ? AND due_end <= ?")
+        params += q.due
+        what.append(say("objectives_due", lang, start=date_words(q.due[0], lang), end=date_words(q.due[1], lang)))
     if q.axis:
         axes = roadmaps.axis_keys(q, reader, q.axis)
         where.append(f"axis IN ({','.join('?' * len(axes))})")
@@ -78,22 +141,56 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis:
         params.append(axis)
         record = reader.record("axes", axis)
         what.append(say("objectives_axis", lang, axis=title_of("axes", record) if record else axis))
-    scoped, asked = roadmaps.scope_clause(q, reader)
-    where.append(scoped)
-    params += asked
-    if owner:
-        where.append("id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor = ?)")
-        params.append(owner)
-        what.append(say("objectives_owner", lang, owner=owner))
+    if roadmap:
+        where.append(f"roadmap IN ({','.join('?' * len(roadmap))})")
+        params += roadmap
+    else:
+        scoped, asked = roadmaps.scope_clause(q, reader)
+        where.append(scoped)
+        params += asked
+    if owner and owner.plan:
+        where.append("source_title = ?")
+        params.append(owner.plan)
+        what.append(say("objectives_plan", lang, plan=owner.plan))
+    elif owner:
+        marks = ",".join("?" * len(owner.ids))
+        where.append(f"id IN (SELECT id FROM owners WHERE kind = 'objectives' AND actor IN ({marks}))")
+        params += owner.ids
+        what.append(say("objectives_owner", lang, owner=owner.name))
+    return " AND ".join(where), params, what
+
+
+def _objective_list(
+    q: Question,
+    reader: Reader,
+    owner: str | Owner | None = None,
+    axis: str | None = None,
+    roadmap: list[str] | None = None,
+    programme: dict | None = None,
+) -> Answer:
+    """Objectives filtered as `_objective_where` says, with what each line was filtered on."""
+    lang = q.lang
+    if isinstance(owner, str):
+        owner = Owner(owner, (owner,))
+    clause, params, what = _objective_where(q, reader, owner, axis, roadmap, programme)
     if not what:
         what.append(say("objectives_word", lang))
-    clause = " AND ".join(where)
     total = reader.count("objectives", clause, tuple(params))
     rows = reader.records("objectives", clause + " ORDER BY id", tuple(params), limit=MAX_LIST)
     heading = " · ".join(what)
-    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) for r in rows]
+    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in rows]
     if total > len(rows):
         lines.append(say("list_more", lang, more=total - len(rows)))
+    if q.colour in _COLOUR_VALUES and any(r.get("roadmap") not in _rated(reader) for r in rows):
+        bucket = SOURCE_STATUS_WORDS[_COLOUR_VALUES[q.colour][0]]
+        lines.append(
+            say(
+                "objectives_colour_as_status",
+                lang,
+                colour=colour_name(q.colour, lang),
+                status=status_word(bucket, lang),
+            )
+        )
     if not rows:
         lines.append(say("list_empty", lang, what=heading))
         if q.status:
@@ -107,9 +204,80 @@ def _objective_list(q: Question, reader: Reader, owner: str | None = None, axis:
         title=say("list_title", lang, what=heading, count=total),
         text="\n".join(lines),
         sources=sources,
-        confidence=0.95 if rows else 0.8,
+        confidence=0.95 if rows else 0.7,  # an empty list claims nothing about a record
         results=[_result("objectives", r) for r in rows],
     )
+
+
+def _reported_colour_list(q: Question, reader: Reader) -> Answer | None:
+    """Objectives whose latest progress report gave them that colour as their status ("rouge" in a bilan), in the
+    roadmaps asked about; None when no report did (the question is then not answered as a list)."""
+    if q.colour not in _COLOUR_VALUES:
+        return None
+    lang = q.lang
+    values = _COLOUR_VALUES[q.colour]
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where = f"status_report IS NOT NULL AND lower(status_text) IN ({','.join('?' * len(values))}) AND {scoped}"
+    params = (*values, *asked)
+    rows = reader.records("objectives", f"{where} ORDER BY id", params, limit=MAX_LIST)
+    if not rows:
+        return None
+    heading = say("objectives_reported_colour", lang, colour=colour_name(q.colour, lang))
+    # Each line names the report and its date: the colour is that report's word, not a rating of today.
+    said = [", ".join(str(r[k]) for k in ("status_text", "status_report", "status_date") if r.get(k)) for r in rows]
+    lines = [f"• {r['id']} — {r['title']} ({what})" for r, what in zip(rows, said, strict=True)]
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=reader.count("objectives", where, params)),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("objectives", r)])[:5],
+        confidence=0.9,
+        results=[_result("objectives", r) for r in rows],
+    )
+
+
+def _rated(reader: Reader) -> list[str]:
+    """The roadmaps that rate their objectives (once per reader: versions are immutable)."""
+    cache = reader.__dict__.setdefault("_rated_roadmaps", [])
+    if not cache:
+        cache.append(
+            [r["roadmap"] for r in reader.rows(f"SELECT DISTINCT roadmap FROM objectives WHERE {_COLOUR} != ''")]
+        )
+    return cache[0]
+
+
+def _colour_clause(colour: str, rated: list[str]) -> tuple[str, list[str]]:
+    """Objectives of that rating in the roadmaps that rate them (`rated`); elsewhere a colour is read as the
+    status its word names ("rouge" is late). 'none': the unrated objectives of roadmaps that rate the others."""
+    marks = ",".join("?" * len(rated))
+    if colour == "none":
+        return f"roadmap IN ({marks}) AND {_COLOUR} = ''", list(rated)
+    values = list(_COLOUR_VALUES[colour])
+    bucket = SOURCE_STATUS_WORDS[values[0]]
+    buckets = list(LATE_BUCKETS.get(bucket, (bucket,)))
+    return (
+        f"((roadmap IN ({marks}) AND {_COLOUR} IN ({','.join('?' * len(values))})) "
+        f"OR (roadmap NOT IN ({marks}) AND status IN ({','.join('?' * len(buckets))})))",
+        [*rated, *values, *rated, *buckets],
+    )
+
+
+def _filter_suffix(q: Question, record: dict, lang: str) -> str:
+    """What the list filtered on, for each line: the due date and the rating as the source wrote them."""
+    shown = []
+    if q.status == "late" and not record.get("status") and record.get("due"):
+        shown.append(say("overdue_no_status", lang, due=record["due"]))
+    if q.due and record.get("due"):
+        shown.append(f"{say('due_word', lang)} {record['due']}")
+    if q.colour and (rating := _rating(record)):
+        shown.append(f"{say('colour_word', lang)} {rating}")
+    return "".join(f" — {s}" for s in shown)
+
+
+def _rating(record: dict) -> str:
+    extra = record.get("extra") or {}
+    return next((str(extra[c]) for c in _COLOUR_COLUMNS if extra.get(c)), "")
 
 
 def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None) -> Answer:
@@ -136,4 +304,84 @@ def _kind_list(q: Question, reader: Reader, kind: str, owner: str | None = None)
         sources=_dedupe([s for r in rows for s in _sources(kind, r)])[:5],
         confidence=0.9 if rows else 0.7,
         results=[_result(kind, r) for r in rows],
+    )
+
+
+def roadmap_by_title(q: Question, reader: Reader) -> list[str] | None:
+    """A roadmap the question names by the proper name in its title ("Val-de-Brume"), when it names none
+    otherwise: every distinctive word of that name is in the question."""
+    if roadmaps.scope(q, reader):
+        return None
+    words = set(q.plain.split()) | set(q.folded.split())
+    for rid, title in roadmaps.loaded(reader).items():
+        proper = [w for w in fold(title.partition("(")[2]).split() if w not in STOPWORDS and not w.isdigit()]
+        if rid != roadmaps.NATIONAL and len("".join(proper)) >= 6 and set(proper) <= words:
+            return [rid]
+    return None
+
+
+def _axis_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
+    """The axes of the roadmap or plan the question names: a declared roadmap ("les axes de la feuille de route
+    régionale"), a plan named by its label ("les 4 axes de la feuille de route 2023-2027", "orientations of Ma
+    santé 2022"), or the plan an organisation's source declares ("les 3 axes du plan des Trois-Rivières")."""
+    lang = q.lang
+    asked = [r for r in roadmaps.scope(q, reader) or roadmap_by_title(q, reader) or [] if r != roadmaps.NATIONAL]
+    rows: list[dict] = []
+    if asked:
+        rows = reader.records("axes", f"roadmap IN ({','.join('?' * len(asked))}) ORDER BY id", tuple(asked))
+    if not rows:
+        words = set(q.plain.split()) | set(q.folded.split())
+        rows = [
+            r
+            for r in reader.records("axes", "1 ORDER BY id", limit=500)
+            if (plan := fold(str((r.get("extra") or {}).get("roadmap") or ""))) and set(plan.split()) <= words
+        ]
+    if not rows:
+        actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
+        record = reader.record("actors", actor.id) if actor else None
+        if record and record.get("source_title"):
+            rows = reader.records("axes", "source_title = ? ORDER BY id", (record["source_title"],))
+    if not rows:
+        return None
+    lines = [f"• {title_of('axes', r)}" for r in rows[:MAX_LIST]]
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=label("axes", lang).capitalize(), count=len(rows)),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("axes", r)])[:5],
+        confidence=0.9,
+        results=[_result("axes", r) for r in rows[:MAX_LIST]],
+    )
+
+
+# "Which programmes started in 2025?", "programmes lancés en 2024", "... qui se terminent en 2027".
+_STARTED = re.compile(r"\b(start\w*|began|begun|launch\w*|lance\w*|demarre\w*|commence\w*|debut\w*)\b")
+_ENDED = re.compile(r"\b(end|ends|ended|ending|finish\w*|termine\w*|fini\w*|s achev\w*|fin)\b")
+
+
+def _programme_list(q: Question, reader: Reader) -> Answer | None:
+    """Programmes that start (or end) in the year or month asked; None when the question asks no such date."""
+    column = "start" if _STARTED.search(q.folded) else "end" if _ENDED.search(q.folded) else ""
+    if not (column and q.when):
+        return None
+    lang = q.lang
+    scoped, asked = roadmaps.scope_clause(q, reader)
+    where, params = f"[{column}] LIKE ? AND {scoped}", (f"{q.when}%", *asked)
+    total = reader.count("programmes", where, params)
+    rows = reader.records("programmes", f"{where} ORDER BY [{column}], name", params, limit=MAX_LIST)
+    if not rows:
+        return None
+    heading = say("programmes_" + column, lang, when=date_words(q.when, lang))
+    lines = [f"• {title_of('programmes', r)} ({r[column]})" for r in rows]
+    if total > len(rows):
+        lines.append(say("list_more", lang, more=total - len(rows)))
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources("programmes", r)])[:5],
+        confidence=0.9,
+        results=[_result("programmes", r) for r in rows],
     )

@@ -21,9 +21,20 @@ from .common import (
     asks_role,
     lacks_asked_role,
 )
-from .councils import _council, _decisions_on, _decisions_since
+from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
 from .fallbacks import _ask_back, _help, _passage, _unknown
-from .lists import _LIST_WORDS, _PLURAL_OBJECTIVES, _PLURALS, _kind_list, _named_kind, _objective_list, _plural_kind
+from .filters import objective_filters, owns_any
+from .lists import (
+    _LIST_WORDS,
+    _PLURAL_OBJECTIVES,
+    _PLURALS,
+    _axis_list,
+    _kind_list,
+    _named_kind,
+    _objective_list,
+    _plural_kind,
+    _programme_list,
+)
 from .records import _about_candidate, _about_record, _objective
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
@@ -66,30 +77,30 @@ def compose(q: Question, reader: Reader) -> Answer:
     home = _named_family(reader, candidates()) if q.names_council else None
     if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader, home)):
         return _council(q, reader, dated)
-    lists_objectives = "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded
-    if lists_objectives and (q.status or q.axis or _AXIS_WORD.search(q.folded)):
-        # Combined filters: status, axis (by number or named in words), owner, roadmap.
-        axis = (
-            None
-            if q.axis
-            else _named(_in_scope(q, reader, candidates()), "axes")
-            if _AXIS_WORD.search(q.folded)
-            else None
-        )
-        scoped = _in_scope(q, reader, candidates())
-        owner = _named(scoped, "actors", exact=True)
-        if owner and roadmaps.names_a_roadmap(reader, owner.matched):  # "de l'ARS": its roadmap, not an owner
-            owner = None
-        if q.status or q.axis or axis:
-            return _objective_list(q, reader, owner=owner.id if owner else None, axis=axis.id if axis else None)
+    if "decisions" in q.kinds or (q.decision_status and q.when and "objectives" not in q.kinds):
+        # "décisions ajournées", "qu'est-ce qui a été ajourné en juin 2025 ?", "decisions with money attached"
+        if listed := _decision_list(q, reader, _in_scope(q, reader, candidates()), since=False):
+            return listed
+    if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
+        # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
+        if listed := objective_filters(q, reader, _in_scope(q, reader, candidates())):
+            return listed
     if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
         return _axis(q, reader)
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
+    if listed := _council_list(q, reader):
+        return listed
     plural = _plural_kind(q.folded)
+    if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
+        return listed
+    if plural == "programmes" and (listed := _programme_list(q, reader)):
+        return listed
     if plural:
-        actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
+        # Among actors of the same name, the one that owns records of the kind listed ("GRADeS": the region's).
+        exact = [c for c in found if c.kind == "actors" and c.how == "exact"]
+        actor = next((c for c in exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
         if plural in ("programmes", "decisions") and actor:
@@ -210,11 +221,6 @@ def _names_a_topic(reader: Reader, found: list[Candidate]) -> bool:
     return not (
         best.kind == "actors" and (names_a_series(reader, [best]) or roadmaps.names_a_roadmap(reader, best.matched))
     )
-
-
-def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
-    """The best record of a kind the question names (by its name when `exact`), sure enough to filter on."""
-    return next((c for c in found if c.kind == kind and c.score >= ASK_AT and (c.how == "exact" or not exact)), None)
 
 
 def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candidate]:
