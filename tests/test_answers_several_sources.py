@@ -155,3 +155,8 @@ def test_a_long_topic_may_leave_one_word_the_record_does_not_use(two_series: Kno
 def test_a_post_asked_picks_the_organisation_whose_people_hold_it(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("RSSI du GRADeS ?")  # the national GRADeS has none named, the region's has one
     assert not answer.choices and answer.results[0]["id"] == "ars-vdb:GRADES-VDB"
+
+
+def test_a_post_held_by_a_unit_of_the_named_organisation_is_that_unit(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("la DSI des trois rivieres c'est qui ?")
+    assert answer.results[0]["id"] == "DNUM-3R" and "Inès Vasseur" in answer.text

@@ -161,12 +161,19 @@ def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list
     """Among the sure candidates, those that can give what is asked: an organisation whose people hold the post
     asked ("le RSSI du GRADeS": the GRADeS that has one), and first the records that hold the asked fact ("how
     much money for the CSIRT": the decision with an amount, before the objective)."""
-    if asks_role(q):  # the organisations whose people hold the post, when some do
-        holding = [
-            c
-            for c in sure
-            if c.kind == "actors" and not lacks_asked_role(q, reader.record(c.kind, c.id) or {}, reader.units_of(c.id))
-        ]
+    if asks_role(q):  # the organisations whose people hold the post, when some do; the unit that holds it
+        holding = []
+        for c in sure:
+            units = reader.units_of(c.id) if c.kind == "actors" else []
+            if c.kind != "actors" or lacks_asked_role(q, reader.record(c.kind, c.id) or {}, units):
+                continue
+            # "la DSI des Trois-Rivières": the digital department under the group, when the group's own people
+            # do not hold the post and exactly one of its units does.
+            unit = [u for u in units if not lacks_asked_role(q, u, [])]
+            own = not lacks_asked_role(q, reader.record(c.kind, c.id) or {}, [])
+            holding.append(
+                c if own or len(unit) != 1 else Candidate("actors", unit[0]["id"], c.score, c.matched, c.how)
+            )
         sure = holding or sure
     if _asked_fact(q):
         holding = [c for c in sure if not _lacks_asked_fact(q, reader.record(c.kind, c.id) or {})]
