@@ -37,6 +37,7 @@ __all__ = [
     "scope_clause",
     "numbered_objectives",
     "council_asked",
+    "councils_asked",
     "axis_keys",
     "name_roadmaps",
     "roadmap_of",
@@ -268,7 +269,13 @@ def month_asked(q: Any) -> str | None:
 def council_asked(q: Any, reader: Reader, home: tuple[str, str] | None = None) -> dict[str, Any] | None:
     """The council a question means, in the roadmaps asked about (and the organisation's `home` records when
     it names one): its number, the latest, or one dated by month or year, among councils whose name or aliases
-    hold the question's council word (copil, comité, conseil, CNS...). None when no council fits."""
+    hold the question's council word (copil, comité, conseil, CNS...). None when no council fits, or several do."""
+    found = councils_asked(q, reader, home)
+    return found[0] if len(found) == 1 or (found and (q.council or q.latest_council or not month_asked(q))) else None
+
+
+def councils_asked(q: Any, reader: Reader, home: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every council that fits the question, newest first (several when a month names two organisations')."""
     clause, params = scope_clause(q, reader)
     councils = reader.records("councils", f"{clause} ORDER BY date DESC", tuple(params), limit=10_000)
     if home:
@@ -285,9 +292,9 @@ def council_asked(q: Any, reader: Reader, home: tuple[str, str] | None = None) -
     if when and not q.council:
         councils = [c for c in councils if _in_month(c.get("date") or "", when)]
         if not q.latest_council and len({c.get("date") for c in councils}) > 1 and len(when) != 2:
-            return None
+            return councils
     dated = [c for c in councils if c.get("date")]
-    return (dated or councils or [None])[0]
+    return (dated or councils)[:1]
 
 
 def _holds(council: dict[str, Any], words: list[str]) -> bool:
@@ -385,6 +392,16 @@ def org_words(reader: Reader, home: tuple[str, str]) -> frozenset[str]:
         )
         reader.memo[key] = frozenset(w for r in rows if family(r) == home for w in r["name"].split())
     return reader.memo[key]
+
+
+def families_named(reader: Reader, words: list[str]) -> list[tuple[str, str]]:
+    """The families whose organisations' names hold every one of these words ("Three Rivers")."""
+    if not words:
+        return []
+    if "families" not in reader.memo:
+        rows = reader.rows("SELECT DISTINCT roadmap, source_title FROM actors")
+        reader.memo["families"] = sorted({family(r) for r in rows})
+    return [home for home in reader.memo["families"] if set(words) <= org_words(reader, home)]
 
 
 def roadmap_of(reader: Reader, kind: str, rid: str) -> str | None:

@@ -160,3 +160,17 @@ def test_a_post_asked_picks_the_organisation_whose_people_hold_it(two_series: Kn
 def test_a_post_held_by_a_unit_of_the_named_organisation_is_that_unit(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("la DSI des trois rivieres c'est qui ?")
     assert answer.results[0]["id"] == "DNUM-3R" and "Inès Vasseur" in answer.text
+
+
+def test_a_month_two_organisations_met_in_asks_whose_council(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("what did the steering committee decide in June 2025?")
+    assert [c["query"] for c in answer.choices] == [
+        "decisions councils:COPIL-3R-2025-06 [en]",
+        "decisions councils:ars-vdb:COPIL-2025-06 [en]",
+    ]
+    assert two_series.ask("date of the june 2025 digital copil, Three Rivers").results[0]["id"] == "COPIL-3R-2025-06"
+
+
+def test_a_passage_about_another_month_does_not_answer(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("where was the December 2025 steering committee held?")
+    assert answer.results[0]["id"] == "ars-vdb:COPIL-2025-12"  # not the June minutes

@@ -79,7 +79,7 @@ def _intent(q: Question, kind: str) -> str:
         return "owner"
     if kind == "objectives":  # "son échéance ?", "c'est quoi l'objectif 4.4": that field, what it is
         return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
-    if kind == "decisions":
+    if kind == "decisions" or (kind == "councils" and "decisions" in q.cues):
         return "decisions"
     if kind in ("programmes", "axes") and "status" in q.cues:  # "CaRE, ça avance ?": where the programme stands
         return "status"

@@ -14,6 +14,7 @@ from ..store import Reader, title_of
 from ..text import clip, fold
 from ..tuning import NAME_TYPO
 from ..understand import Candidate, Question, coverage_of, understand
+from ..vocabulary import MONTHS
 from .common import PASSAGE_CHARS, _best_sentence, _intent, _result, _source
 
 
@@ -23,6 +24,7 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
         return None
     hits = reader.search_text(" ".join(words), limit=5, kinds=("passages",))
     years = set(re.findall(r"\b(?:19|20)\d\d\b", q.folded))
+    months = {MONTHS[w] for w in q.folded.split() if w in MONTHS}
     best, best_score = None, 0.0
     for hit in hits:
         haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())
@@ -34,6 +36,9 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
             continue
         if years and not years <= set(re.findall(r"\b(?:19|20)\d\d\b", f"{hit['title']} {hit['body']}")):
             continue  # "le budget 2026": a passage about 2025 does not say it
+        said = fold(f"{hit['title']} {hit['heading']} {hit['body']}").split()
+        if months and not months & {MONTHS[w] for w in said if w in MONTHS}:
+            continue  # "le copil de décembre": the minutes of June do not say it
         if coverage * len(words) >= 2 and coverage > best_score:
             best, best_score = hit, coverage
     if best is None or best_score < 0.5:

@@ -74,9 +74,12 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _changes(q, reader, candidates())
     if q.council or q.latest_council:
         return _council(q, reader)
-    home = _named_family(reader, candidates()) if q.names_council else None
-    if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.council_asked(q, reader, home)):
-        return _council(q, reader, dated)
+    home = _named_family(reader, candidates(), q) if q.names_council else None
+    if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.councils_asked(q, reader, home)):
+        if len(dated) == 1:
+            return _council(q, reader, dated[0])
+        if len(roadmaps.month_asked(q) or "") >= 7 and "list" not in q.cues:  # "le copil de juin 2025": whose?
+            return _ask_back(q, reader, [Candidate("councils", c["id"], 0.9, "", "exact") for c in dated])
     if "decisions" in q.kinds or (q.decision_status and q.when and "objectives" not in q.kinds):
         # "décisions ajournées", "qu'est-ce qui a été ajourné en juin 2025 ?", "decisions with money attached"
         if listed := _decision_list(q, reader, _in_scope(q, reader, candidates()), since=False):
@@ -237,16 +240,19 @@ def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candi
     if asked and found:
         found = [c for c in found if roadmaps.roadmap_of(reader, c.kind, c.id) in asked] or found
     # An organisation named by its name ("du GH3R") scopes the rest to its own source's records.
-    if home := _named_family(reader, found):
+    if home := _named_family(reader, found, q):
         kept = [c for c in found if _family(reader, c) == home]
         if any(c.kind != "actors" for c in kept):
             return kept
     return found
 
 
-def _named_family(reader: Reader, found: list[Candidate]) -> tuple[str, str] | None:
-    """Whose records the question is about when it names one organisation by its name (else None)."""
+def _named_family(reader: Reader, found: list[Candidate], q: Question | None = None) -> tuple[str, str] | None:
+    """Whose records the question is about when it names one organisation by its name, or by proper names only
+    its names hold ("Three Rivers"); else None."""
     named = {_family(reader, c) for c in found if c.kind == "actors" and c.how == "exact" and c.score >= ASK_AT}
+    if not named and q is not None:
+        named = set(roadmaps.families_named(reader, q.proper))
     return next(iter(named)) if len(named) == 1 else None
 
 
