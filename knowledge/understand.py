@@ -155,7 +155,8 @@ CUE_VOCABULARY: tuple[str, ...] = tuple(
             realise realises termine abandonne cours lancer liste quels quelles combien pourquoi quand
             changements change nouveau directeur directrice president presidente delegue deleguee successeur
             predecesseur owner leads status progress objective objectives decided council committee programme
-            late where stand which list show bonjour salut hello help aide merci""".split(),
+            late where stand which list show bonjour salut hello help aide merci coute coutent cout couts montant
+            budget participants echeance""".split(),
             *sorted(_CUE_WORDS),
             *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
             *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),

@@ -174,3 +174,35 @@ def test_a_month_two_organisations_met_in_asks_whose_council(two_series: Knowled
 def test_a_passage_about_another_month_does_not_answer(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("where was the December 2025 steering committee held?")
     assert answer.results[0]["id"] == "ars-vdb:COPIL-2025-12"  # not the June minutes
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "combien de lits au CHU Brumeport",  # the CHU's record gives no count of beds
+        "combien d'ETP a l'ANS aujourdhui",
+        "when is the next CNS?",  # the future
+        "who is the president of the HAS?",  # the HAS record names nobody
+        "qui était DG des Trois-Rivières avant Mathilde Roussel ?",  # no former holder named
+        "how do I unlock my blocked Amelipro account?",  # support
+    ],
+)
+def test_a_question_naming_a_record_for_what_it_does_not_say_is_i_dont_know(
+    two_series: KnowledgeBase, question: str
+) -> None:
+    assert two_series.ask(question).intent == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("question", "record"),
+    [
+        ("combien coûte le programme Rempart", "REMPART"),  # its budget field
+        ("combien d'etablissements dans le GHT du Litoral ?", "ars-vdb:GHT-LITTORAL"),  # "six établissements"
+        ("QUI PILOTE LE CONSEIL DU NUMERIQUE EN SANTE", "CNS"),  # no person, but its text says who steers it
+    ],
+)
+def test_the_same_questions_are_answered_when_the_record_says_it(
+    two_series: KnowledgeBase, question: str, record: str
+) -> None:
+    answer = two_series.ask(question)
+    assert answer.intent != "unknown" and answer.results[0]["id"] == record

@@ -112,11 +112,17 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
             r"\b(je fais comment|comment je fais|what do i do|what should i do|marche plus|fonctionne plus|"
-            r"not working|doesn t work|lost my|j ai perdu|reset my|reinitialiser)\b"
+            r"not working|doesn t work|lost my|j ai perdu|reset my|reinitialiser|how do i|how can i|can i|"
+            r"comment (je|on) (peux|peut|fais|fait|obtiens|obtient|obtenir|debloque)|puis je|unlock|debloquer|"
+            r"blocked|bloque|not detected|peut il|peut elle|allowed to)\b"
         ),
         ("support",),
     ),
+    (re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b"), ("next",)),  # the future: no record is dated there
+    (re.compile(r"\b(pdf|envoyer|envoie|send me|texte officiel|pv officiel)\b"), ("document",)),
 )
+# "Combien de lits", "how many pharmacists": a count a record gives only when its text puts a number by that noun.
+_COUNT = re.compile(r"\b(?:combien (?:de |d )?|how many |nb (?:de |d )?|nombre (?:de |d )?)(\w+)")
 # A post the question asks for ("le RSSI de l'ANS") and the words of a person's title or unit that hold it: an
 # organisation whose people and units hold none of them cannot say who it is. The first match wins (a RSSI's
 # expansion also holds "systèmes d'information").
@@ -137,7 +143,8 @@ _ROLES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 _PREDECESSOR = re.compile(
     r"\b(predecesseur|predecessor|qui etait avant|et avant|avant (lui|elle)|before (him|her)|who was .* before|"
-    r"a qui a succede|who did .* (replace|succeed))\b"
+    r"a qui a succede|who did .* (replace|succeed)|(qui etait|c etait qui|who ran|who led|who headed) .*\b(avant|before)"
+    r"|who replaced|qui a remplace|qui a succede|successeur de|successor of)\b"
 )
 
 
@@ -153,8 +160,25 @@ def lacks_tenure(q: Question, actor: dict[str, Any], matched: str) -> bool:
 
 
 def lacks_predecessor(q: Question, actor: dict[str, Any]) -> bool:
-    """The question asks who held a post before, and the organisation names no former holder."""
-    return bool(_PREDECESSOR.search(q.folded)) and not any(p.get("until") for p in actor.get("people") or [])
+    """The question asks who held a post before someone, or after: the organisation must name a former holder
+    (and, for "who replaced X", X must be that former holder)."""
+    if not _PREDECESSOR.search(q.folded):
+        return False
+    people = actor.get("people") or []
+    former = [p for p in people if p.get("until")]
+    if re.search(r"\b(who replaced|qui a remplace|qui a succede|successeur de|successor of)\b", q.folded):
+        return not any(fold(p["name"]).split()[-1] in q.folded.split() for p in former)
+    return not former
+
+
+def lacks_people(q: Question, actor: dict[str, Any], units: list[dict[str, Any]]) -> bool:
+    """ "Qui préside la CNIL ?" of an organisation whose record names nobody (nor any of its units) and whose
+    text says nothing of who leads it ("piloté par la DNS" would)."""
+    if "owner" not in q.cues or any(a.get("people") for a in (actor, *units)):
+        return False
+    return not re.search(
+        r"\b(presid|dirig|pilot|co pilot|direct|porte|chair|led by|head)", fold(" ".join(_texts(actor)))
+    )
 
 
 def asks_role(q: Question) -> bool:
@@ -195,7 +219,40 @@ def _says_fact(q: Question, record: dict[str, Any], text: str) -> bool:
 
 def _lacks_asked_fact(q: Question, record: dict[str, Any]) -> bool:
     fields = _asked_fact(q)
-    return bool(fields) and not any(record.get(f) for f in fields)
+    if fields:
+        return not any(record.get(f) for f in fields)
+    return _lacks_count(q, record)
+
+
+def _lacks_count(q: Question, record: dict[str, Any]) -> bool:
+    """A count asked ("combien d'ETP") that the record's text does not give: no number within a few words of
+    the counted noun (its first five letters, so 'hopitaux' finds 'hôpital')."""
+    m = _COUNT.search(q.folded)
+    if not m or m[1] in ("de", "d", "temps"):
+        return False
+    text = fold(" ".join(_texts(record))).split()
+    # An English noun is looked for in the record's French too (the question's translated words).
+    nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
+    spots = [i for i, w in enumerate(text) if any(w.startswith(n) for n in nouns)]
+    return not any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5])
+
+
+_NUMBER_WORDS = frozenset(
+    "un une deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente cent cents mille "
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty hundred thousand".split()
+)
+
+
+def _is_number(word: str) -> bool:
+    return word in _NUMBER_WORDS or any(c.isdigit() for c in word)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [str(value)] if isinstance(value, (str, int, float)) else []
 
 
 def _result(kind: str, record: dict[str, Any]) -> dict[str, str]:

@@ -25,6 +25,7 @@ from .common import (
     _source,
     _sources,
     lacks_asked_role,
+    lacks_people,
     lacks_predecessor,
     lacks_tenure,
 )
@@ -41,6 +42,7 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
         lacks_asked_role(q, record, reader.units_of(c.id))
         or lacks_predecessor(q, record)
         or lacks_tenure(q, record, c.matched)
+        or lacks_people(q, record, reader.units_of(c.id))
     ):  # "le DRH du groupe", "son prédécesseur": a post or a person this organisation's record does not name
         return _unknown(q, reader, [])
     answer = _fact_first(q, record, _about_record(q, reader, c.kind, record, _intent(q, c.kind), matched=c.matched))
