@@ -34,6 +34,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Je n'ai pas d'objectif {number} dans ma base : la liste officielle numérotée des objectifs n'y est pas chargée.",
         "I have no objective {number} in my knowledge base: the official numbered list of objectives is not loaded.",
     ),
+    "axis_missing": (
+        "Je n'ai pas d'axe {number} dans les feuilles de route chargées.",
+        "I have no axis {number} in the loaded roadmaps.",
+    ),
     "objective_missing_known": (
         "Ce que je sais du suivi : {what}",
         "What I know about progress tracking: {what}",

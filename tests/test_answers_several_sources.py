@@ -206,3 +206,8 @@ def test_the_same_questions_are_answered_when_the_record_says_it(
 ) -> None:
     answer = two_series.ask(question)
     assert answer.intent != "unknown" and answer.results[0]["id"] == record
+
+
+def test_an_axis_number_no_roadmap_has_is_said_so(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("axe 7 de la fdr 2023-2027")
+    assert answer.intent == "unknown" and answer.text.startswith("Je n'ai pas d'axe 7")

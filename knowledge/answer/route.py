@@ -6,6 +6,7 @@ import re
 
 from .. import roadmaps
 from ..model import Answer
+from ..phrases import say
 from ..store import Reader, title_of
 from ..text import fold
 from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
@@ -88,6 +89,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
         if listed := objective_filters(q, reader, _in_scope(q, reader, candidates())):
             return listed
+    if q.axis and not _axis_keys(q, reader):  # "axe 7 de la feuille de route": no roadmap has one
+        return _unknown(q, reader, [], lead=say("axis_missing", q.lang, number=q.axis))
     if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
         return _axis(q, reader)
     found = _in_scope(q, reader, candidates())
@@ -212,12 +215,17 @@ def _twins_elsewhere(
 
 def _axis(q: Question, reader: Reader) -> Answer:
     """An axis by its number; the same number in two roadmaps the question does not choose between: which?"""
-    keys = [k for k in roadmaps.axis_keys(q, reader, q.axis or "") if reader.record("axes", k)]
+    keys = _axis_keys(q, reader)
     if len(keys) > 1:
         return _ask_back(q, reader, [Candidate("axes", k, 1.0, "", "exact") for k in keys])
     if keys:
         return _about_record(q, reader, "axes", reader.record("axes", keys[0]) or {}, "about")
     return _unknown(q, reader, [])
+
+
+def _axis_keys(q: Question, reader: Reader) -> list[str]:
+    """The stored axes numbered as the question says, in the roadmaps it is about."""
+    return [k for k in roadmaps.axis_keys(q, reader, q.axis or "") if reader.record("axes", k)]
 
 
 def _names_a_topic(reader: Reader, found: list[Candidate]) -> bool:
