@@ -21,6 +21,7 @@ import stat
 import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ EXPECTED_TABLES = {
     *("entities", "entities_fts", "names", "owners", "links", "history", "sources", "meta", "roadmaps"),
 }
 # A search leaves out terms held by more than this share of the records (never when there are few records).
+RECORDS_KEPT = 512  # decoded records a reader keeps (a few hundred kB; a 100x report's statuses are the most)
 COMMON_SHARE = 0.1
 COMMON_FLOOR = 2000
 # The field that names each kind of record.
@@ -525,6 +527,7 @@ class Reader:
         self._fuzzy: tuple[list[str], list[int], list[tuple[str, str]]] | None = None
         self._name_words: frozenset[str] | None = None
         self._record_words: dict[tuple[str, str], frozenset[str]] = {}
+        self._records: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
     def close(self) -> None:
         self.conn.close()
@@ -534,8 +537,22 @@ class Reader:
             return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
 
     def record(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """One record, decoded (a copy: callers may add to it). Recently read ones are kept, since one answer
+        looks at the same few candidates several times and a report's statuses are long to decode."""
+        key = (kind, record_id)
+        with self.lock:
+            if key in self._records:
+                self._records.move_to_end(key)
+                return dict(self._records[key])
         found = self.rows(f"SELECT * FROM [{kind}] WHERE id = ?", (record_id,))
-        return _decode(found[0]) if found else None
+        if not found:
+            return None
+        decoded = _decode(found[0])
+        with self.lock:
+            self._records[key] = decoded
+            if len(self._records) > RECORDS_KEPT:
+                self._records.popitem(last=False)
+        return dict(decoded)
 
     def records(self, kind: str, where: str = "1", params: tuple[Any, ...] = (), limit: int = 50) -> list[dict]:
         return [_decode(r) for r in self.rows(f"SELECT * FROM [{kind}] WHERE {where} LIMIT {int(limit)}", params)]
