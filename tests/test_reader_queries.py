@@ -28,3 +28,11 @@ def test_objectives_on_an_axis_and_the_latest_report(reader: Reader) -> None:
     assert reader.axis_objective_count("9") == 0
     latest = reader.latest_report()
     assert latest is not None and latest["id"] == "R-2024-12"
+
+
+def test_a_record_read_twice_is_the_same_and_a_callers_change_does_not_leak(reader: Reader) -> None:
+    first = reader.record("actors", "GHT")
+    assert first is not None
+    first["name"] = "changed by a caller"
+    again = reader.record("actors", "GHT")
+    assert again is not None and again["name"] != "changed by a caller" and again["id"] == "GHT"
