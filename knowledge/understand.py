@@ -296,7 +296,9 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
 
 
 _DOTTED_NUMBER = re.compile(r"(?<=\d)\.(?=\d)")
-_TITLE_WORD = re.compile(rf"(?<![\w])([A-ZÀ-Ý][a-zà-ÿ]{{{tuning.PROPER_FROM - 1},}})(?![\w'’-])")
+_TITLE_WORD = re.compile(
+    rf"(?<![\w])([A-ZÀ-Ý][a-zà-ÿ]{{{tuning.PROPER_FROM - 1},}})(?=['’]s\b|[^\w'’-]|$)"
+)  # "Sweden's"
 
 
 def _proper_names(text: str) -> list[str]:

@@ -211,3 +211,17 @@ def test_the_same_questions_are_answered_when_the_record_says_it(
 def test_an_axis_number_no_roadmap_has_is_said_so(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("axe 7 de la fdr 2023-2027")
     assert answer.intent == "unknown" and answer.text.startswith("Je n'ai pas d'axe 7")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is HospiConnect mandatory for private clinics",
+        "le décret HospiConnect c'est quel numéro ?",
+        "compare our roadmap progress with Sweden's",
+    ],
+)
+def test_a_rule_a_number_or_a_country_the_records_do_not_give_is_i_dont_know(
+    two_series: KnowledgeBase, question: str
+) -> None:
+    assert two_series.ask(question).intent == "unknown"

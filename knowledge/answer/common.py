@@ -114,12 +114,19 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
             r"\b(je fais comment|comment je fais|what do i do|what should i do|marche plus|fonctionne plus|"
             r"not working|doesn t work|lost my|j ai perdu|reset my|reinitialiser|how do i|how can i|can i|"
             r"comment (je|on) (peux|peut|fais|fait|obtiens|obtient|obtenir|debloque)|puis je|unlock|debloquer|"
-            r"blocked|bloque|not detected|peut il|peut elle|allowed to)\b"
+            r"blocked|bloque|not detected|peut il|peut elle|allowed to|mandatory for|obligatoire pour|"
+            r"^(is|are) \w+( \w+)? mandatory)\b"
         ),
         ("support",),
     ),
     (re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b"), ("next",)),  # the future: no record is dated there
-    (re.compile(r"\b(pdf|envoyer|envoie|send me|texte officiel|pv officiel)\b"), ("document",)),
+    (
+        re.compile(
+            r"\b(pdf|envoyer|envoie|send me|texte officiel|pv officiel|quel numero|annexe \d+|article \d+|"
+            r"criteres d eligibilite|eligibility criteria)\b"
+        ),
+        ("document",),
+    ),
 )
 # "Combien de lits", "how many pharmacists": a count a record gives only when its text puts a number by that noun.
 _COUNT = re.compile(r"\b(?:combien (?:de |d )?|how many |nb (?:de |d )?|nombre (?:de |d )?)(\w+)")
@@ -220,7 +227,11 @@ def _says_fact(q: Question, record: dict[str, Any], text: str) -> bool:
 def _lacks_asked_fact(q: Question, record: dict[str, Any]) -> bool:
     fields = _asked_fact(q)
     if fields:
-        return not any(record.get(f) for f in fields)
+        years = set(re.findall(r"\b(?:19|20)\d\d\b", q.folded))
+        # "spent in 2025": a figure the record does not date to that year is not the one asked
+        return not any(record.get(f) for f in fields) or not years <= set(
+            re.findall(r"\b(?:19|20)\d\d\b", " ".join(_texts(record)))
+        )
     return _lacks_count(q, record)
 
 
