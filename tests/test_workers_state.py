@@ -65,13 +65,13 @@ def test_the_answer_cache_is_bounded_and_answers_what_the_knowledge_would(kb: Kn
 
 def test_a_refresh_empties_the_answer_cache(kb: KnowledgeBase, tmp_path: Path) -> None:
     cache = AnswerCache(kb, 10)
-    before = cache.ask("Qui pilote MP-CACHE ?")
+    before = cache.ask("C'est quoi MP-CACHE ?")
     source = tmp_path / "extra.yaml"
     source.write_text(
         "actors:\n  - id: MP-CACHE\n    name: Cellule du cache\n    kind: service\n    url: https://example.org/cache\n"
     )
     KnowledgeBase(kb.path).refresh([str(source)])  # another handle, as another process would
-    after = cache.ask("Qui pilote MP-CACHE ?")
+    after = cache.ask("C'est quoi MP-CACHE ?")
     assert "Cellule du cache" not in before.title and "Cellule du cache" in after.title
     assert cache.misses == 2
 
