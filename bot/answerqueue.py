@@ -10,8 +10,8 @@ gone too, once its lease has run out).
 The one loss that remains: a worker killed after Slack accepted its reply but before `done` leaves the
 job to be answered a second time. Nothing is lost; the reply may arrive twice.
 
-The queue is bounded: past `limit` jobs, `put` refuses and the front end says "busy, try again" at once
-rather than letting answers arrive minutes late.
+The queue is bounded: past `limit` jobs, `put` refuses and the front end tells the asker at once to try
+again, rather than letting answers arrive minutes late.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ __all__ = ["AnswerQueue", "QUEUE_FILE", "QUEUE_LIMIT", "LEASE", "limit_from_env"
 
 QUEUE_FILE = "answers.sqlite"  # in the knowledge directory, beside limits.sqlite
 # Jobs waiting or being answered. Two cores answer about 400 questions a second (docs/benchmarks.md), so a
-# full queue is a few seconds of work: a question past it would be answered too late to be of use.
-QUEUE_LIMIT = 1000
+# full queue is about half a second of their work: a question further back would wait longer for its answer
+# than the asker for a "try again".
+QUEUE_LIMIT = 200
 # Seconds a taken job may go without `done` before another worker takes it: far longer than any answer
 # (a refresh is a background task of its own), only for when no supervisor is left to release it.
 LEASE = 300.0
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
 """
-_PUT = "INSERT INTO jobs (body, queued) SELECT ?, ? WHERE (SELECT count(*) FROM jobs) < ?"
+_PUT = "INSERT INTO jobs (body, queued) SELECT :body, :now WHERE (SELECT count(*) FROM jobs) < :limit"
 _WAITING = "SELECT 1 FROM jobs WHERE owner IS NULL OR taken < :expired LIMIT 1"
 # One statement: two workers can never take the same job.
 _TAKE = """
@@ -74,11 +75,12 @@ class AnswerQueue:
 
     def put(self, job: dict[str, Any]) -> bool:
         """Queue `job` (JSON); False when the queue is full."""
+        values = {"body": json.dumps(job), "now": self._clock(), "limit": self.limit}
         with self._lock:
-            return self._conn.execute(_PUT, (json.dumps(job), self._clock(), self.limit)).rowcount == 1
+            return self._conn.execute(_PUT, values).rowcount == 1
 
     def take(self, owner: int) -> tuple[int, dict[str, Any]] | None:
-        """The oldest job nobody is answering, now `owner`'s (a process id), or None."""
+        """The oldest job nobody is answering, now `owner`'s (a process id)."""
         now = self._clock()
         values = {"owner": owner, "now": now, "expired": now - LEASE}
         with self._lock:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -52,7 +54,7 @@ from .slack_blocks import (
     home_view,
     text_message,
 )
-from .slack_guard import events_handler
+from .slack_guard import check_signature, events_handler
 from .turn import Action, Choice, Feedback, More, Reply, Share, Turn, read_action
 
 __all__ = [
@@ -224,23 +226,81 @@ def _outlet(job: dict[str, Any], client: AsyncWebClient) -> Outlet:
     return where(client, job["channel"], job.get("thread"), job["user"])
 
 
+class _Queuer:
+    """Queues questions for the answer workers; when the queue is full, tells the asker at once to try again."""
+
+    def __init__(self, queue: AnswerQueue, client: AsyncWebClient) -> None:
+        self.queue, self.client = queue, client
+        self._replying: set[asyncio.Task[None]] = set()
+
+    def __call__(self, job: Message) -> None:
+        if self.queue.put(job):
+            return
+        log.warning("slack answer queue full (%d questions): the asker is told to try again", self.queue.limit)
+        task = asyncio.create_task(self._busy(job))
+        self._replying.add(task)
+        task.add_done_callback(self._replying.discard)
+
+    async def _busy(self, job: Message) -> None:
+        """The BUSY reply in one plain HTTP call: slack_sdk's client costs several times the CPU, and this is
+        sent exactly when CPU is short. No retry: it is a courtesy, the question was not answered anyway."""
+        lang = reply_language(job["text"])
+        message = text_message(BUSY[lang], lang)
+        if job["kind"] == "command":
+            url, headers = job["response_url"], {}
+            payload = {"response_type": "ephemeral", "replace_original": False, **message}
+        else:
+            url, headers = f"{self.client.base_url}chat.postMessage", {"Authorization": f"Bearer {self.client.token}"}
+            payload = {"channel": job["channel"], **message}
+            if job.get("thread"):
+                payload["thread_ts"] = job["thread"]
+        session = self.client.session
+        if session is None:
+            return
+        try:
+            async with session.post(url, json=payload, headers=headers) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack busy reply not delivered: %s", type(exc).__name__)
+
+
+def _queueing(
+    guarded: Callable[[web.Request], Awaitable[web.StreamResponse]], conv: Conversation, queue: _Queuer, secret: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """POST /slack/events when answer workers run: a signed event with a question is checked, filtered for
+    duplicates, queued and acknowledged here, without bolt (its dispatch costs as much as all the rest of
+    an ack); anything else (a slash command, a button, a bad signature) goes through `guarded` as before.
+    Unsigned or stale requests are left to `guarded`, which refuses them."""
+    key = secret.encode()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = request.headers
+        stamp, signature = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        if request.content_type == "application/json" and not check_signature(key, stamp, signature, body, time.time()):
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = None
+            event_id = payload.get("event_id") if isinstance(payload, dict) else None
+            if isinstance(event_id, str) and event_id and (job := _job(payload)) is not None:
+                if conv.first_time(f"slack:event:{event_id}"):  # a retry or a replay is acknowledged, not run
+                    queue(job)
+                return web.Response(status=200)
+        return await guarded(request)
+
+    return handle
+
+
 def _dedupe(
-    conv: Conversation, backlog: _Backlog, queue: AnswerQueue | None, client: AsyncWebClient
+    conv: Conversation, backlog: _Backlog, queue: _Queuer | None
 ) -> Callable[..., Awaitable[BoltResponse | None]]:
     """A global middleware: one answer per event, whatever Slack redelivers (HTTP retries, Socket Mode
     retry_attempt). It must still ack: a middleware that returns nothing leaves the envelope pending
     and Slack keeps retrying.
 
     With a `queue`, a question is queued before it is acknowledged (an acked question is never lost) and
-    acknowledged without going through bolt's listeners; a full queue gets the BUSY reply instead."""
-    replying: set[asyncio.Task[Any]] = set()
-
-    def busy(job: dict[str, Any]) -> None:
-        lang = reply_language(job["text"])
-        outlet = _outlet(job, client)
-        task = asyncio.create_task(_deliver(outlet.post(text_message(BUSY[lang], lang)), "busy reply"))
-        replying.add(task)
-        task.add_done_callback(replying.discard)
+    acknowledged without going through bolt's listeners (`_Queuer` says what a full queue does)."""
 
     async def dedupe(request: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
@@ -251,9 +311,7 @@ def _dedupe(
         elif request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")  # a retry we cannot match to its first delivery
         if queue is not None and (job := _job(body)) is not None:
-            if not queue.put(job):
-                log.warning("slack answer queue full (%d): the asker is told to try again", queue.limit)
-                busy(job)
+            queue(job)
             return BoltResponse(status=200, body="")
         await backlog.room()
         return await next()
@@ -274,7 +332,7 @@ def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, Ac
 
 def _register(app: AsyncApp, conv: Conversation, queue: AnswerQueue | None) -> None:
     backlog = _Backlog()
-    app.middleware(_dedupe(conv, backlog, queue, app.client))
+    app.middleware(_dedupe(conv, backlog, _Queuer(queue, app.client) if queue is not None else None))
 
     async def converse(outlet: Outlet, turn: Turn) -> None:
         async with backlog.answering():
@@ -416,7 +474,10 @@ def mount(app: web.Application, conv: Conversation, queue: AnswerQueue | None = 
     if not (token and secret):
         return False
     bolt = build_slack_app(conv, token=token, signing_secret=secret, queue=queue)
-    app.router.add_post(EVENTS_PATH, events_handler(bolt, conv, secret))
+    handler = events_handler(bolt, conv, secret)
+    if queue is not None:
+        handler = _queueing(handler, conv, _Queuer(queue, bolt.client), secret)
+    app.router.add_post(EVENTS_PATH, handler)
     app.cleanup_ctx.append(partial(_web_api_session, bolt))
     return True
 

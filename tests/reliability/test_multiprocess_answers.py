@@ -2,7 +2,7 @@
 
 A real service (one listener, one answer worker: GOVBOT_ANSWER_WORKERS=1) on a loopback port, posting its
 answers to a loopback Slack Web API that can hold them: while it holds them, the answer worker is stuck,
-and the listener must still acknowledge, queue, and, past the queue's bound, say "busy" at once.
+and the listener must still acknowledge and queue; past the queue's bound it tells the asker to come back.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -26,6 +27,7 @@ from tests.reliability.test_multiprocess import PROXIES, SECRET, _event, _listen
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc to see which process serves")
 
 QUESTION = "Qui pilote le programme CaRE ?"
+RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
 
 
 class SlackApi:
@@ -116,11 +118,13 @@ async def _until(condition: Any, what: str, timeout: float = 20.0) -> None:
 async def test_acks_return_while_the_answer_worker_is_stuck_and_a_full_queue_says_busy(
     api: tuple[SlackApi, str], service: Service
 ) -> None:
-    fake, _ = api
+    fake, api_url = api
     async with aiohttp.ClientSession() as session:
         for n in range(3):  # the answer worker takes each, and is stuck posting it
             assert await _ask(session, service, f"EvSTUCK{n}", f"1700000000.00010{n}") == 200
         await _until(lambda: fake.held == 3, "the answer worker holds three answers")
+        retry = _event("EvSTUCK0", QUESTION)  # Slack retries the first: acknowledged, never answered twice
+        assert await _post(session, service.url + "/slack/events", retry, _signed(retry, **RETRY)) == 200
         # The queue holds 3 (GOVBOT_ANSWER_QUEUE): the fourth is acknowledged too, and told to come back.
         assert await _ask(session, service, "EvFULL", "1700000000.000109") == 200
         await _until(lambda: fake.answers("1700000000.000109"), "the busy reply")
@@ -129,8 +133,16 @@ async def test_acks_return_while_the_answer_worker_is_stuck_and_a_full_queue_say
         fake.hold.set()
         threads = [f"1700000000.00010{n}" for n in range(3)]
         await _until(lambda: all(fake.answers(t) for t in threads), "the three answers")
+        # A slash command goes through the same queue and answers through its response_url.
+        form = urlencode({"command": "/govbot", "text": QUESTION, "user_id": "UALICE", "channel_id": "C1",
+                          "response_url": api_url + "respond"}).encode()  # fmt: skip
+        headers = {**_signed(form), "Content-Type": "application/x-www-form-urlencoded"}
+        assert await _post(session, service.url + "/slack/events", form, headers) == 200
+        await _until(lambda: any(p["method"] == "respond" for p in fake.posted), "the command's answer")
     await asyncio.sleep(0.3)  # room for a wrongly doubled answer
     assert all(len(fake.answers(t)) == 1 and "CaRE" in fake.answers(t)[0] for t in threads)
+    (command,) = [p for p in fake.posted if p["method"] == "respond"]
+    assert "CaRE" in command["text"] and command["response_type"] == "ephemeral"
 
 
 async def test_a_question_whose_answer_worker_is_killed_is_answered_once(
