@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from argparse import Namespace
@@ -393,7 +394,7 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
     answerers = None
     if answering:
         released = partial(_release, queue_path)
-        answerers = Answerers(answering, lambda _index: _answer(args, queue_path), released)
+        answerers = Answerers(answering, lambda run_dir: _answer(args, queue_path, run_dir), released)
     try:
         return supervise(
             max(workers, 1),
@@ -420,14 +421,28 @@ def _release(path: Path, pid: int | None) -> None:
         log.warning("%d queued question(s) given back to the answer workers", count)
 
 
-def _answer(args: Namespace, queue_path: Path) -> int:
-    """One answer worker (bot/workers.py forks it at a lower priority): answers queued Slack questions."""
+def _answer(args: Namespace, queue_path: Path, run_dir: Path) -> int:
+    """One answer worker (bot/workers.py forks it at a lower priority): answers queued Slack questions, and
+    publishes what it answered for /metrics as a listener does."""
     kb = open_kb(getattr(args, "db", None), build=False)
     conv = Conversation(kb)
     queue = AnswerQueue(queue_path)
+    metrics = Metrics(run_dir)
+    metrics.attach(conv)
+    stop = threading.Event()
+
+    def publish() -> None:
+        while not stop.wait(PUBLISH_EVERY):
+            metrics.publish(conv.refreshes)
+
+    publisher = threading.Thread(target=publish, name="govbot-answer-metrics", daemon=True)
+    publisher.start()
     try:
         return importlib.import_module(f"{__package__}.slack").serve_answers(conv, queue)
     finally:
+        stop.set()
+        publisher.join()
+        metrics.publish(conv.refreshes)
         queue.close()
         conv.close()
 

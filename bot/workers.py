@@ -82,11 +82,12 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 @dataclass(frozen=True)
 class Answerers:
-    """The answer workers to run beside the listeners: how many, what each runs (given its number), and
-    what to call with a dead worker's pid (None at start: every worker of an earlier run is gone)."""
+    """The answer workers to run beside the listeners: how many, what each runs (given the run directory,
+    where it publishes its metrics like a listener), and what to call with a dead worker's pid (None at
+    start: every worker of an earlier run is gone)."""
 
     count: int
-    target: Callable[[int], int]
+    target: Callable[[Path], int]
     released: Callable[[int | None], None]
 
 
@@ -108,11 +109,11 @@ def _child(target: Callable[[Listener], int], listener: Listener) -> None:
     raise SystemExit(target(listener))
 
 
-def _answerer(target: Callable[[int], int], index: int) -> None:
+def _answerer(target: Callable[[Path], int], run_dir: Path) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.nice(ANSWER_NICE)
-    raise SystemExit(target(index))
+    raise SystemExit(target(run_dir))
 
 
 def supervise(
@@ -146,7 +147,7 @@ def supervise(
 
     def start_answerer(index: int) -> None:
         assert answerers is not None
-        process = context.Process(target=_answerer, args=(answerers.target, index), name=f"govbot-answerer-{index}")
+        process = context.Process(target=_answerer, args=(answerers.target, run_dir), name=f"govbot-answerer-{index}")
         process.start()
         workers[index] = (process, time.monotonic())
 

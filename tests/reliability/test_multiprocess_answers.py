@@ -143,6 +143,10 @@ async def test_acks_return_while_the_answer_worker_is_stuck_and_a_full_queue_say
     assert all(len(fake.answers(t)) == 1 and "CaRE" in fake.answers(t)[0] for t in threads)
     (command,) = [p for p in fake.posted if p["method"] == "respond"]
     assert "CaRE" in command["text"] and command["response_type"] == "ephemeral"
+    await asyncio.sleep(1.2)  # the answer worker publishes its counters every second, like a listener
+    async with aiohttp.ClientSession() as session, session.get(service.url + "/metrics") as response:
+        metrics = await response.text()
+    assert 'platform="slack"} 4' in metrics, "the four answers given by the answer worker are counted"
 
 
 async def test_a_question_whose_answer_worker_is_killed_is_answered_once(
