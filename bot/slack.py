@@ -132,10 +132,13 @@ def render(reply: Reply, *, share: bool = False, asked_by: str | None = None) ->
     return answer_message(reply.answer, question=reply.question, as_of=reply.as_of, share=share, asked_by=asked_by)
 
 
-async def _send(outlet: Outlet, reply: Reply) -> None:
-    """An answer where it was asked, everything else to the asker only; a refresh reports when it ends."""
+async def _send(outlet: Outlet, reply: Reply, sent: Callable[[], None] | None = None) -> None:
+    """An answer where it was asked, everything else to the asker only; a refresh reports when it ends.
+    `sent` is called once the reply is out, before any background work."""
     send = outlet.note if reply.private else outlet.post
     await _deliver(send(render(reply, share=outlet.ephemeral)), reply.kind)
+    if sent is not None:
+        sent()
     if reply.background is not None:
         report = await reply.background()
         await _deliver(outlet.note(text_message(report, reply.lang)), "refresh report")
@@ -491,12 +494,15 @@ async def _web_api_session(bolt: AsyncApp, _app: web.Application | None = None) 
 
 
 async def _answer(conv: Conversation, queue: AnswerQueue, client: AsyncWebClient, job_id: int, job: Message) -> None:
+    # Done once the reply is posted: a refresh the question started runs on, and is not started again
+    # should this worker die during it (done twice after a failure in that refresh is harmless).
+    done = partial(queue.done, job_id)
     try:
         turn = _turn(conv, job["user"], job["channel"], job["text"])
-        await _send(_outlet(job, client), await conv.handle(turn))
+        await _send(_outlet(job, client), await conv.handle(turn), sent=done)
     except Exception:  # a job that cannot be answered must not come back forever
         log.exception("slack queued question not answered")
-    queue.done(job_id)
+        done()
 
 
 async def _answer_queue(conv: Conversation, queue: AnswerQueue, token: str, api_url: str | None) -> None:
