@@ -12,7 +12,7 @@ This process only supervises: it reserves the port, forks the listeners before i
 open database (so a fork copies nothing shared), restarts one that dies, and on SIGTERM or Ctrl-C asks
 them all to finish their requests in flight, then waits for them.
 
-It also forks the answer workers (`--answer-workers K`, bot/answerqueue.py): processes that answer the
+It also forks the answer workers (GOVBOT_ANSWER_WORKERS, bot/answerqueue.py): processes that answer the
 questions listeners have queued, at a lower CPU priority (`ANSWER_NICE`), so that when the cores are
 busy the scheduler runs acknowledgements first. One that dies gets its unfinished questions back
 (`Answerers.released`) before it is replaced.
@@ -168,13 +168,17 @@ def supervise(
             answerers.released(None)
         for index in range(count):
             start(index)
-        for index in range(answerers.count if answerers else 0):
-            start_answerer(index)
         log.info("%d listening processes on port %d (pids %s)", count, bound, [p.pid for p, _, _ in slots.values()])
         while not stop.asked:
             sentinels = [process.sentinel for process, _, _ in slots.values()]
             sentinels += [process.sentinel for process, _ in workers.values()]
             multiprocessing.connection.wait(sentinels, timeout=0.5)
+            # Answer workers start once every listener listens: the listeners have then created the
+            # knowledge directory's SQLite files, which two processes must not create at the same instant
+            # (switching a new file to WAL fails with "database is locked" while another opens it).
+            if answerers is not None and not workers and all(lis.listening.is_set() for _, lis, _ in slots.values()):
+                for index in range(answerers.count):
+                    start_answerer(index)
             replace_dead_answerers()
             for index, (process, listener, started) in list(slots.items()):
                 if process.is_alive() or stop.asked:
