@@ -166,16 +166,20 @@ def supervise(
     try:
         if answerers is not None:
             answerers.released(None)
-        for index in range(count):
-            start(index)
-        log.info("%d listening processes on port %d (pids %s)", count, bound, [p.pid for p, _, _ in slots.values()])
+        start(0)
+        log.info(
+            "%d listening processes on port %d (the first, pid %s, before the others)", count, bound, slots[0][0].pid
+        )
         while not stop.asked:
             sentinels = [process.sentinel for process, _, _ in slots.values()]
             sentinels += [process.sentinel for process, _ in workers.values()]
             multiprocessing.connection.wait(sentinels, timeout=0.5)
-            # Answer workers start once every listener listens: the listeners have then created the
-            # knowledge directory's SQLite files, which two processes must not create at the same instant
-            # (switching a new file to WAL fails with "database is locked" while another opens it).
+            # The other processes start once the first listens: it has then created the knowledge
+            # directory's SQLite files, which two processes must not create at the same instant (switching
+            # a new file to WAL fails with "database is locked" while another opens it).
+            if len(slots) < count and slots[0][1].listening.is_set():
+                for index in range(1, count):
+                    start(index)
             if answerers is not None and not workers and all(lis.listening.is_set() for _, lis, _ in slots.values()):
                 for index in range(answerers.count):
                     start_answerer(index)
