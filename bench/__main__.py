@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="load: the service's listening processes (govbot serve --workers)"
     )
     parser.add_argument(
+        "--answer-workers",
+        type=int,
+        default=0,
+        metavar="K",
+        help="load: processes answering Slack questions apart from the listeners (GOVBOT_ANSWER_WORKERS; default 0)",
+    )
+    parser.add_argument(
         "--answer-cache",
         type=int,
         metavar="N",
@@ -74,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                     duration=1.0 if args.quick else min(args.duration, 60.0),
                     quick=args.quick,
                     workers=args.workers,
+                    answer_workers=args.answer_workers,
                     cache=args.answer_cache,
                 )
         except Exception:  # one broken section must not hide the others' figures

@@ -33,6 +33,7 @@ class FakePlatforms:
     def __init__(self) -> None:
         self.slack_answers: dict[str, float] = {}  # thread_ts of the question -> arrival time (perf_counter)
         self.teams_answers: dict[str, float] = {}  # id of the activity replied to -> arrival time
+        self.slack_texts: dict[str, str] = {}  # thread_ts of the question -> text of its first answer
         self.calls: Counter[str] = Counter()
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -64,6 +65,7 @@ class FakePlatforms:
         body = await request.json() if request.content_type == "application/json" else dict(await request.post())
         if method == "chat.postMessage" and body.get("thread_ts"):
             self.slack_answers.setdefault(str(body["thread_ts"]), time.perf_counter())
+            self.slack_texts.setdefault(str(body["thread_ts"]), str(body.get("text", "")))
             self._arrived.set()
         return web.json_response({"ok": True, "channel": body.get("channel", ""), "ts": f"{time.time():.6f}"})
 

@@ -50,6 +50,7 @@ class Level:
     errors: Counter[str]
     delivered: int | None = None
     delivery: list[float] = field(default_factory=list)
+    busy: int = 0  # Slack questions answered "busy, try again" (the answer queue was full)
     peak_rss_mb: float | None = None  # summed over the server's processes
     server_cpu: float | None = None  # share of one core the server's processes used while driven
     driver_cpu: float | None = None  # same for this process, which shares the machine
@@ -162,6 +163,13 @@ def _teams(questions: list[str], service_url: str, sent: dict[str, float], run_i
     return send
 
 
+def _busy() -> set[str]:
+    """What the service says when its answer queue is full (only read when bot/slack.py exists)."""
+    from bot.slack import BUSY
+
+    return set(BUSY.values())
+
+
 def _tree_cpu(pid: int) -> float | None:
     """CPU seconds of the server's processes (a listener restarted during a level would be missed)."""
     times = [cpu_seconds(each) for each in process_tree(pid)]
@@ -203,19 +211,26 @@ async def _part(
             await fake.wait(received, set(sent), DELIVERY_WAIT)
             level.delivered = sum(key in received for key in sent)
             level.delivery = [received[key] - at for key, at in sent.items() if key in received]
+            level.busy = sum(fake.slack_texts.get(key) in _busy() for key in sent)
         level.peak_rss_mb = sum(memory_mb(each) or 0.0 for each in process_tree(pid))
         results.append(level)
     return results
 
 
 async def _load(
-    db: Path, duration: float, levels: tuple[int, ...], workers: int = 1, cache: int | None = None
+    db: Path,
+    duration: float,
+    levels: tuple[int, ...],
+    workers: int = 1,
+    cache: int | None = None,
+    answer_workers: int = 0,
 ) -> tuple[list[Level], list[str], list[tuple[float | None, float | None]], dict[str, float]]:
     questions = [case.q for case in load_cases()]
     fake = FakePlatforms()
     await fake.start()
     env = child_env(GOVBOT_DB=str(db), GOVBOT_RATE_LIMIT="1000000000", MicrosoftAppId="", MicrosoftAppPassword="")
     env["GOVBOT_WORKERS"] = str(workers)
+    env["GOVBOT_ANSWER_WORKERS"] = str(answer_workers)
     if cache is not None:
         env["GOVBOT_ANSWER_CACHE"] = str(cache)
 
@@ -296,12 +311,13 @@ def run(
     levels: tuple[int, ...] | None = None,
     workers: int = 1,
     cache: int | None = None,
+    answer_workers: int = 0,
 ) -> list[Level]:
     """Serve the eval knowledge (`workers` listening processes; `cache`: GOVBOT_ANSWER_CACHE), drive every part, print the
     table; returns the levels measured."""
     levels = levels or (QUICK_LEVELS if quick else LEVELS)
     section(
-        f"load: govbot serve --workers {workers} on loopback, {duration:g} s per level at concurrency "
+        f"load: govbot serve --workers {workers} (answer workers: {answer_workers}) on loopback, {duration:g} s per level at concurrency "
         f"{'/'.join(map(str, levels))}"
     )
     if reason := serve_missing():
@@ -312,12 +328,15 @@ def run(
     with tempfile.TemporaryDirectory(prefix="govbot-load-") as tmp:
         db = Path(tmp) / "db"
         build_kb(db)
-        results, skipped, final_rss, cache_use = asyncio.run(_load(db, duration, levels, workers, cache))
+        results, skipped, final_rss, cache_use = asyncio.run(
+            _load(db, duration, levels, workers, cache, answer_workers)
+        )
     rows = []
     for level in results:
         delivered = "—"
         if level.delivered is not None:
             delivered = f"{level.delivered}/{len(level.latencies)} (p99 {ms(percentile(level.delivery, 99), 0)})"
+            delivered += f", {level.busy} busy" if level.busy else ""
         errors = ", ".join(f"{n} {why}" for why, n in level.errors.most_common(3)) or "0"
         cpu = f"{_share(level.server_cpu)} / {_share(level.driver_cpu)}"
         rows.append([
@@ -345,7 +364,7 @@ def run(
     if final_rss:
         each = "; ".join(f"{rss or 0:.0f} MB RSS, {pss or 0:.0f} MB PSS" for rss, pss in final_rss)
         total = sum(pss or 0 for _, pss in final_rss)
-        who = "the service process" if len(final_rss) == 1 else "the supervisor, then each listener"
+        who = "the service process" if len(final_rss) == 1 else "the supervisor, then each listener and answer worker"
         print(f"server memory at the end ({who}): {each}; {total:.0f} MB PSS in all")
     for note in skipped:
         print(f"skipped {note}")

@@ -16,26 +16,29 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from argparse import Namespace
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors
+from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors, default_path
 
 from . import feed, inbox
 from . import web as webchat_routes
+from .answerqueue import QUEUE_FILE, AnswerQueue, limit_from_env
 from .conversation import Conversation
 from .http_guard import Limits, harden, read_body, serve
 from .metrics import CONTENT_TYPE, FRONT_END_HEALTH, PUBLISH_EVERY, Metrics
 from .schedule import service_context as subscriptions_service
 from .settings import configure_logging, open_kb
-from .workers import Listener, supervise
+from .workers import Answerers, Listener, supervise
 
 __all__ = ["create_app", "main", "build_on_start", "check_production", "ConfigError", "MAX_BODY"]
 
@@ -222,8 +225,24 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
-def mount_front_ends(app: web.Application, conv: Conversation, names: tuple[str, ...]) -> None:
-    """Mount each front end whose module exists; each decides from the environment if it is configured."""
+def answer_workers_from_env(environ: Mapping[str, str]) -> int:
+    """GOVBOT_ANSWER_WORKERS: processes that answer the Slack questions listeners queue (0, the default: each
+    listener answers its own). Only with Slack configured in HTTP mode: nothing else is queued yet."""
+    raw = environ.get("GOVBOT_ANSWER_WORKERS", "").strip()
+    try:
+        count = int(raw) if raw else 0
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ValueError(f"GOVBOT_ANSWER_WORKERS must be a number of processes (0 or more), not {raw!r}")
+    return count if environ.get("SLACK_BOT_TOKEN") and environ.get("SLACK_SIGNING_SECRET") else 0
+
+
+def mount_front_ends(
+    app: web.Application, conv: Conversation, names: tuple[str, ...], answer_queue: AnswerQueue | None = None
+) -> None:
+    """Mount each front end whose module exists; each decides from the environment if it is configured.
+    Slack queues its questions on `answer_queue` when there is one."""
     for name in names:
         if name == "teams" and not teams_enabled(os.environ):
             log.info("Teams front end turned off (GOVBOT_TEAMS=0)")
@@ -232,7 +251,9 @@ def mount_front_ends(app: web.Application, conv: Conversation, names: tuple[str,
         if importlib.util.find_spec(module_name) is None:
             log.warning("%s front end not installed (no module %s): its route is not mounted", name, module_name)
             continue
-        mounted = importlib.import_module(module_name).mount(app, conv)
+        module = importlib.import_module(module_name)
+        queued = name == "slack" and answer_queue is not None
+        mounted = module.mount(app, conv, answer_queue) if queued else module.mount(app, conv)
         log.info("%s front end %s", name, "mounted" if mounted else "not configured (route not mounted)")
 
 
@@ -244,12 +265,14 @@ def create_app(
     limits: Limits | None = None,
     front_ends: tuple[str, ...] | None = None,
     run_dir: Path | None = None,
+    answer_queue: AnswerQueue | None = None,
 ) -> web.Application:
     """The whole service over `conv` (`front_ends`: which chat platforms, default all); raises ConfigError
     when production settings are unsafe.
 
     `limits` (timeouts, connection cap) default to `http_guard.Limits()`; tests shorten them. `run_dir` is
-    given to each of several listening processes: /metrics sums the figures they publish there.
+    given to each of several listening processes: /metrics sums the figures they publish there. With an
+    `answer_queue`, Slack questions are queued for the answer workers (bot/answerqueue.py).
     """
     front_ends = FRONT_ENDS if front_ends is None else front_ends
     if production and "teams" in front_ends:
@@ -272,7 +295,7 @@ def create_app(
         inbox.add_routes(app, conv.kb)  # the visitor's digests (docs/subscriptions.md)
     else:
         log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
-    mount_front_ends(app, conv, front_ends)
+    mount_front_ends(app, conv, front_ends, answer_queue)
     return app
 
 
@@ -360,23 +383,79 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
             file=sys.stderr,
         )
         return 2
-    if workers <= 1:  # 0 was "answers in threads of the one process": the same as 1 today
+    try:
+        answering = answer_workers_from_env(os.environ) if front_ends is None or "slack" in front_ends else 0
+    except ValueError as exc:
+        print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    if workers <= 1 and not answering:  # 0 was "answers in threads of the one process": the same as 1 today
         return _serve(args, front_ends, webchat, None)
+    queue_path = Path(getattr(args, "db", None) or default_path()) / QUEUE_FILE
+    answerers = None
+    if answering:
+        released = partial(_release, queue_path)
+        answerers = Answerers(answering, lambda run_dir: _answer(args, queue_path, run_dir), released)
     try:
         return supervise(
-            workers,
+            max(workers, 1),
             args.host,
             args.port,
-            lambda listener: _serve(args, front_ends, webchat, listener),
+            lambda listener: _serve(args, front_ends, webchat, listener, queue_path if answering else None),
             shutdown_timeout=SHUTDOWN_TIMEOUT,
+            answerers=answerers,
         )
     except OSError as exc:  # the port is taken, or the platform cannot share it
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
 
 
-def _serve(args: Namespace, front_ends: tuple[str, ...] | None, webchat: bool | None, listener: Listener | None) -> int:
-    """One whole service process: alone, or `listener` of several (only the first builds and announces)."""
+def _release(path: Path, pid: int | None) -> None:
+    """The supervisor gives a dead answer worker's questions back (all of them at start), its connection
+    closed at once: a listener forked later must not inherit it."""
+    queue = AnswerQueue(path)
+    try:
+        count = queue.release(pid) if pid is not None else queue.release_all()
+    finally:
+        queue.close()
+    if count:
+        log.warning("%d queued question(s) given back to the answer workers", count)
+
+
+def _answer(args: Namespace, queue_path: Path, run_dir: Path) -> int:
+    """One answer worker (bot/workers.py forks it at a lower priority): answers queued Slack questions, and
+    publishes what it answered for /metrics as a listener does."""
+    kb = open_kb(getattr(args, "db", None), build=False)
+    conv = Conversation(kb)
+    queue = AnswerQueue(queue_path)
+    metrics = Metrics(run_dir)
+    metrics.attach(conv)
+    stop = threading.Event()
+
+    def publish() -> None:
+        while not stop.wait(PUBLISH_EVERY):
+            metrics.publish(conv.refreshes)
+
+    publisher = threading.Thread(target=publish, name="govbot-answer-metrics", daemon=True)
+    publisher.start()
+    try:
+        return importlib.import_module(f"{__package__}.slack").serve_answers(conv, queue)
+    finally:
+        stop.set()
+        publisher.join()
+        metrics.publish(conv.refreshes)
+        queue.close()
+        conv.close()
+
+
+def _serve(
+    args: Namespace,
+    front_ends: tuple[str, ...] | None,
+    webchat: bool | None,
+    listener: Listener | None,
+    queue_path: Path | None = None,
+) -> int:
+    """One whole service process: alone, or `listener` of several (only the first builds and announces);
+    Slack questions go to the answer queue at `queue_path` when there is one."""
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
     if webchat is None:
         webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
@@ -384,7 +463,10 @@ def _serve(args: Namespace, front_ends: tuple[str, ...] | None, webchat: bool | 
     run_dir = listener.run_dir if listener else None
     try:
         conv = Conversation(kb)
-        app = create_app(conv, webchat=webchat, production=production, front_ends=front_ends, run_dir=run_dir)
+        queue = AnswerQueue(queue_path, limit_from_env()) if queue_path else None
+        app = create_app(
+            conv, webchat=webchat, production=production, front_ends=front_ends, run_dir=run_dir, answer_queue=queue
+        )
     except (ConfigError, ValueError) as exc:  # ValueError: a setting that does not parse (the message names it)
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2

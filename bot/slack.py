@@ -4,6 +4,12 @@ HTTP mode mounts POST /slack/events behind `slack_guard` (signatures checked on 
 dropped) in `govbot serve`'s application; Socket Mode runs the same app over Slack's websocket. Each
 listener turns its event into a `Turn`, awaits `Conversation.handle` and renders the `Reply`; Slack wants
 an ack within 3 s, so every answer is computed after the ack, off the event loop.
+
+With answer workers (`govbot serve`, GOVBOT_ANSWER_WORKERS above 0), questions — mentions, direct messages
+and /govbot — are not answered by the process that acknowledges them: it checks, queues (bot/answerqueue.py)
+and acknowledges, and `serve_answers` answers them in processes of their own at a lower CPU priority, so
+an ack never waits behind answers. Button clicks are still answered where they arrive (they are few, and
+their ack already comes first).
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
+import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +32,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -31,7 +41,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .conversation import Conversation
+from .answerqueue import AnswerQueue
+from .conversation import Conversation, reply_language
 from .settings import configure_logging, open_kb
 from .slack_blocks import (
     ACTION_CHOICE,
@@ -43,7 +54,7 @@ from .slack_blocks import (
     home_view,
     text_message,
 )
-from .slack_guard import events_handler
+from .slack_guard import check_signature, events_handler
 from .turn import Action, Choice, Feedback, More, Reply, Share, Turn, read_action
 
 __all__ = [
@@ -54,6 +65,8 @@ __all__ = [
     "run_socket_mode",
     "socket_handler",
     "api_base_url",
+    "serve_answers",
+    "BUSY",
 ]
 
 log = logging.getLogger("govbot.slack")
@@ -63,8 +76,17 @@ EVENTS_PATH = "/slack/events"
 LANGS = ("fr", "en")  # the App Home speaks both
 DEFAULT_API_URL = "https://slack.com/api/"
 WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
-BACKLOG_LIMIT = 32  # answers in progress before new deliveries wait a little for their ack
+BACKLOG_LIMIT = 32  # in-process answers in progress before new deliveries wait a little for their ack
 BACKLOG_WAIT = 1.5  # the longest that wait lasts: Slack wants its ack within 3 s
+ANSWERS_AT_ONCE = 8  # questions one answer worker has in flight: posting waits on the network, not the CPU
+# Seconds an idle answer worker sleeps between looks at the queue, doubling from the first to the second.
+POLL_FIRST, POLL_MOST = 0.002, 0.05
+# What a full answer queue replies at once. Here rather than in knowledge/phrases.py only because that file
+# was out of this change's reach: it belongs there, beside "rate_limited".
+BUSY = {
+    "fr": "Je reçois beaucoup de questions en ce moment : reposez la vôtre dans une minute, s'il vous plaît.",
+    "en": "I am getting a lot of questions right now: please ask yours again in a minute.",
+}
 Message = dict[str, Any]
 
 
@@ -110,10 +132,13 @@ def render(reply: Reply, *, share: bool = False, asked_by: str | None = None) ->
     return answer_message(reply.answer, question=reply.question, as_of=reply.as_of, share=share, asked_by=asked_by)
 
 
-async def _send(outlet: Outlet, reply: Reply) -> None:
-    """An answer where it was asked, everything else to the asker only; a refresh reports when it ends."""
+async def _send(outlet: Outlet, reply: Reply, sent: Callable[[], None] | None = None) -> None:
+    """An answer where it was asked, everything else to the asker only; a refresh reports when it ends.
+    `sent` is called once the reply is out, before any background work."""
     send = outlet.note if reply.private else outlet.post
     await _deliver(send(render(reply, share=outlet.ephemeral)), reply.kind)
+    if sent is not None:
+        sent()
     if reply.background is not None:
         report = await reply.background()
         await _deliver(outlet.note(text_message(report, reply.lang)), "refresh report")
@@ -180,10 +205,105 @@ class _Backlog:
                 self._room.set()
 
 
-def _dedupe(conv: Conversation, backlog: _Backlog) -> Callable[..., Awaitable[BoltResponse | None]]:
+def _job(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A question for the answer queue (a mention, a direct message, /govbot), or None for anything else."""
+    if body.get("command") == "/govbot":
+        return {"kind": "command", "user": body.get("user_id", ""), "channel": body.get("channel_id", ""),
+                "text": body.get("text", ""), "response_url": body.get("response_url", "")}  # fmt: skip
+    event = body.get("event") or {}
+    if body.get("type") != "event_callback" or not _is_user_message(event):
+        return None
+    job = {"user": event["user"], "channel": event.get("channel", ""), "text": event.get("text", "")}
+    if event.get("type") == "app_mention":
+        return {"kind": "channel", "thread": event.get("thread_ts") or event.get("ts"), **job}
+    if event.get("type") == "message" and event.get("channel_type") == "im":
+        return {"kind": "dm", "thread": event.get("thread_ts"), **job}
+    return None
+
+
+def _outlet(job: dict[str, Any], client: AsyncWebClient) -> Outlet:
+    """Where a queued question's reply goes: the place `_job` noted."""
+    if job["kind"] == "command":
+        return _ephemeral(AsyncRespond(response_url=job["response_url"]))
+    where = _in_dm if job["kind"] == "dm" else _in_channel
+    return where(client, job["channel"], job.get("thread"), job["user"])
+
+
+class _Queuer:
+    """Queues questions for the answer workers; when the queue is full, tells the asker at once to try again."""
+
+    def __init__(self, queue: AnswerQueue, client: AsyncWebClient) -> None:
+        self.queue, self.client = queue, client
+        self._replying: set[asyncio.Task[None]] = set()
+
+    def __call__(self, job: Message) -> None:
+        if self.queue.put(job):
+            return
+        log.warning("slack answer queue full (%d questions): the asker is told to try again", self.queue.limit)
+        task = asyncio.create_task(self._busy(job))
+        self._replying.add(task)
+        task.add_done_callback(self._replying.discard)
+
+    async def _busy(self, job: Message) -> None:
+        """The BUSY reply in one plain HTTP call: slack_sdk's client costs several times the CPU, and this is
+        sent exactly when CPU is short. No retry: it is a courtesy, the question was not answered anyway."""
+        lang = reply_language(job["text"])
+        message = text_message(BUSY[lang], lang)
+        if job["kind"] == "command":
+            url, headers = job["response_url"], {}
+            payload = {"response_type": "ephemeral", "replace_original": False, **message}
+        else:
+            url, headers = f"{self.client.base_url}chat.postMessage", {"Authorization": f"Bearer {self.client.token}"}
+            payload = {"channel": job["channel"], **message}
+            if job.get("thread"):
+                payload["thread_ts"] = job["thread"]
+        session = self.client.session
+        if session is None:
+            return
+        try:
+            async with session.post(url, json=payload, headers=headers) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack busy reply not delivered: %s", type(exc).__name__)
+
+
+def _queueing(
+    guarded: Callable[[web.Request], Awaitable[web.StreamResponse]], conv: Conversation, queue: _Queuer, secret: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """POST /slack/events when answer workers run: a signed event with a question is checked, filtered for
+    duplicates, queued and acknowledged here, without bolt (its dispatch costs as much as all the rest of
+    an ack); anything else (a slash command, a button, a bad signature) goes through `guarded` as before.
+    Unsigned or stale requests are left to `guarded`, which refuses them."""
+    key = secret.encode()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = request.headers
+        stamp, signature = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        if request.content_type == "application/json" and not check_signature(key, stamp, signature, body, time.time()):
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = None
+            event_id = payload.get("event_id") if isinstance(payload, dict) else None
+            if isinstance(event_id, str) and event_id and (job := _job(payload)) is not None:
+                if conv.first_time(f"slack:event:{event_id}"):  # a retry or a replay is acknowledged, not run
+                    queue(job)
+                return web.Response(status=200)
+        return await guarded(request)
+
+    return handle
+
+
+def _dedupe(
+    conv: Conversation, backlog: _Backlog, queue: _Queuer | None
+) -> Callable[..., Awaitable[BoltResponse | None]]:
     """A global middleware: one answer per event, whatever Slack redelivers (HTTP retries, Socket Mode
     retry_attempt). It must still ack: a middleware that returns nothing leaves the envelope pending
-    and Slack keeps retrying."""
+    and Slack keeps retrying.
+
+    With a `queue`, a question is queued before it is acknowledged (an acked question is never lost) and
+    acknowledged without going through bolt's listeners (`_Queuer` says what a full queue does)."""
 
     async def dedupe(request: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
@@ -193,6 +313,9 @@ def _dedupe(conv: Conversation, backlog: _Backlog) -> Callable[..., Awaitable[Bo
                 return BoltResponse(status=200, body="")
         elif request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")  # a retry we cannot match to its first delivery
+        if queue is not None and (job := _job(body)) is not None:
+            queue(job)
+            return BoltResponse(status=200, body="")
         await backlog.room()
         return await next()
 
@@ -210,9 +333,9 @@ def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, Ac
     return body["user"]["id"], channel, read_action(action.get("value"))
 
 
-def _register(app: AsyncApp, conv: Conversation) -> None:
+def _register(app: AsyncApp, conv: Conversation, queue: AnswerQueue | None) -> None:
     backlog = _Backlog()
-    app.middleware(_dedupe(conv, backlog))
+    app.middleware(_dedupe(conv, backlog, _Queuer(queue, app.client) if queue is not None else None))
 
     async def converse(outlet: Outlet, turn: Turn) -> None:
         async with backlog.answering():
@@ -314,9 +437,15 @@ def _register(app: AsyncApp, conv: Conversation) -> None:
 
 
 def build_slack_app(
-    conv: Conversation, *, token: str, signing_secret: str | None = None, api_url: str | None = None
+    conv: Conversation,
+    *,
+    token: str,
+    signing_secret: str | None = None,
+    api_url: str | None = None,
+    queue: AnswerQueue | None = None,
 ) -> AsyncApp:
-    """The bolt app with govbot's listeners. Without a signing secret it is for Socket Mode only."""
+    """The bolt app with govbot's listeners. Without a signing secret it is for Socket Mode only; with a
+    `queue`, questions are queued for the answer workers instead of answered here."""
     app = AsyncApp(
         name="govbot-slack",  # also a logger name: must not be "govbot", the project's own logger
         token=token,
@@ -326,24 +455,32 @@ def build_slack_app(
     )
     # Configured on bolt's own client (passing `client=` warns when SLACK_BOT_TOKEN is set); bolt copies
     # the base URL and retry handlers onto the per-request client every listener receives.
-    app.client.base_url = api_base_url(api_url)
-    # The stock client retries connection errors only; a 429 would lose the answer.
-    app.client.retry_handlers = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=1),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-    ]
-    _register(app, conv)
+    _configure(app.client, api_url)
+    _register(app, conv, queue)
     return app
 
 
-def mount(app: web.Application, conv: Conversation) -> bool:
-    """Add POST /slack/events when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set."""
+def _configure(client: AsyncWebClient, api_url: str | None) -> None:
+    client.base_url = api_base_url(api_url)
+    # The stock client retries connection errors only; a 429 would lose the answer.
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=1),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+    ]
+
+
+def mount(app: web.Application, conv: Conversation, queue: AnswerQueue | None = None) -> bool:
+    """Add POST /slack/events when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set; questions go to `queue`
+    when there is one (answer workers run), else are answered in this process."""
     token = os.environ.get("SLACK_BOT_TOKEN")
     secret = os.environ.get("SLACK_SIGNING_SECRET")
     if not (token and secret):
         return False
-    bolt = build_slack_app(conv, token=token, signing_secret=secret)
-    app.router.add_post(EVENTS_PATH, events_handler(bolt, conv, secret))
+    bolt = build_slack_app(conv, token=token, signing_secret=secret, queue=queue)
+    handler = events_handler(bolt, conv, secret)
+    if queue is not None:
+        handler = _queueing(handler, conv, _Queuer(queue, bolt.client), secret)
+    app.router.add_post(EVENTS_PATH, handler)
     app.cleanup_ctx.append(partial(_web_api_session, bolt))
     return True
 
@@ -354,6 +491,56 @@ async def _web_api_session(bolt: AsyncApp, _app: web.Application | None = None) 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT)) as session:
         bolt.client.session = session
         yield
+
+
+async def _answer(conv: Conversation, queue: AnswerQueue, client: AsyncWebClient, job_id: int, job: Message) -> None:
+    # Done once the reply is posted: a refresh the question started runs on, and is not started again
+    # should this worker die during it (done twice after a failure in that refresh is harmless).
+    done = partial(queue.done, job_id)
+    try:
+        turn = _turn(conv, job["user"], job["channel"], job["text"])
+        await _send(_outlet(job, client), await conv.handle(turn), sent=done)
+    except Exception:  # a job that cannot be answered must not come back forever
+        log.exception("slack queued question not answered")
+        done()
+
+
+async def _answer_queue(conv: Conversation, queue: AnswerQueue, token: str, api_url: str | None) -> None:
+    """Take questions from `queue` and answer them, ANSWERS_AT_ONCE at a time, until SIGTERM or SIGINT;
+    the questions in flight are finished first."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = AsyncWebClient(token=token, logger=_bolt_logger())
+    _configure(client, api_url)
+    in_flight: set[asyncio.Task[None]] = set()
+    owner, pause = os.getpid(), POLL_FIRST
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT)) as session:
+        client.session = session
+        while not stop.is_set():
+            if len(in_flight) >= ANSWERS_AT_ONCE:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            taken = queue.take(owner)
+            if taken is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                pause = min(pause * 2, POLL_MOST)
+                continue
+            pause = POLL_FIRST
+            task = asyncio.create_task(_answer(conv, queue, client, *taken))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.wait(in_flight)
+
+
+def serve_answers(conv: Conversation, queue: AnswerQueue) -> int:
+    """An answer worker's life (bot/workers.py forks it): answer queued Slack questions until SIGTERM."""
+    token = os.environ.get("SLACK_BOT_TOKEN", "")
+    asyncio.run(_answer_queue(conv, queue, token, None))
+    return 0
 
 
 def socket_handler(

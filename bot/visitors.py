@@ -17,10 +17,12 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, SharedRateLimiter
 
 __all__ = ["Visitors", "Visitor", "client_address", "parse_networks", "ISSUE_PER_ADDRESS", "ISSUE_GLOBAL"]
 
@@ -86,6 +88,10 @@ def forwarded_https(request: web.BaseRequest, proxies: tuple[Network, ...]) -> b
     return request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() == "https"
 
 
+class Limiter(Protocol):
+    def allow(self, key: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Visitor:
     """Who is asking: `user` keys the rate limit and the log; `new_id` is a cookie to set ('' for none)."""
@@ -102,19 +108,28 @@ class Visitors:
     sign: Callable[[str], str]
     proxies: tuple[Network, ...] = ()
     admin_hours: float = ADMIN_HOURS
-    per_address: RateLimiter = field(default_factory=lambda: RateLimiter(ISSUE_PER_ADDRESS))
-    everyone: RateLimiter = field(default_factory=lambda: RateLimiter(ISSUE_GLOBAL, max_keys=1))
+    per_address: Limiter = field(default_factory=lambda: RateLimiter(ISSUE_PER_ADDRESS))
+    everyone: Limiter = field(default_factory=lambda: RateLimiter(ISSUE_GLOBAL, max_keys=1))
     clock: Callable[[], float] = time.time
 
     @classmethod
-    def from_env(cls, sign: Callable[[str], str], environ: Mapping[str, str]) -> Visitors:
-        """From GOVBOT_TRUSTED_PROXIES and GOVBOT_WEB_ADMIN_HOURS; a ValueError names a setting that does not parse."""
+    def from_env(cls, sign: Callable[[str], str], environ: Mapping[str, str], limits: Path | None = None) -> Visitors:
+        """From GOVBOT_TRUSTED_PROXIES and GOVBOT_WEB_ADMIN_HOURS; a ValueError names a setting that does not parse.
+
+        `limits` (the knowledge's `ratelimit.LIMITS_FILE`) keeps the issuing quotas in SQLite, shared by every
+        process serving that knowledge: with per-process quotas, N listeners would issue N times as many ids.
+        """
         raw = environ.get("GOVBOT_WEB_ADMIN_HOURS", "").strip()
         try:
             hours = float(raw) if raw else ADMIN_HOURS
         except ValueError:
             raise ValueError(f"GOVBOT_WEB_ADMIN_HOURS must be a number of hours, not {raw!r}") from None
-        return cls(sign, parse_networks(environ.get("GOVBOT_TRUSTED_PROXIES", "")), hours)
+        proxies = parse_networks(environ.get("GOVBOT_TRUSTED_PROXIES", ""))
+        if limits is None:
+            return cls(sign, proxies, hours)
+        per_address = SharedRateLimiter(limits, ISSUE_PER_ADDRESS, name="issue-address")
+        everyone = SharedRateLimiter(limits, ISSUE_GLOBAL, name="issue-all")
+        return cls(sign, proxies, hours, per_address, everyone)
 
     def new_id(self, token: str | None = None, issued: int | None = None) -> str:
         token = token or secrets.token_urlsafe(18)

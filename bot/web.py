@@ -23,6 +23,7 @@ from knowledge import Answer, KnowledgeMissing
 from knowledge.phrases import say
 
 from .conversation import ADMIN_COMMANDS, Conversation, knowledge_date, parse_command
+from .ratelimit import LIMITS_FILE
 from .turn import Choice, Feedback, Kind, Reply, Turn
 from .visitors import Visitor, Visitors
 
@@ -254,7 +255,7 @@ def add_routes(app: web.Application, conv: Conversation, *, production: bool = F
     `production` makes the visitor cookie Secure whatever the request says (the service is behind HTTPS).
     """
     app[CONVERSATION] = conv
-    app[VISITORS] = Visitors.from_env(conv.log.sign, os.environ)
+    app[VISITORS] = Visitors.from_env(conv.log.sign, os.environ, limits=conv.kb.path / LIMITS_FILE)
     app[PRODUCTION] = production
     app[_TEMPLATE] = (STATIC / "index.html").read_text(encoding="utf-8")
     app.router.add_get("/", _page)

@@ -11,6 +11,11 @@ every process's figures through small files in a run directory (`metrics.Metrics
 This process only supervises: it reserves the port, forks the listeners before it has any thread or
 open database (so a fork copies nothing shared), restarts one that dies, and on SIGTERM or Ctrl-C asks
 them all to finish their requests in flight, then waits for them.
+
+It also forks the answer workers (GOVBOT_ANSWER_WORKERS, bot/answerqueue.py): processes that answer the
+questions listeners have queued, at a lower CPU priority (`ANSWER_NICE`), so that when the cores are
+busy the scheduler runs acknowledgements first. One that dies gets its unfinished questions back
+(`Answerers.released`) before it is replaced.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import shutil
 import signal
 import socket
@@ -30,7 +36,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["Listener", "supervise", "reserve_port", "RESTART_PAUSE"]
+__all__ = ["Listener", "Answerers", "supervise", "reserve_port", "RESTART_PAUSE", "ANSWER_NICE"]
 
 log = logging.getLogger("govbot.workers")
 
@@ -38,6 +44,9 @@ log = logging.getLogger("govbot.workers")
 RESTART_PAUSE = 1.0
 # Seconds a listener has to come up (open the knowledge, mount the front ends, listen) before it is given up.
 START_TIMEOUT = 60.0
+# Added to an answer worker's nice value: its CPU weight becomes about a tenth of a listener's (Linux CFS
+# weights 1024 at nice 0, 110 at nice 10), so a listener with an ack to send almost always runs first.
+ANSWER_NICE = 10
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,17 @@ def reserve_port(host: str, port: int) -> socket.socket:
     return sock
 
 
+@dataclass(frozen=True)
+class Answerers:
+    """The answer workers to run beside the listeners: how many, what each runs (given the run directory,
+    where it publishes its metrics like a listener), and what to call with a dead worker's pid (None at
+    start: every worker of an earlier run is gone)."""
+
+    count: int
+    target: Callable[[Path], int]
+    released: Callable[[int | None], None]
+
+
 class _Stop:
     """Set by SIGTERM or SIGINT in the supervisor."""
 
@@ -89,8 +109,23 @@ def _child(target: Callable[[Listener], int], listener: Listener) -> None:
     raise SystemExit(target(listener))
 
 
-def supervise(count: int, host: str, port: int, target: Callable[[Listener], int], *, shutdown_timeout: float) -> int:
-    """Run `target` in `count` forked processes until SIGTERM or Ctrl-C; returns the exit code.
+def _answerer(target: Callable[[Path], int], run_dir: Path) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.nice(ANSWER_NICE)
+    raise SystemExit(target(run_dir))
+
+
+def supervise(
+    count: int,
+    host: str,
+    port: int,
+    target: Callable[[Listener], int],
+    *,
+    shutdown_timeout: float,
+    answerers: Answerers | None = None,
+) -> int:
+    """Run `target` in `count` forked processes (and `answerers`) until SIGTERM or Ctrl-C; returns the exit code.
 
     A listener that exits before it listens (a setting that does not parse, a port taken) stops them all
     with its exit code: every other one would fail the same way.
@@ -102,6 +137,7 @@ def supervise(count: int, host: str, port: int, target: Callable[[Listener], int
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     slots: dict[int, tuple[multiprocessing.process.BaseProcess, Listener, float]] = {}
+    workers: dict[int, tuple[multiprocessing.process.BaseProcess, float]] = {}
 
     def start(index: int) -> None:
         listener = Listener(index, bound, run_dir, context.Event())
@@ -109,14 +145,45 @@ def supervise(count: int, host: str, port: int, target: Callable[[Listener], int
         process.start()
         slots[index] = (process, listener, time.monotonic())
 
+    def start_answerer(index: int) -> None:
+        assert answerers is not None
+        process = context.Process(target=_answerer, args=(answerers.target, run_dir), name=f"govbot-answerer-{index}")
+        process.start()
+        workers[index] = (process, time.monotonic())
+
+    def replace_dead_answerers() -> None:
+        for index, (process, started) in list(workers.items()):
+            if process.is_alive() or stop.asked or answerers is None:
+                continue
+            log.warning(
+                "answer worker %d (pid %s) exited with %s: starting another", index, process.pid, process.exitcode
+            )
+            answerers.released(process.pid)
+            time.sleep(max(0.0, RESTART_PAUSE - (time.monotonic() - started)))
+            start_answerer(index)
+
     code = 0
     try:
-        for index in range(count):
-            start(index)
-        log.info("%d listening processes on port %d (pids %s)", count, bound, [p.pid for p, _, _ in slots.values()])
+        if answerers is not None:
+            answerers.released(None)
+        start(0)
+        log.info(
+            "%d listening processes on port %d (the first, pid %s, before the others)", count, bound, slots[0][0].pid
+        )
         while not stop.asked:
             sentinels = [process.sentinel for process, _, _ in slots.values()]
+            sentinels += [process.sentinel for process, _ in workers.values()]
             multiprocessing.connection.wait(sentinels, timeout=0.5)
+            # The other processes start once the first listens: it has then created the knowledge
+            # directory's SQLite files, which two processes must not create at the same instant (switching
+            # a new file to WAL fails with "database is locked" while another opens it).
+            if len(slots) < count and slots[0][1].listening.is_set():
+                for index in range(1, count):
+                    start(index)
+            if answerers is not None and not workers and all(lis.listening.is_set() for _, lis, _ in slots.values()):
+                for index in range(answerers.count):
+                    start_answerer(index)
+            replace_dead_answerers()
             for index, (process, listener, started) in list(slots.items()):
                 if process.is_alive() or stop.asked:
                     continue
@@ -136,11 +203,12 @@ def supervise(count: int, host: str, port: int, target: Callable[[Listener], int
                     log.error("listener %d not listening after %.0f s: stopping", index, waited)
                     code, stop.asked = 1, True
     finally:
-        for process, _, _ in slots.values():
+        processes = [process for process, _, _ in slots.values()] + [process for process, _ in workers.values()]
+        for process in processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: each finishes its requests in flight (server.SHUTDOWN_TIMEOUT)
         deadline = time.monotonic() + shutdown_timeout + 5
-        for process, _, _ in slots.values():
+        for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
