@@ -164,10 +164,8 @@ def _teams(questions: list[str], service_url: str, sent: dict[str, float], run_i
 
 
 def _busy() -> set[str]:
-    """What the service says when its answer queue is full (only read when bot/slack.py exists)."""
-    from bot.slack import BUSY
-
-    return set(BUSY.values())
+    """What the service says when its answer queue is full."""
+    return {say("busy", lang) for lang in ("fr", "en")}
 
 
 def _tree_cpu(pid: int) -> float | None:

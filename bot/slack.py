@@ -41,6 +41,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from knowledge.phrases import say
+
 from .answerqueue import AnswerQueue
 from .conversation import Conversation, reply_language
 from .settings import configure_logging, open_kb
@@ -66,7 +68,6 @@ __all__ = [
     "socket_handler",
     "api_base_url",
     "serve_answers",
-    "BUSY",
 ]
 
 log = logging.getLogger("govbot.slack")
@@ -81,12 +82,6 @@ BACKLOG_WAIT = 1.5  # the longest that wait lasts: Slack wants its ack within 3 
 ANSWERS_AT_ONCE = 8  # questions one answer worker has in flight: posting waits on the network, not the CPU
 # Seconds an idle answer worker sleeps between looks at the queue, doubling from the first to the second.
 POLL_FIRST, POLL_MOST = 0.002, 0.05
-# What a full answer queue replies at once. Here rather than in knowledge/phrases.py only because that file
-# was out of this change's reach: it belongs there, beside "rate_limited".
-BUSY = {
-    "fr": "Je reçois beaucoup de questions en ce moment : reposez la vôtre dans une minute, s'il vous plaît.",
-    "en": "I am getting a lot of questions right now: please ask yours again in a minute.",
-}
 Message = dict[str, Any]
 
 
@@ -248,7 +243,7 @@ class _Queuer:
         """The BUSY reply in one plain HTTP call: slack_sdk's client costs several times the CPU, and this is
         sent exactly when CPU is short. No retry: it is a courtesy, the question was not answered anyway."""
         lang = reply_language(job["text"])
-        message = text_message(BUSY[lang], lang)
+        message = text_message(say("busy", lang), lang)
         if job["kind"] == "command":
             url, headers = job["response_url"], {}
             payload = {"response_type": "ephemeral", "replace_original": False, **message}

@@ -311,6 +311,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "Vous posez beaucoup de questions d'un coup ; réessayez dans une minute.",
         "You are asking a lot at once; please try again in a minute.",
     ),
+    "busy": (
+        "Je reçois beaucoup de questions en ce moment : reposez la vôtre dans une minute, s'il vous plaît.",
+        "I am getting a lot of questions right now: please ask yours again in a minute.",
+    ),
     "error": (
         "Désolé, une erreur m'empêche de répondre (réf. {ref}). Réessayez dans un instant.",
         "Sorry, an error stopped me from answering (ref. {ref}). Please try again shortly.",

@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.slack import BUSY
+from knowledge.phrases import say
 from tests.reliability.test_multiprocess import PROXIES, SECRET, _event, _listening, _post, _signed
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc to see which process serves")
@@ -45,7 +45,7 @@ class SlackApi:
         if request.match_info["method"] == "auth.test":
             return web.json_response({"ok": True, "user_id": "UGOVBOT", "bot_id": "BGOVBOT", "team_id": "T1"})
         body = await request.json() if request.content_type == "application/json" else dict(await request.post())
-        if body.get("text") not in BUSY.values():
+        if body.get("text") not in {say("busy", lang) for lang in ("fr", "en")}:
             self.held += 1
             await self.hold.wait()
             self.held -= 1
@@ -128,7 +128,7 @@ async def test_acks_return_while_the_answer_worker_is_stuck_and_a_full_queue_say
         # The queue holds 3 (GOVBOT_ANSWER_QUEUE): the fourth is acknowledged too, and told to come back.
         assert await _ask(session, service, "EvFULL", "1700000000.000109") == 200
         await _until(lambda: fake.answers("1700000000.000109"), "the busy reply")
-        assert fake.answers("1700000000.000109") == [BUSY["fr"]], "in the question's language"
+        assert fake.answers("1700000000.000109") == [say("busy", "fr")], "in the question's language"
         assert fake.held == 3 and not fake.answers("1700000000.000100"), "the three answers are still held"
         fake.hold.set()
         threads = [f"1700000000.00010{n}" for n in range(3)]
