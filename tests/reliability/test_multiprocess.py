@@ -258,11 +258,13 @@ async def test_a_killed_listener_leaves_the_service_answering_and_is_replaced(se
     # Connections queued on its socket when it died are lost with it; once it is gone, none reach it.
     while _listening(service.port, [victim]):
         await asyncio.sleep(0.01)
-    async with aiohttp.ClientSession() as session:  # new connections: the kernel sends them to live listeners
-        for n in range(10):
-            assert await _post(session, service.url + "/api/chat", {"question": f"Qui pilote l'objectif {n} ?"}) == 200
+    async with aiohttp.ClientSession() as session:  # a new connection: the kernel sends it to the live listener
+        assert await _post(session, service.url + "/api/chat", {"question": "Qui pilote l'objectif 1 ?"}) == 200
     await service.both_listening()
     assert survivor in service.listeners() and victim not in service.listeners()
+    async with aiohttp.ClientSession() as session:  # and the replacement answers its share too
+        for n in range(10):
+            assert await _post(session, service.url + "/api/chat", {"question": f"Qui pilote l'objectif {n} ?"}) == 200
 
 
 async def test_a_refresh_is_seen_by_every_listener(service: Service, tmp_path: Path) -> None:
