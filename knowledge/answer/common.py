@@ -266,6 +266,23 @@ def _texts(value: Any) -> list[str]:
     return [str(value)] if isinstance(value, (str, int, float)) else []
 
 
+def list_answer(
+    lang: str, kind: str, heading: str, rows: list[dict[str, Any]], lines: list[str], total: int, sources: int = 5
+) -> Answer:
+    """A list of records of one kind: its lines, "and N more" when cut, the records as results."""
+    if total > len(rows):
+        lines = [*lines, say("list_more", lang, more=total - len(rows))]
+    return Answer(
+        intent="list",
+        lang=lang,
+        title=say("list_title", lang, what=heading, count=total),
+        text="\n".join(lines),
+        sources=_dedupe([s for r in rows for s in _sources(kind, r)])[:sources],
+        confidence=0.9,
+        results=[_result(kind, r) for r in rows],
+    )
+
+
 def _result(kind: str, record: dict[str, Any]) -> dict[str, str]:
     return {"kind": kind, "id": record["id"], "title": title_of(kind, record), "url": record["url"]}
 

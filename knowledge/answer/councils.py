@@ -26,6 +26,7 @@ from .common import (
     _result,
     _says_fact,
     _sources,
+    list_answer,
 )
 from .fallbacks import _passage, _unknown
 from .filters import EXPLICIT_OWNER, FRAME
@@ -201,17 +202,7 @@ def _decision_list(q: Question, reader: Reader, found: list[Candidate], since: b
         council = reader.record("councils", d["council"]) if d.get("council") else None
         where_taken = f" ({title_of('councils', council)})" if council else f" ({d['date']})"
         lines.append(_decision_line(d, lang) + where_taken)
-    if total > len(rows):
-        lines.append(say("list_more", lang, more=total - len(rows)))
-    return Answer(
-        intent="list",
-        lang=lang,
-        title=say("list_title", lang, what=heading, count=total),
-        text="\n".join(lines),
-        sources=_dedupe([s for d in rows for s in _sources("decisions", d)])[:6],
-        confidence=0.9,
-        results=[_result("decisions", d) for d in rows],
-    )
+    return list_answer(lang, "decisions", heading, rows, lines, total, sources=6)
 
 
 def _decision_owner(q: Question, reader: Reader, found: list[Candidate]) -> Candidate | None:
@@ -315,17 +306,7 @@ def _council_list(q: Question, reader: Reader) -> Answer | None:
     if not rows:
         return None
     lines = [f"• {title_of('councils', r)}" + (f" ({r['date']})" if r.get("date") else "") for r in rows]
-    if total > len(rows):
-        lines.append(say("list_more", lang, more=total - len(rows)))
-    return Answer(
-        intent="list",
-        lang=lang,
-        title=say("list_title", lang, what=heading, count=total),
-        text="\n".join(lines),
-        sources=_dedupe([s for r in rows for s in _sources("councils", r)])[:5],
-        confidence=0.9,
-        results=[_result("councils", r) for r in rows],
-    )
+    return list_answer(lang, "councils", heading, rows, lines, total)
 
 
 def _decision_topic(q: Question, council_words: set[str]) -> list[str]:

@@ -14,7 +14,7 @@ from ..store import Reader, title_of
 from ..text import STOPWORDS, fold
 from ..understand import Candidate, Question
 from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
-from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix
+from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix, list_answer
 
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
 
@@ -374,14 +374,4 @@ def _programme_list(q: Question, reader: Reader) -> Answer | None:
         return None
     heading = say("programmes_" + column, lang, when=date_words(q.when, lang))
     lines = [f"• {title_of('programmes', r)} ({r[column]})" for r in rows]
-    if total > len(rows):
-        lines.append(say("list_more", lang, more=total - len(rows)))
-    return Answer(
-        intent="list",
-        lang=lang,
-        title=say("list_title", lang, what=heading, count=total),
-        text="\n".join(lines),
-        sources=_dedupe([s for r in rows for s in _sources("programmes", r)])[:5],
-        confidence=0.9,
-        results=[_result("programmes", r) for r in rows],
-    )
+    return list_answer(lang, "programmes", heading, rows, lines, total)
