@@ -109,6 +109,20 @@ def _holders(inodes: set[str], pids: list[int]) -> set[int]:
     return holders
 
 
+def _held(port: int, pids: list[int]) -> set[str]:
+    """The listening socket inodes on the port that one of `pids` holds."""
+    inodes = _sockets(port, listening=True)
+    held = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        held.add(target[8:-1])
+    return held
+
+
 def _listening(port: int, pids: list[int]) -> set[int]:
     return _holders(_sockets(port, listening=True), pids)
 
@@ -255,8 +269,12 @@ async def test_the_question_log_has_every_question_once(service: Service) -> Non
 async def test_a_killed_listener_leaves_the_service_answering_and_is_replaced(service: Service) -> None:
     victim, survivor = service.listeners()
     os.kill(victim, signal.SIGKILL)
-    # Connections queued on its socket when it died are lost with it; once it is gone, none reach it.
-    while _listening(service.port, [victim]):
+    # Connections queued on its socket when it died are lost with it; once it is gone, none reach it. Its file
+    # table goes before the kernel closes its socket (the close is deferred), so wait for the socket itself:
+    # until every listening socket on the port is held by a listener alive.
+    deadline = time.monotonic() + 30
+    while _sockets(service.port, listening=True) - _held(service.port, [p for p in service.listeners() if p != victim]):
+        assert time.monotonic() < deadline, "the killed listener's socket never closed"
         await asyncio.sleep(0.01)
     async with aiohttp.ClientSession() as session:  # a new connection: the kernel sends it to the live listener
         assert await _post(session, service.url + "/api/chat", {"question": "Qui pilote l'objectif 1 ?"}) == 200
