@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from . import tuning
-from .normalise import normalise, translate, vocabulary
+from .normalise import Vocabulary, normalise, translate, vocabulary
 from .store import Reader
 from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
 from .vocabulary import DECISION_WORDS, MONTHS, STATUS_WORDS, parse_date, parse_when
@@ -156,7 +156,7 @@ CUE_VOCABULARY: tuple[str, ...] = tuple(
             changements change nouveau directeur directrice president presidente delegue deleguee successeur
             predecesseur owner leads status progress objective objectives decided council committee programme
             late where stand which list show bonjour salut hello help aide merci coute coutent cout couts montant
-            budget participants echeance""".split(),
+            budget participants echeance rouge orange vert verte red amber green colour color couleur meteo""".split(),
             *sorted(_CUE_WORDS),
             *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
             *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),
@@ -254,7 +254,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
-    q.proper = _proper_names(text)
+    q.proper = [_as_corrected(w, vocab) for w in _proper_names(text)]
     # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
     named = vocab.names.intersection(plain.split())
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
@@ -310,6 +310,13 @@ def _proper_names(text: str) -> list[str]:
     words = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
     found = [fold(m[1]) for m in words]
     return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
+
+
+def _as_corrected(word: str, vocab: Vocabulary) -> str:
+    """A proper name corrected as the rest of the question is ("Brmueport" -> "brumeport"), when one word
+    comes back (a short form that expands to several stays as written)."""
+    corrected = normalise(word, vocab).split()
+    return corrected[0] if len(corrected) == 1 else word
 
 
 def _dotted(text: str) -> str:

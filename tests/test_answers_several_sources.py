@@ -225,3 +225,9 @@ def test_a_rule_a_number_or_a_country_the_records_do_not_give_is_i_dont_know(
     two_series: KnowledgeBase, question: str
 ) -> None:
     assert two_series.ask(question).intent == "unknown"
+
+
+def test_a_misspelt_proper_name_is_corrected_like_the_rest_of_the_question(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("workstatiion reneawl at Three Ruvers, is it movung?")  # "Ruvers" held as "rivers"
+    assert answer.results and answer.results[0]["id"] == "16"
+    assert two_series.ask("what clour is 3.1?").intent != "unknown"  # "clour" is a colour, not "cloud"
