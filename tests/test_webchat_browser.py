@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,13 @@ class Browser:
         return browser
 
     async def _attach(self, port_file: Path) -> None:
-        for _ in range(300):  # Chromium writes the file once DevTools listens (about a second)
-            if port_file.exists() and port_file.read_text().strip():
-                break
+        # Chromium writes the file once DevTools listens: about a second, but a first start on a busy 2-core
+        # machine took more than 15 s once (a fresh clone's whole suite running beside it).
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().strip()):
             if self.process.poll() is not None:
                 raise RuntimeError(f"Chromium exited with {self.process.returncode}")
+            assert time.monotonic() < deadline, "Chromium never opened DevTools"
             await asyncio.sleep(0.05)
         port = int(port_file.read_text().split()[0])
         async with self.session.get(f"http://127.0.0.1:{port}/json/list") as response:
