@@ -271,7 +271,7 @@ def council_asked(q: Any, reader: Reader, home: tuple[str, str] | None = None) -
     it names one): its number, the latest, or one dated by month or year, among councils whose name or aliases
     hold the question's council word (copil, comité, conseil, CNS...). None when no council fits, or several do."""
     found = councils_asked(q, reader, home)
-    return found[0] if len(found) == 1 or (found and (q.council or q.latest_council or not month_asked(q))) else None
+    return found[0] if len(found) == 1 else None  # several only when a month names two organisations' councils
 
 
 def councils_asked(q: Any, reader: Reader, home: tuple[str, str] | None = None) -> list[dict[str, Any]]:

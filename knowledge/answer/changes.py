@@ -20,17 +20,13 @@ def _named_change(candidates: list[Candidate]) -> bool:
     return any(c.how == "exact" and re.search(r"\b(chang|evolu|nouveau)", c.matched) for c in candidates[:3])
 
 
-def _family(record: dict[str, Any]) -> tuple[str, str]:
-    """Reports compare within one series: the same roadmap's, and in the national one the same source's (a
-    hospital group's plan loaded there has its own reviews)."""
-    return roadmaps.family(record)
-
-
 def names_a_series(reader: Reader, candidates: list[Candidate]) -> dict[str, Any] | None:
     """The organisation the question names whose source holds a series of reports ("la revue du GH3R")."""
     for c in candidates[:3]:
         if c.kind == "actors" and c.how == "exact" and (actor := reader.record("actors", c.id)):
-            if actor.get("source_title") and any(_family(r) == _family(actor) for r in _all_reports(reader)):
+            if actor.get("source_title") and any(
+                roadmaps.family(r) == roadmaps.family(actor) for r in _all_reports(reader)
+            ):
                 return actor
     return None
 
@@ -55,11 +51,11 @@ def _changes(
     dated = [r for r in reports if q.when and (r.get("published") or "").startswith(q.when)]
     series = report or names_a_series(reader, candidates or []) or (dated[0] if dated else None)
     if series:
-        reports = [r for r in reports if _family(r) == _family(series)]
-    newest = list(dict.fromkeys(_family(r) for r in reports))
+        reports = [r for r in reports if roadmaps.family(r) == roadmaps.family(series)]
+    newest = list(dict.fromkeys(roadmaps.family(r) for r in reports))
     if len(newest) > 1:
-        return _which_series(q, reader, [next(r for r in reports if _family(r) == f) for f in newest])
-    reports = [r for r in reports if _family(r) == newest[0]] if newest else reports
+        return _which_series(q, reader, [next(r for r in reports if roadmaps.family(r) == f) for f in newest])
+    reports = [r for r in reports if roadmaps.family(r) == newest[0]] if newest else reports
     if q.since:
         newer = [r for r in reports if (r.get("published") or "") >= q.since]
         older = [r for r in reports if (r.get("published") or "") < q.since]

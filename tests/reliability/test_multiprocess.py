@@ -96,31 +96,26 @@ def _sockets(port: int, *, listening: bool) -> set[str]:
     return found
 
 
+def _socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets a process holds open (none once it is gone)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    found.add(target[len("socket:[") : -1])
+    return found
+
+
 def _holders(inodes: set[str], pids: list[int]) -> set[int]:
     """Which of `pids` hold one of these socket inodes."""
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    holders = set()
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in wanted:
-                        holders.add(pid)
-    return holders
+    return {pid for pid in pids if _socket_inodes(pid) & inodes}
 
 
 def _held(port: int, pids: list[int]) -> set[str]:
     """The listening socket inodes on the port that one of `pids` holds."""
-    inodes = _sockets(port, listening=True)
-    held = set()
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    target = os.readlink(fd)
-                    if target.startswith("socket:[") and target[8:-1] in inodes:
-                        held.add(target[8:-1])
-    return held
+    return _sockets(port, listening=True) & {inode for pid in pids for inode in _socket_inodes(pid)}
 
 
 def _listening(port: int, pids: list[int]) -> set[int]:
