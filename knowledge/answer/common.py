@@ -86,11 +86,24 @@ def _intent(q: Question, kind: str) -> str:
     return "about"
 
 
+def _in_question(pattern: re.Pattern[str], q: Question) -> re.Match[str] | None:
+    """The pattern in the question as normalised, else as typed: a correction can turn a word the pattern
+    needs into another ("held" into "help", "peut" into "put")."""
+    return pattern.search(q.folded) or pattern.search(q.plain)
+
+
 # A fact a question asks for, and the record fields that hold it: a record without them cannot answer it
-# ("what is the budget of the nursing department?" is not answered by the department's description).
+# ("what is the budget of the nursing department?" is not answered by the department's description). A fact
+# with a shape (MONEY) is held too by a sentence of the record's text in that shape.
 _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(participants?|attendees?|attended|combien de (personnes|presents))\b"), ("participants",)),
-    (re.compile(r"\b(budget|montant|amount|cout|coute|cost|costs|how much)\b"), ("budget", "amount")),
+    (
+        re.compile(
+            r"\b(budget|montant|amount|cout|coute|coutent|cost|costs|how much|spend|spent|depense\w*|prix|price|"
+            r"tarif|thunes|argent|money)\b"
+        ),
+        ("budget", "amount"),
+    ),
     (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
     (
         re.compile(
@@ -105,7 +118,9 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
             r"\b(will replace|will succeed|va remplacer|remplacera|succedera|prochaine? (directeur|directrice|"
-            r"president\w*|dg)|next (director|head|president|ceo))\b"
+            r"president\w*|dg)|next (director|head|president|ceo)|who will|qui (sera|presidera|dirigera|"
+            r"pilotera)|qui va (presider|diriger|piloter|remplacer|succeder|prendre la (tete|direction|presidence))|"
+            r"will (chair|lead|head|run|direct))\b"
         ),
         ("successor",),
     ),
@@ -114,7 +129,7 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
             r"\b(je fais comment|comment je fais|what do i do|what should i do|marche plus|fonctionne plus|"
             r"not working|doesn t work|lost my|j ai perdu|reset my|reinitialiser|how do i|how can i|can i|"
             r"comment (je|on) (peux|peut|fais|fait|obtiens|obtient|obtenir|debloque)|puis je|unlock|debloquer|"
-            r"blocked|bloque|not detected|peut il|peut elle|allowed to|mandatory for|obligatoire pour|"
+            r"blocked|bloque|not detected|peut il|peut elle|peuvent ils|allowed to|mandatory for|obligatoire pour|"
             r"^(is|are) \w+( \w+)? mandatory)\b"
         ),
         ("support",),
@@ -127,7 +142,21 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         ("document",),
     ),
+    # A product, its maker or host: no record kind has a field for them (a text naming one says "éditeur").
+    (
+        re.compile(
+            r"\b(marques?|brand|vendors?|editeurs?|fournisseurs?|prestataires?|suppliers?|hebergeur|"
+            r"quel (dpi|logiciel|outil|produit)|which (dpi|software|tool|product)|what (software|tool|product))\b"
+        ),
+        ("vendor",),
+    ),
 )
+_MONEY_FIELDS = ("budget", "amount")
+_MONEY = re.compile(r"€|\beuros?\b")  # how a text states an amount ("2,4 M€", "6,4 millions d'euros")
+_VENDOR = re.compile(r"\b(editeur|fournisseur|prestataire|marque|vendor|supplier|hebergeur|heberge (par|chez))\b")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
 # "Combien de lits", "how many pharmacists": a count a record gives only when its text puts a number by that noun.
 _COUNT = re.compile(r"\b(?:combien (?:de |d )?|how many |nb (?:de |d )?|nombre (?:de |d )?)(\w+)")
 # A post the question asks for ("le RSSI de l'ANS") and the words of a person's title or unit that hold it: an
@@ -205,7 +234,7 @@ def lacks_asked_role(q: Question, actor: dict[str, Any], units: list[dict[str, A
 
 
 def _asked_fact(q: Question) -> tuple[str, ...]:
-    return next((fields for pattern, fields in _FACTS if pattern.search(q.folded)), ())
+    return next((fields for pattern, fields in _FACTS if _in_question(pattern, q)), ())
 
 
 def _fact_first(q: Question, record: dict[str, Any], answer: Answer) -> Answer:
@@ -225,37 +254,99 @@ def _says_fact(q: Question, record: dict[str, Any], text: str) -> bool:
 
 
 def _lacks_asked_fact(q: Question, record: dict[str, Any]) -> bool:
+    name = " ".join(_texts([record.get("name"), record.get("title"), record.get("aliases")]))
+    return lacks_fact_in(q, [str(record[f]) for f in _asked_fact(q) if record.get(f)], _texts(record), name)
+
+
+def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = "") -> bool:
+    """The asked fact is neither in `values` (the fields that hold it) nor said by a sentence of `texts` in its
+    shape (an amount, a maker's name, a number by the counted noun). A year asked ("spent in 2025") must be in
+    the value or the sentence that gives it (a budget for 2025-2027 is not what was spent in 2025), unless it is
+    a year of the record's `name` ("la feuille de route 2023-2027"); so must a rate ("annual", "par jour")."""
     fields = _asked_fact(q)
+    years = set(_YEAR.findall(q.plain)) - set(_YEAR.findall(name))
+    if fields == _MONEY_FIELDS:
+        said = [v for v in values if years <= set(_YEAR.findall(v)) and _says_rate(q, v)]
+        said += [
+            s
+            for s in _sentences(texts)
+            if _MONEY.search(s.lower()) and years <= set(_YEAR.findall(s)) and _says_rate(q, s)
+        ]
+        return not said
+    if fields == ("vendor",):
+        return not any(_VENDOR.search(fold(s)) for s in values + texts)
     if fields:
-        years = set(re.findall(r"\b(?:19|20)\d\d\b", q.folded))
-        # "spent in 2025": a figure the record does not date to that year is not the one asked
-        return not any(record.get(f) for f in fields) or not years <= set(
-            re.findall(r"\b(?:19|20)\d\d\b", " ".join(_texts(record)))
-        )
-    return _lacks_count(q, record)
+        return not values or not years <= set(_YEAR.findall(" ".join(texts)))
+    return _lacks_count(q, texts, years)
 
 
-def _lacks_count(q: Question, record: dict[str, Any]) -> bool:
-    """A count asked ("combien d'ETP") that the record's text does not give: no number within a few words of
-    the counted noun (its first five letters, so 'hopitaux' finds 'hôpital')."""
-    m = _COUNT.search(q.folded)
+# A sentence that denies something ("les sources ne relient pas cet arrêté au financement de 200 M€") states
+# no fact in the shape it holds.
+_DENIAL = re.compile(r"\b(ne|n) (\w+ ){1,3}(pas|plus|jamais|aucun|aucune)\b|\b(not|never|aucune?)\b")
+
+
+def _sentences(texts: list[str]) -> list[str]:
+    """The sentences of the texts that state something (a denial does not)."""
+    found = (s for t in texts for s in re.split(r"(?<=[.;!?])\s+|\s;\s|\n", t) if s.strip())
+    return [s for s in found if not _DENIAL.search(fold(s))]
+
+
+def _lacks_count(q: Question, texts: list[str], years: set[str]) -> bool:
+    """A count asked ("combien d'ETP") that no sentence of the texts gives: a number (not a year) within a few
+    words of the counted noun (its first five letters, so 'hopitaux' finds 'hôpital'), in a sentence that holds
+    the year asked, if any ("nb de DMP … depuis 2021" is not answered by "40 millions de DMP fin 2022")."""
+    m = _in_question(_COUNT, q)
     if not m or m[1] in ("de", "d", "temps"):
         return False
-    text = fold(" ".join(_texts(record))).split()
     # An English noun is looked for in the record's French too (the question's translated words).
     nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
-    spots = [i for i, w in enumerate(text) if any(w.startswith(n) for n in nouns)]
-    return not any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5])
+    for sentence in _sentences(texts):
+        if not years <= set(_YEAR.findall(sentence)):
+            continue
+        text = fold(sentence).split()
+        spots = [i for i, w in enumerate(text) if any(w.startswith(n) for n in nouns)]
+        if _says_rate(q, sentence) and any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5]):
+            return False
+    return True
+
+
+# A rate asked ("annual running cost", "combien de jours par semaine") and how a text states that rate: a total
+# is not a rate.
+_RATES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(rf"\b({asked})\b"), re.compile(rf"\b({said})\b"))
+    for asked, said in (
+        (
+            "annual|annuel\\w*|yearly|per year|a year|par an|each year|chaque annee",
+            "annuel\\w*|par an|per year|a year|chaque annee|yearly",
+        ),
+        ("monthly|per month|a month|par mois|mensuel\\w*", "par mois|mensuel\\w*|per month|a month|monthly"),
+        ("weekly|per week|a week|par semaine|hebdo\\w*", "par semaine|hebdo\\w*|per week|a week|weekly"),
+        ("daily|per day|a day|par jour|quotidien\\w*", "par jour|quotidien\\w*|per day|a day|daily"),
+        (
+            "par (etablissement|hopital|es|structure)|per (hospital|establishment|facility)",
+            "par (etablissement|hopital|es|structure)|per (hospital|establishment|facility)",
+        ),
+    )
+)
+
+
+def _says_rate(q: Question, text: str) -> bool:
+    """The text states the rate the question asks for, if it asks for one."""
+    return all(said.search(fold(text)) for asked, said in _RATES if _in_question(asked, q))
 
 
 _NUMBER_WORDS = frozenset(
     "un une deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente cent cents mille "
-    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty hundred thousand".split()
+    "dizaine dizaines vingtaine trentaine quarantaine cinquantaine soixantaine centaine centaines millier milliers "
+    "million millions milliard milliards "
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty hundred hundreds thousand "
+    "thousands dozen dozens".split()
 )
 
 
 def _is_number(word: str) -> bool:
-    return word in _NUMBER_WORDS or any(c.isdigit() for c in word)
+    """A figure or a number word; a year is a date, not a count."""
+    return word in _NUMBER_WORDS or (any(c.isdigit() for c in word) and not _YEAR.fullmatch(word))
 
 
 def _texts(value: Any) -> list[str]:
