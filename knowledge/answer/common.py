@@ -92,6 +92,8 @@ def _in_question(pattern: re.Pattern[str], q: Question) -> re.Match[str] | None:
     return pattern.search(q.folded) or pattern.search(q.plain)
 
 
+_DAY_FIELDS = ("date", "published")  # "la date exacte": a day, not a year
+
 # A fact a question asks for, and the record fields that hold it: a record without them cannot answer it
 # ("what is the budget of the nursing department?" is not answered by the department's description). A fact
 # with a shape (MONEY) is held too by a sentence of the record's text in that shape.
@@ -104,6 +106,7 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         ("budget", "amount"),
     ),
+    (re.compile(r"\b(date (exacte|precise)|exact date|precise date|quel jour|which day|what day)\b"), _DAY_FIELDS),
     (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
     (
         re.compile(
@@ -154,6 +157,11 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 _MONEY_FIELDS = ("budget", "amount")
 _MONEY = re.compile(r"€|\beuros?\b")  # how a text states an amount ("2,4 M€", "6,4 millions d'euros")
 _VENDOR = re.compile(r"\b(editeur|fournisseur|prestataire|marque|vendor|supplier|hebergeur|heberge (par|chez))\b")
+_DAY = re.compile(
+    r"\b\d{4} \d\d \d\d\b|\b\d{1,2} (1er )?(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|"
+    r"octobre|novembre|decembre|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december)\b"
+)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -275,6 +283,8 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
         return not said
     if fields == ("vendor",):
         return not any(_VENDOR.search(fold(s)) for s in values + texts)
+    if fields == _DAY_FIELDS:
+        return not any(_DAY.search(fold(v)) for v in values)
     if fields:
         return not values or not years <= set(_YEAR.findall(" ".join(texts)))
     return _lacks_count(q, texts, years)
@@ -283,6 +293,37 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
 # A sentence that denies something ("les sources ne relient pas cet arrêté au financement de 200 M€") states
 # no fact in the shape it holds.
 _DENIAL = re.compile(r"\b(ne|n) (\w+ ){1,3}(pas|plus|jamais|aucun|aucune)\b|\b(not|never|aucune?)\b")
+
+
+# Council numbers as written ("3e", "11th", "14ᵉ" folds to "14e"): a passage about the 14th is not the 3rd's.
+_ORDINALS = re.compile(r"\b(\d{1,2})(?:e|eme|er|ere|th|st|nd|rd)\b")
+# How a passage gives a number of people present: by one of these words.
+_PRESENT = ("particip", "person", "present", "membre", "attend")
+
+
+def passage_lacks_fact(q: Question, hit: dict[str, Any]) -> bool:
+    """A passage does not say the asked fact in its shape (an amount, a pay, a maker, a number by the counted
+    noun or by the people present, with the year and rate asked), or is not about the numbered council asked
+    ("le 3e CNS": a passage on the 14th)."""
+    text = f"{hit['title']}. {hit['heading']}. {hit['body']}"
+    asked = set(_ORDINALS.findall(q.plain))
+    if asked and not asked <= set(_ORDINALS.findall(fold(text))):
+        return True
+    fields = _asked_fact(q)
+    if fields == ("salary",):  # a pay is an amount
+        return not any(_MONEY.search(s.lower()) for s in _sentences([text]))
+    if fields == ("participants",):
+        return not any(
+            _is_number(w)
+            for s in _sentences([text])
+            if _says_rate(q, s)
+            for i, w in enumerate(fold(s).split())
+            if any(x.startswith(_PRESENT) for x in fold(s).split()[max(0, i - 4) : i + 5])
+        )
+    if fields in (_MONEY_FIELDS, ("vendor",)) or (not fields and _in_question(_COUNT, q)):
+        # A year of the document's title dates all it says ("au premier semestre" in June 2025's minutes).
+        return lacks_fact_in(q, [], [text], name=hit["title"])
+    return False
 
 
 def _sentences(texts: list[str]) -> list[str]:

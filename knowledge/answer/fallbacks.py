@@ -15,7 +15,7 @@ from ..text import clip, fold
 from ..tuning import NAME_TYPO
 from ..understand import Candidate, Question, coverage_of, understand
 from ..vocabulary import MONTHS
-from .common import PASSAGE_CHARS, _best_sentence, _intent, _result, _source
+from .common import PASSAGE_CHARS, _best_sentence, _intent, _result, _source, passage_lacks_fact
 
 
 def _passage(q: Question, reader: Reader) -> Answer | None:
@@ -39,6 +39,8 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
         said = fold(f"{hit['title']} {hit['heading']} {hit['body']}").split()
         if months and not months & {MONTHS[w] for w in said if w in MONTHS}:
             continue  # "le copil de décembre": the minutes of June do not say it
+        if passage_lacks_fact(q, hit):
+            continue  # a figure or a count asked, or a numbered council: the passage must say it
         if coverage * len(words) >= 2 and coverage > best_score:
             best, best_score = hit, coverage
     if best is None or best_score < 0.5:
