@@ -287,7 +287,7 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
         return not any(_DAY.search(fold(v)) for v in values)
     if fields:
         return not values or not years <= set(_YEAR.findall(" ".join(texts)))
-    return _lacks_count(q, texts, years)
+    return _lacks_count(q, texts, years, frozenset(fold(name).split()))
 
 
 # A sentence that denies something ("les sources ne relient pas cet arrêté au financement de 200 M€") states
@@ -327,25 +327,34 @@ def passage_lacks_fact(q: Question, hit: dict[str, Any]) -> bool:
 
 
 def _sentences(texts: list[str]) -> list[str]:
-    """The sentences of the texts that state something (a denial does not)."""
-    found = (s for t in texts for s in re.split(r"(?<=[.;!?])\s+|\s;\s|\n", t) if s.strip())
+    """The sentences of the texts that state something (a denial does not, nor an address)."""
+    found = (s for t in texts if not t.startswith("http") for s in re.split(r"(?<=[.;!?])\s+|\s;\s|\n", t) if s.strip())
     return [s for s in found if not _DENIAL.search(fold(s))]
 
 
-def _lacks_count(q: Question, texts: list[str], years: set[str]) -> bool:
+def _lacks_count(q: Question, texts: list[str], years: set[str], named: frozenset[str] = frozenset()) -> bool:
     """A count asked ("combien d'ETP") that no sentence of the texts gives: a number (not a year) within a few
-    words of the counted noun (its first five letters, so 'hopitaux' finds 'hôpital'), in a sentence that holds
-    the year asked, if any ("nb de DMP … depuis 2021" is not answered by "40 millions de DMP fin 2022")."""
+    words of the counted noun (its first five letters, so 'hopitaux' finds 'hôpital'; not a word of the record's
+    own name: "ASAFO-Pharma : 15 000 signalements" counts no pharmacists), in a sentence that holds the year
+    asked, if any ("nb de DMP … depuis 2021" is not answered by "40 millions de DMP fin 2022")."""
     m = _in_question(_COUNT, q)
     if not m or m[1] in ("de", "d", "temps"):
         return False
+
     # An English noun is looked for in the record's French too (the question's translated words).
+    def _other_name_word(word: str) -> bool:  # "pharma" of the name, not the "pharmaciens" counted
+        return word in named and word.rstrip("sx") != m[1].rstrip("sx")
+
     nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
     for sentence in _sentences(texts):
         if not years <= set(_YEAR.findall(sentence)):
             continue
         text = fold(sentence).split()
-        spots = [i for i, w in enumerate(text) if any(w.startswith(n) for n in nouns)]
+        spots = [
+            i
+            for i, w in enumerate(text)
+            if w.isalpha() and any(w.startswith(n) for n in nouns) and not _other_name_word(w)
+        ]
         if _says_rate(q, sentence) and any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5]):
             return False
     return True
