@@ -220,9 +220,40 @@ def lacks_people(q: Question, actor: dict[str, Any], units: list[dict[str, Any]]
     text says nothing of who leads it ("piloté par la DNS" would)."""
     if "owner" not in q.cues or any(a.get("people") for a in (actor, *units)):
         return False
-    return not re.search(
-        r"\b(presid|dirig|pilot|co pilot|direct|porte|chair|led by|head)", fold(" ".join(_texts(actor)))
-    )
+    text = fold(" ".join(_texts(actor)))
+    if _in_question(_TITLE, q):  # "le directeur de la DREES": "son directeur préside…" names a post, nobody in it
+        return not re.search(r"\b(presidee?s?|dirigee?s?|pilotee?s?|chaired|led|headed|run) (par|by)\b", text)
+    return not re.search(r"\b(presid|dirig|pilot|co pilot|direct|porte|chair|led by|head)", text)
+
+
+# A post named in a "who" question: the answer is the person in it, not what the organisation does.
+_TITLE = re.compile(r"\b(directeur|directrice|president|presidente|chef|cheffe|delegue|deleguee|director|chair)\b")
+
+
+# "Il bosse où maintenant ?", "what does she do now": what a person does today.
+_NOW = re.compile(r"\b(maintenant|aujourd hui|actuellement|desormais|now|today|currently|these days)\b")
+
+
+def lacks_current_post(q: Question, actor: dict[str, Any], matched: str) -> bool:
+    """What a former holder named in the question does now: the record says only the post they left."""
+    if not _in_question(_NOW, q):
+        return False
+    people = [p for p in actor.get("people") or [] if matched in (fold(p["name"]), fold(p["name"]).split()[-1])]
+    return bool(people) and all(p.get("until") for p in people)
+
+
+# A numbered part asked ("l'action 31", "axe R4", "mesure 12"): a record answers only when it is that part or
+# its text names it.
+_PART = re.compile(
+    r"\b(action|mesure|axe|axis|orientation|chantier|etape|step|phase|lot|vague|wave|domaine)s? (n )?([a-z]?\d{1,3})\b"
+)
+
+
+def lacks_part(q: Question, record: dict[str, Any]) -> bool:
+    asked = _in_question(_PART, q)
+    if not asked or fold(str(record.get("id", ""))).split()[-1:] == [asked[3]]:
+        return False
+    return f"{asked[1]} {asked[3]}" not in fold(" ".join(_texts(record)))
 
 
 def asks_role(q: Question) -> bool:

@@ -25,6 +25,8 @@ from .common import (
     _source,
     _sources,
     lacks_asked_role,
+    lacks_current_post,
+    lacks_part,
     lacks_people,
     lacks_predecessor,
     lacks_tenure,
@@ -38,10 +40,13 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
         return _unknown(q, reader, [])
     if _lacks_asked_fact(q, record):
         return _passage(q, reader) or _unknown(q, reader, [])
+    if lacks_part(q, record):  # "action 31 de Ma santé 2022": the roadmap's text names no such action
+        return _unknown(q, reader, [])
     if c.kind == "actors" and (
         lacks_asked_role(q, record, reader.units_of(c.id))
         or lacks_predecessor(q, record)
         or lacks_tenure(q, record, c.matched)
+        or lacks_current_post(q, record, c.matched)
         or lacks_people(q, record, reader.units_of(c.id))
     ):  # "le DRH du groupe", "son prédécesseur": a post or a person this organisation's record does not name
         return _unknown(q, reader, [])
