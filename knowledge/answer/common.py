@@ -92,6 +92,7 @@ def _in_question(pattern: re.Pattern[str], q: Question) -> re.Match[str] | None:
     return pattern.search(q.folded) or pattern.search(q.plain)
 
 
+_NEXT = re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b")
 _DAY_FIELDS = ("date", "published")  # "la date exacte": a day, not a year
 
 # A fact a question asks for, and the record fields that hold it: a record without them cannot answer it
@@ -137,7 +138,7 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         ("support",),
     ),
-    (re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b"), ("next",)),  # the future: no record is dated there
+    (_NEXT, ("next",)),  # the future: no record is dated there
     (
         re.compile(
             r"\b(pdf|envoyer|envoie|send me|texte officiel|pv officiel|quel numero|annexe \d+|article \d+|"
@@ -341,6 +342,8 @@ def passage_lacks_fact(q: Question, hit: dict[str, Any]) -> bool:
     if asked and not asked <= set(_ORDINALS.findall(fold(text))):
         return True
     fields = _asked_fact(q)
+    if fields == ("next",):  # the next meeting: a passage that speaks of one
+        return not _NEXT.search(fold(text))
     if fields == ("salary",):  # a pay is an amount
         return not any(_MONEY.search(s.lower()) for s in _sentences([text]))
     if fields == ("participants",):

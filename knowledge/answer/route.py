@@ -165,8 +165,8 @@ def compose(q: Question, reader: Reader) -> Answer:
 
 def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list[Candidate]:
     """Among the sure candidates, those that can give what is asked: an organisation whose people hold the post
-    asked ("le RSSI du GRADeS": the GRADeS that has one), and first the records that hold the asked fact ("how
-    much money for the CSIRT": the decision with an amount, before the objective)."""
+    asked ("le RSSI du GRADeS": the GRADeS that has one), and only the records that hold the asked fact ("how
+    much money for the CSIRT": the decision with an amount, not the objective)."""
     if asks_role(q):  # the organisations whose people hold the post, when some do; the unit that holds it
         holding = []
         for c in sure:
@@ -181,9 +181,8 @@ def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list
                 c if own or len(unit) != 1 else Candidate("actors", unit[0]["id"], c.score, c.matched, c.how)
             )
         sure = holding or sure
-    if _asked_fact(q):
-        holding = [c for c in sure if not _lacks_asked_fact(q, reader.record(c.kind, c.id) or {})]
-        sure = holding + [c for c in sure if c not in holding]
+    if _asked_fact(q):  # none that lacks it: "le prochain copil" is not asked back among the past ones
+        sure = [c for c in sure if not _lacks_asked_fact(q, reader.record(c.kind, c.id) or {})]
     return sure
 
 
