@@ -250,6 +250,31 @@ _PART = re.compile(
 )
 
 
+# Members asked by name ("liste des établissements labellisés", "quels sont les six établissements du GHT"):
+# the counted noun, when it is not a kind of record (lists of records are answered elsewhere).
+_MEMBERS = re.compile(
+    r"\b(?:liste des|list of|list the|quels sont les|quelles sont les|which are the|what are the|name the)"
+    r"(?: \w+)? (\w+)"
+)
+
+
+def lacks_members(q: Question, record: dict[str, Any]) -> bool:
+    """The members asked are not listed by the record: its text never names the noun just before a colon or a
+    list ("dans ses six établissements." gives a number, not the names)."""
+    asked = _in_question(_MEMBERS, q)
+    if not asked or asked[1] in _FRAME_WORDS or len(asked[1]) < 4:
+        return False
+    if asked[1].startswith(("person", "people", "membr", "member")) and record.get("people"):
+        return False  # "liste des personnes": the people the record names
+    stem = asked[1][:5]
+    return not any(re.search(rf"\b{stem}\w* ?(:|\()", t) for t in (fold_keep_colon(x) for x in _texts(record)))
+
+
+def fold_keep_colon(text: str) -> str:
+    """Folded, with the colons and brackets that open a list kept."""
+    return " ( ".join(" : ".join(fold(part) for part in chunk.split(":")) for chunk in text.split("("))
+
+
 def lacks_part(q: Question, record: dict[str, Any]) -> bool:
     asked = _in_question(_PART, q)
     if not asked or fold(str(record.get("id", ""))).split()[-1:] == [asked[3]]:

@@ -26,6 +26,7 @@ from .common import (
     _sources,
     lacks_asked_role,
     lacks_current_post,
+    lacks_members,
     lacks_part,
     lacks_people,
     lacks_predecessor,
@@ -40,7 +41,7 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
         return _unknown(q, reader, [])
     if _lacks_asked_fact(q, record):
         return _passage(q, reader) or _unknown(q, reader, [])
-    if lacks_part(q, record):  # "action 31 de Ma santé 2022": the roadmap's text names no such action
+    if lacks_part(q, record) or lacks_members(q, record):  # "action 31 de Ma santé 2022", "liste des …"
         return _unknown(q, reader, [])
     if c.kind == "actors" and (
         lacks_asked_role(q, record, reader.units_of(c.id))
