@@ -342,6 +342,8 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
         return not any(_VENDOR.search(fold(s)) for s in values + texts)
     if fields == _DAY_FIELDS:
         return not any(_DAY.search(fold(v)) for v in values)
+    if fields == ("participants",) and not values and _in_question(_COUNT, q):
+        fields = ()  # "la DNS c'est combien de personnes ?": a count its text may give
     if fields:
         return not values or not years <= set(_YEAR.findall(" ".join(texts)))
     return _lacks_count(q, texts, years, frozenset(fold(name).split()))

@@ -1,0 +1,66 @@
+"""'I don't know' when the record named does not hold what is asked, and the answer when it does (near misses).
+
+Over the bundled knowledge and the fictional group plan (bench/data), as the dev question sets are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.eval import build_kb
+from knowledge import KnowledgeBase
+from knowledge.text import fold
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return build_kb(Path(tmp_path_factory.mktemp("kb")), region=True)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "where was the 11th CNS held?",  # the council has no place ("held" is not "help")
+        "date exacte du 3e conseil du numérique en santé ?",  # only its year is known
+        "combien de pharmaciens sont inscrits à ASAFO-Pharma ?",  # "ASAFO-Pharma : 15 000 signalements"
+        "nb de DMP créés automatiquement pour les nouveau-nés depuis 2021 ?",  # a count, not of 2021
+        "how much did programme Écho spend in 2025?",  # a 2025-2027 budget is not 2025's spending
+        "montant du financement prévu par l'arrêté du 27 janvier 2026",  # the text denies the link to 200 M€
+        "annual running cost of Mon espace santé?",  # a design cost is not a yearly one
+        "c qui le directeur de la DREES ?",  # "son directeur préside…" names nobody
+        "Dominique Pon il bosse ou maintenant ?",  # a former holder: what he does now is not known
+        "who will chair the CNS Comex in 2026?",
+        "action 31 de Ma santé 2022 ?",  # 30 actions
+        "axe R4 des Trois-Rivières",
+        "quels sont les six établissements du GHT du Littoral ?",  # six, not named
+        "quel DPI utilise le CHU de Brumeport ?",
+        "mon employeur peut-il lire mes messages MSSanté ?",
+        "what do GRADeS staff get paid?",  # not asked back between the two GRADeS
+        "prochain copil régional c quand",
+        "salaire de la déléguée au numérique en santé ?",  # not a passage without an amount
+    ],
+)
+def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.ask(question)
+    assert answer.intent == "unknown", answer.to_text()
+    assert answer.confidence == 0.0 and not answer.results
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("combien a coûté la conception de Mon espace santé ?", "227"),  # an amount in the text, no budget field
+        ("montant des fraudes aux fausses ordonnances stoppées en 2024", "13 M"),  # the year in the sentence
+        ("where was the June 2025 regional steering committee held?", "Saint-Aven"),
+        ("la DNS c'est combien de personnes ?", "cinquantaine"),  # a number word
+        ("combien d'objectifs dans la feuille de route 2023-2027 ?", "65"),  # the year is the record's name
+        ("nb de téléconsultations au S1 2025 ?", "2 300"),  # a passage dated by its title
+        ("who heads the DGOS", "DGOS"),  # no post named: what the record says of who leads it
+    ],
+)
+def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:
+    answer = kb.ask(question)
+    assert answer.intent != "unknown" and not answer.choices, answer.to_text()
+    assert fold(said) in fold(answer.to_text())
