@@ -23,6 +23,7 @@ from .common import (
     lacks_asked_role,
 )
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
+from .facts import fact_answer, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
 from .filters import objective_filters, owns_any
 from .lists import (
@@ -118,6 +119,11 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _decisions_on(q, reader, found)
     if q.axis and not found:
         return _axis(q, reader)
+    # "Combien d'exercices de crise cyber réalisés ?": no sure record, or the sure one (the security axis) does
+    # not state it, but a likely record's text does.
+    sure_best = next((c for c in found if c.score >= ASK_AT), None)
+    if (sure_best is None or not states_asked_fact(q, reader, sure_best)) and (fact := fact_answer(q, reader, found)):
+        return fact
     if "passage" in q.cues and (quoted := passage()) and quoted.confidence >= 0.6:
         return quoted
     sure = [c for c in found if c.score >= ASK_AT]
