@@ -99,6 +99,12 @@ def test_an_organisation_named_scopes_the_question_to_its_own_records(
     assert (answer.intent, answer.results[0]["id"]) == ("status", record)
 
 
+def test_an_organisation_named_outright_beats_a_roadmap_named_by_a_word(two_series: KnowledgeBase) -> None:
+    # "regional" would scope to the region's roadmap; the group named ("Three Rivers") and its "PACS régional" win.
+    answer = two_series.ask("where does the regional PACS project stand at Three Rivers?")
+    assert (answer.intent, answer.results[0]["id"]) == ("status", "5")
+
+
 @pytest.mark.parametrize(
     "question",
     ["tu sais faire quoi ?", "comment je te pose une question sur un objectif ?", "how do I ask you about a council"],

@@ -251,10 +251,13 @@ def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candi
     """Candidates of the roadmaps the question names ("le GRADeS de la région"), when it names one and some
     candidate belongs to it; else all of them."""
     asked = roadmaps.scope(q, reader)
-    if asked and found:
+    home = _named_family(reader, found, q)
+    # An organisation named outright beats a roadmap named by a word ("the regional PACS at Three Rivers").
+    if asked and found and not (home and home[0] not in asked):
         found = [c for c in found if roadmaps.roadmap_of(reader, c.kind, c.id) in asked] or found
+        home = _named_family(reader, found, q)
     # An organisation named by its name ("du GH3R") scopes the rest to its own source's records.
-    if home := _named_family(reader, found, q):
+    if home:
         kept = [c for c in found if _family(reader, c) == home]
         if any(c.kind != "actors" for c in kept):
             return kept
