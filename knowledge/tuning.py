@@ -43,6 +43,10 @@ SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above 
 # A unit under the named organisation whose person holds the asked title ("la directrice du numérique des
 # Trois-Rivières") is answered: its lead is beyond CLOSE (the parent link and the title make it certain enough).
 UNIT_LEAD = CLOSE + 0.01
+# A likely record holding an exactly named record's name and one more word of the question is the more specific
+# one ("DMP auto pour les nouveaux-nés": the measure, not the DMP), from this full-text score (a title sharing
+# about a third of the question's words; below, any record that mentions the name would do).
+SPECIFIC_FROM = 0.45
 PROPER_FROM = 4  # a word written with a capital, this long, names something the answer must hold (shorter ones
 # are articles and short forms: "Mon", "Les")
 NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")

@@ -9,10 +9,11 @@ from ..model import Answer
 from ..phrases import say
 from ..store import Reader, title_of
 from ..text import fold
-from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
+from ..tuning import ANSWER_AT, ASK_AT, CLOSE, FACT_AT, PASSAGE_OVER, RIVAL, SPECIFIC_FROM
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, names_a_series
 from .common import (
+    _FRAME_WORDS,
     _asked_fact,
     _covers,
     _holds_words,
@@ -45,6 +46,11 @@ _REPORT_WORDS = frozenset(
     "bilan bilans semestriel semestrielle revue revues rapport rapports report reports review reviews avancement "
     "etat progress publication point etape suivi de du des d l la le les".split()
 )
+
+
+# Verbs of doing that chat questions are full of ("que fait X", "did it happen"): no record's topic (nor are
+# the kind words of _FRAME_WORDS: "run by which agency" does not make the agency the more specific record).
+_DOING = frozenset("fait faire font fais does did do done happen happened actually".split())
 
 
 def _holds_other_name(reader: Reader, c: Candidate, exact: list[Candidate]) -> bool:
@@ -132,6 +138,10 @@ def compose(q: Question, reader: Reader) -> Answer:
         # Trois-Rivières" is not the group) is not what is asked: one that covers it, else "I don't know".
         sure = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
     sure = _fit_for_the_ask(q, reader, sure)
+    if sure and (specific := _more_specific(q, reader, sure[0], found)):
+        answer = _about_candidate(q, reader, specific)
+        answer.confidence = min(answer.confidence, FACT_AT)
+        return answer
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
@@ -167,6 +177,33 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Candidate]) -> Candidate | None:
+    """A record named by a short name ("DMP") is not what is asked when a likely record that also holds that
+    name holds more of the question's words ("DMP auto pour les nouveaux-nés": the measure about newborns)."""
+    if best.how != "exact" or asks_role(q):  # a post asked is the organisation's (see _fit_for_the_ask)
+        return None
+    name = set(best.matched.split())
+    readings = [
+        [w for w in r if w not in _DOING and w not in _FRAME_WORDS]
+        for r in ([q.content_words, q.own_words] if q.translated else [q.content_words])
+    ]
+
+    def held(c: Candidate) -> float:
+        words = set(reader.record_words(c.kind, c.id))
+        return max((coverage_of(r, words) * len(r) for r in readings if r), default=0.0)
+
+    named = held(best)
+    better = [
+        c
+        for c in found
+        if c.score >= SPECIFIC_FROM
+        and (c.kind, c.id) != (best.kind, best.id)
+        and name <= reader.record_words(c.kind, c.id)
+        and held(c) >= named + 1
+    ]
+    return max(better, key=held) if len(better) == 1 else None
 
 
 def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list[Candidate]:
