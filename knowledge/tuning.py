@@ -12,6 +12,14 @@ CLOSE = 0.06  # candidates this close to the best are offered as choices (a real
 # A candidate between ASK_AT and ANSWER_AT is answered too when no other candidate is within RIVAL of it.
 # (There used to be an ALONE_AT threshold for this, equal to ASK_AT, so its check could never fail: removed.)
 RIVAL = 0.15
+# A fact a record's text states, asked of a record named only by its topic (knowledge/answer/facts.py):
+FACT_CANDIDATES = 8  # the likely records looked at (the full-text hits rank them; the right one is in the first few)
+FACT_FROM = 1  # topic words the question must keep once the words asking the fact are set aside
+FACT_TOPIC = 0.8  # share of those words the record must hold, in any field (a typo or a shared start counts less)
+FACT_NEAR = 0.5  # ... and the record's title with the sentence stating the fact must hold this share of them (a
+# sum of money elsewhere in a long record is not the cost asked)
+FACT_WINDOW = 8  # ... and a sentence's sum, rate or date must have a topic word this many words around it
+FACT_AT = 0.74  # the answer's confidence: below ANSWER_AT, since the record was found by its text, not its name
 PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices before any passage
 
 # --- Normalisation (knowledge/normalise.py) --------------------------------------------------------------
@@ -35,6 +43,10 @@ SPECIFIC_LEAD = 0.01  # holds, is the more specific record: it ranks just above 
 # A unit under the named organisation whose person holds the asked title ("la directrice du numérique des
 # Trois-Rivières") is answered: its lead is beyond CLOSE (the parent link and the title make it certain enough).
 UNIT_LEAD = CLOSE + 0.01
+# A likely record holding an exactly named record's name and one more word of the question is the more specific
+# one ("DMP auto pour les nouveaux-nés": the measure, not the DMP), from this full-text score (a title sharing
+# about a third of the question's words; below, any record that mentions the name would do).
+SPECIFIC_FROM = 0.45
 PROPER_FROM = 4  # a word written with a capital, this long, names something the answer must hold (shorter ones
 # are articles and short forms: "Mon", "Les")
 NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")

@@ -9,10 +9,11 @@ from ..model import Answer
 from ..phrases import say
 from ..store import Reader, title_of
 from ..text import fold
-from ..tuning import ANSWER_AT, ASK_AT, CLOSE, PASSAGE_OVER, RIVAL
+from ..tuning import ANSWER_AT, ASK_AT, CLOSE, FACT_AT, PASSAGE_OVER, RIVAL, SPECIFIC_FROM
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, names_a_series
 from .common import (
+    _FRAME_WORDS,
     _asked_fact,
     _covers,
     _holds_words,
@@ -23,6 +24,7 @@ from .common import (
     lacks_asked_role,
 )
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
+from .facts import fact_answer, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
 from .filters import objective_filters, owns_any
 from .lists import (
@@ -44,6 +46,11 @@ _REPORT_WORDS = frozenset(
     "bilan bilans semestriel semestrielle revue revues rapport rapports report reports review reviews avancement "
     "etat progress publication point etape suivi de du des d l la le les".split()
 )
+
+
+# Verbs of doing that chat questions are full of ("que fait X", "did it happen"): no record's topic (nor are
+# the kind words of _FRAME_WORDS: "run by which agency" does not make the agency the more specific record).
+_DOING = frozenset("fait faire font fais does did do done happen happened actually".split())
 
 
 def _holds_other_name(reader: Reader, c: Candidate, exact: list[Candidate]) -> bool:
@@ -118,6 +125,11 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _decisions_on(q, reader, found)
     if q.axis and not found:
         return _axis(q, reader)
+    # "Combien d'exercices de crise cyber réalisés ?": no sure record, or the sure one (the security axis) does
+    # not state it, but a likely record's text does.
+    sure_best = next((c for c in found if c.score >= ASK_AT), None)
+    if (sure_best is None or not states_asked_fact(q, reader, sure_best)) and (fact := fact_answer(q, reader, found)):
+        return fact
     if "passage" in q.cues and (quoted := passage()) and quoted.confidence >= 0.6:
         return quoted
     sure = [c for c in found if c.score >= ASK_AT]
@@ -126,6 +138,10 @@ def compose(q: Question, reader: Reader) -> Answer:
         # Trois-Rivières" is not the group) is not what is asked: one that covers it, else "I don't know".
         sure = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
     sure = _fit_for_the_ask(q, reader, sure)
+    if sure and (specific := _more_specific(q, reader, sure[0], found)):
+        answer = _about_candidate(q, reader, specific)
+        answer.confidence = min(answer.confidence, FACT_AT)
+        return answer
     if sure:
         best = sure[0]
         close = [c for c in sure if best.score - c.score <= CLOSE and (c.kind, c.id) != (best.kind, best.id)]
@@ -161,6 +177,33 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Candidate]) -> Candidate | None:
+    """A record named by a short name ("DMP") is not what is asked when a likely record that also holds that
+    name holds more of the question's words ("DMP auto pour les nouveaux-nés": the measure about newborns)."""
+    if best.how != "exact" or asks_role(q):  # a post asked is the organisation's (see _fit_for_the_ask)
+        return None
+    name = set(best.matched.split())
+    readings = [
+        [w for w in r if w not in _DOING and w not in _FRAME_WORDS]
+        for r in ([q.content_words, q.own_words] if q.translated else [q.content_words])
+    ]
+
+    def held(c: Candidate) -> float:
+        words = set(reader.record_words(c.kind, c.id))
+        return max((coverage_of(r, words) * len(r) for r in readings if r), default=0.0)
+
+    named = held(best)
+    better = [
+        c
+        for c in found
+        if c.score >= SPECIFIC_FROM
+        and (c.kind, c.id) != (best.kind, best.id)
+        and name <= reader.record_words(c.kind, c.id)
+        and held(c) >= named + 1
+    ]
+    return max(better, key=held) if len(better) == 1 else None
 
 
 def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list[Candidate]:
@@ -244,10 +287,13 @@ def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candi
     """Candidates of the roadmaps the question names ("le GRADeS de la région"), when it names one and some
     candidate belongs to it; else all of them."""
     asked = roadmaps.scope(q, reader)
-    if asked and found:
+    home = _named_family(reader, found, q)
+    # An organisation named outright beats a roadmap named by a word ("the regional PACS at Three Rivers").
+    if asked and found and not (home and home[0] not in asked):
         found = [c for c in found if roadmaps.roadmap_of(reader, c.kind, c.id) in asked] or found
+        home = _named_family(reader, found, q)
     # An organisation named by its name ("du GH3R") scopes the rest to its own source's records.
-    if home := _named_family(reader, found, q):
+    if home:
         kept = [c for c in found if _family(reader, c) == home]
         if any(c.kind != "actors" for c in kept):
             return kept

@@ -1,0 +1,228 @@
+"""One fact a record's text states (a count, an amount, a rate, a date, a reason), asked of a record the
+question names only by its topic: "combien d'exercices de crise cyber ont été réalisés ?" is the regional
+objective whose description reads "Quatre exercices réalisés, un par GHT."
+
+The records' names cover the question's topic poorly (the fact's words are in the question, not the title), so
+no candidate is sure enough; here the topic is checked against every word of each likely record, and the
+record must hold a sentence of the asked fact's shape. The answer puts that sentence first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Answer
+from ..store import Reader, title_of
+from ..text import STOPWORDS, fold, fold_accents
+from ..tuning import FACT_AT, FACT_CANDIDATES, FACT_FROM, FACT_NEAR, FACT_TOPIC, FACT_WINDOW
+from ..understand import Candidate, Question, coverage_of
+from .common import _COUNT, _asked_fact, _intent, _is_number, _texts
+from .fallbacks import _ask_back
+from .records import _about_record
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A kind of fact: the words that ask it, and the shape of a sentence (or the fields) that state it."""
+
+    name: str
+    asked: re.Pattern[str]  # read on the normalised question
+    shape: re.Pattern[str] | None  # a sentence stating it (folded); None: the counted noun decides (counts)
+    fields: tuple[str, ...]  # record fields that state it whatever their wording
+
+
+# A sum of money, not any large number ("250 millions de documents" is not a cost).
+_MONEY = re.compile(r"\d[\d ,.]*\s*(k|m|md)?\s*(€|euros?\b|eur\b)|\b(millions?|milliards?) d ?euros\b|\b(k|m)€")
+_DATE = re.compile(
+    r"\b\d{1,2}(er)? (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december) (19|20)\d\d\b|"
+    r"\b\d{1,2}/\d{1,2}/(19|20)\d\d\b|\b(19|20)\d\d-\d\d-\d\d\b"
+)
+# Checked in this order: "combien a coûté" is an amount before it is a count.
+FACTS: tuple[Fact, ...] = (
+    Fact(
+        "amount",
+        re.compile(
+            r"\b(combien (a |ont )?(coute|coutent|coutera|coutait)|how much (money|did|does|was|is|for|funding)|"
+            r"montant|budget|cout|couts|cost|costs|money|argent|thunes|enveloppe|financement|funding|spend|spent)\b"
+        ),
+        _MONEY,
+        ("amount", "budget"),
+    ),
+    Fact("percent", re.compile(r"\b(pourcentage|taux|percent\w*|what %|quel %)"), re.compile(r"\d\s*%"), ()),
+    Fact(
+        "attendance",
+        re.compile(r"\b(participants?|attendees?|attended|presents)\b"),
+        re.compile(r"\b\d+ (participants|personnes|presents|people|attendees)\b"),
+        ("participants",),
+    ),
+    Fact("count", _COUNT, None, ()),
+    Fact(
+        "date",
+        re.compile(r"^(quand|when)\b|\b(quelle date|what date|a quelle date|on what day|quel jour|date de)\b"),
+        _DATE,
+        ("date", "published", "due", "end", "start"),
+    ),
+    Fact(
+        "reason",
+        re.compile(r"\b(pourquoi|why|raison|reason|how come|for what reason)\b"),
+        re.compile(r"\w"),
+        (),
+    ),
+)
+# Fields that are never a stated fact: identifiers, addresses, fingerprints.
+_NOT_TEXT = frozenset({"id", "url", "hash", "roadmap", "local_id", "source_title", "status_url", "axis", "owners"})
+# Facts common.py knows no record holds (the future, contacts, salaries, how-to): never looked for here.
+_HELD_BY_NONE = frozenset({"next", "contact", "salary", "successor", "support", "document"})
+# Words that ask for a fact or carry the verb, in both languages and translated: never the topic.
+_ASKING = frozenset(
+    "combien nombre nb number how many much money montant budget cout couts cost costs quand when date pourquoi "
+    "why raison reason taux pourcentage percent what which quel quelle ete was were been did does has have ont "
+    "eu fait faits done".split()
+)
+_ROUGHLY = frozenset(
+    "dizaine douzaine quinzaine vingtaine trentaine quarantaine cinquantaine soixantaine centaine centaines "
+    "millier milliers dozen dozens hundreds thousands".split()
+)
+_YEAR = re.compile(r"(19|20)\d\d")  # "depuis 2021" is no count
+_NAMES = frozenset({"title", "name", "aliases"})
+_SENTENCES = re.compile(r"(?<=[.;!?])\s+")
+
+
+def asked_fact(q: Question) -> Fact | None:
+    return next((f for f in FACTS if f.asked.search(q.folded)), None)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """The fact a question asks and its topic: one list of words per reading (translated, own, as typed)."""
+
+    fact: Fact
+    topics: list[list[str]]
+
+
+def _asked(q: Question) -> _Asked | None:
+    fact = asked_fact(q)
+    if fact is None or set(_asked_fact(q)) & _HELD_BY_NONE:
+        return None
+    asking = {w for m in fact.asked.finditer(q.folded) for w in m[0].split()} - _counted(q)
+    # The words as typed too: a short form the record spells as typed ("cyber") was expanded in the others.
+    typed = [w for w in q.plain.split() if w not in STOPWORDS and len(w) > 1]
+    skip = asking | _ASKING | q.frame
+    topics = [t for words in (q.content_words, q.own_words, typed) if (t := [w for w in words if w not in skip])]
+    topics = [[w for w in t if not w.isdigit()] for t in topics]
+    return _Asked(fact, topics) if any(len(t) >= FACT_FROM for t in topics) else None
+
+
+def _holding(q: Question, asked: _Asked, reader: Reader, c: Candidate) -> tuple[float, float, float, str] | None:
+    """How well the record holds the topic (all its words; its title with the sentence stating the fact; that
+    sentence alone) and the sentence; None when it holds too little of the topic or no sentence of the shape."""
+    coverage = max(coverage_of(t, set(reader.record_words(c.kind, c.id))) for t in asked.topics)
+    record = reader.record(c.kind, c.id) if coverage >= FACT_TOPIC else None
+    if record is None:
+        return None
+    title = fold(title_of(c.kind, record)).split()
+    near = [
+        (
+            max(coverage_of(t, {*title, *fold(s).split()}) for t in asked.topics),
+            max(coverage_of(t, set(fold(s).split())) for t in asked.topics),
+            s,
+        )
+        for s in _stated(q, asked, record)
+    ]
+    near = [n for n in near if n[0] >= FACT_NEAR]
+    return (coverage, *max(near, key=lambda n: n[:2])) if near else None
+
+
+def states_asked_fact(q: Question, reader: Reader, c: Candidate) -> bool:
+    """The record states the fact the question asks, or is all the question names (True when it asks none of
+    the kinds read here): "le budget d'HOP'EN 2" is HOP'EN 2's, not the budget of a record naming it."""
+    asked = _asked(q)
+    if asked is None or _holding(q, asked, reader, c) is not None:
+        return True
+    named = set(c.matched.split()) if c.how == "exact" else set()
+    return any(set(t) - _counted(q) <= named for t in asked.topics)
+
+
+def fact_answer(q: Question, reader: Reader, candidates: list[Candidate]) -> Answer | None:
+    """The one likely record that holds the question's topic in any field and a sentence of the asked fact's
+    shape near it (its title and that sentence hold part of the topic); None when no record does, choices
+    when several do equally."""
+    asked = _asked(q)
+    if asked is None:
+        return None
+    held = [(*h, c) for c in candidates[:FACT_CANDIDATES] if (h := _holding(q, asked, reader, c))]
+    if not held:
+        return None
+    held.sort(key=lambda h: (-h[0], -h[2], -h[1], -h[4].score))
+    tied = [h[4] for h in held if h[:3] == held[0][:3]]
+    if len(tied) > 1:  # two records state it as well ("exercices de crise": the nation's and the region's)
+        return _ask_back(q, reader, tied[:3])
+    *_, sentence, best = held[0]
+    record = reader.record(best.kind, best.id)
+    assert record is not None
+    intent = _intent(q, best.kind) if best.kind == "decisions" else "about"
+    answer = _about_record(q, reader, best.kind, record, intent, matched=best.matched)
+    if fold(sentence) not in fold(answer.text.split("\n")[0]):
+        answer.text = f"{sentence}\n{answer.text}".strip()
+    answer.confidence = FACT_AT
+    return answer
+
+
+def _stated(q: Question, asked: _Asked, record: dict[str, Any]) -> list[str]:
+    """The record's fields and sentences that state a fact of this shape, next to a word of the topic ("HOP'EN
+    (instruction de 2019) et ... SUN-ES, 210 M€" does not give HOP'EN's budget)."""
+    fact = asked.fact
+    found = [str(record[name]) for name in fact.fields if record.get(name)]
+    for sentence in _sentences(record, reason=fact.name == "reason"):
+        if fact.shape is None:
+            if _counts(q, fold(sentence)):
+                found.append(sentence)
+        elif fact.name == "reason" or _near_topic(fact.shape, sentence, asked.topics):
+            found.append(sentence)
+    return found
+
+
+def _near_topic(shape: re.Pattern[str], sentence: str, topics: list[list[str]]) -> bool:
+    text = fold_accents(sentence).lower()
+    words = [(m.start(), m[0]) for m in re.finditer(r"\w+", text)]
+    for m in shape.finditer(text):
+        at = next((i for i, (start, _) in enumerate(words) if start >= m.start()), len(words))
+        window = {w for _, w in words[max(0, at - FACT_WINDOW) : at + FACT_WINDOW]}
+        # More than half of the topic's words ("le coût d'HospiConnect par établissement": both).
+        if any(sum(coverage_of([w], window) >= 0.75 for w in topic) > len(topic) / 2 for topic in topics if topic):
+            return True
+    return False
+
+
+def _sentences(record: dict[str, Any], reason: bool = False) -> list[str]:
+    """The record's text, sentence by sentence; a reason is given in its prose, never in its name or title."""
+    skip = _NOT_TEXT | _NAMES if reason else _NOT_TEXT
+    texts = [t for key, value in record.items() if key not in skip for t in _texts(value)]
+    return [s for t in texts if isinstance(t, str) and " " in t for s in _SENTENCES.split(t) if s]
+
+
+def _counted(q: Question) -> set[str]:
+    """The counted noun ("combien d'exercices": exercices): the topic, though the count's pattern holds it."""
+    m = _COUNT.search(q.folded)
+    return {m[1]} if m else set()
+
+
+def _counts(q: Question, folded: str) -> bool:
+    """A number within a few words of the counted noun (its first five letters; an English noun's French too)."""
+    m = _COUNT.search(q.folded)
+    if not m:
+        return False
+    nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
+    words = folded.split()
+    spots = [i for i, w in enumerate(words) if any(w.startswith(n) for n in nouns)]
+    return any(_is_count(w) for i in spots for w in words[max(0, i - 4) : i + 5])
+
+
+def _is_count(word: str) -> bool:
+    """A number that counts: not a year ("depuis 2021"), not an article ("un DMP"); "une cinquantaine" does."""
+    if word in _ROUGHLY:
+        return True
+    return _is_number(word) and word not in ("un", "une", "one") and not _YEAR.fullmatch(word)
