@@ -89,7 +89,13 @@ def test_a_regional_label_matches_the_record_of_its_roadmap_only() -> None:
 
 def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytest.CaptureFixture[str]) -> None:
     figures = quality.run(limit=10, sets=("dev",))
-    assert figures["questions"] == 10 and list(figures["sets"]) == ["dev", "dev-region", "dev-blind", "dev-oos"]
+    assert figures["questions"] == 10 and list(figures["sets"]) == [
+        "dev",
+        "dev-region",
+        "dev-blind",
+        "dev-blind2",
+        "dev-oos",
+    ]
     for system in ("govbot", "fts5", "rapidfuzz"):
         scores = figures[system]
         assert scores["n_in"] + scores["n_out"] == 10
@@ -103,7 +109,7 @@ def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytes
 
 def test_sets_are_dev_and_every_test_file() -> None:
     assert quality.set_paths("dev") == [
-        quality.SETS / f"{name}.yaml" for name in ("dev", "dev-region", "dev-blind", "dev-oos")
+        quality.SETS / f"{name}.yaml" for name in ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-oos")
     ]
     assert all(p.name.startswith("test") and p.suffix == ".yaml" for p in quality.set_paths("test"))
     with pytest.raises(ValueError, match="unknown question set"):
@@ -113,6 +119,7 @@ def test_sets_are_dev_and_every_test_file() -> None:
         "dev",
         "dev-region",
         "dev-blind",
+        "dev-blind2",
         "dev-oos",
         "test-region",
         "test",
