@@ -456,8 +456,14 @@ _NUMBER_WORDS = frozenset(
 
 
 def _is_number(word: str) -> bool:
-    """A figure or a number word; a year is a date, not a count."""
-    return word in _NUMBER_WORDS or (any(c.isdigit() for c in word) and not _YEAR.fullmatch(word))
+    """A figure or a number word; a year is a date, not a count, and "un DMP" is an article, not one DMP."""
+    if word in ("un", "une", "one"):
+        return False
+    return word in _NUMBER_WORDS or (_FIGURE.fullmatch(word) is not None and not _YEAR.fullmatch(word))
+
+
+# A figure as written in a count ("37", "40k", "2 000" folds to "2" "000"); not an id or a hash ("ms2022").
+_FIGURE = re.compile(r"\d[\d.,]*(k|m|e|er|eme|%)?")
 
 
 def _texts(value: Any) -> list[str]:

@@ -82,11 +82,6 @@ _ASKING = frozenset(
     "why raison reason taux pourcentage percent what which quel quelle ete was were been did does has have ont "
     "eu fait faits done".split()
 )
-_ROUGHLY = frozenset(
-    "dizaine douzaine quinzaine vingtaine trentaine quarantaine cinquantaine soixantaine centaine centaines "
-    "millier milliers dozen dozens hundreds thousands".split()
-)
-_YEAR = re.compile(r"(19|20)\d\d")  # "depuis 2021" is no count
 _NAMES = frozenset({"title", "name", "aliases"})
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+")
 
@@ -218,11 +213,5 @@ def _counts(q: Question, folded: str) -> bool:
     nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
     words = folded.split()
     spots = [i for i, w in enumerate(words) if any(w.startswith(n) for n in nouns)]
-    return any(_is_count(w) for i in spots for w in words[max(0, i - 4) : i + 5])
+    return any(_is_number(w) for i in spots for w in words[max(0, i - 4) : i + 5])
 
-
-def _is_count(word: str) -> bool:
-    """A number that counts: not a year ("depuis 2021"), not an article ("un DMP"); "une cinquantaine" does."""
-    if word in _ROUGHLY:
-        return True
-    return _is_number(word) and word not in ("un", "une", "one") and not _YEAR.fullmatch(word)
