@@ -64,6 +64,9 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     [
         ("combien d'exercices de crise cyber ont été réalisés ?", {"vcl:2.1"}, "Quatre exercices"),
         ("how much money for reinforcing the cyber response centre?", {"vcl:D-1"}, "210 000"),
+        # "combien" with no counted noun, the verb after it: a sum or a figure.
+        ("le renfort du centre de réponse cyber ça coûte combien par an", {"vcl:D-1"}, "210 000"),
+        ("combien pour le renfort du centre de réponse cyber ?", {"vcl:D-1"}, "210 000"),
         # The review's note, which the objective also carries as its latest comment.
         ("how many ambassadors have been recruited so far?", {"vcl:BILAN-2098-S2", "vcl:4.2"}, "Six ambassadeurs"),
         ("pourquoi ce report pour les libéraux, une raison ?", {"vcl:D-2"}, "éditeurs"),

@@ -54,11 +54,13 @@ def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
     named = reader.name_words()
     plain = q.plain.split()
     expanded = {w for short, entry in abbreviations().items() if short in plain for w in entry.expansion.split()}
+    # The words that ask for a fact ("combien de millions") say what is asked, not about what.
+    asking = {w for pattern, _ in _FACTS for m in pattern.finditer(q.folded) for w in m[0].split()}
     readings = [q.content_words, q.own_words] if q.translated else [q.content_words]
     found = []
     for words in readings:
         topic = [w for w in words if len(w) >= TOPIC_FROM and w in named and not w.isdigit()]
-        topic = [w for w in topic if w not in _FRAME_WORDS and w not in expanded]
+        topic = [w for w in topic if w not in _FRAME_WORDS and w not in expanded and w not in asking]
         if not topic:
             return []
         found.append(topic)
@@ -103,7 +105,7 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
             r"\b(budget|montant|amount|cout|coute|coutent|cost|costs|how much|spend|spent|depense\w*|prix|price|"
-            r"tarif|thunes|argent|money)\b"
+            r"tarif|thunes|argent|money|combien de (millions|milliards|euros))\b"
         ),
         ("budget", "amount"),
     ),

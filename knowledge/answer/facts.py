@@ -46,6 +46,7 @@ FACTS: tuple[Fact, ...] = (
         "amount",
         re.compile(
             r"\b(combien (a |ont )?(coute|coutent|coutera|coutait)|how much (money|did|does|was|is|for|funding)|"
+            r"combien de (millions|milliards|euros|thunes)|coute|coutent|coutera|"
             r"montant|budget|cout|couts|cost|costs|money|argent|thunes|enveloppe|financement|funding|spend|spent)\b"
         ),
         _MONEY,
@@ -59,6 +60,13 @@ FACTS: tuple[Fact, ...] = (
         ("participants",),
     ),
     Fact("count", _COUNT, None, ()),
+    # "Combien pour la rallonge ?": no noun counted, a sum or a figure next to the topic.
+    Fact(
+        "quantity",
+        re.compile(r"\b(combien|how much)\b"),
+        re.compile(rf"{_MONEY.pattern}|\b\d[\d ,.]*\b"),
+        ("amount", "budget", "participants"),
+    ),
     Fact(
         "date",
         re.compile(r"^(quand|when)\b|\b(quelle date|what date|a quelle date|on what day|quel jour|date de)\b"),
@@ -80,14 +88,14 @@ _HELD_BY_NONE = frozenset({"next", "contact", "salary", "successor", "support", 
 _ASKING = frozenset(
     "combien nombre nb number how many much money montant budget cout couts cost costs quand when date pourquoi "
     "why raison reason taux pourcentage percent what which quel quelle ete was were been did does has have ont "
-    "eu fait faits done".split()
+    "eu fait faits done ca".split()
 )
 _NAMES = frozenset({"title", "name", "aliases"})
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+")
 
 
 def asked_fact(q: Question) -> Fact | None:
-    return next((f for f in FACTS if f.asked.search(q.folded)), None)
+    return next((f for f in FACTS if f.asked.search(q.folded) and (f.name != "count" or _counted(q))), None)
 
 
 @dataclass(frozen=True)
@@ -200,9 +208,10 @@ def _sentences(record: dict[str, Any], reason: bool = False) -> list[str]:
 
 
 def _counted(q: Question) -> set[str]:
-    """The counted noun ("combien d'exercices": exercices): the topic, though the count's pattern holds it."""
+    """The counted noun ("combien d'exercices": exercices), a topic word though the count's pattern holds it;
+    none in "combien pour la rallonge" (a word that counts nothing)."""
     m = _COUNT.search(q.folded)
-    return {m[1]} if m else set()
+    return {m[1]} if m and m[1] not in STOPWORDS and m[1] not in _ASKING else set()
 
 
 def _counts(q: Question, folded: str) -> bool:
@@ -214,4 +223,3 @@ def _counts(q: Question, folded: str) -> bool:
     words = folded.split()
     spots = [i for i, w in enumerate(words) if any(w.startswith(n) for n in nouns)]
     return any(_is_number(w) for i in spots for w in words[max(0, i - 4) : i + 5])
-
