@@ -578,6 +578,10 @@ def _check_record(
     for key, value in raw.items():
         key = str(key)
         if key not in RECORD_TYPES[record_type] and key not in COMMON_FIELDS:
+            if value in (None, "") and key[:1].isdigit():  # `amount: 1,8 M€` in a {…} line reads as 1 and "8 M€"
+                problem(f"'{key}' has no value: a comma split the value before it (write it in quotes: \"1,8 M€\")")
+                ok = False
+                continue
             extra[key] = value if isinstance(value, (str, list)) else _safe_str(value)
             continue
         try:

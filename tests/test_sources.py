@@ -471,3 +471,15 @@ def test_duplicate_ids_come_in_the_same_refusal_as_every_other_problem(tmp_path:
     found = problems(first, second)
     assert len(found) == 2 and "unknown status 'bof'" in found[0]
     assert found[1] == f"{second}, objectives[1] (id '1'), field 'id': duplicate id (also in {first}, objectives[0])"
+
+
+def test_a_comma_that_split_an_unquoted_value_is_an_error_not_a_wrong_amount(tmp_path: Path) -> None:
+    # In a one-line YAML mapping, `amount: 1,8 M€` reads as amount 1 and a field "8 M€" with no value.
+    source = write(
+        tmp_path,
+        "plan.yaml",
+        f"source: {{title: Plan, url: '{URL}'}}\n"
+        "decisions:\n  - {id: D-1, title: Choix d'un PACS, date: 2025-02-11, amount: 1,8 M€}\n",
+    )
+    found = problems(source)
+    assert len(found) == 1 and "'8 M€' has no value" in found[0] and "D-1" in found[0]
