@@ -18,14 +18,18 @@ from rapidfuzz.distance import OSA
 
 from . import tuning
 from .store import Reader
-from .text import STOPWORDS, fold
+from .text import STOPWORDS, fold, stem, stem_all
 from .vocabulary import MONTHS
-from .word_tables import abbreviations, cognate, english
+from .word_tables import abbreviations, cognate, common_words, english
 
-__all__ = ["Vocabulary", "vocabulary", "normalise", "translate", "correct"]
+__all__ = ["Vocabulary", "vocabulary", "proper_words", "normalise", "translate", "correct"]
 
 _ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
 _VOCABULARIES: weakref.WeakKeyDictionary[Reader, Vocabulary] = weakref.WeakKeyDictionary()
+_PROPER_WORDS: weakref.WeakKeyDictionary[Reader, frozenset[str]] = weakref.WeakKeyDictionary()
+# Where a sentence, a title part or a quote starts: a capital there is habit, not a name.
+_SEGMENT = re.compile(r"[.:;!?()«»\"\n—–|]")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass
@@ -39,6 +43,20 @@ class Vocabulary:
     cues: frozenset[str] = frozenset()
     knowledge: set[str] = field(default_factory=set)  # the knowledge's own words (for English cognates)
     names: frozenset[str] = frozenset()  # short forms the knowledge uses as a whole name: never expanded
+    _stems: frozenset[str] | None = None  # French and English stems of known and everyday words, when first asked
+
+    def everyday(self, word: str) -> bool:
+        """A known or everyday word, or one of their forms ("COMPTAIT" like "compte", "GETTING" like "get"): in
+        an all-capitals question, not a name."""
+        if word in self.known or word in common_words():
+            return True
+        if self._stems is None:
+            words = list(self.known | common_words())
+            self._stems = frozenset(stem_all(words)) | frozenset(stem_all(words, "english"))
+        # Accents are off, so Snowball no longer sees "-ée", "-és": the word without its last "e" or "s" is tried
+        # too ("RENSEIGNÉE" is a form of "renseigné").
+        forms = {word, word.removesuffix("s").removesuffix("e")}
+        return any(stem(w) in self._stems or stem(w, "english") in self._stems for w in forms)
 
     @classmethod
     def build(cls, cue_words: Iterable[str], terms: Iterable[tuple[str, int]] = (), names: Iterable[str] = ()):
@@ -72,6 +90,28 @@ def vocabulary(reader: Reader | None, cue_words: Iterable[str]) -> Vocabulary:
         shorts = [short for short in abbreviations() if " " not in short]
         names = {r["name"] for r in reader.names(shorts)}
         found = _VOCABULARIES[reader] = Vocabulary.build(cue_words, terms, names)
+    return found
+
+
+def proper_words(reader: Reader | None) -> frozenset[str]:
+    """Words the knowledge writes only as names ("Brumeport", "Occitanie", "Vasseur"), folded: capitalised inside
+    a sentence somewhere, in lower case nowhere, in its records (passages are left out: long, and their names
+    are in the records too). Built once per knowledge version, when an all-capitals question first needs it."""
+    if reader is None:
+        return frozenset()
+    found = _PROPER_WORDS.get(reader)
+    if found is None:
+        named: set[str] = set()
+        lower: set[str] = set()
+        for row in reader.rows("SELECT title, body FROM entities WHERE kind != 'passages'"):
+            for segment in _SEGMENT.split(f"{row['title']}\n{row['body'] or ''}"):
+                for i, word in enumerate(_LETTERS.findall(segment)):
+                    if word.islower():
+                        lower.add(fold(word))
+                    elif i and word[0].isupper() and word[1:].islower():
+                        named.add(fold(word))
+        lexicon = {w for pair in english().items() for phrase in pair for w in phrase.split()}
+        found = _PROPER_WORDS[reader] = frozenset(named - lower - lexicon - common_words())
     return found
 
 

@@ -9,9 +9,19 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from . import tuning
-from .normalise import Vocabulary, normalise, translate, vocabulary
+from .normalise import Vocabulary, normalise, proper_words, translate, vocabulary
 from .store import Reader
-from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
+from .text import (
+    STOPWORDS,
+    all_capitals,
+    clip,
+    fold,
+    fold_accents,
+    guess_language,
+    stem,
+    stem_all,
+    strip_mentions,
+)
 from .vocabulary import DECISION_WORDS, MONTHS, STATUS_WORDS, parse_date, parse_when
 from .word_tables import abbreviations
 
@@ -254,7 +264,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
-    q.proper = [_as_corrected(w, vocab) for w in _proper_names(text)]
+    q.proper = _proper_names(text, folded, vocab, reader)
     # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
     named = vocab.names.intersection(plain.split())
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
@@ -301,14 +311,21 @@ _TITLE_WORD = re.compile(
 )  # "Sweden's"
 
 
-def _proper_names(text: str) -> list[str]:
-    """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded: a record answering the
-    question must hold each of them. Not the first word (capital by habit), not in an all-capitals question, not a month."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters or all(c.isupper() for c in letters):
-        return []
-    words = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
-    found = [fold(m[1]) for m in words]
+def _proper_names(text: str, folded: str, vocab: Vocabulary, reader: Reader | None) -> list[str]:
+    """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded and corrected: a record
+    answering the question must hold each of them. Not the first word (capital by habit), not a month.
+
+    In an all-capitals question case tells nothing, so a word is a name when the knowledge writes it only as one
+    ("BRUMEPORT") or when no vocabulary knows it, even corrected ("BRETAGNE", "LEFÉBURE").
+    """
+    if all_capitals(text):
+        names = proper_words(reader)
+        words = folded.split()[1:]
+        found = [w for w in words if len(w) >= tuning.PROPER_FROM and w.isalpha()]
+        found = [w for w in found if w in names or not vocab.everyday(w)]
+    else:
+        titled = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
+        found = [_as_corrected(fold(m[1]), vocab) for m in titled]
     return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
 
 

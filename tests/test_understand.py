@@ -166,3 +166,20 @@ def test_the_words_that_frame_a_question_are_not_its_topic() -> None:
 )
 def test_a_council_number_is_read_after_its_short_form_is_expanded(typed: str, number: int) -> None:
     assert understand(typed).council == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "proper"),
+    [
+        ("qui pilote la pharmacie de Lyon ?", ["lyon"]),
+        ("QUI PILOTE LA PHARMACIE DE LYON ?", ["lyon"]),  # no vocabulary knows it: a name
+        ("QUI EST CLAIRE MARTIN ?", ["claire", "martin"]),  # the knowledge writes them only as names
+        ("QUI S'OCCUPE DE LA PHARMACIE EN CE MOMENT ?", []),  # everyday words, not names
+        ("WHO HAS BEEN GETTING THE MFA DONE WITHOUT HELP?", []),  # everyday English, and forms of it
+        ("LES EXERCICES DE CRISE DÉPLOYÉS", []),  # forms of known words ("exercice", "déployer")
+    ],
+)
+def test_an_all_capitals_question_still_names_what_the_answer_must_hold(
+    reader: Reader, typed: str, proper: list[str]
+) -> None:
+    assert understand(typed, reader).proper == proper
