@@ -18,11 +18,11 @@ from rapidfuzz.distance import OSA
 
 from . import tuning
 from .store import Reader
-from .text import STOPWORDS, fold, stem, stem_all
+from .text import STOPWORDS, all_capitals, fold, guess_language, stem, stem_all
 from .vocabulary import MONTHS
 from .word_tables import abbreviations, cognate, common_words, english
 
-__all__ = ["Vocabulary", "vocabulary", "proper_words", "normalise", "translate", "correct"]
+__all__ = ["Vocabulary", "vocabulary", "proper_words", "normalise", "translate", "correct", "acronym_in_capitals"]
 
 _ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
 _VOCABULARIES: weakref.WeakKeyDictionary[Reader, Vocabulary] = weakref.WeakKeyDictionary()
@@ -110,8 +110,9 @@ def proper_words(reader: Reader | None) -> frozenset[str]:
                         lower.add(fold(word))
                     elif i and word[0].isupper() and word[1:].islower():
                         named.add(fold(word))
-        lexicon = {w for pair in english().items() for phrase in pair for w in phrase.split()}
-        found = _PROPER_WORDS[reader] = frozenset(named - lower - lexicon - common_words())
+        # An English word of a name ("Health Data Hub") is an everyday word all the same.
+        english_words = {w for phrase in english() for w in phrase.split()}
+        found = _PROPER_WORDS[reader] = frozenset(named - lower - english_words - common_words())
     return found
 
 
@@ -172,11 +173,57 @@ def _raw_words(raw: str) -> dict[str, str]:
 
 
 def _written_in_capitals(short: str, raw: str) -> bool:
-    """The asker wrote this short form in capitals, in a question that is not all capitals."""
-    letters = [c for c in raw if c.isalpha()]
-    if letters and all(c.isupper() for c in letters):
-        return False
+    """The asker wrote this short form in capitals (in an all-capitals question: where it reads as one)."""
+    if all_capitals(raw):
+        return acronym_in_capitals(short, raw)
     return re.search(rf"(?<![^\W\d_]){re.escape(short.upper())}(?![^\W\d_])", raw) is not None
+
+
+# Short names that are also everyday words, by language, with the part of speech of that word there. In an
+# all-capitals question such a name counts only where the everyday word could not stand: after an elided article
+# ("L'ANS", "LANS", "D'ANS"), after an article unless the word is a noun ("LA HAS", "DES ES", not "THE CARE"),
+# a noun straight after a verb, with no article ("IS CARE GETTING", not "REHAB CARE", "3 ANS"), and a
+# determiner with no noun after it ("MES DANS LES EHPAD", not "MES MESSAGES"). Elsewhere, and in a language
+# where it is no everyday word ("CARE" in French, "ANS" in English), it is the name.
+_EVERYDAY_SHORT: dict[str, dict[str, str]] = {
+    "has": {"en": "verb"},
+    "est": {"fr": "verb"},
+    "es": {"fr": "verb"},
+    "on": {"fr": "pronoun", "en": "preposition"},
+    "si": {"fr": "conjunction"},
+    "mes": {"fr": "determiner"},
+    "ans": {"fr": "noun"},
+    "sante": {"fr": "noun"},
+    "care": {"en": "noun"},
+    "data": {"en": "noun", "fr": "noun"},
+    "pro": {"en": "noun", "fr": "noun"},
+    "dev": {"en": "noun", "fr": "noun"},
+}
+_ELIDED = frozenset({"l", "d"})
+_ARTICLES = frozenset({"la", "le", "les", "des", "du", "au", "aux", "the"})
+_VERBS = frozenset({"is", "was", "are", "were", "does", "did", "do", "has", "had", "will", "est", "sont", "a", "etait"})
+
+
+def acronym_in_capitals(short: str, raw: str) -> bool:
+    """In an all-capitals question, whether a short name that is also an everyday word reads as the name."""
+    everyday = _EVERYDAY_SHORT.get(short, {}).get(guess_language(raw))
+    if everyday is None:
+        return True
+    words = fold(raw).split()
+    for i, word in enumerate(words):
+        before = words[i - 1] if i else ""
+        if word != short:
+            if word[1:] != short or word[0] not in _ELIDED or word in STOPWORDS:
+                continue
+            before = word[0]  # glued to its elided article: "LANS"
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if before in _ELIDED or (before in _ARTICLES and everyday != "noun"):
+            return True
+        if everyday == "noun" and before in _VERBS:
+            return True
+        if everyday == "determiner" and (not after or after in STOPWORDS):
+            return True
+    return False
 
 
 def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from . import tuning
-from .normalise import Vocabulary, normalise, proper_words, translate, vocabulary
+from .normalise import Vocabulary, acronym_in_capitals, normalise, proper_words, translate, vocabulary
 from .store import Reader
 from .text import (
     STOPWORDS,
@@ -23,7 +23,7 @@ from .text import (
     strip_mentions,
 )
 from .vocabulary import DECISION_WORDS, MONTHS, STATUS_WORDS, parse_date, parse_when
-from .word_tables import abbreviations
+from .word_tables import abbreviations, english
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
 
@@ -320,9 +320,21 @@ def _proper_names(text: str, folded: str, vocab: Vocabulary, reader: Reader | No
     """
     if all_capitals(text):
         names = proper_words(reader)
-        words = folded.split()[1:]
-        found = [w for w in words if len(w) >= tuning.PROPER_FROM and w.isalpha()]
-        found = [w for w in found if w in names or not vocab.everyday(w)]
+        words = folded.split()
+        # An English name of one of them counts too ("THREE RIVERS", the lexicon's "trois rivieres").
+        table = english()
+        named = {
+            i + k
+            for size in (4, 3, 2)
+            for i in range(len(words) - size + 1)
+            if names.intersection(table.get(" ".join(words[i : i + size]), "").split())
+            for k in range(size)
+        }
+        found = [
+            w
+            for i, w in enumerate(words[1:], 1)
+            if len(w) >= tuning.PROPER_FROM and w.isalpha() and (i in named or w in names or not vocab.everyday(w))
+        ]
     else:
         titled = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
         found = [_as_corrected(fold(m[1]), vocab) for m in titled]
@@ -466,9 +478,12 @@ def _capitals(word: str, raw: str) -> bool:
 
 
 def _visible(name: str, raw: str) -> bool:
-    """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS")."""
+    """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS"); in an
+    all-capitals question, where it reads as a name ("QUI DIRIGE L'ANS", not "HAS THE WAREHOUSE STARTED")."""
     if name not in _AMBIGUOUS:
         return True
+    if all_capitals(raw):
+        return acronym_in_capitals(name, raw)
     written = [w for w in re.findall(r"[^\W_]+", raw) if fold(w) == name]
     if any(sum(c.isupper() for c in w) >= 2 for w in written):
         return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.normalise import Vocabulary, correct, normalise, vocabulary
+from knowledge.normalise import Vocabulary, acronym_in_capitals, correct, normalise, vocabulary
 from knowledge.store import Reader
 from knowledge.understand import CUE_VOCABULARY, coverage_of, resolve, understand
 from knowledge.word_tables import abbreviations, cognate, english
@@ -63,7 +63,9 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
     vocab = Vocabulary.build(CUE_VOCABULARY)
     assert normalise("la cybersécurité des ES", vocab) == "la cybersecurite des etablissements de sante"
     assert normalise("tu es où", vocab) == "tu es ou"
-    assert normalise("LA CYBERSÉCURITÉ DES ES", vocab) == "la cybersecurite des es"  # all capitals: no telling
+    # All capitals: where the everyday word could not stand (after an article), else not.
+    assert normalise("LA CYBERSÉCURITÉ DES ES", vocab) == "la cybersecurite des etablissements de sante"
+    assert normalise("TU ES OÙ EN CE MOMENT", vocab) == "tu es ou en ce moment"
 
 
 @pytest.mark.parametrize(
@@ -183,3 +185,25 @@ def test_an_all_capitals_question_still_names_what_the_answer_must_hold(
     reader: Reader, typed: str, proper: list[str]
 ) -> None:
     assert understand(typed, reader).proper == proper
+
+
+@pytest.mark.parametrize(
+    ("short", "typed", "name"),
+    [
+        ("ans", "QUI DIRIGE L'ANS ?", True),  # after an elided article
+        ("ans", "QUI DIRIGE LANS", True),  # glued to it
+        ("ans", "QUI PILOTAIT IL Y A TROIS ANS ?", False),  # years
+        ("ans", "WHO WAS ANS PRESIDENT IN 2023?", True),  # no everyday English word
+        ("has", "HAS THE WAREHOUSE STARTED?", False),
+        ("has", "WHO IS THE PRESIDENT OF THE HAS?", True),  # a verb never follows an article
+        ("care", "HOW MUCH MONEY IS CARE GETTING?", True),  # a noun straight after a verb
+        ("care", "WHO RUNS REHAB CARE AT THE HOSPITAL?", False),
+        ("care", "C'EST QUOI CARE ?", True),  # no everyday French word
+        ("mes", "MES DANS LES EHPAD, C'EST POUR QUAND ?", True),  # no noun after it: not "my"
+        ("mes", "OÙ SONT MES DOCUMENTS ?", False),
+    ],
+)
+def test_an_all_capitals_short_name_counts_where_the_everyday_word_could_not_stand(
+    short: str, typed: str, name: bool
+) -> None:
+    assert acronym_in_capitals(short, typed) is name
