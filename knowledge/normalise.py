@@ -226,11 +226,13 @@ def acronym_in_capitals(short: str, raw: str) -> bool:
     return False
 
 
-def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:
+def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True, expand: bool = True) -> str:
     """The folded question with elisions split, short forms expanded and typos corrected.
 
     With `expand_names=False`, a short form the knowledge uses as a whole name ("RSSI" when it is a record's
     alias) stays as written: intent is read that way ("what is the RSSI" asks about a record, not for a person).
+    With `expand=False` no short form is expanded: names are looked up that way too ("CHU de Brmueport" is the
+    alias "chu de brumeport", typo corrected and short form kept).
     """
     written = _raw_words(raw)
     words: list[str] = []
@@ -242,7 +244,7 @@ def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:
     while i < len(words):
         for size in range(min(4, len(words) - i), 0, -1):
             short = " ".join(words[i : i + size])
-            entry = table.get(short)
+            entry = table.get(short) if expand else None
             if entry is None or (not expand_names and size == 1 and short in vocab.names):
                 continue
             if entry.caps_only and not _written_in_capitals(short, raw):

@@ -169,6 +169,10 @@ CUE_VOCABULARY: tuple[str, ...] = tuple(
             budget participants echeance rouge orange vert verte red amber green colour color couleur meteo""".split(),
             *sorted(_CUE_WORDS),
             *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
+            # Council words and month names: a filter reads them as written ("Fberuary 2025", "coppils"). Not
+            # the short months: "march" is one letter from "marche" too.
+            *"""copil copils conseils councils comites committees reunion reunions meeting meetings steering""".split(),
+            *(month for month in MONTHS if len(month) >= 6),
             *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),
         ]
     )
@@ -214,6 +218,7 @@ class Question:
     names_council: bool = False
     ref: tuple[str, str, str] | None = None
     plain: str = ""  # the question folded only (no expansion, no correction): names are looked up in both
+    corrected: str = ""  # the question corrected but no short form expanded: names are looked up in it too
     translated: list[str] = field(default_factory=list)  # an English question's words in French (the lexicon)
     cue_scores: dict[str, float] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)  # kinds of record the question names
@@ -261,6 +266,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
         return q
     vocab = vocabulary(reader, CUE_VOCABULARY)
     q.folded = folded = normalise(text, vocab)
+    q.corrected = normalise(text, vocab, expand=False)
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
@@ -556,8 +562,8 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
             found[key] = Candidate(kind, rid, score, matched, how)
 
     grams = [g for g in _ngrams(words, 8) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
-    if q.plain != q.folded:
-        grams += [g for g in _ngrams(q.plain.split(), 8) if not g.isdigit() and g not in STOPWORDS]
+    for other in {q.plain, q.corrected} - {q.folded}:
+        grams += [g for g in _ngrams(other.split(), 8) if not g.isdigit() and g not in STOPWORDS]
     grams = list(dict.fromkeys(grams))
     content = q.content_words
     own = q.own_words

@@ -207,3 +207,16 @@ def test_an_all_capitals_short_name_counts_where_the_everyday_word_could_not_sta
     short: str, typed: str, name: bool
 ) -> None:
     assert acronym_in_capitals(short, typed) is name
+
+
+def test_typos_in_month_names_and_council_words_are_corrected(reader: Reader) -> None:
+    q = understand("decisions of the Fberuary 2025 steerng comittee", reader)
+    assert q.when == "2025-02" and q.names_council
+    assert understand("liste des coppils", reader).folded == "liste des copils"
+
+
+def test_a_name_holding_a_short_form_is_found_with_a_typo_in_its_other_words(reader: Reader) -> None:
+    # "GHT" expands to its long form in the normalised question; the corrected reading keeps it as typed.
+    q = understand("qui dirige le GHT Exmple ?", reader)
+    assert q.corrected == "qui dirige le ght exemple"
+    assert q.folded == "qui dirige le groupement hospitalier de territoire exemple"
