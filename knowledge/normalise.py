@@ -70,8 +70,8 @@ class Vocabulary:
         french_words = {w for phrase in english().values() for w in phrase.split()}
         expansions = {w for a in abbreviations().values() for w in a.expansion.split()}
         vocab.known = set(cues) | vocab.knowledge | set(english_words) | french_words | expansions | STOPWORDS
-        vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS)
-        for word in dict.fromkeys([*cues, *ranked, *english_words]):
+        vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS) | common_words()
+        for word in dict.fromkeys([*cues, *ranked, *english_words, *sorted(common_words())]):
             vocab.rank[word] = len(vocab.rank)
             if len(word) >= tuning.CORRECT_FROM - 1:
                 vocab.corrections.setdefault((word[0], len(word)), []).append(word)
