@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from . import tuning
 from .normalise import Vocabulary, acronym_in_capitals, normalise, proper_words, translate, vocabulary
@@ -343,13 +344,19 @@ def _proper_names(text: str, folded: str, vocab: Vocabulary, reader: Reader | No
         ]
     else:
         titled = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
-        found = [_as_corrected(fold(m[1]), vocab) for m in titled]
+        found = [_as_corrected(fold(m[1]), vocab, reader) for m in titled]
     return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
 
 
-def _as_corrected(word: str, vocab: Vocabulary) -> str:
+def _as_corrected(word: str, vocab: Vocabulary, reader: Reader | None) -> str:
     """A proper name corrected as the rest of the question is ("Brmueport" -> "brumeport"), when one word
-    comes back (a short form that expands to several stays as written)."""
+    comes back (a short form that expands to several stays as written); a name the knowledge writes as one
+    first ("Prvot" is "prevot", not "pivot")."""
+    if word not in vocab.known and len(word) >= tuning.CORRECT_FROM:
+        limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2
+        near = process.extractOne(word, proper_words(reader), scorer=OSA.distance, score_cutoff=limit)
+        if near:
+            return near[0]
     corrected = normalise(word, vocab).split()
     return corrected[0] if len(corrected) == 1 else word
 
