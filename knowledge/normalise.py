@@ -18,14 +18,18 @@ from rapidfuzz.distance import OSA
 
 from . import tuning
 from .store import Reader
-from .text import STOPWORDS, fold
+from .text import STOPWORDS, all_capitals, fold, guess_language, stem, stem_all
 from .vocabulary import MONTHS
-from .word_tables import abbreviations, cognate, english
+from .word_tables import abbreviations, cognate, common_words, english
 
-__all__ = ["Vocabulary", "vocabulary", "normalise", "translate", "correct"]
+__all__ = ["Vocabulary", "vocabulary", "proper_words", "normalise", "translate", "correct", "acronym_in_capitals"]
 
 _ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
 _VOCABULARIES: weakref.WeakKeyDictionary[Reader, Vocabulary] = weakref.WeakKeyDictionary()
+_PROPER_WORDS: weakref.WeakKeyDictionary[Reader, frozenset[str]] = weakref.WeakKeyDictionary()
+# Where a sentence, a title part or a quote starts: a capital there is habit, not a name.
+_SEGMENT = re.compile(r"[.:;!?()«»\"\n—–|]")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass
@@ -39,6 +43,20 @@ class Vocabulary:
     cues: frozenset[str] = frozenset()
     knowledge: set[str] = field(default_factory=set)  # the knowledge's own words (for English cognates)
     names: frozenset[str] = frozenset()  # short forms the knowledge uses as a whole name: never expanded
+    _stems: frozenset[str] | None = None  # French and English stems of known and everyday words, when first asked
+
+    def everyday(self, word: str) -> bool:
+        """A known or everyday word, or one of their forms ("COMPTAIT" like "compte", "GETTING" like "get"): in
+        an all-capitals question, not a name."""
+        if word in self.known or word in common_words():
+            return True
+        if self._stems is None:
+            words = list(self.known | common_words())
+            self._stems = frozenset(stem_all(words)) | frozenset(stem_all(words, "english"))
+        # Accents are off, so Snowball no longer sees "-ée", "-és": the word without its last "e" or "s" is tried
+        # too ("RENSEIGNÉE" is a form of "renseigné").
+        forms = {word, word.removesuffix("s").removesuffix("e")}
+        return any(stem(w) in self._stems or stem(w, "english") in self._stems for w in forms)
 
     @classmethod
     def build(cls, cue_words: Iterable[str], terms: Iterable[tuple[str, int]] = (), names: Iterable[str] = ()):
@@ -52,8 +70,8 @@ class Vocabulary:
         french_words = {w for phrase in english().values() for w in phrase.split()}
         expansions = {w for a in abbreviations().values() for w in a.expansion.split()}
         vocab.known = set(cues) | vocab.knowledge | set(english_words) | french_words | expansions | STOPWORDS
-        vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS)
-        for word in dict.fromkeys([*cues, *ranked, *english_words]):
+        vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS) | common_words()
+        for word in dict.fromkeys([*cues, *ranked, *english_words, *sorted(common_words())]):
             vocab.rank[word] = len(vocab.rank)
             if len(word) >= tuning.CORRECT_FROM - 1:
                 vocab.corrections.setdefault((word[0], len(word)), []).append(word)
@@ -72,6 +90,29 @@ def vocabulary(reader: Reader | None, cue_words: Iterable[str]) -> Vocabulary:
         shorts = [short for short in abbreviations() if " " not in short]
         names = {r["name"] for r in reader.names(shorts)}
         found = _VOCABULARIES[reader] = Vocabulary.build(cue_words, terms, names)
+    return found
+
+
+def proper_words(reader: Reader | None) -> frozenset[str]:
+    """Words the knowledge writes only as names ("Brumeport", "Occitanie", "Vasseur"), folded: capitalised inside
+    a sentence somewhere, in lower case nowhere, in its records (passages are left out: long, and their names
+    are in the records too). Built once per knowledge version, when an all-capitals question first needs it."""
+    if reader is None:
+        return frozenset()
+    found = _PROPER_WORDS.get(reader)
+    if found is None:
+        named: set[str] = set()
+        lower: set[str] = set()
+        for row in reader.rows("SELECT title, body FROM entities WHERE kind != 'passages'"):
+            for segment in _SEGMENT.split(f"{row['title']}\n{row['body'] or ''}"):
+                for i, word in enumerate(_LETTERS.findall(segment)):
+                    if word.islower():
+                        lower.add(fold(word))
+                    elif i and word[0].isupper() and word[1:].islower():
+                        named.add(fold(word))
+        # An English word of a name ("Health Data Hub") is an everyday word all the same.
+        english_words = {w for phrase in english() for w in phrase.split()}
+        found = _PROPER_WORDS[reader] = frozenset(named - lower - english_words - common_words())
     return found
 
 
@@ -132,18 +173,66 @@ def _raw_words(raw: str) -> dict[str, str]:
 
 
 def _written_in_capitals(short: str, raw: str) -> bool:
-    """The asker wrote this short form in capitals, in a question that is not all capitals."""
-    letters = [c for c in raw if c.isalpha()]
-    if letters and all(c.isupper() for c in letters):
-        return False
+    """The asker wrote this short form in capitals (in an all-capitals question: where it reads as one)."""
+    if all_capitals(raw):
+        return acronym_in_capitals(short, raw)
     return re.search(rf"(?<![^\W\d_]){re.escape(short.upper())}(?![^\W\d_])", raw) is not None
 
 
-def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:
+# Short names that are also everyday words, by language, with the part of speech of that word there. In an
+# all-capitals question such a name counts only where the everyday word could not stand: after an elided article
+# ("L'ANS", "LANS", "D'ANS"), after an article unless the word is a noun ("LA HAS", "DES ES", not "THE CARE"),
+# a noun straight after a verb, with no article ("IS CARE GETTING", not "REHAB CARE", "3 ANS"), and a
+# determiner with no noun after it ("MES DANS LES EHPAD", not "MES MESSAGES"). Elsewhere, and in a language
+# where it is no everyday word ("CARE" in French, "ANS" in English), it is the name.
+_EVERYDAY_SHORT: dict[str, dict[str, str]] = {
+    "has": {"en": "verb"},
+    "est": {"fr": "verb"},
+    "es": {"fr": "verb"},
+    "on": {"fr": "pronoun", "en": "preposition"},
+    "si": {"fr": "conjunction"},
+    "mes": {"fr": "determiner"},
+    "ans": {"fr": "noun"},
+    "sante": {"fr": "noun"},
+    "care": {"en": "noun"},
+    "data": {"en": "noun", "fr": "noun"},
+    "pro": {"en": "noun", "fr": "noun"},
+    "dev": {"en": "noun", "fr": "noun"},
+}
+_ELIDED = frozenset({"l", "d"})
+_ARTICLES = frozenset({"la", "le", "les", "des", "du", "au", "aux", "the"})
+_VERBS = frozenset({"is", "was", "are", "were", "does", "did", "do", "has", "had", "will", "est", "sont", "a", "etait"})
+
+
+def acronym_in_capitals(short: str, raw: str) -> bool:
+    """In an all-capitals question, whether a short name that is also an everyday word reads as the name."""
+    everyday = _EVERYDAY_SHORT.get(short, {}).get(guess_language(raw))
+    if everyday is None:
+        return True
+    words = fold(raw).split()
+    for i, word in enumerate(words):
+        before = words[i - 1] if i else ""
+        if word != short:
+            if word[1:] != short or word[0] not in _ELIDED or word in STOPWORDS:
+                continue
+            before = word[0]  # glued to its elided article: "LANS"
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if before in _ELIDED or (before in _ARTICLES and everyday != "noun"):
+            return True
+        if everyday == "noun" and before in _VERBS:
+            return True
+        if everyday == "determiner" and (not after or after in STOPWORDS):
+            return True
+    return False
+
+
+def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True, expand: bool = True) -> str:
     """The folded question with elisions split, short forms expanded and typos corrected.
 
     With `expand_names=False`, a short form the knowledge uses as a whole name ("RSSI" when it is a record's
     alias) stays as written: intent is read that way ("what is the RSSI" asks about a record, not for a person).
+    With `expand=False` no short form is expanded: names are looked up that way too ("CHU de Brmueport" is the
+    alias "chu de brumeport", typo corrected and short form kept).
     """
     written = _raw_words(raw)
     words: list[str] = []
@@ -155,7 +244,7 @@ def normalise(raw: str, vocab: Vocabulary, expand_names: bool = True) -> str:
     while i < len(words):
         for size in range(min(4, len(words) - i), 0, -1):
             short = " ".join(words[i : i + size])
-            entry = table.get(short)
+            entry = table.get(short) if expand else None
             if entry is None or (not expand_names and size == 1 and short in vocab.names):
                 continue
             if entry.caps_only and not _written_in_capitals(short, raw):

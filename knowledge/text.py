@@ -8,11 +8,23 @@ from collections.abc import Iterable
 
 import Stemmer
 
-__all__ = ["fold", "tokens", "stem", "stem_all", "guess_language", "fts_query", "fts_terms", "strip_mentions", "clip"]
+__all__ = [
+    "fold",
+    "all_capitals",
+    "tokens",
+    "stem",
+    "stem_all",
+    "guess_language",
+    "fts_query",
+    "fts_terms",
+    "strip_mentions",
+    "clip",
+]
 
-# Snowball's French stemmer: records are French, and English questions are translated before matching.
+# Snowball stemmers: French for matching (records are French, English questions are translated first); English
+# only to tell an everyday English word in an all-capitals question ("GETTING" is a form of "get").
 # PyStemmer keeps its own cache of recent words, so stemming a question costs microseconds.
-_FRENCH = Stemmer.Stemmer("french")
+_STEMMERS = {"french": Stemmer.Stemmer("french"), "english": Stemmer.Stemmer("english")}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -68,14 +80,20 @@ def fold(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", fold_accents(text).lower()).replace("_", " ").split())
 
 
-def stem(word: str) -> str:
-    """The Snowball French stem of a folded word: 'objectifs' -> 'object', 'hopitaux' -> 'hopital'."""
-    return _FRENCH.stemWord(word)
+def all_capitals(text: str) -> bool:
+    """Written all in capitals ("QUI DIRIGE L'ANS ?"): case no longer tells a name from a word. A question of
+    one or two words is not: a lone "HAS" or "MES ?" is an acronym, as written."""
+    return not any(c.islower() for c in text) and len(re.findall(r"[^\W\d_]{2,}", text)) >= 3
 
 
-def stem_all(words: Iterable[str]) -> list[str]:
+def stem(word: str, language: str = "french") -> str:
+    """The Snowball stem of a folded word: 'objectifs' -> 'object', 'hopitaux' -> 'hopital'."""
+    return _STEMMERS[language].stemWord(word)
+
+
+def stem_all(words: Iterable[str], language: str = "french") -> list[str]:
     """The stems of many words in one call (a question is compared with a dozen titles)."""
-    return _FRENCH.stemWords(list(words))
+    return _STEMMERS[language].stemWords(list(words))
 
 
 def tokens(text: str) -> list[str]:

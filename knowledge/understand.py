@@ -7,13 +7,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from . import tuning
-from .normalise import Vocabulary, normalise, translate, vocabulary
+from .normalise import Vocabulary, acronym_in_capitals, normalise, proper_words, translate, vocabulary
 from .store import Reader
-from .text import STOPWORDS, clip, fold, fold_accents, guess_language, stem, stem_all, strip_mentions
+from .text import (
+    STOPWORDS,
+    all_capitals,
+    clip,
+    fold,
+    fold_accents,
+    guess_language,
+    stem,
+    stem_all,
+    strip_mentions,
+)
 from .vocabulary import DECISION_WORDS, MONTHS, STATUS_WORDS, parse_date, parse_when
-from .word_tables import abbreviations
+from .word_tables import abbreviations, english
 
 __all__ = ["Question", "Candidate", "understand", "resolve", "MAX_QUESTION"]
 
@@ -159,6 +170,10 @@ CUE_VOCABULARY: tuple[str, ...] = tuple(
             budget participants echeance rouge orange vert verte red amber green colour color couleur meteo""".split(),
             *sorted(_CUE_WORDS),
             *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
+            # Council words and month names: a filter reads them as written ("Fberuary 2025", "coppils"). Not
+            # the short months: "march" is one letter from "marche" too.
+            *"""copil copils conseils councils comites committees reunion reunions meeting meetings steering""".split(),
+            *(month for month in MONTHS if len(month) >= 6),
             *(w for _, pattern, _ in _CUES for w in re.findall(r"[a-z]{3,}", pattern.pattern)),
         ]
     )
@@ -204,6 +219,7 @@ class Question:
     names_council: bool = False
     ref: tuple[str, str, str] | None = None
     plain: str = ""  # the question folded only (no expansion, no correction): names are looked up in both
+    corrected: str = ""  # the question corrected but no short form expanded: names are looked up in it too
     translated: list[str] = field(default_factory=list)  # an English question's words in French (the lexicon)
     cue_scores: dict[str, float] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)  # kinds of record the question names
@@ -251,10 +267,11 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
         return q
     vocab = vocabulary(reader, CUE_VOCABULARY)
     q.folded = folded = normalise(text, vocab)
+    q.corrected = normalise(text, vocab, expand=False)
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
-    q.proper = [_as_corrected(w, vocab) for w in _proper_names(text)]
+    q.proper = _proper_names(text, folded, vocab, reader)
     # Intent is read with the knowledge's own short names unexpanded; search reads them expanded too.
     named = vocab.names.intersection(plain.split())
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
@@ -301,20 +318,45 @@ _TITLE_WORD = re.compile(
 )  # "Sweden's"
 
 
-def _proper_names(text: str) -> list[str]:
-    """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded: a record answering the
-    question must hold each of them. Not the first word (capital by habit), not in an all-capitals question, not a month."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters or all(c.isupper() for c in letters):
-        return []
-    words = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
-    found = [fold(m[1]) for m in words]
+def _proper_names(text: str, folded: str, vocab: Vocabulary, reader: Reader | None) -> list[str]:
+    """Words the asker wrote as proper names ("l'ARS Bretagne", "Marc Lefebvre"), folded and corrected: a record
+    answering the question must hold each of them. Not the first word (capital by habit), not a month.
+
+    In an all-capitals question case tells nothing, so a word is a name when the knowledge writes it only as one
+    ("BRUMEPORT") or when no vocabulary knows it, even corrected ("BRETAGNE", "LEFÉBURE").
+    """
+    if all_capitals(text):
+        names = proper_words(reader)
+        words = folded.split()
+        # An English name of one of them counts too ("THREE RIVERS", the lexicon's "trois rivieres").
+        table = english()
+        named = {
+            i + k
+            for size in (4, 3, 2)
+            for i in range(len(words) - size + 1)
+            if names.intersection(table.get(" ".join(words[i : i + size]), "").split())
+            for k in range(size)
+        }
+        found = [
+            w
+            for i, w in enumerate(words[1:], 1)
+            if len(w) >= tuning.PROPER_FROM and w.isalpha() and (i in named or w in names or not vocab.everyday(w))
+        ]
+    else:
+        titled = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
+        found = [_as_corrected(fold(m[1]), vocab, reader) for m in titled]
     return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
 
 
-def _as_corrected(word: str, vocab: Vocabulary) -> str:
+def _as_corrected(word: str, vocab: Vocabulary, reader: Reader | None) -> str:
     """A proper name corrected as the rest of the question is ("Brmueport" -> "brumeport"), when one word
-    comes back (a short form that expands to several stays as written)."""
+    comes back (a short form that expands to several stays as written); a name the knowledge writes as one
+    first ("Prvot" is "prevot", not "pivot")."""
+    if word not in vocab.known and len(word) >= tuning.CORRECT_FROM:
+        limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2
+        near = process.extractOne(word, proper_words(reader), scorer=OSA.distance, score_cutoff=limit)
+        if near:
+            return near[0]
     corrected = normalise(word, vocab).split()
     return corrected[0] if len(corrected) == 1 else word
 
@@ -449,9 +491,12 @@ def _capitals(word: str, raw: str) -> bool:
 
 
 def _visible(name: str, raw: str) -> bool:
-    """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS")."""
+    """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS"); in an
+    all-capitals question, where it reads as a name ("QUI DIRIGE L'ANS", not "HAS THE WAREHOUSE STARTED")."""
     if name not in _AMBIGUOUS:
         return True
+    if all_capitals(raw):
+        return acronym_in_capitals(name, raw)
     written = [w for w in re.findall(r"[^\W_]+", raw) if fold(w) == name]
     if any(sum(c.isupper() for c in w) >= 2 for w in written):
         return True
@@ -524,8 +569,8 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
             found[key] = Candidate(kind, rid, score, matched, how)
 
     grams = [g for g in _ngrams(words, 8) if not g.isdigit() and (g not in STOPWORDS or _capitals(g, q.raw))]
-    if q.plain != q.folded:
-        grams += [g for g in _ngrams(q.plain.split(), 8) if not g.isdigit() and g not in STOPWORDS]
+    for other in {q.plain, q.corrected} - {q.folded}:
+        grams += [g for g in _ngrams(other.split(), 8) if not g.isdigit() and g not in STOPWORDS]
     grams = list(dict.fromkeys(grams))
     content = q.content_words
     own = q.own_words

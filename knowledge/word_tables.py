@@ -1,6 +1,6 @@
-"""The shipped word tables: short forms and chat forms, and the English -> French domain lexicon.
+"""The shipped word tables: short forms and chat forms, the English -> French domain lexicon, everyday words.
 
-Both are plain TSV files under knowledge/lexicon/ so that adding a word is a one-line edit (docs/understanding.md).
+All are plain text files under knowledge/lexicon/ so that adding a word is a one-line edit (docs/understanding.md).
 They are read once per process, on first use.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .text import fold
 
-__all__ = ["Abbreviation", "abbreviations", "english", "cognate", "LEXICON_DIR"]
+__all__ = ["Abbreviation", "abbreviations", "english", "common_words", "cognate", "LEXICON_DIR"]
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 
@@ -54,6 +54,12 @@ def english() -> dict[str, str]:
     for cells in _rows("en_fr.tsv"):
         table.setdefault(fold(cells[0]), fold(cells[1]))
     return table
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Everyday French and English words, folded: in an all-capitals question they are never taken for names."""
+    return frozenset(w for cells in _rows("common_words.tsv") for w in fold(cells[1]).split())
 
 
 # English endings and their French cognates: authentication -> authentification, security -> securite.

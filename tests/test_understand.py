@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.normalise import Vocabulary, correct, normalise, vocabulary
+from knowledge.normalise import Vocabulary, acronym_in_capitals, correct, normalise, vocabulary
 from knowledge.store import Reader
 from knowledge.understand import CUE_VOCABULARY, coverage_of, resolve, understand
 from knowledge.word_tables import abbreviations, cognate, english
@@ -63,7 +63,9 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
     vocab = Vocabulary.build(CUE_VOCABULARY)
     assert normalise("la cybersécurité des ES", vocab) == "la cybersecurite des etablissements de sante"
     assert normalise("tu es où", vocab) == "tu es ou"
-    assert normalise("LA CYBERSÉCURITÉ DES ES", vocab) == "la cybersecurite des es"  # all capitals: no telling
+    # All capitals: where the everyday word could not stand (after an article), else not.
+    assert normalise("LA CYBERSÉCURITÉ DES ES", vocab) == "la cybersecurite des etablissements de sante"
+    assert normalise("TU ES OÙ EN CE MOMENT", vocab) == "tu es ou en ce moment"
 
 
 @pytest.mark.parametrize(
@@ -166,3 +168,55 @@ def test_the_words_that_frame_a_question_are_not_its_topic() -> None:
 )
 def test_a_council_number_is_read_after_its_short_form_is_expanded(typed: str, number: int) -> None:
     assert understand(typed).council == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "proper"),
+    [
+        ("qui pilote la pharmacie de Lyon ?", ["lyon"]),
+        ("QUI PILOTE LA PHARMACIE DE LYON ?", ["lyon"]),  # no vocabulary knows it: a name
+        ("QUI EST CLAIRE MARTIN ?", ["claire", "martin"]),  # the knowledge writes them only as names
+        ("QUI S'OCCUPE DE LA PHARMACIE EN CE MOMENT ?", []),  # everyday words, not names
+        ("WHO HAS BEEN GETTING THE MFA DONE WITHOUT HELP?", []),  # everyday English, and forms of it
+        ("LES EXERCICES DE CRISE DÉPLOYÉS", []),  # forms of known words ("exercice", "déployer")
+    ],
+)
+def test_an_all_capitals_question_still_names_what_the_answer_must_hold(
+    reader: Reader, typed: str, proper: list[str]
+) -> None:
+    assert understand(typed, reader).proper == proper
+
+
+@pytest.mark.parametrize(
+    ("short", "typed", "name"),
+    [
+        ("ans", "QUI DIRIGE L'ANS ?", True),  # after an elided article
+        ("ans", "QUI DIRIGE LANS", True),  # glued to it
+        ("ans", "QUI PILOTAIT IL Y A TROIS ANS ?", False),  # years
+        ("ans", "WHO WAS ANS PRESIDENT IN 2023?", True),  # no everyday English word
+        ("has", "HAS THE WAREHOUSE STARTED?", False),
+        ("has", "WHO IS THE PRESIDENT OF THE HAS?", True),  # a verb never follows an article
+        ("care", "HOW MUCH MONEY IS CARE GETTING?", True),  # a noun straight after a verb
+        ("care", "WHO RUNS REHAB CARE AT THE HOSPITAL?", False),
+        ("care", "C'EST QUOI CARE ?", True),  # no everyday French word
+        ("mes", "MES DANS LES EHPAD, C'EST POUR QUAND ?", True),  # no noun after it: not "my"
+        ("mes", "OÙ SONT MES DOCUMENTS ?", False),
+    ],
+)
+def test_an_all_capitals_short_name_counts_where_the_everyday_word_could_not_stand(
+    short: str, typed: str, name: bool
+) -> None:
+    assert acronym_in_capitals(short, typed) is name
+
+
+def test_typos_in_month_names_and_council_words_are_corrected(reader: Reader) -> None:
+    q = understand("decisions of the Fberuary 2025 steerng comittee", reader)
+    assert q.when == "2025-02" and q.names_council
+    assert understand("liste des coppils", reader).folded == "liste des copils"
+
+
+def test_a_name_holding_a_short_form_is_found_with_a_typo_in_its_other_words(reader: Reader) -> None:
+    # "GHT" expands to its long form in the normalised question; the corrected reading keeps it as typed.
+    q = understand("qui dirige le GHT Exmple ?", reader)
+    assert q.corrected == "qui dirige le ght exemple"
+    assert q.folded == "qui dirige le groupement hospitalier de territoire exemple"
