@@ -40,6 +40,11 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "what do GRADeS staff get paid?",  # not asked back between the two GRADeS
         "prochain copil régional c quand",
         "salaire de la déléguée au numérique en santé ?",  # not a passage without an amount
+        "le 9e CNS s'est tenu où ?",  # a place asked after the verb
+        "tu penses quoi de HospiConnect, c'est un succès ?",  # an opinion
+        "quel âge a Hela Ghariani ?",  # a person's private data
+        "l'appli carte Vitale a quelle note sur le Play Store ?",  # a rating
+        "le programme HOP'EN 2 sera-t-il prolongé ?",  # the future
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:

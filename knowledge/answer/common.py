@@ -110,7 +110,13 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ("budget", "amount"),
     ),
     (re.compile(r"\b(date (exacte|precise)|exact date|precise date|quel jour|which day|what day)\b"), _DAY_FIELDS),
-    (re.compile(r"\b(ou s est tenue?|ou a eu lieu|where was .* held|where did .* take place)\b"), ("place",)),
+    (
+        re.compile(
+            r"\b(ou s est tenue?|ou a eu lieu|s est tenue? ou|a eu lieu ou|ca s est passe ou|dans quelle ville|"
+            r"quel lieu|where was .* held|where did .* take place|which city|what venue)\b"
+        ),
+        ("place",),
+    ),
     (
         re.compile(
             r"\b(echeances?|deadlines?|due|pour quand|prevue?s? (pour|quand)|quand est prevue?|devait (etre )?"
@@ -121,6 +127,22 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     # Facts no record kind holds: the question is out of scope whatever record it names.
     (re.compile(r"\b(e ?mail|mail|courriel|adresse (mail|electronique)|phone|telephone|tel)\b"), ("contact",)),
     (re.compile(r"\b(salaire|salary|salaries|paid|pay|remuneration|remunere\w*|gagne combien)\b"), ("salary",)),
+    # A person's private data, an opinion, a rating: no source here states them.
+    (
+        re.compile(
+            r"\b(date de naissance|ne le|nee le|quel age|age de|how old|birthday|born|adresse postale|"
+            r"postal address|home address|domicile)\b"
+        ),
+        ("private",),
+    ),
+    (
+        re.compile(
+            r"\b(tu penses|vous pensez|t en penses|ton avis|votre avis|what do you think|do you think|your opinion|"
+            r"un succes|a success|un echec|a failure|is it good|worth it|rating|rated|quelle note|"
+            r"note sur|etoiles|stars)\b"
+        ),
+        ("opinion",),
+    ),
     (
         re.compile(
             r"\b(will replace|will succeed|va remplacer|remplacera|succedera|prochaine? (directeur|directrice|"
@@ -141,6 +163,13 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ("support",),
     ),
     (_NEXT, ("next",)),  # the future: no record is dated there
+    (
+        re.compile(
+            r"\b(sera t il|sera t elle|seront ils|seront elles|will (it|they) be|"
+            r"(sera|seront|va etre|vont etre|will be) (prolonge\w*|reconduit\w*|renouvele\w*|extended|renewed))\b"
+        ),
+        ("next",),
+    ),
     (
         re.compile(
             r"\b(pdf|envoyer|envoie|send me|texte officiel|pv officiel|quel numero|annexe \d+|article \d+|"

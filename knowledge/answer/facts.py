@@ -83,7 +83,7 @@ FACTS: tuple[Fact, ...] = (
 # Fields that are never a stated fact: identifiers, addresses, fingerprints.
 _NOT_TEXT = frozenset({"id", "url", "hash", "roadmap", "local_id", "source_title", "status_url", "axis", "owners"})
 # Facts common.py knows no record holds (the future, contacts, salaries, how-to): never looked for here.
-_HELD_BY_NONE = frozenset({"next", "contact", "salary", "successor", "support", "document"})
+_HELD_BY_NONE = frozenset({"next", "contact", "salary", "successor", "support", "document", "private", "opinion"})
 # Words that ask for a fact or carry the verb, in both languages and translated: never the topic.
 _ASKING = frozenset(
     "combien nombre nb number how many much money montant budget cout couts cost costs quand when date pourquoi "
