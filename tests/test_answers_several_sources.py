@@ -248,3 +248,9 @@ def test_a_record_holding_the_name_and_more_of_the_question_is_the_more_specific
     assert answer.confidence < 0.78  # found by more words than its name: not as sure as a name
     # A question the programme's own record holds stays the programme's.
     assert two_series.ask("qui porte le DMP ?").results[0]["id"] == "DMP"
+
+
+def test_the_year_of_a_name_dates_no_council(two_series: KnowledgeBase) -> None:
+    # "2023" belongs to the roadmap's name: no council of 2023 is what is asked.
+    answer = two_series.ask("la FDR 2023-2027 a été présentée à quel CNS ?")
+    assert [r["id"] for r in answer.results][:1] != ["CNS-10"]

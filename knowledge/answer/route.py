@@ -53,6 +53,15 @@ _REPORT_WORDS = frozenset(
 _DOING = frozenset("fait faire font fais does did do done happen happened actually".split())
 
 
+def _date_asked(q: Question, found: list[Candidate]) -> str | None:
+    """The month or year the question dates a council by; not a year of a name it gives ("la FDR 2023-2027
+    a été présentée à quel CNS ?" asks no council of 2023)."""
+    month = roadmaps.month_asked(q)
+    if month and len(month) == 4 and any(month in c.matched.split() for c in found if c.how == "exact"):
+        return None
+    return month
+
+
 def _holds_other_name(reader: Reader, c: Candidate, exact: list[Candidate]) -> bool:
     record = reader.record(c.kind, c.id)
     title = f" {fold(title_of(c.kind, record))} " if record else ""
@@ -83,7 +92,7 @@ def compose(q: Question, reader: Reader) -> Answer:
     if q.council or q.latest_council:
         return _council(q, reader)
     home = _named_family(reader, candidates(), q) if q.names_council else None
-    if q.names_council and roadmaps.month_asked(q) and (dated := roadmaps.councils_asked(q, reader, home)):
+    if q.names_council and _date_asked(q, candidates()) and (dated := roadmaps.councils_asked(q, reader, home)):
         if len(dated) == 1:
             return _council(q, reader, dated[0])
         if len(roadmaps.month_asked(q) or "") >= 7 and "list" not in q.cues:  # "le copil de juin 2025": whose?
