@@ -182,8 +182,14 @@ def _naming_words(reader: Reader, card: dict[str, str]) -> list[str]:
 _REGION = re.compile(r"\bregion(al|ale|aux|ales)?\b")
 
 
-def scope(q: Any, reader: Reader) -> list[str]:
-    """The roadmaps a question is about: those it names, else GOVBOT_DEFAULT_ROADMAP, else all ([])."""
+def region_words(folded: str) -> list[str]:
+    """The words by which a question names "the region" ("régional", "de la région")."""
+    return [m[0] for m in _REGION.finditer(folded)]
+
+
+def scope(q: Any, reader: Reader, by_region_word: bool = True) -> list[str]:
+    """The roadmaps a question is about: those it names, else GOVBOT_DEFAULT_ROADMAP, else all ([]).
+    `by_region_word` False: "régional" does not name the regional roadmap (it is a word of a record's name)."""
     cards = _cards(reader)
     if len(cards) < 2:
         return []
@@ -196,7 +202,7 @@ def scope(q: Any, reader: Reader) -> list[str]:
         lengths = [len(w) for w in _words(reader, card) if f" {w} " in text]
         if lengths:
             best[rid] = max(lengths)
-    if _REGION.search(q.folded):
+    if by_region_word and _REGION.search(q.folded):
         for rid, card in cards.items():
             if rid != NATIONAL and "regional" in fold(card["title"]):
                 best.setdefault(rid, 1)

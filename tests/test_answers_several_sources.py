@@ -254,3 +254,14 @@ def test_the_year_of_a_name_dates_no_council(two_series: KnowledgeBase) -> None:
     # "2023" belongs to the roadmap's name: no council of 2023 is what is asked.
     answer = two_series.ask("la FDR 2023-2027 a été présentée à quel CNS ?")
     assert [r["id"] for r in answer.results][:1] != ["CNS-10"]
+
+
+def test_a_region_word_in_a_records_own_name_names_no_roadmap(two_series: KnowledgeBase) -> None:
+    # The group's "PACS régional" is not a record of the regional roadmap.
+    answer = two_series.ask("qui porte le PACS régional ?")
+    assert (answer.intent, answer.results[0]["id"]) == ("owner", "5")
+
+
+def test_an_axis_of_a_roadmap_named_in_words(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("c'est quoi l'axe 4 de la feuille de route de Val-de-Brume ?")
+    assert (answer.intent, answer.results[0]["id"]) == ("about", "ars-vdb:4")

@@ -107,8 +107,10 @@ def compose(q: Question, reader: Reader) -> Answer:
             return listed
     if q.axis and not _axis_keys(q, reader):  # "axe 7 de la feuille de route": no roadmap has one
         return _unknown(q, reader, [], lead=say("axis_missing", q.lang, number=q.axis))
-    if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and len(q.content_words) <= 3 and q.cues <= {"about"}:
-        return _axis(q, reader)
+    # "C koi l'axe 3 de la feuille de route de Val-de-Brume": the words naming a roadmap say whose axis.
+    if q.axis and not _PLURAL_OBJECTIVES.search(q.folded) and q.cues <= {"about"}:
+        if len(q.content_words) <= 3 or (roadmaps.scope(q, reader) and len(_axis_keys(q, reader)) == 1):
+            return _axis(q, reader)
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
@@ -295,7 +297,7 @@ def _names_a_topic(reader: Reader, found: list[Candidate]) -> bool:
 def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candidate]:
     """Candidates of the roadmaps the question names ("le GRADeS de la région"), when it names one and some
     candidate belongs to it; else all of them."""
-    asked = roadmaps.scope(q, reader)
+    asked = roadmaps.scope(q, reader, by_region_word=not (found and _region_word_is_in_the_name(q, found[0])))
     home = _named_family(reader, found, q)
     # An organisation named outright beats a roadmap named by a word ("the regional PACS at Three Rivers").
     if asked and found and not (home and home[0] not in asked):
@@ -307,6 +309,13 @@ def _in_scope(q: Question, reader: Reader, found: list[Candidate]) -> list[Candi
         if any(c.kind != "actors" for c in kept):
             return kept
     return found
+
+
+def _region_word_is_in_the_name(q: Question, best: Candidate) -> bool:
+    """ "Qui pilote l'archivage dans le PACS régional ?": "régional" is a word of the record's own name (the
+    group's PACS), not the regional roadmap named."""
+    said = set(roadmaps.region_words(q.folded))
+    return bool(said) and best.score >= ANSWER_AT and said <= set(fold(best.matched).split())
 
 
 def _named_family(reader: Reader, found: list[Candidate], q: Question | None = None) -> tuple[str, str] | None:
