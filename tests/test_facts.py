@@ -28,6 +28,11 @@ objectives:
      status: à risque, description: "Recrutements en retard depuis 2097."}
   - {id: "4.2", axis: "4", title: Réseau d'ambassadeurs du numérique en EHPAD, owners: [GRADES-VCL],
      status: à lancer}
+  - {id: "4.3", axis: "4", title: Télé-expertise en dermatologie en zones sous-denses, owners: [ARS-VCL],
+     status: abandonné,
+     description: "Abandonné faute de médecins requérants."}
+  - {id: "4.4", axis: "4", title: Télé-expertise en dermatologie, owners: [ARS-VCL],
+     status: en cours, description: "Deux EHPAD équipés en télé-expertise de dermatologie."}
 reports:
   - id: BILAN-2098-S2
     published: 2099-01-20
@@ -96,3 +101,8 @@ def test_a_sum_next_to_another_name_is_not_the_cost_asked(kb: KnowledgeBase) -> 
 def test_a_year_is_not_a_count(kb: KnowledgeBase) -> None:
     # "Recrutements en retard depuis 2097" gives no count of recruitments.
     assert kb.ask("combien de recrutements au centre de réponse cyber ?").intent == "unknown"
+
+
+def test_why_something_was_dropped_is_asked_of_the_record_dropped(kb: KnowledgeBase) -> None:
+    answer = kb.ask("pourquoi la télé-expertise en dermatologie a été abandonnée ?")
+    assert answer.results[0]["id"] == "vcl:4.3" and "requérants" in answer.text

@@ -18,6 +18,7 @@ from ..store import Reader, title_of
 from ..text import STOPWORDS, fold, fold_accents
 from ..tuning import FACT_AT, FACT_CANDIDATES, FACT_FROM, FACT_NEAR, FACT_TOPIC, FACT_WINDOW
 from ..understand import Candidate, Question, coverage_of
+from ..vocabulary import STATUS_WORDS
 from .common import _COUNT, _asked_fact, _intent, _is_number, _texts
 from .fallbacks import _ask_back
 from .records import _about_record
@@ -90,7 +91,7 @@ _ASKING = frozenset(
     "why raison reason taux pourcentage percent what which quel quelle ete was were been did does has have ont "
     "eu fait faits done ca".split()
 )
-_NAMES = frozenset({"title", "name", "aliases"})
+_PROSE = ("description", "summary", "status_comment", "role", "comment")
 _SENTENCES = re.compile(r"(?<=[.;!?])\s+")
 
 
@@ -113,8 +114,10 @@ def _asked(q: Question) -> _Asked | None:
     asking = {w for m in fact.asked.finditer(q.folded) for w in m[0].split()} - _counted(q)
     # The words as typed too: a short form the record spells as typed ("cyber") was expanded in the others.
     typed = [w for w in q.plain.split() if w not in STOPWORDS and len(w) > 1]
-    skip = asking | _ASKING | q.frame
-    topics = [t for words in (q.content_words, q.own_words, typed) if (t := [w for w in words if w not in skip])]
+    # A status word ("repoussé", "bloque") is said by the record's status, not by its words.
+    readings = (q.content_words, q.own_words, typed)
+    skip = asking | _ASKING | q.frame | {w for words in readings for w in words if w in STATUS_WORDS}
+    topics = [t for words in readings if (t := [w for w in words if w not in skip])]
     topics = [[w for w in t if not w.isdigit()] for t in topics]
     return _Asked(fact, topics) if any(len(t) >= FACT_FROM for t in topics) else None
 
@@ -124,7 +127,7 @@ def _holding(q: Question, asked: _Asked, reader: Reader, c: Candidate) -> tuple[
     sentence alone) and the sentence; None when it holds too little of the topic or no sentence of the shape."""
     coverage = max(coverage_of(t, set(reader.record_words(c.kind, c.id))) for t in asked.topics)
     record = reader.record(c.kind, c.id) if coverage >= FACT_TOPIC else None
-    if record is None:
+    if record is None or _other_status(q, asked, c.kind, record):
         return None
     title = fold(title_of(c.kind, record)).split()
     near = [
@@ -145,6 +148,8 @@ def states_asked_fact(q: Question, reader: Reader, c: Candidate) -> bool:
     asked = _asked(q)
     if asked is None or _holding(q, asked, reader, c) is not None:
         return True
+    if _other_status(q, asked, c.kind, reader.record(c.kind, c.id) or {}):
+        return False
     named = set(c.matched.split()) if c.how == "exact" else set()
     return any(set(t) - _counted(q) <= named for t in asked.topics)
 
@@ -174,6 +179,12 @@ def fact_answer(q: Question, reader: Reader, candidates: list[Candidate]) -> Ans
     return answer
 
 
+def _other_status(q: Question, asked: _Asked, kind: str, record: dict[str, Any]) -> bool:
+    """ "Pourquoi … abandonnée ?" asks of an objective abandoned, not of one still under way."""
+    status = record.get("status")
+    return asked.fact.name == "reason" and kind == "objectives" and bool(q.status and status) and status != q.status
+
+
 def _stated(q: Question, asked: _Asked, record: dict[str, Any]) -> list[str]:
     """The record's fields and sentences that state a fact of this shape, next to a word of the topic ("HOP'EN
     (instruction de 2019) et ... SUN-ES, 210 M€" does not give HOP'EN's budget)."""
@@ -201,9 +212,13 @@ def _near_topic(shape: re.Pattern[str], sentence: str, topics: list[list[str]]) 
 
 
 def _sentences(record: dict[str, Any], reason: bool = False) -> list[str]:
-    """The record's text, sentence by sentence; a reason is given in its prose, never in its name or title."""
-    skip = _NOT_TEXT | _NAMES if reason else _NOT_TEXT
-    texts = [t for key, value in record.items() if key not in skip for t in _texts(value)]
+    """The record's text, sentence by sentence; a reason is given in its prose (a summary, a description, a
+    review's comment), never in its name, title or status words."""
+    if reason:
+        texts = [str(record[k]) for k in _PROSE if record.get(k)]
+        texts += [str(e["comment"]) for e in record.get("statuses") or [] if isinstance(e, dict) and e.get("comment")]
+    else:
+        texts = [t for key, value in record.items() if key not in _NOT_TEXT for t in _texts(value)]
     return [s for t in texts if isinstance(t, str) and " " in t for s in _SENTENCES.split(t) if s]
 
 
