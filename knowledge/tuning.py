@@ -12,6 +12,8 @@ CLOSE = 0.06  # candidates this close to the best are offered as choices (a real
 # A candidate between ASK_AT and ANSWER_AT is answered too when no other candidate is within RIVAL of it.
 # (There used to be an ALONE_AT threshold for this, equal to ASK_AT, so its check could never fail: removed.)
 RIVAL = 0.15
+# No sure record holds the question's topic, but one likely record holds all of it (knowledge/answer/route.py):
+COVER_AT = 0.5  # "likely": a title covering a good part of the question (one word of three scores about 0.45)
 # A fact a record's text states, asked of a record named only by its topic (knowledge/answer/facts.py):
 FACT_CANDIDATES = 8  # the likely records looked at (the full-text hits rank them; the right one is in the first few)
 FACT_FROM = 1  # topic words the question must keep once the words asking the fact are set aside

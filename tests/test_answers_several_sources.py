@@ -265,3 +265,10 @@ def test_a_region_word_in_a_records_own_name_names_no_roadmap(two_series: Knowle
 def test_an_axis_of_a_roadmap_named_in_words(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("c'est quoi l'axe 4 de la feuille de route de Val-de-Brume ?")
     assert (answer.intent, answer.results[0]["id"]) == ("about", "ars-vdb:4")
+
+
+def test_a_likely_record_holding_the_whole_topic_beats_names_of_its_parts(two_series: KnowledgeBase) -> None:
+    # "cyber" names the region's security axis and "GHT" a GHT; only the objective holds the whole topic.
+    answer = two_series.ask("l'exercice de crise cyber dans chaque GHT, c'est bouclé ?")
+    assert (answer.intent, answer.results[0]["id"]) == ("status", "ars-vdb:2.1")
+    assert answer.confidence < 0.78

@@ -9,7 +9,7 @@ from ..model import Answer
 from ..phrases import say
 from ..store import Reader, title_of
 from ..text import fold
-from ..tuning import ANSWER_AT, ASK_AT, CLOSE, FACT_AT, PASSAGE_OVER, RIVAL, SPECIFIC_FROM
+from ..tuning import ANSWER_AT, ASK_AT, CLOSE, COVER_AT, FACT_AT, PASSAGE_OVER, RIVAL, SPECIFIC_FROM
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, names_a_series
 from .common import (
@@ -147,7 +147,10 @@ def compose(q: Question, reader: Reader) -> Answer:
     if sure and (topic := _topic_readings(q, reader)):
         # A record that leaves a word of the question's topic uncovered ("le chef du service de cardiologie des
         # Trois-Rivières" is not the group) is not what is asked: one that covers it, else "I don't know".
-        sure = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
+        covering = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
+        if not covering:  # the names matched are parts of the topic ("cyber", "GHT"): a likely record holding it
+            covering = _holding_the_topic(reader, found, topic)
+        sure = covering
     sure = _fit_for_the_ask(q, reader, sure)
     if sure and (specific := _more_specific(q, reader, sure[0], found)):
         answer = _about_candidate(q, reader, specific)
@@ -188,6 +191,15 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[str]]) -> list[Candidate]:
+    """ "Exercice de crise cyber dans chaque GHT, c'est fini ?": no sure record covers the topic (the security
+    axis, the GHT) but one likely record holds all of it, every word: that one, less sure (none when several)."""
+    near = [c for c in found if c.score >= COVER_AT and _covers(reader, c, topic, spare=False)]
+    if len(near) != 1:
+        return []
+    return [Candidate(near[0].kind, near[0].id, FACT_AT, near[0].matched, near[0].how)]
 
 
 def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Candidate]) -> Candidate | None:
