@@ -272,3 +272,9 @@ def test_a_likely_record_holding_the_whole_topic_beats_names_of_its_parts(two_se
     answer = two_series.ask("l'exercice de crise cyber dans chaque GHT, c'est bouclé ?")
     assert (answer.intent, answer.results[0]["id"]) == ("status", "ars-vdb:2.1")
     assert answer.confidence < 0.78
+
+
+def test_a_status_asked_of_a_programme_named_like_an_objective_is_the_programmes(two_series: KnowledgeBase) -> None:
+    # The app (a programme) and the 2019 plan's action about it (an objective) share the name.
+    answer = two_series.ask("l'application carte Vitale ça avance ?")
+    assert (answer.intent, answer.results[0]["id"]) == ("status", "APPCV")

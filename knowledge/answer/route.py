@@ -365,4 +365,8 @@ def _cued(q: Question, pool: list[Candidate]) -> list[Candidate]:
     carried (an objective, a programme), not of the decision about it."""
     if "owner" in q.cues and "decisions" not in q.cues:
         return [c for c in pool if c.kind != "decisions"]
-    return [c for c in pool if c.kind == _cued_kind(q)]
+    cued = [c for c in pool if c.kind == _cued_kind(q)]
+    # A programme named like an objective ("l'appli carte Vitale": the app, and the 2019 plan's action about
+    # it) has a status too, and is the bigger thing: the tie stays for the kinds' order to settle.
+    same_name = [c for c in pool if c.kind == "programmes" and any(o.matched == c.matched for o in cued)]
+    return cued + same_name
