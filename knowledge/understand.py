@@ -67,7 +67,9 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"where (does|do|is|are) .* stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
             r"how (is|are) .* going|achieved|realises?|termines?|on track|ca avance|ca progresse|ca donne quoi|"
             r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along|c est mort|is it dead|"
-            r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done)\b"
+            r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done|"
+            r"out yet|is (it|the \w+( \w+)?) out|been (released|published)|est (il |elle )?(sortie?|parue?)|"
+            r"c est sortie?|deja sortie?)\b"
         ),
         1.0,
     ),

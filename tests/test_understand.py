@@ -87,6 +87,8 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("les sauvegardes ça avnce ?", "status"),
         ("what came out of the 12th CNS?", "decisions"),
         ("le CNS a dit quoi sur l'IA", "decisions"),
+        ("is the new charter out yet?", "status"),  # published yet: where it stands
+        ("la doctrine 2026 est sortie ?", "status"),
     ],
 )
 def test_intent_comes_from_scored_typo_tolerant_cues(reader: Reader, typed: str, cue: str) -> None:
