@@ -208,6 +208,8 @@ def changes_answer(q: Question, reader: Reader, candidates: list[Candidate], nam
     series = _all_series(reader)
     if named and not _topic_record(q, reader, candidates, series, named=True):
         return None
+    if (q.status or q.colour) and all(len(s.reports) < 2 for s in _pick(q, reader, candidates, None)):
+        return None  # "went red in the last bilan" with one bilan: the list of what it rates red
     return _changes(q, reader, candidates, named=named)
 
 
