@@ -150,6 +150,14 @@ _PHRASES: dict[str, tuple[str, str]] = {
         "No progress report is loaded, so I cannot tell what changed. An admin can load one (the “reports:” key "
         "of the source format).",
     ),
+    "changes_publication_title": ("Ce qui a changé — {name}", "What changed — {name}"),
+    "changes_unpublished": (
+        "Les statuts objectif par objectif de « {name} » ne figurent dans aucune de mes sources : je ne peux pas "
+        "dire ce qui a changé d'une publication à l'autre. Ce que mes sources en disent :",
+        "The objective-by-objective statuses of “{name}” are in none of my sources: I cannot say what changed "
+        "from one publication to the next. What my sources say about it:",
+    ),
+    "history_title": ("« {name} » d'un rapport à l'autre", "“{name}” from one report to the next"),
     "changes_new_decisions": ("Décisions depuis le {date} :", "Decisions since {date}:"),
     "changes_nothing_since": (
         "Rien de nouveau dans mes sources depuis le {date}.",

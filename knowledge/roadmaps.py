@@ -261,6 +261,12 @@ _MONTH_WORDS = sorted(
     (m for m in MONTHS if len(m) > 4 or m in ("mars", "mai", "juin", "aout", "june", "july")), key=len
 )
 _MONTH = re.compile(rf"\b({'|'.join(reversed(_MONTH_WORDS))})\b")
+MONTH_WORDS = _MONTH  # the month names a question may date a council or a report by
+
+
+def month_number(word: str) -> str:
+    """'septembre' -> '09'."""
+    return f"{MONTHS[word]:02d}"
 
 
 def month_asked(q: Any) -> str | None:

@@ -11,7 +11,7 @@ from ..store import Reader, title_of
 from ..text import fold
 from ..tuning import ANSWER_AT, ASK_AT, CLOSE, COVER_AT, FACT_AT, PASSAGE_OVER, RIVAL, SPECIFIC_FROM
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
-from .changes import _changes, _named_change, names_a_series
+from .changes import _changes, _named_change, asks_changes, changes_answer, names_a_series
 from .common import (
     _FRAME_WORDS,
     _asked_fact,
@@ -74,7 +74,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         record = reader.record(kind, rid)
         if record is None:
             return _unknown(q, reader, [])
-        if intent == "changes" and kind == "reports":
+        if intent == "changes" and kind in ("reports", "programmes"):  # a series chosen: its reports, a publication
             return _changes(q, reader, report=record)
         return _about_record(q, reader, kind, record, intent)
     if not q.folded or "help" in q.cues:
@@ -86,9 +86,9 @@ def compose(q: Question, reader: Reader) -> Answer:
     passage = _once(lambda: _passage(q, reader))
     if q.since and ("decisions" in q.cues or "decisions" in q.kinds):  # "les décisions prises depuis mars 2025"
         return _decisions_since(q, reader)
-    asks_changes = "changes" in q.cues or (q.since and ("list" in q.cues or q.mentions_report))
-    if asks_changes and not _named_change(candidates()) and not _names_a_topic(reader, candidates()):
-        return _changes(q, reader, candidates())
+    if asks_changes(q) and not _named_change(candidates()):
+        if changed := changes_answer(q, reader, candidates(), named=_names_a_topic(reader, candidates())):
+            return changed
     if q.council or q.latest_council:
         return _council(q, reader)
     home = _named_family(reader, candidates(), q) if q.names_council else None
