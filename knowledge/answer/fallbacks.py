@@ -72,7 +72,7 @@ def _passage_topic(q: Question, reader: Reader, words: list[str]) -> list[str]:
 
 def _holds_topic(topic: list[str], haystack: set[str]) -> bool:
     """The passage holds every topic word (give or take a typo), or all but one of a long topic."""
-    missing = sum(coverage_of([w], haystack) < TOPIC_COVERED for w in topic)
+    missing = sum(w not in haystack and coverage_of([w], haystack) < TOPIC_COVERED for w in topic)
     return missing <= (1 if len(topic) >= TOPIC_SPARE_FROM else 0)
 
 
@@ -102,14 +102,16 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
     if not words:
         return None
     hits = reader.search_text(" ".join(words), limit=5, kinds=("passages",))
-    topic = _passage_topic(q, reader, words) if hits else []
     years = set(re.findall(r"\b(?:19|20)\d\d\b", q.folded))
     months = {MONTHS[w] for w in q.folded.split() if w in MONTHS}
+    topic: list[str] | None = None
     best, best_score = None, 0.0
     for hit in hits:
         said = fold(f"{hit['title']} {hit['heading']} {hit['body']}").split()
         haystack = set(said)
         coverage = coverage_of(words, haystack)
+        if coverage < 0.5 or coverage * len(words) < 2 or coverage <= best_score:
+            continue  # too little of the question, or no better than a passage already kept: no check needed
         named = haystack | _address_words(hit)
         if q.proper and not all(
             w in named or process.extractOne(w, named, scorer=fuzz.ratio, score_cutoff=NAME_TYPO) for w in q.proper
@@ -119,17 +121,18 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
             continue  # "le budget 2026": a passage about 2025 does not say it
         if months and not months & {MONTHS[w] for w in said if w in MONTHS}:
             continue  # "le copil de décembre": the minutes of June do not say it
-        if not _periods(q.folded) <= _periods(fold(hit["body"])):
+        body = fold(hit["body"])
+        if not _periods(q.folded) <= _periods(body):
             continue  # "au S2 2025": the figures of the first half do not say it
-        if not coverage_of(words, set(fold(f"{hit['heading']} {hit['body']}").split())):
+        if not coverage_of(words, set(fold(hit["heading"]).split()) | set(body.split())):
             continue  # only the document's title matches: every passage of it would, none says more
+        topic = _passage_topic(q, reader, words) if topic is None else topic
         if not _holds_topic(topic, named):
             continue
-        if passage_lacks_fact(q, hit) or _lacks_shape(q, fold(hit["body"])):
+        if passage_lacks_fact(q, hit) or _lacks_shape(q, body):
             continue  # a figure, a count, a duration or a date asked, or a numbered council: the passage must say it
-        if coverage * len(words) >= 2 and coverage > best_score:
-            best, best_score = hit, coverage
-    if best is None or best_score < 0.5:
+        best, best_score = hit, coverage
+    if best is None:
         return None
     lang = q.lang
     sentence = _best_sentence(best["body"], words)
