@@ -30,6 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
 # `[^<>]` (not `[^>]`): an unclosed `<@` stops at the next `<`, so a flood of them is linear, not quadratic.
 _MENTION = re.compile(r"<[@!#][^<>]*>|(?<![\w.])@[\w.\-]+")
+_ADDRESS = re.compile(r"\S*(://|www\.)\S*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
 
 # Short words that carry no meaning for search (after folding).
@@ -122,7 +123,7 @@ def guess_language(text: str) -> str:
     """'en' or 'fr' (the default audience is French)."""
     if any(c in text for c in "éèêàùçôîœÉÈ"):
         return "fr"
-    raw = text.lower().translate(_APOSTROPHES)
+    raw = _ADDRESS.sub(" ", text.lower().translate(_APOSTROPHES))  # "https://example.org/plan": no language
     words = re.findall(r"[a-z']+", raw)
     en = sum(w in _EN_MARKERS for w in words)
     fr = sum(w in _FR_MARKERS or w.startswith(("qu'", "l'", "d'", "c'")) for w in words)

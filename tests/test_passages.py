@@ -113,6 +113,7 @@ def test_short_forms_expand_as_the_records_spell_them(tmp_path: Path) -> None:
         ("télésurveillance cardiaque", "fr"),
         ("mdp combien de caracteres minimum chez nous", "fr"),
         ("la HAS a publié quoi ?", "fr"),
+        ("refresh https://example.org/plan.yaml", "fr"),  # an address's words are no language's
     ],
 )
 def test_the_language_of_a_question_of_plain_words(question: str, language: str) -> None:
