@@ -30,6 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
 # `[^<>]` (not `[^>]`): an unclosed `<@` stops at the next `<`, so a flood of them is linear, not quadratic.
 _MENTION = re.compile(r"<[@!#][^<>]*>|(?<![\w.])@[\w.\-]+")
+_ADDRESS = re.compile(r"\S*(://|www\.)\S*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
 
 # Short words that carry no meaning for search (after folding).
@@ -44,6 +45,9 @@ STOPWORDS = frozenset(
     + """along actually overall anything something still yet already now so far really doing moving keeping have has
     had each every will would can could should got get""".split()
     + "ils elles ont eux".split()  # French pronouns of chat ("ils ont décidé quoi")
+    # English modals, pronouns and prepositions no record or passage is about ("must progress together",
+    # "without their software during the outage").
+    + "must their they them while during without under into".split()
 )
 
 # Words that point to English; accents and these French markers point to French.
@@ -51,6 +55,10 @@ _EN_MARKERS = frozenset(
     """the what who which how is are does did was were owns owned own leads runs decided decision
     decisions changed change since status objective objectives late list show tell about council
     of latest last where many much when why help we our stand going done attended allowed long""".split()
+    # Function words French never writes ("can IT staff work from home while on call?"); not "has" (la HAS),
+    # "it" (le service IT), "on" or "me", which French writes too.
+    + """can could would should must will from with without while during their they them there this that
+    these those have had been into after before between any""".split()
 )
 _FR_MARKERS = frozenset(
     """le la les des du est qui quoi quel quelle quels quelles ou en sont pilote porte dirige decide
@@ -115,10 +123,15 @@ def guess_language(text: str) -> str:
     """'en' or 'fr' (the default audience is French)."""
     if any(c in text for c in "éèêàùçôîœÉÈ"):
         return "fr"
-    raw = text.lower().translate(_APOSTROPHES)
+    raw = _ADDRESS.sub(" ", text.lower().translate(_APOSTROPHES))  # "https://example.org/plan": no language
     words = re.findall(r"[a-z']+", raw)
     en = sum(w in _EN_MARKERS for w in words)
     fr = sum(w in _FR_MARKERS or w.startswith(("qu'", "l'", "d'", "c'")) for w in words)
+    if en == fr:  # no marker tells: the words do ("minimum password length"), two of them at least
+        from .word_tables import words_of  # word_tables reads its files with this module's fold
+
+        en, fr = (sum(w in words_of(lang) for w in words) for lang in ("en", "fr"))
+        return "en" if en >= 2 and en > fr else "fr"
     return "en" if en > fr else "fr"
 
 

@@ -23,6 +23,10 @@ FACT_NEAR = 0.5  # ... and the record's title with the sentence stating the fact
 FACT_WINDOW = 8  # ... and a sentence's sum, rate or date must have a topic word this many words around it
 FACT_AT = 0.74  # the answer's confidence: below ANSWER_AT, since the record was found by its text, not its name
 PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices before any passage
+# A quoted passage's confidence is at most this, below ANSWER_AT like FACT_AT: it is found by the words it shares
+# with the question, never by a name, so even one holding them all may speak of another subject ("nurses can
+# telework…" quotes the IT teams' rule). Above the 0.6 and 0.7 that let a passage win (route.py, councils.py).
+PASSAGE_AT = 0.74
 
 # --- Normalisation (knowledge/normalise.py) --------------------------------------------------------------
 CORRECT_FROM = 4  # shorter words are too often real words one letter apart ("est"/"es"): never corrected

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .text import fold
 
-__all__ = ["Abbreviation", "abbreviations", "english", "common_words", "cognate", "LEXICON_DIR"]
+__all__ = ["Abbreviation", "abbreviations", "english", "common_words", "words_of", "cognate", "LEXICON_DIR"]
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 
@@ -60,6 +60,18 @@ def english() -> dict[str, str]:
 def common_words() -> frozenset[str]:
     """Everyday French and English words, folded: in an all-capitals question they are never taken for names."""
     return frozenset(w for cells in _rows("common_words.tsv") for w in fold(cells[1]).split())
+
+
+@cache
+def words_of(language: str) -> frozenset[str]:
+    """The words that tell a language ('en' or 'fr') when no marker word does ("minimum password length"):
+    its everyday words, and for English the lexicon's words that French writes otherwise ("password"; not
+    "participants", the same in both). A word of both languages tells neither."""
+    found: dict[str, set[str]] = {"en": set(), "fr": set()}
+    for cells in _rows("common_words.tsv"):
+        found[cells[0]].update(fold(cells[1]).split())
+    found["en"].update(w for w, french in english().items() if " " not in w and w not in french.split())
+    return frozenset(found[language] - found["fr" if language == "en" else "en"])
 
 
 # English endings and their French cognates: authentication -> authentification, security -> securite.

@@ -12,38 +12,127 @@ from ..model import Answer
 from ..phrases import choice_label, counts_text, say
 from ..store import Reader, title_of
 from ..text import clip, fold
-from ..tuning import NAME_TYPO
+from ..tuning import NAME_TYPO, PASSAGE_AT, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
 from ..understand import Candidate, Question, coverage_of, understand
 from ..vocabulary import MONTHS
+from ..word_tables import abbreviations
 from .common import PASSAGE_CHARS, _best_sentence, _intent, _result, _source, passage_lacks_fact
+
+# Words that say what is asked of a passage, not what it is about: the question words ("combien", "how long",
+# "quand"), the bound asked ("combien de caractères minimum": the text says "au moins"), the kind of answer
+# ("what kind of approach") and the things counted ("which three things"); the words naming the document itself
+# ("the DSIH article"; "la charte" is its title); and who asks and whose word it is ("chez nous", "selon la
+# charte", "according to"). Amounts, budgets and dates stay: a passage about the budget holds that word, and one
+# that gives no date is no answer to "la date de publication".
+_PASSAGE_ASKING = frozenset(
+    "combien nombre nb number how many much quand when pourquoi why quel quelle quels quelles what which "
+    "minimum minimal minimale maximum maximal maximale min max kind kinds sort sorts type types genre "
+    "thing things chose choses truc trucs stuff article articles document documents texte "
+    "chez nous vous selon according".split()
+)
+_ASKED_COUNT = re.compile(r"\b(\w+) (things|choses|trucs)\b")  # "which three things": the count asked with them
+_HOW_LONG = re.compile(r"\b(combien de temps|how long|duree|duration)\b")
+_WHEN = re.compile(r"\b(quand|when|quel jour|what day|which day)\b")
+# How a text gives a duration ("pendant trois heures") and a date ("le 14 avril", "1er mars 2025", "en 2024").
+_DURATION = re.compile(r"\b(minutes?|heures?|hours?|jours?|days?|semaines?|weeks?|mois|months?|ans|annees?|years?)\b")
+_DATE = re.compile(rf"\b({'|'.join(sorted(MONTHS, key=len, reverse=True))}|(19|20)\d\d)\b")
+# Periods of a year, as a question asks them and a text says them: figures of the first half do not answer
+# for the second half, nor for the whole year.
+_PERIODS = {
+    "s1": re.compile(r"\b(s1|h1|(premier|1er) semestre|first (half|semester))\b"),
+    "s2": re.compile(r"\b(s2|h2|(second|deuxieme|2e|2nd) semestre|second (half|semester))\b"),
+    "year": re.compile(
+        r"\b((toute|sur) l annee|annee entiere|(whole|full|entire) year|annuel\w*|annual\w*|par an|per year)\b"
+    ),
+}
+
+
+def _passage_words(q: Question) -> list[str]:
+    """The question's topic words a passage must hold: its content words less those that ask for the fact,
+    which only the passage's sentence answers."""
+    asking = set(_PASSAGE_ASKING)
+    for text in (q.folded, " ".join(q.translated)):
+        asking.update(m[1] for m in _ASKED_COUNT.finditer(text))
+        asking.update(w for pattern in (_HOW_LONG, _WHEN) for m in pattern.finditer(text) for w in m[0].split())
+    return [w for w in q.content_words if w not in asking]
+
+
+def _passage_topic(q: Question, reader: Reader, words: list[str]) -> list[str]:
+    """The words a passage must hold, not just share: those that name something in the knowledge (a word of a
+    record's name: "nurses can telework…" is not answered by the IT teams' rule), less the words a short form
+    was expanded into (the text may spell it short) and whole names of organisations ("GH3R" says whose
+    document, which the title may not repeat)."""
+    named = reader.name_words()
+    plain = q.plain.split()
+    expanded = {w for short, entry in abbreviations().items() if short in plain for w in entry.expansion.split()}
+    topic = [w for w in words if len(w) >= TOPIC_FROM and w in named and not w.isdigit() and w not in expanded]
+    actors = {r["name"] for r in reader.names(topic) if r["kind"] == "actors"}
+    return [w for w in topic if w not in actors]
+
+
+def _holds_topic(topic: list[str], haystack: set[str]) -> bool:
+    """The passage holds every topic word (give or take a typo), or all but one of a long topic."""
+    missing = sum(w not in haystack and coverage_of([w], haystack) < TOPIC_COVERED for w in topic)
+    return missing <= (1 if len(topic) >= TOPIC_SPARE_FROM else 0)
+
+
+def _lacks_shape(q: Question, said: str) -> bool:
+    """A duration asked ("combien de temps", "how long") that the passage gives in no unit of time, or a date
+    asked ("quand", "quel jour") that it gives in no month or year: the passage speaks of the topic without
+    saying what is asked."""
+    if _HOW_LONG.search(q.folded):
+        return not _DURATION.search(said)
+    if _WHEN.search(q.folded):
+        return not _DATE.search(said)
+    return False
+
+
+def _periods(text: str) -> set[str]:
+    return {name for name, pattern in _PERIODS.items() if pattern.search(text)}
+
+
+def _address_words(hit: dict[str, Any]) -> set[str]:
+    """The words of a passage's document address past the host: it often names the publisher ("…/trois-rivieres/
+    charte-numerique" for a charter whose title leaves the group out)."""
+    return set(fold(re.sub(r"^\w+://[^/]*", "", hit["url"] or "")).split())
 
 
 def _passage(q: Question, reader: Reader) -> Answer | None:
-    words = q.content_words
+    words = _passage_words(q)
     if not words:
         return None
     hits = reader.search_text(" ".join(words), limit=5, kinds=("passages",))
     years = set(re.findall(r"\b(?:19|20)\d\d\b", q.folded))
     months = {MONTHS[w] for w in q.folded.split() if w in MONTHS}
+    topic: list[str] | None = None
     best, best_score = None, 0.0
     for hit in hits:
-        haystack = set(fold(f"{hit['title']} {hit['heading']} {hit['body']}").split())
+        said = fold(f"{hit['title']} {hit['heading']} {hit['body']}").split()
+        haystack = set(said)
         coverage = coverage_of(words, haystack)
+        if coverage < 0.5 or coverage * len(words) < 2 or coverage <= best_score:
+            continue  # too little of the question, or no better than a passage already kept: no check needed
+        named = haystack | _address_words(hit)
         if q.proper and not all(
-            w in haystack or process.extractOne(w, haystack, scorer=fuzz.ratio, score_cutoff=NAME_TYPO)
-            for w in q.proper
+            w in named or process.extractOne(w, named, scorer=fuzz.ratio, score_cutoff=NAME_TYPO) for w in q.proper
         ):
-            continue
+            continue  # "l'ARS Bretagne": a document that does not name Bretagne (nor come from it) does not say it
         if years and not years <= set(re.findall(r"\b(?:19|20)\d\d\b", f"{hit['title']} {hit['body']}")):
             continue  # "le budget 2026": a passage about 2025 does not say it
-        said = fold(f"{hit['title']} {hit['heading']} {hit['body']}").split()
         if months and not months & {MONTHS[w] for w in said if w in MONTHS}:
             continue  # "le copil de décembre": the minutes of June do not say it
-        if passage_lacks_fact(q, hit):
-            continue  # a figure or a count asked, or a numbered council: the passage must say it
-        if coverage * len(words) >= 2 and coverage > best_score:
-            best, best_score = hit, coverage
-    if best is None or best_score < 0.5:
+        body = fold(hit["body"])
+        if not _periods(q.folded) <= _periods(body):
+            continue  # "au S2 2025": the figures of the first half do not say it
+        if not coverage_of(words, set(fold(hit["heading"]).split()) | set(body.split())):
+            continue  # only the document's title matches: every passage of it would, none says more
+        topic = _passage_topic(q, reader, words) if topic is None else topic
+        if not _holds_topic(topic, named):
+            continue
+        if passage_lacks_fact(q, hit) or _lacks_shape(q, body):
+            continue  # a figure, a count, a duration or a date asked, or a numbered council: the passage must say it
+        best, best_score = hit, coverage
+    if best is None:
         return None
     lang = q.lang
     sentence = _best_sentence(best["body"], words)
@@ -57,7 +146,7 @@ def _passage(q: Question, reader: Reader) -> Answer | None:
         text=intro + say("passage_quote", lang, text=text),
         details=intro + say("passage_quote", lang, text=best["body"]) if body != best["body"] else "",
         sources=[_source(best["title"], best["url"])],
-        confidence=round(0.4 + 0.5 * best_score, 2),
+        confidence=min(PASSAGE_AT, round(0.4 + 0.5 * best_score, 2)),
         results=[{"kind": "passages", "id": best["id"], "title": best["title"], "url": best["url"]}],
     )
 
