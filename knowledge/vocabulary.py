@@ -62,7 +62,7 @@ SOURCE_STATUS_WORDS: dict[str, str] = _table(
         "postponed": "postponed|reporte|ajourne|deferred|rescheduled|replanifie|reprogramme|repousse|differe|"
         "pushed back",
         "done": "done|completed|complete|achieved|finished|delivered|met|realise|atteint|termine|acheve|"
-        "fait|livre|accompli|deploye|finalise|clos|cloture|closed|operationnel|generalise|en production|"
+        "fait|livre|accompli|deploye|finalise|finalised|finalized|clos|cloture|closed|operationnel|generalise|en production|"
         "in production|mis en oeuvre|implemented|bleu|blue",
         "dropped": "dropped|abandoned|cancelled|canceled|stopped|abandonne|annule|arrete|supprime|retire|"
         "withdrawn|renonce|sans suite|classe sans suite|descoped|hors perimetre|out of scope|non retenu",
@@ -71,10 +71,11 @@ SOURCE_STATUS_WORDS: dict[str, str] = _table(
 
 # Words a question may use to filter objectives ("objectifs suspendus"). Colours and everyday verbs
 # ("lancé", "vert", "orange", "clos") are left out: in a question they name other things far more often.
+# "Closed" stays a filter: English has no other everyday sense of it in these questions ("what's closed?").
 _NOT_FILTERS = frozenset(
     fold(w)
     for w in "vert|green|orange|amber|jaune|yellow|rouge|red|bleu|blue|gris|grey|gray|lance|initie|amorce|clos|"
-    "closed|conforme|critique|critical|alerte|vigilance|envisage|en projet|scheduled|retire|operationnel|"
+    "conforme|critique|critical|alerte|vigilance|envisage|en projet|scheduled|retire|operationnel|"
     "generalise|implemented|mis en oeuvre|en production|in production|waiting|en preparation|in preparation|"
     "differe".split("|")
 )

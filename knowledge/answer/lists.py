@@ -175,12 +175,17 @@ def _objective_list(
     clause, params, what = _objective_where(q, reader, owner, axis, roadmap, programme)
     if not what:
         what.append(say("objectives_word", lang))
-    total = reader.count("objectives", clause, tuple(params))
-    rows = reader.records("objectives", clause + " ORDER BY id", tuple(params), limit=MAX_LIST)
     heading = " · ".join(what)
-    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in rows]
-    if total > len(rows):
-        lines.append(say("list_more", lang, more=total - len(rows)))
+    groups = _by_family(reader, clause, params)
+    total = sum(n for _, n, _ in groups)
+    rows, lines = [], []
+    for name, count, shown in groups:
+        if len(groups) > 1:  # whose objectives these are, when the list spans several families
+            lines.append(say("list_title", lang, what=name, count=count) + " :" * (lang == "fr") + ":" * (lang != "fr"))
+        rows += shown
+        lines += [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in shown]
+        if count > len(shown):
+            lines.append(say("list_more", lang, more=count - len(shown)))
     if q.colour in _COLOUR_VALUES and any(r.get("roadmap") not in _rated(reader) for r in rows):
         bucket = SOURCE_STATUS_WORDS[_COLOUR_VALUES[q.colour][0]]
         lines.append(
@@ -207,6 +212,37 @@ def _objective_list(
         confidence=0.95 if rows else 0.7,  # an empty list claims nothing about a record
         results=[_result("objectives", r) for r in rows],
     )
+
+
+# Within a family, objectives by number ("3" before "13", "4" before "4.1"), then by id ("A1-…").
+_NATURAL = "CAST(COALESCE(local_id, id) AS INTEGER), COALESCE(local_id, id)"
+# Whose an objective is (roadmaps.family): its roadmap, and within the national one its source's plan.
+_PLAN = f"CASE WHEN roadmap = '{roadmaps.NATIONAL}' THEN COALESCE(source_title, '') ELSE '' END"
+
+
+def _by_family(reader: Reader, clause: str, params: list[str]) -> list[tuple[str, int, list[dict]]]:
+    """The objectives that pass `clause`, grouped by family (the bundled national roadmap, a plan loaded in it
+    such as a hospital group's, another roadmap), each with its name and count: the bundled national family
+    first, then the plans loaded in it, then the other roadmaps. The MAX_LIST lines are shared out one at a time
+    between the families, so one organisation's long list never hides another's."""
+    families = reader.rows(
+        f"SELECT roadmap, {_PLAN} AS plan, count(*) AS n FROM objectives WHERE {clause} GROUP BY 1, 2 "
+        f"ORDER BY roadmap != '{roadmaps.NATIONAL}', roadmap, plan",
+        tuple(params),
+    )
+    quota = [0] * len(families)
+    for _ in range(MAX_LIST):
+        open_ = [i for i, f in enumerate(families) if quota[i] < f["n"]]
+        if not open_:
+            break
+        quota[min(open_, key=lambda i: quota[i])] += 1
+    titles = roadmaps.loaded(reader)
+    groups = []
+    for f, limit in zip(families, quota, strict=True):
+        where = f"{clause} AND roadmap = ? AND {_PLAN} = ? ORDER BY {_NATURAL}"
+        shown = reader.records("objectives", where, (*params, f["roadmap"], f["plan"]), limit=limit)
+        groups.append((f["plan"] or titles.get(f["roadmap"], f["roadmap"]), f["n"], shown))
+    return groups
 
 
 def _reported_colour_list(q: Question, reader: Reader) -> Answer | None:
