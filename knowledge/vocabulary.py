@@ -83,6 +83,7 @@ _NOT_FILTERS = frozenset(
 _QUESTION_STATUS_WORDS = _table(
     {
         "not_started": "hasn t started|has not started|haven t started|have not started|not started yet|"
+        "hasnt started|havent started|hasn t begun|has not begun|hasnt begun|"
         "still to launch|still to start|yet to start|yet to be launched|pas encore demarre|pas encore commence|"
         "pas encore lance|reste a lancer|restent a lancer",
         "postponed": "put off|pushed back|been delayed to|remis a plus tard",

@@ -26,7 +26,7 @@ from .common import (
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
 from .facts import fact_answer, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
-from .filters import objective_filters, owns_any
+from .filters import EXPLICIT_OWNER, objective_filters, owns_any
 from .lists import (
     _LIST_WORDS,
     _PLURAL_OBJECTIVES,
@@ -116,7 +116,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         actor = next((c for c in exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
-        if plural in ("programmes", "decisions") and actor:
+        if plural in ("programmes", "decisions") and actor and not _names_roadmap_only(q, reader, actor, plural):
             return _kind_list(q, reader, plural, owner=actor.id)
         topic = [w for w in q.content_words if not _PLURALS[plural].search(w) and not _LIST_WORDS.search(w)]
         if plural != "objectives" and not topic:
@@ -177,6 +177,16 @@ def compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _names_roadmap_only(q: Question, reader: Reader, actor: Candidate, kind: str) -> bool:
+    """ "Les décisions de la région sur X": "la région" names the roadmap, not an owner, when that actor carries
+    none of the records listed, unless the question says it carries them ("portées par la région")."""
+    return (
+        roadmaps.names_a_roadmap(reader, actor.matched)
+        and not owns_any(reader, actor.id, kind)
+        and not EXPLICIT_OWNER.search(q.folded)
+    )
 
 
 def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Candidate]) -> Candidate | None:
