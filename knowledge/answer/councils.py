@@ -182,8 +182,9 @@ def _decision_list(q: Question, reader: Reader, found: list[Candidate], since: b
         where.append(f"council IN (SELECT c.id FROM councils c WHERE {held})")
         params += [f"%{w}%" for w in families]
     subject = _subject(q, reader, found)
-    # "décisions de la région sur l'entrepôt de données": the roadmap named and a subject filter together.
-    on_subject = bool(asked and subject)
+    # "décisions de la région sur l'entrepôt de données": the roadmap named and a subject filter together, when
+    # decisions are named as a list ("qu'a décidé le copil régional sur X" asks the decisions themselves).
+    on_subject = bool(asked and subject and _DECISIONS_NAMED.search(q.folded))
     if len(where) == 2 and not (q.since or q.when or on_subject):
         return None  # nothing to filter on
     if not since and not (q.decision_status or owner or _MONEY.search(q.folded) or on_subject):
@@ -229,6 +230,9 @@ _LIST_TALK = frozenset(
     "apres en in of the ou or et and y a il ils carried carry carries by par portees portee pilotees pilotee "
     "taken prises made lesquelles quoi liste".split()
 )
+
+
+_DECISIONS_NAMED = re.compile(r"\bdecisions\b")
 
 
 def _holds_subject(readings: list[list[str]], words: frozenset[str]) -> bool:

@@ -62,8 +62,12 @@ EXPLICIT_OWNER = re.compile(
 _PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
 
 
-def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
-    """The filtered objective list the question asks for, or None when it asks something else."""
+def objective_filters(
+    q: Question, reader: Reader, found: list[Candidate], every: list[Candidate] | None = None
+) -> Answer | None:
+    """The filtered objective list the question asks for, or None when it asks something else. `found`: the
+    candidates of the roadmaps or organisation asked about; `every`: all of them (an axis named in another
+    roadmap's words is carried to the one asked)."""
     listing = (
         "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded or bool(_CONTENTS.search(q.folded))
     )
@@ -88,7 +92,9 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     if q.owned and owner is None:
         return None
     roadmap = roadmap_by_title(q, reader) or _scope_beside(q, reader, found, owner)
-    axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap)
+    axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap, every)
+    if axis_word and not (q.axis or axis) and _axis_named(q):
+        return None  # "cyber axis objectives ...": an axis named in words that names no axis is not dropped
     if not (filter_words or q.axis or axis or (owner and (q.owned or listing))):
         return None
     if not _PLURAL_OBJECTIVES.search(q.folded) and not q.owned:  # "tous les ... c'est fait ?" is no list
@@ -149,8 +155,25 @@ _BECAME = re.compile(r"\b(passe\w* (en|au|a)|devenu\w*|went|turned|became|become
 _ROLE = re.compile(r"\b(fai(t|s|tes|sait) quoi|que (fait|font|faisait)|what (does|do)\b.{1,60}?\bdo)\b")
 
 
+def _axis_named(q: Question) -> bool:
+    """The question names an axis in words ("l'axe cybersécurité", "cyber axis"), not just "axe"/"axis"."""
+    return any(w not in FRAME and w not in STOPWORDS and not w.isdigit() for w in _near_axis_word(q.folded))
+
+
+def _near_axis_word(folded: str) -> list[str]:
+    words = folded.split()
+    at = next((i for i, w in enumerate(words) if _AXIS_WORD.fullmatch(w)), None)
+    return [] if at is None else words[max(0, at - 1) : at + 3]
+
+
 def _axis(
-    q: Question, reader: Reader, found: list[Candidate], named: bool, owner: Owner | None, roadmap: list[str] | None
+    q: Question,
+    reader: Reader,
+    found: list[Candidate],
+    named: bool,
+    owner: Owner | None,
+    roadmap: list[str] | None,
+    every: list[Candidate] | None = None,
 ) -> Candidate | None:
     """The axis the question names in words: with the word "axe" or one sure match, the likely ones; among
     several (the same words name axes of different roadmaps: "services socles", "prévention"), the first whose
@@ -164,7 +187,8 @@ def _axis(
     if owner or roadmap:
         # The same axis in the plan or roadmap asked: "cyber" names the region's "Sécurité" axis, and at Three
         # Rivers the group's "axe sécurité 3R" (an axis whose words hold the named axis's title).
-        options += [_carried(c, a) for c in options[:1] for a in _axes_holding_title(reader, c)]
+        elsewhere = [c for c in every or [] if c.kind == "axes" and c.score >= AXIS_NAMED_AT][:1]
+        options += [_carried(c, a) for c in options[:1] or elsewhere for a in _axes_holding_title(reader, c)]
     for c in options:
         clause, params, _ = _objective_where(q, reader, owner, c.id, roadmap)
         if reader.count("objectives", clause, tuple(params)):
@@ -178,7 +202,11 @@ def _axes_holding_title(reader: Reader, axis: Candidate) -> list[dict]:
     words = {w for w in fold(title_of("axes", record) if record else "").split() if w not in STOPWORDS}
     if not words:
         return []
-    return [a for a in reader.records("axes", "id != ?", (axis.id,), limit=500) if words <= reader.record_words("axes", a["id"])]
+    return [
+        a
+        for a in reader.records("axes", "id != ?", (axis.id,), limit=500)
+        if words <= reader.record_words("axes", a["id"])
+    ]
 
 
 def _carried(axis: Candidate, record: dict) -> Candidate:

@@ -35,8 +35,10 @@ from .lists import (
     _kind_list,
     _named_kind,
     _objective_list,
+    _plan_list,
     _plural_kind,
     _programme_list,
+    _sub_objectives,
 )
 from .records import _about_candidate, _about_record, _objective
 
@@ -70,6 +72,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _about_record(q, reader, kind, record, intent)
     if not q.folded or "help" in q.cues:
         return _help(q, reader)
+    if listed := _sub_objectives(q, reader):  # "sous-objectifs du 4": a list, though it names objective 4
+        return listed
     if q.objective and not (q.council and "decisions" in q.cues):
         return _objective(q, reader)
     # Both looked up at most once per question, and only when a branch needs them.
@@ -94,7 +98,7 @@ def compose(q: Question, reader: Reader) -> Answer:
             return listed
     if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
         # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
-        if listed := objective_filters(q, reader, _in_scope(q, reader, candidates())):
+        if listed := objective_filters(q, reader, _in_scope(q, reader, candidates()), candidates()):
             return listed
     if q.axis and not _axis_keys(q, reader):  # "axe 7 de la feuille de route": no roadmap has one
         return _unknown(q, reader, [], lead=say("axis_missing", q.lang, number=q.axis))
@@ -103,7 +107,7 @@ def compose(q: Question, reader: Reader) -> Answer:
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
-    if listed := _council_list(q, reader):
+    if listed := _council_list(q, reader) or _plan_list(q, reader, found):
         return listed
     plural = _plural_kind(q.folded)
     if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
