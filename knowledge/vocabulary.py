@@ -62,7 +62,7 @@ SOURCE_STATUS_WORDS: dict[str, str] = _table(
         "postponed": "postponed|reporte|ajourne|deferred|rescheduled|replanifie|reprogramme|repousse|differe|"
         "pushed back",
         "done": "done|completed|complete|achieved|finished|delivered|met|realise|atteint|termine|acheve|"
-        "fait|livre|accompli|deploye|finalise|finalised|finalized|clos|cloture|closed|operationnel|generalise|en production|"
+        "fait|livre|accompli|deploye|finalise|clos|cloture|closed|operationnel|generalise|en production|"
         "in production|mis en oeuvre|implemented|bleu|blue",
         "dropped": "dropped|abandoned|cancelled|canceled|stopped|abandonne|annule|arrete|supprime|retire|"
         "withdrawn|renonce|sans suite|classe sans suite|descoped|hors perimetre|out of scope|non retenu",
@@ -87,7 +87,7 @@ _QUESTION_STATUS_WORDS = _table(
         "still to launch|still to start|yet to start|yet to be launched|pas encore demarre|pas encore commence|"
         "pas encore lance|reste a lancer|restent a lancer",
         "postponed": "put off|pushed back|been delayed to|remis a plus tard",
-        "done": "already closed|already done|deja clos|deja cloture|deja clotures|deja fait|deja faits|deja termine",
+        "done": "finalised|finalized|already closed|already done|deja clos|deja cloture|deja clotures|deja fait|deja faits|deja termine",
     }
 )
 STATUS_WORDS: dict[str, str] = {
