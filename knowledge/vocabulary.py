@@ -71,10 +71,11 @@ SOURCE_STATUS_WORDS: dict[str, str] = _table(
 
 # Words a question may use to filter objectives ("objectifs suspendus"). Colours and everyday verbs
 # ("lancé", "vert", "orange", "clos") are left out: in a question they name other things far more often.
+# "Closed" stays a filter: English has no other everyday sense of it in these questions ("what's closed?").
 _NOT_FILTERS = frozenset(
     fold(w)
     for w in "vert|green|orange|amber|jaune|yellow|rouge|red|bleu|blue|gris|grey|gray|lance|initie|amorce|clos|"
-    "closed|conforme|critique|critical|alerte|vigilance|envisage|en projet|scheduled|retire|operationnel|"
+    "conforme|critique|critical|alerte|vigilance|envisage|en projet|scheduled|retire|operationnel|"
     "generalise|implemented|mis en oeuvre|en production|in production|waiting|en preparation|in preparation|"
     "differe".split("|")
 )
@@ -82,10 +83,11 @@ _NOT_FILTERS = frozenset(
 _QUESTION_STATUS_WORDS = _table(
     {
         "not_started": "hasn t started|has not started|haven t started|have not started|not started yet|"
+        "hasnt started|havent started|hasn t begun|has not begun|hasnt begun|"
         "still to launch|still to start|yet to start|yet to be launched|pas encore demarre|pas encore commence|"
         "pas encore lance|reste a lancer|restent a lancer",
         "postponed": "put off|pushed back|been delayed to|remis a plus tard",
-        "done": "already closed|already done|deja clos|deja cloture|deja clotures|deja fait|deja faits|deja termine",
+        "done": "finalised|finalized|already closed|already done|deja clos|deja cloture|deja clotures|deja fait|deja faits|deja termine",
     }
 )
 STATUS_WORDS: dict[str, str] = {

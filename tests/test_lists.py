@@ -53,12 +53,13 @@ GROUP = """
 source: {title: "Plan numérique du groupe hospitalier des Hautes-Eaux (fictif)", url: "https://example.org/hautes-eaux/plan"}
 actors:
   - {id: GHE, name: Groupe hospitalier des Hautes-Eaux, aliases: [GHE, Hautes-Eaux]}
-  - {id: DSI-GHE, name: Direction des systèmes d'information des Hautes-Eaux, parent: GHE, aliases: [DSI]}
-  - {id: PHARMA-GHE, name: Pharmacie centrale des Hautes-Eaux, aliases: [pharmacie centrale]}
+  - {id: DSI-GHE, name: Direction des systèmes d'information des Hautes-Eaux, parent: GHE, aliases: [DSI, DSI H2E]}
+  - {id: PHARMA-GHE, name: Pharmacie centrale des Hautes-Eaux, aliases: [pharmacie centrale, PUI H2E]}
+  - {id: ARS-ALL, name: Agences régionales de santé, aliases: [regional health agencies]}
   - {id: GRADES, name: Collectif national des GRADeS, aliases: [GRADeS]}
   - {id: CD-HE, name: Conseil départemental des Hautes-Eaux}
 axes:
-  - {id: H1, title: Sécuriser le système d'information}
+  - {id: H1, title: Sécuriser le système d'information, aliases: [axe sécurité]}
 objectives:
   - {id: "H-1", axis: H1, title: Sauvegardes hors ligne, owners: [DSI-GHE], status: en retard, due: 2020-12-31}
   - {id: "H-2", axis: H1, title: Circuit du médicament informatisé, owners: [PHARMA-GHE], status: réalisé,
@@ -66,8 +67,16 @@ objectives:
   - {id: "H-3", axis: H1, title: Inventaire des postes de travail, owners: [DSI-GHE], due: 2020-06-30}
   - {id: "H-4", axis: H1, title: Ouvrir le Portail des usagers aux comptes rendus, owners: [DSI-GHE], due: 2099-06-30}
   - {id: "H-5", axis: H1, title: Former les agents d'accueil au numérique, owners: [CD-HE], status: en cours}
+  - {id: "H-6", title: Annuaire régional des structures, owners: [ARS-ALL], status: en cours}
+  - {id: "7", title: Téléconsultation dans tous les services}
+  - {id: "7.1", title: Téléconsultation en psychiatrie}
+  - {id: "7.2", title: Téléconsultation en gériatrie}
+  - {id: P15-ACTION-1, title: Messagerie sécurisée pour les médecins, roadmap: Plan 2015, aliases: [action 1 du plan 2015]}
+  - {id: P15-ACTION-2, title: Dossier patient unique, roadmap: Plan 2015, aliases: [action 2 du plan 2015]}
+  - {id: P15-MESURE-DOSSIER, title: Archivage du dossier patient, roadmap: Plan 2015}
 programmes:
   - {id: PORTAIL, name: Portail des usagers, owners: [DSI-GHE]}
+  - {id: PLAN-2015, name: Ancien plan numérique des Hautes-Eaux (2015-2019), aliases: [Plan 2015]}
 councils:
   - {id: CNS-1, name: 1er Conseil national des Hautes-Eaux, date: 2020-02-01, aliases: [CNS]}
   - {id: CNS-2, name: 2e Conseil national des Hautes-Eaux, date: 2020-11-01, aliases: [CNS]}
@@ -204,3 +213,38 @@ def test_council_and_axis_lists(lists_kb: KnowledgeBase) -> None:
     assert ids(lists_kb, "liste des copils de l'ARS") == ["COPIL-1", "COPIL-2"]
     assert ids(lists_kb, "les axes de la feuille de route de Brumeville") == ["1", "2"]
     assert ids(lists_kb, "les axes du plan des Hautes-Eaux") == ["H1"]
+
+
+def test_english_status_words_and_a_plan_named_by_its_units_mark(lists_kb: KnowledgeBase) -> None:
+    assert ids(lists_kb, "what's closed or finalised in Brumeville?") == ["2.1"]
+    # "H2E" is in the names of two of the group's units and of nobody else's: it names the group's plan.
+    assert ids(lists_kb, "what's late in the H2E plan?") == ["H-1", "H-3"]
+
+
+def test_a_list_over_several_families_names_each_plan_first_and_keeps_none_hidden(lists_kb: KnowledgeBase) -> None:
+    answer = lists_kb.ask("quels objectifs sont en retard ?")
+    # The plan loaded in the national roadmap before the other roadmap, each under its name and count.
+    assert [r["id"].split(":")[-1] for r in answer.results] == ["H-1", "H-3", "1.2", "2.2", "2.3"]
+    assert "Plan numérique du groupe hospitalier des Hautes-Eaux (fictif) (2) :" in answer.text
+    assert "Feuille de route numérique 2024-2027 (Brumeville) (3) :" in answer.text
+
+
+def test_an_owner_named_with_a_roadmap_word_is_not_that_roadmap(lists_kb: KnowledgeBase) -> None:
+    # "regional" would name the region's roadmap; here it is in the agencies' own name.
+    assert ids(lists_kb, "which objectives do the regional health agencies own?") == ["H-6"]
+
+
+def test_an_axis_named_in_another_roadmaps_words_is_the_plans_own(lists_kb: KnowledgeBase) -> None:
+    # "cyber" names the region's "Sécurité" axis; at the Hautes-Eaux, the group's security axis.
+    assert ids(lists_kb, "cyber axis objectives at Hautes-Eaux in progress") == ["H-5"]
+
+
+def test_decisions_of_a_roadmap_about_a_subject(lists_kb: KnowledgeBase) -> None:
+    assert ids(lists_kb, "décisions de Brumeville sur la télésurveillance") == ["D-3"]
+
+
+def test_the_items_of_a_plan_named_by_its_name_and_sub_objectives(lists_kb: KnowledgeBase) -> None:
+    assert ids(lists_kb, "list the actions of the plan 2015") == ["P15-ACTION-1", "P15-ACTION-2"]
+    assert ids(lists_kb, "mesures du plan 2015 sur le dossier patient") == ["P15-MESURE-DOSSIER"]
+    assert lists_kb.ask("combien d'actions dans le plan 2015 ?").intent != "list"  # a count, not a list
+    assert ids(lists_kb, "sous-objectifs du 7") == ["7.1", "7.2"]

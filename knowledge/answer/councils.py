@@ -181,15 +181,22 @@ def _decision_list(q: Question, reader: Reader, found: list[Candidate], since: b
         held = " OR ".join("lower(c.name || ' ' || COALESCE(c.aliases, '')) LIKE ?" for _ in families)
         where.append(f"council IN (SELECT c.id FROM councils c WHERE {held})")
         params += [f"%{w}%" for w in families]
-    if len(where) == 2 and not (q.since or q.when):
+    subject = _subject(q, reader, found)
+    # "décisions de la région sur l'entrepôt de données": the roadmap named and a subject filter together, when
+    # decisions are named as a list ("qu'a décidé le copil régional sur X" asks the decisions themselves).
+    on_subject = bool(asked and subject and _DECISIONS_NAMED.search(q.folded))
+    if len(where) == 2 and not (q.since or q.when or on_subject):
         return None  # nothing to filter on
-    if not since and not (q.decision_status or owner or _MONEY.search(q.folded)):
+    if not since and not (q.decision_status or owner or _MONEY.search(q.folded) or on_subject):
         return None
     clause = " AND ".join(where)
-    if subject := _subject(q, reader, found):
-        # "décisions du copil 3R depuis mars 2025": those whose words (council, owners, text) hold the subject.
+    if on_subject and not owner:
+        what.append(say("decisions_on", lang, topic=" ".join(subject[0])))
+    if subject:
+        # "décisions du copil 3R depuis mars 2025": those whose words (council, owners, text) hold the subject,
+        # in one of the question's readings (as typed, as normalised, in French for an English question).
         rows = reader.records("decisions", f"{clause} ORDER BY date DESC, id", tuple(params), 200)
-        rows = [d for d in rows if coverage_of(subject, set(reader.record_words("decisions", d["id"]))) >= 1]
+        rows = [d for d in rows if _holds_subject(subject, reader.record_words("decisions", d["id"]))]
         total, rows = len(rows), rows[:MAX_LIST]
     else:
         total = reader.count("decisions", clause, tuple(params))
@@ -225,9 +232,17 @@ _LIST_TALK = frozenset(
 )
 
 
-def _subject(q: Question, reader: Reader, found: list[Candidate]) -> list[str]:
-    """The words of the question no filter explains (its subject), in the reading that leaves fewest: as
-    normalised, or as typed (where "CHU" is not yet "centre hospitalier universitaire")."""
+_DECISIONS_NAMED = re.compile(r"\bdecisions\b")
+
+
+def _holds_subject(readings: list[list[str]], words: frozenset[str]) -> bool:
+    return any(coverage_of(r, set(words)) >= 1 for r in readings)
+
+
+def _subject(q: Question, reader: Reader, found: list[Candidate]) -> list[list[str]]:
+    """The words of the question no filter explains (its subject), in each of its readings, fewest first: as
+    normalised, as typed (where "CHU" is not yet "centre hospitalier universitaire"), and for an English
+    question in French; none when one reading leaves no word."""
     named: set[str] = set()
     for c in found:
         if c.kind in ("actors", "councils") and c.how == "exact":
@@ -248,7 +263,9 @@ def _subject(q: Question, reader: Reader, found: list[Candidate]) -> list[str]:
         ]
 
     readings = [left(q.own_words), left([w for w in q.plain.split() if w not in STOPWORDS])]
-    return min(readings, key=len)
+    if q.translated:
+        readings.append(left(q.content_words))
+    return [] if not all(readings) else sorted(readings, key=len)
 
 
 # A list of councils asked ("liste des CNS", "all the CNS meetings held in 2020", "les copils de l'ARS").

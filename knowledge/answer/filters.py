@@ -12,6 +12,7 @@ mars et septembre") is never answered as a list.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from .. import roadmaps
 from ..model import Answer
@@ -20,6 +21,7 @@ from ..text import STOPWORDS, fold
 from ..tuning import ANSWER_AT, ASK_AT, AXIS_NAMED_AT
 from ..understand import Candidate, Question
 from ..vocabulary import STATUS_WORDS
+from .common import _NUMBER_WORDS
 from .lists import (
     _PLURAL_OBJECTIVES,
     _PLURALS,
@@ -60,8 +62,12 @@ EXPLICIT_OWNER = re.compile(
 _PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
 
 
-def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
-    """The filtered objective list the question asks for, or None when it asks something else."""
+def objective_filters(
+    q: Question, reader: Reader, found: list[Candidate], every: list[Candidate] | None = None
+) -> Answer | None:
+    """The filtered objective list the question asks for, or None when it asks something else. `found`: the
+    candidates of the roadmaps or organisation asked about; `every`: all of them (an axis named in another
+    roadmap's words is carried to the one asked)."""
     listing = (
         "list" in q.cues or "objectifs" in q.folded or "objectives" in q.folded or bool(_CONTENTS.search(q.folded))
     )
@@ -85,14 +91,16 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
     owner = _owner(q, reader, found)
     if q.owned and owner is None:
         return None
-    roadmap = roadmap_by_title(q, reader)
-    axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap)
+    roadmap = roadmap_by_title(q, reader) or _scope_beside(q, reader, found, owner)
+    axis = None if q.axis else _axis(q, reader, found, axis_word or bool(filter_words), owner, roadmap, every)
+    if axis_word and not (q.axis or axis) and _axis_named(q):
+        return None  # "cyber axis objectives ...": an axis named in words that names no axis is not dropped
     if not (filter_words or q.axis or axis or (owner and (q.owned or listing))):
         return None
     if not _PLURAL_OBJECTIVES.search(q.folded) and not q.owned:  # "tous les ... c'est fait ?" is no list
         if owner is None and actor and not roadmaps.names_a_roadmap(reader, actor.matched):
             return None  # "que fait la CNIL ?": an actor that owns no objective is asked about, not a list
-        if _other_words(q, reader, found, axis, roadmap):
+        if _other_words(q, reader, found, axis, roadmap, owner):
             return None
         due_asked = q.due and _DUE_NOUN.search(q.folded)  # "échéance T4 2025 ?", not "c'est prévu pour 2026 ?"
         if not (owner or axis or q.axis or roadmap or due_asked or _MANY.search(q.folded)):
@@ -107,6 +115,19 @@ def objective_filters(q: Question, reader: Reader, found: list[Candidate]) -> An
 
 # A programme that is itself a roadmap or plan ("la feuille de route 2023-2027") scopes nothing by its name.
 _PLAN_NAME = re.compile(r"\b(feuille de route|roadmap|plan|strategie|strategy)\b")
+
+
+def _scope_beside(q: Question, reader: Reader, found: list[Candidate], owner: Owner | None) -> list[str] | None:
+    """The roadmaps asked about when a word of the owner's name also names a roadmap ("the regional health
+    agencies" own national objectives; "regional" alone would mean the region's roadmap): those the rest of the
+    question names, else all of them. None when the owner's name does not change the scope."""
+    matched = next((c.matched for c in found if owner and c.kind == "actors" and c.id == owner.actor), "")
+    if not matched or not roadmaps.scope(q, reader):
+        return None
+    name = set(fold(matched).split())
+    rest = SimpleNamespace(folded=" ".join(w for w in q.folded.split() if w not in name))
+    beside = roadmaps.scope(rest, reader)
+    return None if beside == roadmaps.scope(q, reader) else beside or list(roadmaps.loaded(reader))
 
 
 def _programme_named(q: Question, reader: Reader, found: list[Candidate]) -> dict | None:
@@ -134,8 +155,25 @@ _BECAME = re.compile(r"\b(passe\w* (en|au|a)|devenu\w*|went|turned|became|become
 _ROLE = re.compile(r"\b(fai(t|s|tes|sait) quoi|que (fait|font|faisait)|what (does|do)\b.{1,60}?\bdo)\b")
 
 
+def _axis_named(q: Question) -> bool:
+    """The question names an axis in words ("l'axe cybersécurité", "cyber axis"), not just "axe"/"axis"."""
+    return any(w not in FRAME and w not in STOPWORDS and not w.isdigit() for w in _near_axis_word(q.folded))
+
+
+def _near_axis_word(folded: str) -> list[str]:
+    words = folded.split()
+    at = next((i for i, w in enumerate(words) if _AXIS_WORD.fullmatch(w)), None)
+    return [] if at is None else words[max(0, at - 1) : at + 3]
+
+
 def _axis(
-    q: Question, reader: Reader, found: list[Candidate], named: bool, owner: Owner | None, roadmap: list[str] | None
+    q: Question,
+    reader: Reader,
+    found: list[Candidate],
+    named: bool,
+    owner: Owner | None,
+    roadmap: list[str] | None,
+    every: list[Candidate] | None = None,
 ) -> Candidate | None:
     """The axis the question names in words: with the word "axe" or one sure match, the likely ones; among
     several (the same words name axes of different roadmaps: "services socles", "prévention"), the first whose
@@ -146,11 +184,33 @@ def _axis(
     if not _AXIS_WORD.search(q.folded) and not any(c.score >= ASK_AT for c in axes):
         return None
     options = [c for c in axes if c.score >= AXIS_NAMED_AT][:4]
+    if owner or roadmap:
+        # The same axis in the plan or roadmap asked: "cyber" names the region's "Sécurité" axis, and at Three
+        # Rivers the group's "axe sécurité 3R" (an axis whose words hold the named axis's title).
+        elsewhere = [c for c in every or [] if c.kind == "axes" and c.score >= AXIS_NAMED_AT][:1]
+        options += [_carried(c, a) for c in options[:1] or elsewhere for a in _axes_holding_title(reader, c)]
     for c in options:
         clause, params, _ = _objective_where(q, reader, owner, c.id, roadmap)
         if reader.count("objectives", clause, tuple(params)):
             return c
     return options[0] if options else None
+
+
+def _axes_holding_title(reader: Reader, axis: Candidate) -> list[dict]:
+    """The other axes whose words hold every word of this axis's title."""
+    record = reader.record("axes", axis.id)
+    words = {w for w in fold(title_of("axes", record) if record else "").split() if w not in STOPWORDS}
+    if not words:
+        return []
+    return [
+        a
+        for a in reader.records("axes", "id != ?", (axis.id,), limit=500)
+        if words <= reader.record_words("axes", a["id"])
+    ]
+
+
+def _carried(axis: Candidate, record: dict) -> Candidate:
+    return Candidate("axes", record["id"], axis.score, axis.matched, axis.how)
 
 
 def _named(found: list[Candidate], kind: str, exact: bool = False) -> Candidate | None:
@@ -172,7 +232,7 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
         # "what is the Conseil régional in charge of?": the organisation whose record holds all the other words.
         actors = [c for c in found if c.kind == "actors" and set(words) <= reader.record_words("actors", c.id)][:1]
     if not actors:
-        return None
+        return _plan_marked(q, reader)
     explicit = q.owned or bool(EXPLICIT_OWNER.search(q.folded))
     if not explicit and roadmaps.names_a_roadmap(reader, actors[0].matched):
         return None  # "les objectifs de l'ARS": its roadmap, not what it owns itself
@@ -190,6 +250,43 @@ def _owner(q: Question, reader: Reader, found: list[Candidate]) -> Owner | None:
         if units and _owns(q, reader, units):
             return Owner(_name(reader, c.id), (c.id, *units), actor=c.id)
     return Owner(_name(reader, actors[0].id), (actors[0].id,), actor=actors[0].id) if explicit or q.owned else None
+
+
+def _plan_marked(q: Question, reader: Reader) -> Owner | None:
+    """The plan a question names by its organisations' mark ("the 3R plan": "3R" is in the names of several of the
+    group's units, DNUM-3R, SECU-3R..., and of no other organisation's)."""
+    marks = _plan_marks(reader)
+    plans = {marks[w] for w in q.plain.split() if w in marks and w not in FRAME and w not in STOPWORDS}
+    if len(plans) != 1:
+        return None
+    plan = plans.pop()
+    return Owner(plan, plan=plan)
+
+
+def _plan_marks(reader: Reader) -> dict[str, str]:
+    """word -> plan, for the words in the names of two or more organisations of a plan loaded in the national
+    roadmap and in no other organisation's name, that are in the plan's title or hold a digit: a code like "3R",
+    not a common word its units share (once per version)."""
+    if "plan_marks" not in reader.memo:
+        rows = reader.rows(
+            "SELECT n.name, a.id, a.roadmap, a.source_title FROM names n JOIN actors a ON a.id = n.id AND n.kind = 'actors'"
+        )
+        holders: dict[str, set[tuple[str, str]]] = {}
+        actors: dict[str, set[str]] = {}
+        for r in rows:
+            for w in set(r["name"].split()):
+                holders.setdefault(w, set()).add(roadmaps.family(r))
+                actors.setdefault(w, set()).add(r["id"])
+        reader.memo["plan_marks"] = {
+            w: home[1]
+            for w, homes in holders.items()
+            if len(homes) == 1
+            and (home := next(iter(homes)))[1]
+            and len(actors[w]) >= 2
+            and (w in fold(home[1]).split() or any(ch.isdigit() for ch in w))  # not "department", "medicale"
+            and w not in _NUMBER_WORDS  # "les trois objectifs en retard" counts, it names no group
+        }
+    return reader.memo["plan_marks"]
 
 
 def owns_any(reader: Reader, actor: str, kind: str) -> bool:
@@ -226,12 +323,17 @@ def _units_under(reader: Reader, actor: str, depth: int = 3) -> list[str]:
 
 
 def _other_words(
-    q: Question, reader: Reader, found: list[Candidate], axis: Candidate | None, roadmap: list[str] | None
+    q: Question,
+    reader: Reader,
+    found: list[Candidate],
+    axis: Candidate | None,
+    roadmap: list[str] | None,
+    owner: Owner | None = None,
 ) -> bool:
     """The question holds a word that is neither a frame or filter word nor the name of the owner, axis or
     roadmap filtered on: it is about something else ("l'exercice de crise est en retard ?")."""
     named: set[str] = set()
-    for rid in roadmap or []:
+    for rid in roadmap or roadmaps.scope(q, reader):  # a roadmap named by its owner or title filters too
         named.update(fold(roadmaps.loaded(reader)[rid]).split())
     for c in found:
         if (c.score >= ASK_AT and c.kind in ("actors", "axes")) or c is axis:
@@ -239,6 +341,8 @@ def _other_words(
             record = reader.record(c.kind, c.id)
             if record:
                 named.update(fold(title_of(c.kind, record)).split())
+    if owner and owner.plan:  # "the 3R plan": the names of its organisations
+        named.update(roadmaps.org_words(reader, (roadmaps.NATIONAL, owner.plan)))
     status_words = {w for phrase in STATUS_WORDS for w in phrase.split()}
 
     known = FRAME | _COLOUR_WORDS | status_words | named

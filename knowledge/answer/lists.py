@@ -12,6 +12,7 @@ from ..model import Answer
 from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
 from ..text import STOPWORDS, fold
+from ..tuning import ASK_AT
 from ..understand import Candidate, Question
 from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
 from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix, list_answer
@@ -175,12 +176,17 @@ def _objective_list(
     clause, params, what = _objective_where(q, reader, owner, axis, roadmap, programme)
     if not what:
         what.append(say("objectives_word", lang))
-    total = reader.count("objectives", clause, tuple(params))
-    rows = reader.records("objectives", clause + " ORDER BY id", tuple(params), limit=MAX_LIST)
     heading = " · ".join(what)
-    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in rows]
-    if total > len(rows):
-        lines.append(say("list_more", lang, more=total - len(rows)))
+    groups = _by_family(reader, clause, params)
+    total = sum(n for _, n, _ in groups)
+    rows, lines = [], []
+    for name, count, shown in groups:
+        if len(groups) > 1:  # whose objectives these are, when the list spans several families
+            lines.append(say("list_title", lang, what=name, count=count) + (" :" if lang == "fr" else ":"))
+        rows += shown
+        lines += [f"• {r['id']} — {r['title']}" + _status_suffix(r, lang) + _filter_suffix(q, r, lang) for r in shown]
+        if count > len(shown):
+            lines.append(say("list_more", lang, more=count - len(shown)))
     if q.colour in _COLOUR_VALUES and any(r.get("roadmap") not in _rated(reader) for r in rows):
         bucket = SOURCE_STATUS_WORDS[_COLOUR_VALUES[q.colour][0]]
         lines.append(
@@ -207,6 +213,37 @@ def _objective_list(
         confidence=0.95 if rows else 0.7,  # an empty list claims nothing about a record
         results=[_result("objectives", r) for r in rows],
     )
+
+
+# Within a family, objectives by number ("3" before "13", "4" before "4.1"), then by id ("A1-…").
+_NATURAL = "CAST(COALESCE(local_id, id) AS INTEGER), COALESCE(local_id, id)"
+# Whose an objective is (roadmaps.family): its roadmap, and within the national one its source's plan.
+_PLAN = f"CASE WHEN roadmap = '{roadmaps.NATIONAL}' THEN COALESCE(source_title, '') ELSE '' END"
+
+
+def _by_family(reader: Reader, clause: str, params: list[str]) -> list[tuple[str, int, list[dict]]]:
+    """The objectives that pass `clause`, grouped by family (the bundled national roadmap, a plan loaded in it
+    such as a hospital group's, another roadmap), each with its name and count: the bundled national family
+    first, then the plans loaded in it, then the other roadmaps. The MAX_LIST lines are shared out one at a time
+    between the families, so one organisation's long list never hides another's."""
+    families = reader.rows(
+        f"SELECT roadmap, {_PLAN} AS plan, count(*) AS n FROM objectives WHERE {clause} GROUP BY 1, 2 "
+        f"ORDER BY roadmap != '{roadmaps.NATIONAL}', roadmap, plan",
+        tuple(params),
+    )
+    quota = [0] * len(families)
+    for _ in range(MAX_LIST):
+        open_ = [i for i, f in enumerate(families) if quota[i] < f["n"]]
+        if not open_:
+            break
+        quota[min(open_, key=lambda i: quota[i])] += 1
+    titles = roadmaps.loaded(reader)
+    groups = []
+    for f, limit in zip(families, quota, strict=True):
+        where = f"{clause} AND roadmap = ? AND {_PLAN} = ? ORDER BY {_NATURAL}"
+        shown = reader.records("objectives", where, (*params, f["roadmap"], f["plan"]), limit=limit)
+        groups.append((f["plan"] or titles.get(f["roadmap"], f["roadmap"]), f["n"], shown))
+    return groups
 
 
 def _reported_colour_list(q: Question, reader: Reader) -> Answer | None:
@@ -375,3 +412,91 @@ def _programme_list(q: Question, reader: Reader) -> Answer | None:
     heading = say("programmes_" + column, lang, when=date_words(q.when, lang))
     lines = [f"• {title_of('programmes', r)} ({r[column]})" for r in rows]
     return list_answer(lang, "programmes", heading, rows, lines, total)
+
+
+# What a plan calls its items, in the plural: "les mesures de Ma santé 2022", "the numbered actions of the 2019
+# roadmap". The word also filters when the plan gives it to some items only (ids "…-MESURE-…", aliases "action 1").
+_ITEMS = re.compile(r"\b(objectifs|objectives|engagements|commitments|actions|mesures|measures)\b")
+_ITEM_STEM = {"objectifs": "", "objectives": "", "engagements": "", "commitments": "", "measures": "mesure"}
+_COUNTING = re.compile(r"\b(combien|how many|nombre de|number of)\b")
+# Words about the listing itself, not a subject its items must hold.
+_LISTING = frozenset(
+    "numbered number numbers nombre numerotees numerotes numerote numeros list liste show montre donne".split()
+)
+
+
+def _plan_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
+    """The items of a plan named by its name (a programme whose name or aliases hold the label its objectives
+    carry, `extra.roadmap`: "Ma santé 2022", "the 2019 roadmap"), of the kind asked ("actions", "mesures") and
+    about the subject the other words name ("sur le DMP"). None when the question counts them (a fact) or
+    names no such plan, or when no item holds the subject."""
+    if not (m := _ITEMS.search(q.folded)) or _COUNTING.search(q.folded):
+        return None
+    labels = {
+        fold(r["label"]): r["label"]
+        for r in reader.rows("SELECT DISTINCT json_extract(extra, '$.roadmap') AS label FROM objectives")
+        if r["label"]
+    }
+    for c in found[:3]:
+        record = reader.record(c.kind, c.id) if c.kind == "programmes" and c.score >= ASK_AT else None
+        names = {fold(n) for n in [str((record or {}).get("name") or ""), *((record or {}).get("aliases") or [])]}
+        label = next((labels[n] for n in names if n in labels), None)
+        if record and label:
+            return _plan_items(q, reader, record, label, _ITEM_STEM.get(m[1], m[1].removesuffix("s")))
+    return None
+
+
+def _plan_items(q: Question, reader: Reader, plan: dict, label: str, item: str) -> Answer | None:
+    rows = reader.records("objectives", f"json_extract(extra, '$.roadmap') = ? ORDER BY {_NATURAL}", (label,), 500)
+    plan_words = {w for n in [plan["name"], *(plan.get("aliases") or []), label] for w in fold(str(n)).split()}
+    skip = plan_words | STOPWORDS | _LISTING | {item, f"{item}s"} | set(_ITEM_STEM)
+    readings = [[w for w in r if w not in skip and len(w) > 1] for r in (q.own_words, q.content_words)]
+    subject = min(readings, key=len)
+
+    def named(r: dict) -> set[str]:
+        return set(fold(" ".join([r["id"], *(r.get("aliases") or [])])).replace("-", " ").split())
+
+    if item and any(item in named(r) for r in rows) and not all(item in named(r) for r in rows):
+        rows = [r for r in rows if item in named(r)]
+    if subject:
+        text = {r["id"]: set(fold(" ".join([r["title"], *(r.get("aliases") or [])])).split()) for r in rows}
+        rows = [r for r in rows if set(subject) <= text[r["id"]]]
+    if not rows:
+        return None
+    heading = say("objectives_plan", q.lang, plan=label) + (f" · {' '.join(subject)}" if subject else "")
+    lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, q.lang) for r in rows[:MAX_LIST]]
+    return list_answer(q.lang, "objectives", heading, rows[:MAX_LIST], lines, len(rows))
+
+
+# "Sous-objectifs du 4", "sub-objectives of objective 2": the objectives numbered under it ("4.1", "4.2").
+_SUB = re.compile(
+    r"\b(?:sous objectifs|sub objectives|subobjectives)\b(?: (?:du|de l|de|of|under))?(?: (?:objectif|objective))?"
+    r" (\d{1,3}(?:\.\d{1,3})*)\b"
+)
+
+
+def _sub_objectives(q: Question, reader: Reader) -> Answer | None:
+    """The objectives numbered under the one the question names, in its own family; among several objectives of
+    that number, those whose words hold the rest of the question ("du 4 (RDV en ligne)")."""
+    if not (m := _SUB.search(q.folded)):
+        return None
+    parents = roadmaps.numbered_objectives(q, reader, m[1])
+    rest = set(q.content_words) - STOPWORDS - {m[1], "sous", "sub", "objectifs", "objectives", "objectif", "objective"}
+    if len(parents) > 1 and rest:
+        parents = [p for p in parents if rest & reader.record_words("objectives", p["id"])] or parents
+    for parent in parents:
+        local = parent.get("local_id") or parent["id"]
+        where = f"roadmap = ? AND {_PLAN} = ? AND COALESCE(local_id, id) LIKE ? ORDER BY {_NATURAL}"
+        home = roadmaps.family(parent)
+        rows = [
+            r
+            for r in reader.records("objectives", where, (home[0], home[1], f"{local}.%"), 200)
+            if "." not in (r.get("local_id") or r["id"])[len(local) + 1 :]
+        ]
+        if rows:
+            heading = say(
+                "objectives_plan", q.lang, plan=say("objective_title", q.lang, id=local, title=parent["title"])
+            )
+            lines = [f"• {r['id']} — {r['title']}" + _status_suffix(r, q.lang) for r in rows[:MAX_LIST]]
+            return list_answer(q.lang, "objectives", heading, rows[:MAX_LIST], lines, len(rows))
+    return None

@@ -26,7 +26,7 @@ from .common import (
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
 from .facts import fact_answer, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
-from .filters import objective_filters, owns_any
+from .filters import EXPLICIT_OWNER, objective_filters, owns_any
 from .lists import (
     _LIST_WORDS,
     _PLURAL_OBJECTIVES,
@@ -35,8 +35,10 @@ from .lists import (
     _kind_list,
     _named_kind,
     _objective_list,
+    _plan_list,
     _plural_kind,
     _programme_list,
+    _sub_objectives,
 )
 from .records import _about_candidate, _about_record, _objective
 
@@ -79,6 +81,8 @@ def compose(q: Question, reader: Reader) -> Answer:
         return _about_record(q, reader, kind, record, intent)
     if not q.folded or "help" in q.cues:
         return _help(q, reader)
+    if listed := _sub_objectives(q, reader):  # "sous-objectifs du 4": a list, though it names objective 4
+        return listed
     if q.objective and not (q.council and "decisions" in q.cues):
         return _objective(q, reader)
     # Both looked up at most once per question, and only when a branch needs them.
@@ -103,7 +107,7 @@ def compose(q: Question, reader: Reader) -> Answer:
             return listed
     if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
         # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
-        if listed := objective_filters(q, reader, _in_scope(q, reader, candidates())):
+        if listed := objective_filters(q, reader, _in_scope(q, reader, candidates()), candidates()):
             return listed
     if q.axis and not _axis_keys(q, reader):  # "axe 7 de la feuille de route": no roadmap has one
         return _unknown(q, reader, [], lead=say("axis_missing", q.lang, number=q.axis))
@@ -114,7 +118,7 @@ def compose(q: Question, reader: Reader) -> Answer:
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
-    if listed := _council_list(q, reader):
+    if listed := _council_list(q, reader) or _plan_list(q, reader, found):
         return listed
     plural = _plural_kind(q.folded)
     if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
@@ -127,7 +131,7 @@ def compose(q: Question, reader: Reader) -> Answer:
         actor = next((c for c in exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
-        if plural in ("programmes", "decisions") and actor:
+        if plural in ("programmes", "decisions") and actor and not _names_roadmap_only(q, reader, actor, plural):
             return _kind_list(q, reader, plural, owner=actor.id)
         topic = [w for w in q.content_words if not _PLURALS[plural].search(w) and not _LIST_WORDS.search(w)]
         if plural != "objectives" and not topic:
@@ -200,6 +204,16 @@ def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[
     if len(near) != 1:
         return []
     return [Candidate(near[0].kind, near[0].id, FACT_AT, near[0].matched, near[0].how)]
+
+
+def _names_roadmap_only(q: Question, reader: Reader, actor: Candidate, kind: str) -> bool:
+    """ "Les décisions de la région sur X": "la région" names the roadmap, not an owner, when that actor carries
+    none of the records listed, unless the question says it carries them ("portées par la région")."""
+    return (
+        roadmaps.names_a_roadmap(reader, actor.matched)
+        and not owns_any(reader, actor.id, kind)
+        and not EXPLICIT_OWNER.search(q.folded)
+    )
 
 
 def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Candidate]) -> Candidate | None:
