@@ -480,10 +480,10 @@ def _says_rate(q: Question, text: str) -> bool:
 
 
 _NUMBER_WORDS = frozenset(
-    "un une deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente cent cents mille "
+    "un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt trente cent cents mille "
     "dizaine dizaines vingtaine trentaine quarantaine cinquantaine soixantaine centaine centaines millier milliers "
     "million millions milliard milliards "
-    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty hundred hundreds thousand "
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen twenty thirty hundred hundreds thousand "
     "thousands dozen dozens".split()
 )
 
