@@ -30,7 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NON_WORD = re.compile(r"[^\w]+")
 # `[^<>]` (not `[^>]`): an unclosed `<@` stops at the next `<`, so a flood of them is linear, not quadratic.
 _MENTION = re.compile(r"<[@!#][^<>]*>|(?<![\w.])@[\w.\-]+")
-_ADDRESS = re.compile(r"\S*(://|www\.)\S*")
+_ADDRESS = re.compile(r"\b[a-z][a-z0-9+.-]{0,15}://\S*|\bwww\.\S*")  # a bounded scheme: linear on long runs
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
 
 # Short words that carry no meaning for search (after folding).
