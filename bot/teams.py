@@ -57,6 +57,7 @@ from .teams_auth import (
     use_async_signing_keys,
 )
 from .teams_cards import CARD_CONTENT_TYPE, answer_card, answer_text, welcome_answer
+from .teams_send import Replies
 from .turn import Reply, Turn, read_action
 
 __all__ = [
@@ -158,12 +159,16 @@ def _answerable(activity: Activity) -> bool:
 
 class GovbotTeamsBot(TeamsActivityHandler):
     """Turns Teams activities into `Conversation` calls and posts what comes back; with an `intake`, messages
-    are queued for the answer workers instead (`answer_queued` answers them there)."""
+    are queued for the answer workers instead (`answer_queued` answers them there). What is posted after
+    a turn, or instead of one, goes through `replies`."""
 
-    def __init__(self, conv: Conversation, app_id: str = "", intake: Intake | None = None):
+    def __init__(
+        self, conv: Conversation, app_id: str = "", intake: Intake | None = None, replies: Replies | None = None
+    ):
         self.conv = conv
         self.app_id = app_id
         self.intake = intake
+        self.replies = replies
         self._background: set[asyncio.Task[None]] = set()
         self._full_logged = 0.0
 
@@ -232,11 +237,13 @@ class GovbotTeamsBot(TeamsActivityHandler):
         if time.monotonic() - self._full_logged > FULL_LOG_EVERY:
             self._full_logged = time.monotonic()
             log.warning("teams answer queue full (%d questions): askers are told to try again", self.intake.queue.limit)
-        await self._send(turn_context, _plain(say("busy", reply_language(activity.text or ""))))
+        busy = _plain(say("busy", reply_language(activity.text or "")))
+        await self._post(TurnContext.get_conversation_reference(activity), busy)
 
     async def answer_queued(self, adapter: BotAdapter, job: dict[str, Any], sent: Callable[[], None]) -> None:
         """In an answer worker: answer a queued message and post the reply to its conversation, as a reply
-        to it; a failure is the one-line reply with a reference, as within a turn."""
+        to it; a failure is the one-line reply with a reference, as within a turn. (`adapter` posts what a
+        refresh reports when it ends.)"""
         activity = Activity().deserialize(job["activity"])
         reference = TurnContext.get_conversation_reference(activity)
         reply: Reply | None = None
@@ -251,15 +258,7 @@ class GovbotTeamsBot(TeamsActivityHandler):
             log.exception("Teams queued message failed (ref %s, activity %s)", ref, activity.id)
             message = _plain(say("error", reply_language(activity.text or ""), ref=ref))
 
-        async def post(turn_context: TurnContext) -> None:
-            # Addressed like a reply within the turn (the continuation turn has an id of its own).
-            addressed = TurnContext.apply_conversation_reference(message, reference)
-            await turn_context.adapter.send_activities(turn_context, [addressed])
-
-        try:
-            await adapter.continue_conversation(reference, post, self.app_id)
-        except Exception:
-            log.exception("could not post to the Bot Connector at %s", activity.service_url)
+        await self._post(reference, message)
         sent()
         if reply is not None and reply.background is not None:
             await self._report(adapter, reference, reply.background)
@@ -305,6 +304,14 @@ class GovbotTeamsBot(TeamsActivityHandler):
         except Exception:
             log.exception("could not post a proactive message to Teams")
 
+    async def _post(self, reference: ConversationReference, activity: Activity) -> None:
+        """Post a reply outside the SDK's turn (`replies`); a Bot Connector failure is logged, as in `_send`."""
+        assert self.replies is not None
+        try:
+            await self.replies.send(reference, activity)
+        except Exception:
+            log.exception("could not post to the Bot Connector at %s", reference.service_url)
+
     async def _send(self, turn_context: TurnContext, activity: Activity) -> None:
         """Post a reply; a Bot Connector failure is logged and the turn ends normally."""
         try:
@@ -317,6 +324,8 @@ class GovbotTeamsBot(TeamsActivityHandler):
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self.replies is not None:
+            await self.replies.close()
 
 
 # Bot Connector clients kept (one per bot app id, service URL and audience): service URLs come from activities.
@@ -443,8 +452,8 @@ def add_routes(
     Microsoft login); `key_timeout` bounds each fetch of the channel's signing keys. With a `queue`, messages
     are queued for the answer workers.
     """
-    bot = GovbotTeamsBot(conv, settings.APP_ID, queue)
     adapter = create_adapter(settings, credentials_factory, key_timeout=key_timeout)
+    bot = GovbotTeamsBot(conv, settings.APP_ID, queue, Replies(adapter, settings.APP_ID) if queue else None)
     app.router.add_post("/api/messages", _messages_handler(adapter, bot, local=not settings.APP_ID))
     app.on_cleanup.append(bot.close)
     return bot
@@ -474,7 +483,7 @@ async def answerer(conv: Conversation) -> AsyncIterator[Answerer]:
     with the same settings and credentials as the listeners'."""
     settings = TeamsSettings.from_env()
     adapter = create_adapter(settings)
-    bot = GovbotTeamsBot(conv, settings.APP_ID)
+    bot = GovbotTeamsBot(conv, settings.APP_ID, replies=Replies(adapter, settings.APP_ID))
     try:
         yield lambda job, sent: bot.answer_queued(adapter, job, sent)
     finally:

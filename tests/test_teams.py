@@ -35,6 +35,7 @@ from bot.conversation import Conversation
 from bot.teams import GovbotTeamsBot, TeamsSettings, add_routes, create_adapter, mount
 from bot.teams_cards import CARD_BUDGET, answer_card, answer_text, card_size, escape_markdown
 from bot.teams_package import main as package_main
+from bot.teams_send import Replies
 from knowledge import Answer, KnowledgeBase
 from knowledge.phrases import EXAMPLE_CANDIDATES, say
 from tests.fakes.bot_connector import ADMIN_AAD, BOT_ID, CHANNEL_ID, USER_AAD, FakeBotConnector, TeamsRig
@@ -254,8 +255,8 @@ class Queued:
     async def answering(self, settings: TeamsSettings | None = None, credentials: Any = None) -> AsyncIterator[None]:
         """An answer worker's loop, as `govbot serve --answer-workers 1` runs it, for the block's duration."""
         settings = settings or TeamsSettings()
-        bot = GovbotTeamsBot(self.worker, settings.APP_ID)
         adapter = create_adapter(settings, credentials)
+        bot = GovbotTeamsBot(self.worker, settings.APP_ID, replies=Replies(adapter, settings.APP_ID))
         stop = asyncio.Event()
         task = asyncio.create_task(answer(self.queue, {"teams": partial(bot.answer_queued, adapter)}, stop))
         try:
@@ -263,6 +264,7 @@ class Queued:
         finally:
             stop.set()
             await task
+            await bot.close()
 
 
 @pytest.fixture
@@ -286,6 +288,15 @@ async def test_a_queued_message_is_acknowledged_at_once_then_answered_once_in_it
     assert queued.queue.count() == 0 and questions_logged(queued.worker) == [ATLAS]
     await asyncio.sleep(0.2)
     assert len(teams.connector.posted) == 1
+
+
+async def test_a_queued_reply_is_the_reply_the_turn_would_have_sent(queued: Queued, teams: TeamsRig) -> None:
+    activity = teams.channel(ATLAS, thread="1736933400000")
+    assert await teams.post(activity) == 201  # answered within its turn, through the SDK
+    assert await queued.rig.post(activity) == 201
+    async with queued.answering():
+        in_turn, after = await teams.connector.wait_for(2)
+    assert after.path == in_turn.path and after.activity == in_turn.activity
 
 
 async def test_a_queued_message_that_fails_gets_the_apology_with_a_reference(
