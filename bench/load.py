@@ -365,7 +365,8 @@ def run(
     if final_rss:
         each = "; ".join(f"{rss or 0:.0f} MB RSS, {pss or 0:.0f} MB PSS" for rss, pss in final_rss)
         total = sum(pss or 0 for _, pss in final_rss)
-        who = "the service process" if len(final_rss) == 1 else "the supervisor, then each listener and answer worker"
+        who = "the service process" if len(final_rss) == 1 else "the supervisor, then its processes newest first"
+        who += "" if len(final_rss) == 1 else " (answer workers, then listeners)"
         print(f"server memory at the end ({who}): {each}; {total:.0f} MB PSS in all")
     for note in skipped:
         print(f"skipped {note}")

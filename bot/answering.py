@@ -55,29 +55,38 @@ async def _serve(conv: Conversation, queue: AnswerQueue, platforms: Mapping[str,
 
 
 async def answer(queue: AnswerQueue, answerers: Mapping[str, Answerer], stop: asyncio.Event) -> None:
-    """Take and answer jobs until `stop` is set; then finish those in flight and mark them done."""
+    """Take and answer jobs until `stop` is set (seen within POLL_MOST); then finish those in flight and
+    mark them done."""
     in_flight: set[asyncio.Task[None]] = set()
     finished: set[int] = set()  # done, not yet deleted: the next `take` deletes them in its transaction
+    # Set when a job is done, so an idle worker deletes it at once: it counts against the queue's bound.
+    woken = asyncio.Event()
+
+    def finish(job_id: int) -> None:
+        finished.add(job_id)
+        woken.set()
+
     owner, pause = os.getpid(), POLL_FIRST
     while not stop.is_set():
         room = ANSWERS_AT_ONCE - len(in_flight)
         if room <= 0:
             await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             continue
+        woken.clear()  # before the take: a job done after it wakes the wait below
         done = list(finished)
         finished.clear()
         taken = queue.take(owner, room, done)
         if not taken:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+                await asyncio.wait_for(woken.wait(), pause)
             pause = min(pause * 2, POLL_MOST)
             continue
         pause = POLL_FIRST
         for job_id, job in taken:
-            task = asyncio.create_task(_one(answerers, job, partial(finished.add, job_id)))
+            task = asyncio.create_task(_one(answerers, job, partial(finish, job_id)))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
-            task.add_done_callback(lambda _, job_id=job_id: finished.add(job_id))
+            task.add_done_callback(lambda _, job_id=job_id: finish(job_id))
     if in_flight:
         await asyncio.wait(in_flight)
     if finished:

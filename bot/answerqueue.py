@@ -29,6 +29,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -163,11 +164,13 @@ class AnswerQueue:
 
 class Intake:
     """A listener's side of the queue: `await offer(key, job)` from the event loop. The offers made while a
-    write is in progress are written together by the next one, in a thread: acks arriving together cost one
-    transaction, and the event loop never waits for the lock an answer worker may hold."""
+    write is in progress are written together by the next one, in a thread of its own: acks arriving
+    together cost one transaction, the event loop never waits for the lock an answer worker may hold, and
+    an ack never waits for a thread behind the answers the listener computes (the web chat's)."""
 
     def __init__(self, queue: AnswerQueue) -> None:
         self.queue = queue
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govbot-intake")  # started on first use
         self._waiting: list[tuple[str | None, dict[str, Any], asyncio.Future[Offer]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -183,7 +186,8 @@ class Intake:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    outcomes = await asyncio.to_thread(self.queue.offer, [(key, job) for key, job, _ in batch])
+                    offers = [(key, job) for key, job, _ in batch]
+                    outcomes = await asyncio.get_running_loop().run_in_executor(self._thread, self.queue.offer, offers)
                 except Exception as exc:  # the database cannot be written: every ack waiting on it fails
                     for *_, future in batch:
                         if not future.done():
@@ -194,6 +198,11 @@ class Intake:
                         future.set_result(outcome)
         finally:
             self._writer = None
+
+    def close(self) -> None:
+        """At shutdown, once the server has stopped (no offer in progress)."""
+        self._thread.shutdown()
+        self.queue.close()
 
 
 def _open(path: Path) -> sqlite3.Connection:

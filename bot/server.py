@@ -524,6 +524,6 @@ def _serve(
     reuse = listener is not None
     serve(app, args.host, port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: step("listening"), reuse_port=reuse)
     if queue is not None:
-        queue.queue.close()
+        queue.close()
     conv.close()
     return 0

@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -65,12 +66,17 @@ class SlackApi:
 class Service:
     """`govbot serve --workers 1` with GOVBOT_ANSWER_WORKERS=1: a supervisor, a listener, an answer worker."""
 
-    def __init__(self, process: asyncio.subprocess.Process, url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
+    def __init__(self, process: asyncio.subprocess.Process, url: str, log: Path, db: Path) -> None:
+        self.process, self.url, self.log, self.db = process, url, log, db
 
     def children(self) -> list[int]:
         pid = self.process.pid
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def queued(self) -> int:
+        """Questions in the queue (waiting, or answered and not yet marked done), read from its file."""
+        with sqlite3.connect(self.db / "answers.sqlite") as db:
+            return db.execute("SELECT count(*) FROM jobs").fetchone()[0]
 
     def answerers(self) -> list[int]:
         port = int(self.url.rsplit(":", 1)[1])
@@ -100,7 +106,7 @@ async def service(api: tuple[SlackApi, str], tmp_path: Path, loop: Any) -> Async
     assert process.stdout is not None
     banner = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
     assert "http://127.0.0.1:" in banner, banner + log.read_text()
-    svc = Service(process, banner.split(" on ", 1)[1].split("/ ", 1)[0], log)
+    svc = Service(process, banner.split(" on ", 1)[1].split("/ ", 1)[0], log, tmp_path / "db")
     yield svc
     api[0].hold.set()
     process.send_signal(signal.SIGTERM)
@@ -137,6 +143,7 @@ async def test_acks_return_while_the_answer_worker_is_stuck_and_a_full_queue_say
         fake.hold.set()
         threads = [f"1700000000.00010{n}" for n in range(3)]
         await _until(lambda: all(fake.answers(t) for t in threads), "the three answers")
+        await _until(lambda: service.queued() == 0, "the three questions done")  # the queue has room again
         # A slash command goes through the same queue and answers through its response_url.
         form = urlencode({"command": "/govbot", "text": QUESTION, "user_id": "UALICE", "channel_id": "C1",
                           "response_url": api_url + "respond"}).encode()  # fmt: skip
