@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--answer-workers",
         type=int,
-        default=0,
         metavar="K",
-        help="load: processes answering Slack questions apart from the listeners (GOVBOT_ANSWER_WORKERS; default 0)",
+        help="load: processes answering Slack and Teams questions apart from the listeners (govbot serve "
+        "--answer-workers; default: the service's own)",
     )
     parser.add_argument(
         "--answer-cache",

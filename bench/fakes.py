@@ -34,6 +34,7 @@ class FakePlatforms:
         self.slack_answers: dict[str, float] = {}  # thread_ts of the question -> arrival time (perf_counter)
         self.teams_answers: dict[str, float] = {}  # id of the activity replied to -> arrival time
         self.slack_texts: dict[str, str] = {}  # thread_ts of the question -> text of its first answer
+        self.teams_texts: dict[str, str] = {}  # id of the activity replied to -> text of its first reply
         self.calls: Counter[str] = Counter()
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -75,6 +76,7 @@ class FakePlatforms:
         reply_to = request.match_info.get("reply_to") or (body or {}).get("replyToId")
         if reply_to:
             self.teams_answers.setdefault(str(reply_to), time.perf_counter())
+            self.teams_texts.setdefault(str(reply_to), str((body or {}).get("text", "")))
             self._arrived.set()
         return web.json_response({"id": f"reply-{self.calls['teams reply']}"}, status=201)
 

@@ -50,7 +50,7 @@ class Level:
     errors: Counter[str]
     delivered: int | None = None
     delivery: list[float] = field(default_factory=list)
-    busy: int = 0  # Slack questions answered "busy, try again" (the answer queue was full)
+    busy: int = 0  # Slack and Teams questions answered "busy, try again" (the answer queue was full)
     peak_rss_mb: float | None = None  # summed over the server's processes
     server_cpu: float | None = None  # share of one core the server's processes used while driven
     driver_cpu: float | None = None  # same for this process, which shares the machine
@@ -209,7 +209,8 @@ async def _part(
             await fake.wait(received, set(sent), DELIVERY_WAIT)
             level.delivered = sum(key in received for key in sent)
             level.delivery = [received[key] - at for key, at in sent.items() if key in received]
-            level.busy = sum(fake.slack_texts.get(key) in _busy() for key in sent)
+            texts = fake.slack_texts if name == "slack" else fake.teams_texts
+            level.busy = sum(texts.get(key) in _busy() for key in sent)
         level.peak_rss_mb = sum(memory_mb(each) or 0.0 for each in process_tree(pid))
         results.append(level)
     return results
@@ -221,14 +222,15 @@ async def _load(
     levels: tuple[int, ...],
     workers: int = 1,
     cache: int | None = None,
-    answer_workers: int = 0,
+    answer_workers: int | None = None,
 ) -> tuple[list[Level], list[str], list[tuple[float | None, float | None]], dict[str, float]]:
     questions = [case.q for case in load_cases()]
     fake = FakePlatforms()
     await fake.start()
     env = child_env(GOVBOT_DB=str(db), GOVBOT_RATE_LIMIT="1000000000", MicrosoftAppId="", MicrosoftAppPassword="")
     env["GOVBOT_WORKERS"] = str(workers)
-    env["GOVBOT_ANSWER_WORKERS"] = str(answer_workers)
+    if answer_workers is not None:
+        env["GOVBOT_ANSWER_WORKERS"] = str(answer_workers)
     if cache is not None:
         env["GOVBOT_ANSWER_CACHE"] = str(cache)
 
@@ -309,13 +311,13 @@ def run(
     levels: tuple[int, ...] | None = None,
     workers: int = 1,
     cache: int | None = None,
-    answer_workers: int = 0,
+    answer_workers: int | None = None,
 ) -> list[Level]:
     """Serve the eval knowledge (`workers` listening processes; `cache`: GOVBOT_ANSWER_CACHE), drive every part, print the
     table; returns the levels measured."""
     levels = levels or (QUICK_LEVELS if quick else LEVELS)
     section(
-        f"load: govbot serve --workers {workers} (answer workers: {answer_workers}) on loopback, {duration:g} s per level at concurrency "
+        f"load: govbot serve --workers {workers} (answer workers: {'default' if answer_workers is None else answer_workers}) on loopback, {duration:g} s per level at concurrency "
         f"{'/'.join(map(str, levels))}"
     )
     if reason := serve_missing():
@@ -351,7 +353,8 @@ def run(
         f"targets: web chat >= {TARGET_RATE:.0f} answered questions/s at p99 <= {TARGET_CHAT_P99 * 1000:.0f} ms; "
         f"Slack acks p99 <= {TARGET_SLACK_P99 * 1000:.0f} ms and Teams turns p99 <= {TARGET_TEAMS_P99 * 1000:.0f} ms "
         "at 64 concurrent; zero errors. "
-        "Latency is the HTTP round trip (Slack: the ack; Teams: the turn, reply included)."
+        "Latency is the HTTP round trip (Slack: the ack; Teams: the turn, which includes the reply only "
+        "without answer workers; with them, the reply comes after, see 'answers delivered')."
     )
     asked = sum(cache_use.values())
     if asked:
@@ -362,7 +365,8 @@ def run(
     if final_rss:
         each = "; ".join(f"{rss or 0:.0f} MB RSS, {pss or 0:.0f} MB PSS" for rss, pss in final_rss)
         total = sum(pss or 0 for _, pss in final_rss)
-        who = "the service process" if len(final_rss) == 1 else "the supervisor, then each listener and answer worker"
+        who = "the service process" if len(final_rss) == 1 else "the supervisor, then its processes newest first"
+        who += "" if len(final_rss) == 1 else " (answer workers, then listeners)"
         print(f"server memory at the end ({who}): {each}; {total:.0f} MB PSS in all")
     for note in skipped:
         print(f"skipped {note}")

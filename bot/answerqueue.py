@@ -1,31 +1,40 @@
 """Questions acknowledged but not yet answered, kept in SQLite beside the knowledge (`govbot serve
 --answer-workers K`).
 
-A listening process only checks, acknowledges and `put`s a question here; answer workers (separate
-processes at a lower CPU priority, bot/workers.py) `take` one, answer it, post the reply and mark it
-`done`. So an ack never waits for CPU behind answers, and a question outlives the process answering it:
-a job whose worker died is taken again once the supervisor `release`s it (or, should the supervisor be
-gone too, once its lease has run out).
+A listening process only checks a question, `offer`s it here and acknowledges; answer workers (separate
+processes at a lower CPU priority, bot/workers.py) `take` some, answer them, post the replies and give
+their ids back as done at their next `take`. So an ack never waits for CPU behind answers, and a question
+outlives the process answering it: a job whose worker died is taken again once the supervisor `release`s
+it (or, should the supervisor be gone too, once its lease has run out).
 
-The one loss that remains: a worker killed after Slack accepted its reply but before `done` leaves the
-job to be answered a second time. Nothing is lost; the reply may arrive twice.
+Writes are few because every writer holds the same lock: an offer is the duplicate filter and the insert
+in one transaction, and a listener's `Intake` writes all the offers of one event-loop turn together; a
+worker's `take` deletes what it finished and takes what it has room for in one transaction. A listener
+never waits on that lock on its event loop (the Intake writes in a thread), even when a worker at its
+lower priority holds it.
 
-The queue is bounded: past `limit` jobs, `put` refuses and the front end tells the asker at once to try
+The one loss that remains: a worker killed after the platform accepted its reply but before its next
+`take` leaves the job to be answered a second time. Nothing is lost; the reply may arrive twice.
+
+The queue is bounded: past `limit` jobs, `offer` refuses and the front end tells the asker at once to try
 again, rather than letting answers arrive minutes late.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AnswerQueue", "QUEUE_FILE", "QUEUE_LIMIT", "LEASE", "limit_from_env"]
+__all__ = ["AnswerQueue", "Intake", "Offer", "QUEUE_FILE", "QUEUE_LIMIT", "LEASE", "SEEN_TTL", "limit_from_env"]
 
 QUEUE_FILE = "answers.sqlite"  # in the knowledge directory, beside limits.sqlite
 # Jobs waiting or being answered. Two cores answer about 400 questions a second (docs/benchmarks.md), so a
@@ -35,6 +44,17 @@ QUEUE_LIMIT = 200
 # Seconds a taken job may go without `done` before another worker takes it: far longer than any answer
 # (a refresh is a background task of its own), only for when no supervisor is left to release it.
 LEASE = 300.0
+# Seconds a delivery's key is remembered by the duplicate filter: Slack and Teams retry within minutes.
+SEEN_TTL = 3600.0
+SEEN_SWEEP = 60.0  # seconds between two sweeps of the expired keys
+
+
+class Offer(Enum):
+    """What became of a question offered to the queue."""
+
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"  # its delivery was offered before (a retry, a replay): acknowledged, not run
+    FULL = "full"  # a new question the queue had no room for: the asker is told to try again
 
 
 def limit_from_env() -> int:
@@ -52,13 +72,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, queued REAL NOT NULL, owner INTEGER, taken REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
 """
-_PUT = "INSERT INTO jobs (body, queued) SELECT :body, :now WHERE (SELECT count(*) FROM jobs) < :limit"
+# A new key, or one last seen over SEEN_TTL ago, is written (rowcount 1); a key seen since is not.
+_SEEN = "INSERT INTO seen VALUES (:key, :now) ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE seen.at < :expired"
 _WAITING = "SELECT 1 FROM jobs WHERE owner IS NULL OR taken < :expired LIMIT 1"
 # One statement: two workers can never take the same job.
 _TAKE = """
 UPDATE jobs SET owner = :owner, taken = :now
-WHERE id = (SELECT id FROM jobs WHERE owner IS NULL OR taken < :expired ORDER BY id LIMIT 1)
+WHERE id IN (SELECT id FROM jobs WHERE owner IS NULL OR taken < :expired ORDER BY id LIMIT :room)
 RETURNING id, body
 """
 
@@ -72,27 +95,52 @@ class AnswerQueue:
         self.path, self.limit, self._clock = Path(path), limit, clock
         self._lock = threading.Lock()
         self._conn = _open(self.path)
+        self._swept = 0.0
 
-    def put(self, job: dict[str, Any]) -> bool:
-        """Queue `job` (JSON); False when the queue is full."""
-        values = {"body": json.dumps(job), "now": self._clock(), "limit": self.limit}
-        with self._lock:
-            return self._conn.execute(_PUT, values).rowcount == 1
-
-    def take(self, owner: int) -> tuple[int, dict[str, Any]] | None:
-        """The oldest job nobody is answering, now `owner`'s (a process id)."""
+    def offer(self, offers: Sequence[tuple[str | None, dict[str, Any]]]) -> list[Offer]:
+        """Each `(key, job)`: a duplicate when `key` (the delivery's id; None: one that has none) was offered
+        within SEEN_TTL, else queued, or refused when the queue is full. One transaction for them all (the
+        duplicate filter and the queue are one write); the same key twice in `offers` is a duplicate the
+        second time."""
         now = self._clock()
-        values = {"owner": owner, "now": now, "expired": now - LEASE}
-        with self._lock:
-            # A read first: an idle worker's look must not take the write lock a listener's `put` waits for.
-            if self._conn.execute(_WAITING, values).fetchone() is None:
-                return None
-            row = self._conn.execute(_TAKE, values).fetchone()
-        return None if row is None else (row[0], json.loads(row[1]))
+        outcomes = []
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            if now - self._swept > SEEN_SWEEP:
+                self._swept = now
+                self._conn.execute("DELETE FROM seen WHERE at < ?", (now - SEEN_TTL,))
+            room = self.limit - self._conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
+            for key, job in offers:
+                seen = {"key": key, "now": now, "expired": now - SEEN_TTL}
+                if key is not None and self._conn.execute(_SEEN, seen).rowcount != 1:
+                    outcomes.append(Offer.DUPLICATE)
+                elif room <= 0:
+                    outcomes.append(Offer.FULL)
+                else:
+                    self._conn.execute("INSERT INTO jobs (body, queued) VALUES (?, ?)", (json.dumps(job), now))
+                    room -= 1
+                    outcomes.append(Offer.QUEUED)
+        return outcomes
 
-    def done(self, job_id: int) -> None:
+    def take(self, owner: int, room: int = 1, done: Iterable[int] = ()) -> list[tuple[int, dict[str, Any]]]:
+        """Delete the `done` jobs, and give `owner` (a process id) up to `room` of the oldest jobs nobody is
+        answering, oldest first: one transaction."""
+        now = self._clock()
+        finished = [(job_id,) for job_id in done]
+        values = {"owner": owner, "now": now, "expired": now - LEASE, "room": room}
         with self._lock:
-            self._conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            # A read first: an idle worker's look must not take the write lock a listener's offer waits for.
+            if not finished and (room < 1 or self._conn.execute(_WAITING, values).fetchone() is None):
+                return []
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("DELETE FROM jobs WHERE id = ?", finished)
+                rows = self._conn.execute(_TAKE, values).fetchall() if room > 0 else []
+        return sorted((row[0], json.loads(row[1])) for row in rows)
+
+    def done(self, *job_ids: int) -> None:
+        with self._lock:
+            self._conn.executemany("DELETE FROM jobs WHERE id = ?", [(job_id,) for job_id in job_ids])
 
     def release(self, owner: int) -> int:
         """Give back the jobs of a worker that died; how many."""
@@ -112,6 +160,49 @@ class AnswerQueue:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class Intake:
+    """A listener's side of the queue: `await offer(key, job)` from the event loop. The offers made while a
+    write is in progress are written together by the next one, in a thread of its own: acks arriving
+    together cost one transaction, the event loop never waits for the lock an answer worker may hold, and
+    an ack never waits for a thread behind the answers the listener computes (the web chat's)."""
+
+    def __init__(self, queue: AnswerQueue) -> None:
+        self.queue = queue
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govbot-intake")  # started on first use
+        self._waiting: list[tuple[str | None, dict[str, Any], asyncio.Future[Offer]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def offer(self, key: str | None, job: dict[str, Any]) -> Offer:
+        outcome: asyncio.Future[Offer] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, job, outcome))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        return await outcome
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    offers = [(key, job) for key, job, _ in batch]
+                    outcomes = await asyncio.get_running_loop().run_in_executor(self._thread, self.queue.offer, offers)
+                except Exception as exc:  # the database cannot be written: every ack waiting on it fails
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (*_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+        finally:
+            self._writer = None
+
+    def close(self) -> None:
+        """At shutdown, once the server has stopped (no offer in progress)."""
+        self._thread.shutdown()
+        self.queue.close()
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument(
             "--workers", type=int, default=default_workers(), help="listening processes sharing the port (default: 1)"
         )
+        each.add_argument(
+            "--answer-workers",
+            type=int,
+            metavar="K",
+            help="processes answering Slack and Teams questions apart from the listeners, at a lower priority "
+            "(default: $GOVBOT_ANSWER_WORKERS, else 1; 0: each listener answers its own)",
+        )
 
     matrix = sub.add_parser("matrix", help="run the Matrix (Tchap) front end alone")
 

@@ -30,9 +30,9 @@ from aiohttp import web
 
 from knowledge import KnowledgeMissing, RefreshBusy, RefreshReport, SourceErrors, default_path
 
-from . import feed, inbox
+from . import answering, feed, inbox
 from . import web as webchat_routes
-from .answerqueue import QUEUE_FILE, AnswerQueue, limit_from_env
+from .answerqueue import QUEUE_FILE, AnswerQueue, Intake, limit_from_env
 from .conversation import Conversation
 from .http_guard import Limits, harden, read_body, serve
 from .metrics import CONTENT_TYPE, FRONT_END_HEALTH, PUBLISH_EVERY, Metrics
@@ -225,24 +225,46 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
+# Answer workers when `--answer-workers` and GOVBOT_ANSWER_WORKERS are not given: one is enough for 2 cores
+# (it answers at a lower priority, so it only takes what the acks leave), and with none an ack or a Teams turn
+# waits for CPU behind answers (docs/benchmarks.md); it costs one process (about 60 MB PSS).
+DEFAULT_ANSWER_WORKERS = 1
+
+
 def answer_workers_from_env(environ: Mapping[str, str]) -> int:
-    """GOVBOT_ANSWER_WORKERS: processes that answer the Slack questions listeners queue (0, the default: each
-    listener answers its own). Only with Slack configured in HTTP mode: nothing else is queued yet."""
+    """GOVBOT_ANSWER_WORKERS: processes that answer the Slack and Teams questions listeners queue
+    (DEFAULT_ANSWER_WORKERS unless set; 0: each listener answers its own)."""
     raw = environ.get("GOVBOT_ANSWER_WORKERS", "").strip()
     try:
-        count = int(raw) if raw else 0
+        count = int(raw) if raw else DEFAULT_ANSWER_WORKERS
     except ValueError:
         count = -1
     if count < 0:
         raise ValueError(f"GOVBOT_ANSWER_WORKERS must be a number of processes (0 or more), not {raw!r}")
-    return count if environ.get("SLACK_BOT_TOKEN") and environ.get("SLACK_SIGNING_SECRET") else 0
+    return count
+
+
+def queued_platforms(environ: Mapping[str, str], front_ends: tuple[str, ...]) -> tuple[str, ...]:
+    """The configured front ends whose questions answer workers can answer: Slack in HTTP mode, Teams (an
+    app id, or the emulator mode). The web chat answers within its request, so it has nothing to queue."""
+    platforms = []
+    if "slack" in front_ends and environ.get("SLACK_BOT_TOKEN") and environ.get("SLACK_SIGNING_SECRET"):
+        platforms.append("slack")
+    local = environ.get("GOVBOT_TEAMS_LOCAL", "").strip() == "1"
+    if "teams" in front_ends and teams_enabled(environ) and (environ.get("MicrosoftAppId", "").strip() or local):
+        platforms.append("teams")
+    return tuple(platforms)
 
 
 def mount_front_ends(
-    app: web.Application, conv: Conversation, names: tuple[str, ...], answer_queue: AnswerQueue | None = None
+    app: web.Application,
+    conv: Conversation,
+    names: tuple[str, ...],
+    answer_queue: Intake | None = None,
+    queued: tuple[str, ...] = (),
 ) -> None:
     """Mount each front end whose module exists; each decides from the environment if it is configured.
-    Slack queues its questions on `answer_queue` when there is one."""
+    The `queued` ones queue their questions on `answer_queue`."""
     for name in names:
         if name == "teams" and not teams_enabled(os.environ):
             log.info("Teams front end turned off (GOVBOT_TEAMS=0)")
@@ -252,8 +274,7 @@ def mount_front_ends(
             log.warning("%s front end not installed (no module %s): its route is not mounted", name, module_name)
             continue
         module = importlib.import_module(module_name)
-        queued = name == "slack" and answer_queue is not None
-        mounted = module.mount(app, conv, answer_queue) if queued else module.mount(app, conv)
+        mounted = module.mount(app, conv, answer_queue) if name in queued else module.mount(app, conv)
         log.info("%s front end %s", name, "mounted" if mounted else "not configured (route not mounted)")
 
 
@@ -265,14 +286,14 @@ def create_app(
     limits: Limits | None = None,
     front_ends: tuple[str, ...] | None = None,
     run_dir: Path | None = None,
-    answer_queue: AnswerQueue | None = None,
+    answer_queue: Intake | None = None,
 ) -> web.Application:
     """The whole service over `conv` (`front_ends`: which chat platforms, default all); raises ConfigError
     when production settings are unsafe.
 
     `limits` (timeouts, connection cap) default to `http_guard.Limits()`; tests shorten them. `run_dir` is
     given to each of several listening processes: /metrics sums the figures they publish there. With an
-    `answer_queue`, Slack questions are queued for the answer workers (bot/answerqueue.py).
+    `answer_queue`, Slack and Teams questions are queued for the answer workers (bot/answerqueue.py).
     """
     front_ends = FRONT_ENDS if front_ends is None else front_ends
     if production and "teams" in front_ends:
@@ -295,7 +316,8 @@ def create_app(
         inbox.add_routes(app, conv.kb)  # the visitor's digests (docs/subscriptions.md)
     else:
         log.info("web chat turned off (GOVBOT_WEBCHAT=0)")
-    mount_front_ends(app, conv, front_ends, answer_queue)
+    queued = queued_platforms(os.environ, front_ends) if answer_queue is not None else ()
+    mount_front_ends(app, conv, front_ends, answer_queue, queued)
     return app
 
 
@@ -384,23 +406,28 @@ def main(args: Namespace, *, front_ends: tuple[str, ...] | None = None, webchat:
         )
         return 2
     try:
-        answering = answer_workers_from_env(os.environ) if front_ends is None or "slack" in front_ends else 0
+        answerer_count = getattr(args, "answer_workers", None)
+        answerer_count = answer_workers_from_env(os.environ) if answerer_count is None else answerer_count
+        if answerer_count < 0:
+            raise ValueError(f"--answer-workers is a number of processes (0 or more), not {answerer_count}")
     except ValueError as exc:
         print(f"govbot serve: refusing to start: {exc}", file=sys.stderr)
         return 2
-    if workers <= 1 and not answering:  # 0 was "answers in threads of the one process": the same as 1 today
+    queued = queued_platforms(os.environ, FRONT_ENDS if front_ends is None else front_ends)
+    answerer_count = answerer_count if queued else 0  # nothing to queue: no worker to run
+    if workers <= 1 and not answerer_count:  # 0 was "answers in threads of the one process": the same as 1 today
         return _serve(args, front_ends, webchat, None)
     queue_path = Path(getattr(args, "db", None) or default_path()) / QUEUE_FILE
     answerers = None
-    if answering:
+    if answerer_count:
         released = partial(_release, queue_path)
-        answerers = Answerers(answering, lambda run_dir: _answer(args, queue_path, run_dir), released)
+        answerers = Answerers(answerer_count, lambda run_dir: _answer(args, queue_path, run_dir, queued), released)
     try:
         return supervise(
             max(workers, 1),
             args.host,
             args.port,
-            lambda listener: _serve(args, front_ends, webchat, listener, queue_path if answering else None),
+            lambda listener: _serve(args, front_ends, webchat, listener, queue_path if answerer_count else None),
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             answerers=answerers,
         )
@@ -421,9 +448,9 @@ def _release(path: Path, pid: int | None) -> None:
         log.warning("%d queued question(s) given back to the answer workers", count)
 
 
-def _answer(args: Namespace, queue_path: Path, run_dir: Path) -> int:
-    """One answer worker (bot/workers.py forks it at a lower priority): answers queued Slack questions, and
-    publishes what it answered for /metrics as a listener does."""
+def _answer(args: Namespace, queue_path: Path, run_dir: Path, platforms: tuple[str, ...]) -> int:
+    """One answer worker (bot/workers.py forks it at a lower priority): answers the questions `platforms`
+    queued, and publishes what it answered for /metrics as a listener does."""
     kb = open_kb(getattr(args, "db", None), build=False)
     conv = Conversation(kb)
     queue = AnswerQueue(queue_path)
@@ -438,7 +465,8 @@ def _answer(args: Namespace, queue_path: Path, run_dir: Path) -> int:
     publisher = threading.Thread(target=publish, name="govbot-answer-metrics", daemon=True)
     publisher.start()
     try:
-        return importlib.import_module(f"{__package__}.slack").serve_answers(conv, queue)
+        answerers = {name: importlib.import_module(f"{__package__}.{name}").answerer for name in platforms}
+        return answering.serve(conv, queue, answerers)
     finally:
         stop.set()
         publisher.join()
@@ -455,7 +483,7 @@ def _serve(
     queue_path: Path | None = None,
 ) -> int:
     """One whole service process: alone, or `listener` of several (only the first builds and announces);
-    Slack questions go to the answer queue at `queue_path` when there is one."""
+    Slack and Teams questions go to the answer queue at `queue_path` when there is one."""
     production = os.environ.get("GOVBOT_ENV", "").strip().lower() == "production"
     if webchat is None:
         webchat = os.environ.get("GOVBOT_WEBCHAT", "1").strip() != "0"
@@ -463,7 +491,7 @@ def _serve(
     run_dir = listener.run_dir if listener else None
     try:
         conv = Conversation(kb)
-        queue = AnswerQueue(queue_path, limit_from_env()) if queue_path else None
+        queue = Intake(AnswerQueue(queue_path, limit_from_env())) if queue_path else None
         app = create_app(
             conv, webchat=webchat, production=production, front_ends=front_ends, run_dir=run_dir, answer_queue=queue
         )
@@ -495,5 +523,7 @@ def _serve(
         app.cleanup_ctx.append(build_on_start(kb.ensure, announce=lambda: step("built")))
     reuse = listener is not None
     serve(app, args.host, port, shutdown_timeout=SHUTDOWN_TIMEOUT, ready=lambda: step("listening"), reuse_port=reuse)
+    if queue is not None:
+        queue.close()
     conv.close()
     return 0

@@ -5,11 +5,11 @@ dropped) in `govbot serve`'s application; Socket Mode runs the same app over Sla
 listener turns its event into a `Turn`, awaits `Conversation.handle` and renders the `Reply`; Slack wants
 an ack within 3 s, so every answer is computed after the ack, off the event loop.
 
-With answer workers (`govbot serve`, GOVBOT_ANSWER_WORKERS above 0), questions — mentions, direct messages
-and /govbot — are not answered by the process that acknowledges them: it checks, queues (bot/answerqueue.py)
-and acknowledges, and `serve_answers` answers them in processes of their own at a lower CPU priority, so
-an ack never waits behind answers. Button clicks are still answered where they arrive (they are few, and
-their ack already comes first).
+With answer workers (`govbot serve --answer-workers K`, 1 by default), questions — mentions, direct
+messages and /govbot — are not answered by the process that acknowledges them: it checks, queues
+(bot/answerqueue.py) and acknowledges, and the answer workers (bot/answering.py, through `answerer`) answer
+them in processes of their own at a lower CPU priority, so an ack never waits behind answers. Button clicks
+are still answered where they arrive (they are few, and their ack already comes first).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -43,7 +42,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from knowledge.phrases import say
 
-from .answerqueue import AnswerQueue
+from .answering import Answerer
+from .answerqueue import Intake, Offer
 from .conversation import Conversation, reply_language
 from .settings import configure_logging, open_kb
 from .slack_blocks import (
@@ -67,7 +67,7 @@ __all__ = [
     "run_socket_mode",
     "socket_handler",
     "api_base_url",
-    "serve_answers",
+    "answerer",
 ]
 
 log = logging.getLogger("govbot.slack")
@@ -79,9 +79,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
 BACKLOG_LIMIT = 32  # in-process answers in progress before new deliveries wait a little for their ack
 BACKLOG_WAIT = 1.5  # the longest that wait lasts: Slack wants its ack within 3 s
-ANSWERS_AT_ONCE = 8  # questions one answer worker has in flight: posting waits on the network, not the CPU
-# Seconds an idle answer worker sleeps between looks at the queue, doubling from the first to the second.
-POLL_FIRST, POLL_MOST = 0.002, 0.05
+FULL_LOG_EVERY = 10.0  # seconds between two warnings that the answer queue is full (not one per question)
 Message = dict[str, Any]
 
 
@@ -203,12 +201,17 @@ class _Backlog:
 def _job(body: dict[str, Any]) -> dict[str, Any] | None:
     """A question for the answer queue (a mention, a direct message, /govbot), or None for anything else."""
     if body.get("command") == "/govbot":
-        return {"kind": "command", "user": body.get("user_id", ""), "channel": body.get("channel_id", ""),
+        return {"platform": PLATFORM, "kind": "command", "user": body.get("user_id", ""), "channel": body.get("channel_id", ""),
                 "text": body.get("text", ""), "response_url": body.get("response_url", "")}  # fmt: skip
     event = body.get("event") or {}
     if body.get("type") != "event_callback" or not _is_user_message(event):
         return None
-    job = {"user": event["user"], "channel": event.get("channel", ""), "text": event.get("text", "")}
+    job = {
+        "platform": PLATFORM,
+        "user": event["user"],
+        "channel": event.get("channel", ""),
+        "text": event.get("text", ""),
+    }
     if event.get("type") == "app_mention":
         return {"kind": "channel", "thread": event.get("thread_ts") or event.get("ts"), **job}
     if event.get("type") == "message" and event.get("channel_type") == "im":
@@ -225,16 +228,21 @@ def _outlet(job: dict[str, Any], client: AsyncWebClient) -> Outlet:
 
 
 class _Queuer:
-    """Queues questions for the answer workers; when the queue is full, tells the asker at once to try again."""
+    """Queues questions for the answer workers, the duplicate filter in the same write (`key`: the
+    delivery's id, None for a slash command, which has none); when the queue is full, tells the asker at
+    once to try again."""
 
-    def __init__(self, queue: AnswerQueue, client: AsyncWebClient) -> None:
-        self.queue, self.client = queue, client
+    def __init__(self, intake: Intake, client: AsyncWebClient) -> None:
+        self.intake, self.client = intake, client
         self._replying: set[asyncio.Task[None]] = set()
+        self._full_logged = 0.0
 
-    def __call__(self, job: Message) -> None:
-        if self.queue.put(job):
+    async def __call__(self, key: str | None, job: Message) -> None:
+        if await self.intake.offer(key, job) is not Offer.FULL:
             return
-        log.warning("slack answer queue full (%d questions): the asker is told to try again", self.queue.limit)
+        if time.monotonic() - self._full_logged > FULL_LOG_EVERY:
+            self._full_logged = time.monotonic()
+            log.warning("slack answer queue full (%d questions): askers are told to try again", self.intake.queue.limit)
         task = asyncio.create_task(self._busy(job))
         self._replying.add(task)
         task.add_done_callback(self._replying.discard)
@@ -263,7 +271,7 @@ class _Queuer:
 
 
 def _queueing(
-    guarded: Callable[[web.Request], Awaitable[web.StreamResponse]], conv: Conversation, queue: _Queuer, secret: str
+    guarded: Callable[[web.Request], Awaitable[web.StreamResponse]], queue: _Queuer, secret: str
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """POST /slack/events when answer workers run: a signed event with a question is checked, filtered for
     duplicates, queued and acknowledged here, without bolt (its dispatch costs as much as all the rest of
@@ -282,8 +290,7 @@ def _queueing(
                 payload = None
             event_id = payload.get("event_id") if isinstance(payload, dict) else None
             if isinstance(event_id, str) and event_id and (job := _job(payload)) is not None:
-                if conv.first_time(f"slack:event:{event_id}"):  # a retry or a replay is acknowledged, not run
-                    queue(job)
+                await queue(f"slack:event:{event_id}", job)  # a retry or a replay is acknowledged, not run
                 return web.Response(status=200)
         return await guarded(request)
 
@@ -302,14 +309,20 @@ def _dedupe(
 
     async def dedupe(request: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        job = _job(body) if queue is not None else None
         if event_id:
+            if job is not None:
+                assert queue is not None
+                await queue(f"slack:event:{event_id}", job)  # the duplicate filter in the queue's own write
+                return BoltResponse(status=200, body="")
             # Called on the loop, not in a worker thread: the ack must not queue behind answers being computed.
             if not conv.first_time(f"slack:event:{event_id}"):
                 return BoltResponse(status=200, body="")
         elif request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")  # a retry we cannot match to its first delivery
-        if queue is not None and (job := _job(body)) is not None:
-            queue(job)
+        if job is not None:
+            assert queue is not None
+            await queue(None, job)
             return BoltResponse(status=200, body="")
         await backlog.room()
         return await next()
@@ -328,7 +341,7 @@ def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str, Ac
     return body["user"]["id"], channel, read_action(action.get("value"))
 
 
-def _register(app: AsyncApp, conv: Conversation, queue: AnswerQueue | None) -> None:
+def _register(app: AsyncApp, conv: Conversation, queue: Intake | None) -> None:
     backlog = _Backlog()
     app.middleware(_dedupe(conv, backlog, _Queuer(queue, app.client) if queue is not None else None))
 
@@ -437,7 +450,7 @@ def build_slack_app(
     token: str,
     signing_secret: str | None = None,
     api_url: str | None = None,
-    queue: AnswerQueue | None = None,
+    queue: Intake | None = None,
 ) -> AsyncApp:
     """The bolt app with govbot's listeners. Without a signing secret it is for Socket Mode only; with a
     `queue`, questions are queued for the answer workers instead of answered here."""
@@ -464,7 +477,7 @@ def _configure(client: AsyncWebClient, api_url: str | None) -> None:
     ]
 
 
-def mount(app: web.Application, conv: Conversation, queue: AnswerQueue | None = None) -> bool:
+def mount(app: web.Application, conv: Conversation, queue: Intake | None = None) -> bool:
     """Add POST /slack/events when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set; questions go to `queue`
     when there is one (answer workers run), else are answered in this process."""
     token = os.environ.get("SLACK_BOT_TOKEN")
@@ -474,7 +487,7 @@ def mount(app: web.Application, conv: Conversation, queue: AnswerQueue | None = 
     bolt = build_slack_app(conv, token=token, signing_secret=secret, queue=queue)
     handler = events_handler(bolt, conv, secret)
     if queue is not None:
-        handler = _queueing(handler, conv, _Queuer(queue, bolt.client), secret)
+        handler = _queueing(handler, _Queuer(queue, bolt.client), secret)
     app.router.add_post(EVENTS_PATH, handler)
     app.cleanup_ctx.append(partial(_web_api_session, bolt))
     return True
@@ -488,54 +501,22 @@ async def _web_api_session(bolt: AsyncApp, _app: web.Application | None = None) 
         yield
 
 
-async def _answer(conv: Conversation, queue: AnswerQueue, client: AsyncWebClient, job_id: int, job: Message) -> None:
-    # Done once the reply is posted: a refresh the question started runs on, and is not started again
-    # should this worker die during it (done twice after a failure in that refresh is harmless).
-    done = partial(queue.done, job_id)
-    try:
-        turn = _turn(conv, job["user"], job["channel"], job["text"])
-        await _send(_outlet(job, client), await conv.handle(turn), sent=done)
-    except Exception:  # a job that cannot be answered must not come back forever
-        log.exception("slack queued question not answered")
-        done()
-
-
-async def _answer_queue(conv: Conversation, queue: AnswerQueue, token: str, api_url: str | None) -> None:
-    """Take questions from `queue` and answer them, ANSWERS_AT_ONCE at a time, until SIGTERM or SIGINT;
-    the questions in flight are finished first."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    client = AsyncWebClient(token=token, logger=_bolt_logger())
-    _configure(client, api_url)
-    in_flight: set[asyncio.Task[None]] = set()
-    owner, pause = os.getpid(), POLL_FIRST
+@contextlib.asynccontextmanager
+async def answerer(conv: Conversation) -> AsyncIterator[Answerer]:
+    """How an answer worker answers queued Slack questions (bot/answering.py): one Web API client and one
+    HTTP session (kept-alive connections) for the worker's life."""
+    client = AsyncWebClient(token=os.environ.get("SLACK_BOT_TOKEN", ""), logger=_bolt_logger())
+    _configure(client, None)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT)) as session:
         client.session = session
-        while not stop.is_set():
-            if len(in_flight) >= ANSWERS_AT_ONCE:
-                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            taken = queue.take(owner)
-            if taken is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
-                pause = min(pause * 2, POLL_MOST)
-                continue
-            pause = POLL_FIRST
-            task = asyncio.create_task(_answer(conv, queue, client, *taken))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-        if in_flight:
-            await asyncio.wait(in_flight)
+        yield partial(_answer, conv, client)
 
 
-def serve_answers(conv: Conversation, queue: AnswerQueue) -> int:
-    """An answer worker's life (bot/workers.py forks it): answer queued Slack questions until SIGTERM."""
-    token = os.environ.get("SLACK_BOT_TOKEN", "")
-    asyncio.run(_answer_queue(conv, queue, token, None))
-    return 0
+async def _answer(conv: Conversation, client: AsyncWebClient, job: Message, sent: Callable[[], None]) -> None:
+    # Answered on the event loop, not in a thread: this process only answers, and the hand-over to a thread
+    # and back costs more than most answers (the cache's); the posts in flight wait a few ms at worst.
+    turn = _turn(conv, job["user"], job["channel"], job["text"])
+    await _send(_outlet(job, client), conv.respond(turn), sent=sent)
 
 
 def socket_handler(

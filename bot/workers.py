@@ -101,17 +101,35 @@ class _Stop:
         self.asked = True
 
 
-def _child(target: Callable[[Listener], int], listener: Listener) -> None:
-    # The supervisor's handlers were copied by the fork: until the listener's loop installs its own, a
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def _start(process: multiprocessing.process.BaseProcess) -> None:
+    """Fork `process` with SIGTERM and SIGINT held back until it has handlers of its own (`_own_signals`):
+    one sent to it in between would only set a flag in its copy of the supervisor's handler, and it would
+    then run until killed."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _own_signals() -> None:
+    # The supervisor's handlers were copied by the fork: until the process's loop installs its own, a
     # SIGTERM must stop this process, not set a flag in a copy of the supervisor.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _child(target: Callable[[Listener], int], listener: Listener) -> None:
+    _own_signals()
     raise SystemExit(target(listener))
 
 
 def _answerer(target: Callable[[Path], int], run_dir: Path) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _own_signals()
     os.nice(ANSWER_NICE)
     raise SystemExit(target(run_dir))
 
@@ -142,13 +160,13 @@ def supervise(
     def start(index: int) -> None:
         listener = Listener(index, bound, run_dir, context.Event())
         process = context.Process(target=_child, args=(target, listener), name=f"govbot-listener-{index}")
-        process.start()
+        _start(process)
         slots[index] = (process, listener, time.monotonic())
 
     def start_answerer(index: int) -> None:
         assert answerers is not None
         process = context.Process(target=_answerer, args=(answerers.target, run_dir), name=f"govbot-answerer-{index}")
-        process.start()
+        _start(process)
         workers[index] = (process, time.monotonic())
 
     def replace_dead_answerers() -> None:
@@ -177,6 +195,8 @@ def supervise(
             # The other processes start once the first listens: it has then created the knowledge
             # directory's SQLite files, which two processes must not create at the same instant (switching
             # a new file to WAL fails with "database is locked" while another opens it).
+            if stop.asked:  # asked while waiting: start nothing more
+                break
             if len(slots) < count and slots[0][1].listening.is_set():
                 for index in range(1, count):
                     start(index)

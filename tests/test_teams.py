@@ -8,12 +8,16 @@ TestAdapter at the end, without HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import sqlite3
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,10 +29,13 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, Entity
 from botframework.connector.auth import ChannelValidation, ClaimsIdentity
 
+from bot.answering import answer
+from bot.answerqueue import AnswerQueue, Intake
 from bot.conversation import Conversation
-from bot.teams import GovbotTeamsBot, TeamsSettings, add_routes, mount
+from bot.teams import GovbotTeamsBot, TeamsSettings, add_routes, create_adapter, mount
 from bot.teams_cards import CARD_BUDGET, answer_card, answer_text, card_size, escape_markdown
 from bot.teams_package import main as package_main
+from bot.teams_send import Replies
 from knowledge import Answer, KnowledgeBase
 from knowledge.phrases import EXAMPLE_CANDIDATES, say
 from tests.fakes.bot_connector import ADMIN_AAD, BOT_ID, CHANNEL_ID, USER_AAD, FakeBotConnector, TeamsRig
@@ -233,6 +240,123 @@ async def test_admin_stats_answers_in_the_turn(secured) -> None:
     assert await teams.post(teams.personal("stats", **{"from": admin}), token()) == 201
     [reply] = teams.connector.posted
     assert "2 programmes" in reply.text and not reply.activity.get("attachments")
+
+
+# --- with answer workers: the turn queues, another process answers afterwards ------------------------------
+
+
+@dataclass
+class Queued:
+    rig: TeamsRig
+    queue: AnswerQueue
+    worker: Conversation  # the answer worker's own, as in its own process
+
+    @asynccontextmanager
+    async def answering(self, settings: TeamsSettings | None = None, credentials: Any = None) -> AsyncIterator[None]:
+        """An answer worker's loop, as `govbot serve --answer-workers 1` runs it, for the block's duration."""
+        settings = settings or TeamsSettings()
+        adapter = create_adapter(settings, credentials)
+        bot = GovbotTeamsBot(self.worker, settings.APP_ID, replies=Replies(adapter, settings.APP_ID))
+        stop = asyncio.Event()
+        task = asyncio.create_task(answer(self.queue, {"teams": partial(bot.answer_queued, adapter)}, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            await bot.close()
+
+
+@pytest.fixture
+async def queued(aiohttp_client: Any, connector: FakeBotConnector, conv: Conversation, tmp_path: Path) -> Queued:
+    queue = AnswerQueue(tmp_path / "answers.sqlite", limit=2)
+    app = web.Application()
+    assert mount(app, conv, Intake(queue))
+    rig = TeamsRig(await aiohttp_client(app), connector, connector.service_url)
+    return Queued(rig, AnswerQueue(queue.path), Conversation(conv.kb))
+
+
+async def test_a_queued_message_is_acknowledged_at_once_then_answered_once_in_its_thread(queued: Queued) -> None:
+    teams = queued.rig
+    activity = teams.channel(ATLAS, thread="1736933400000")
+    assert [await teams.post(activity) for _ in range(3)] == [201, 201, 201], "a redelivery is acknowledged too"
+    assert teams.connector.posted == [] and queued.queue.count() == 1, "queued once, not answered in the turn"
+    async with queued.answering():
+        [reply] = await teams.connector.wait_for(1)
+    assert reply.conversation_id == f"{CHANNEL_ID};messageid=1736933400000" and reply.reply_to == activity["id"]
+    assert reply.card and reply.card["body"][0]["text"] == "Programme Atlas"
+    assert queued.queue.count() == 0 and questions_logged(queued.worker) == [ATLAS]
+    await asyncio.sleep(0.2)
+    assert len(teams.connector.posted) == 1
+
+
+async def test_a_queued_reply_is_the_reply_the_turn_would_have_sent(queued: Queued, teams: TeamsRig) -> None:
+    activity = teams.channel(ATLAS, thread="1736933400000")
+    assert await teams.post(activity) == 201  # answered within its turn, through the SDK
+    assert await queued.rig.post(activity) == 201
+    async with queued.answering():
+        in_turn, after = await teams.connector.wait_for(2)
+    assert after.path == in_turn.path and after.activity == in_turn.activity
+
+
+async def test_a_queued_message_that_fails_gets_the_apology_with_a_reference(
+    queued: Queued, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_hook(platform: str, answer: Answer, seconds: float) -> None:
+        raise RuntimeError("boom")
+
+    queued.worker.on_answer.append(broken_hook)
+    assert await queued.rig.post(queued.rig.personal(ATLAS)) == 201
+    with caplog.at_level(logging.ERROR):
+        async with queued.answering():
+            [apology] = await queued.rig.connector.wait_for(1)
+    ref = re.search(r"réf\. ([0-9a-f]+)\)", apology.text).group(1)
+    assert apology.text == say("error", "fr", ref=ref) and apology.reply_to
+    assert any(ref in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+async def test_a_full_queue_says_busy_at_once_and_a_message_not_for_the_bot_is_not_queued(
+    queued: Queued, conv: Conversation
+) -> None:
+    teams = queued.rig
+    aside = teams.channel(ATLAS)
+    aside["entities"], aside["text"] = [], ATLAS  # no @mention
+    assert await teams.post(aside) == 201 and queued.queue.count() == 0
+    for question in ("qui pilote le programme Atlas ?", "c'est quoi Atlas ?"):
+        assert await teams.post(teams.personal(question)) == 201
+    assert await teams.post(teams.personal("and the budget of Atlas?")) == 201  # the queue holds 2
+    [busy] = teams.connector.posted
+    assert busy.text == say("busy", "en") and queued.queue.count() == 2
+
+
+async def test_a_queued_admin_command_from_an_unchecked_sender_is_refused(queued: Queued) -> None:
+    admin = {"id": "29:admin", "name": "Admin", "aadObjectId": ADMIN_AAD}  # listed, but no token: emulator mode
+    assert await queued.rig.post(queued.rig.personal("stats", **{"from": admin})) == 201
+    async with queued.answering():
+        [reply] = await queued.rig.connector.wait_for(1)
+    assert reply.text == say("not_admin", "fr")
+
+
+async def test_a_queued_admin_command_is_run_as_admin_when_the_token_was_checked(
+    aiohttp_client: Any, connector: FakeBotConnector, conv: Conversation, tmp_path: Path, monkeypatch: Any
+) -> None:
+    jwks = FakeJwks()
+    jwks.start()
+    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", jwks.metadata_url)
+    queue = AnswerQueue(tmp_path / "answers.sqlite")
+    settings, credentials = TeamsSettings(APP_ID=APP_ID, APP_PASSWORD="pw"), LocalCredentialFactory(APP_ID, "pw")
+    app = web.Application()
+    add_routes(app, conv, settings, credentials, queue=Intake(queue))
+    teams = TeamsRig(await aiohttp_client(app), connector, connector.service_url)
+    admin = {"id": "29:admin", "name": "Admin", "aadObjectId": ADMIN_AAD}
+    token = {"Authorization": "Bearer " + jwks.token(APP_ID, teams.service_url)}
+    assert await teams.post(teams.personal("stats", **{"from": admin}), token) == 201
+    assert await teams.post(teams.personal("stats"), token) == 201  # Alice: authenticated, not an admin
+    async with Queued(teams, queue, Conversation(conv.kb)).answering(settings, credentials):
+        replies = await connector.wait_for(2)
+    jwks.stop()
+    assert "2 programmes" in replies[0].text and replies[1].text == say("not_admin", "fr")
+    assert replies[0].authorization and replies[0].authorization.startswith("Bearer ")
 
 
 # --- duplicates, errors and outages -----------------------------------------------------------------------

@@ -3,12 +3,14 @@ handles on the same files, as two processes do (tests/reliability/test_multiproc
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from bot.answercache import AnswerCache, size_from_env
+from bot.answerqueue import SEEN_TTL, AnswerQueue, Intake, Offer
 from bot.metrics import Metrics
 from bot.questionlog import QuestionLog
 from bot.ratelimit import SharedRateLimiter
@@ -49,6 +51,42 @@ def test_one_delivery_is_first_for_one_handle_only(tmp_path: Path) -> None:
     assert first.first_time("slack:event:Ev1")
     assert not second.first_time("slack:event:Ev1") and not first.first_time("slack:event:Ev1")
     assert second.first_time("slack:event:Ev2")
+
+
+def test_an_offer_is_the_duplicate_filter_and_the_queue_in_one_and_respects_the_bound(tmp_path: Path) -> None:
+    now = [1000.0]
+    first = AnswerQueue(tmp_path / "answers.sqlite", limit=2, clock=lambda: now[0])
+    second = AnswerQueue(tmp_path / "answers.sqlite", limit=2, clock=lambda: now[0])
+    # One transaction for several deliveries, the same key twice among them included.
+    assert first.offer([("ev1", {"n": 1}), ("ev1", {"n": 1}), (None, {"n": 2})]) == [
+        Offer.QUEUED,
+        Offer.DUPLICATE,
+        Offer.QUEUED,
+    ]
+    assert second.offer([("ev1", {"n": 1})]) == [Offer.DUPLICATE], "another process's retry of the same delivery"
+    assert second.offer([("ev3", {"n": 3})]) == [Offer.FULL]
+    assert second.offer([("ev3", {"n": 3})]) == [Offer.DUPLICATE], "a refused delivery is not run on its retry"
+    now[0] += SEEN_TTL + 1
+    assert first.count() == 2 and second.offer([("ev1", {"n": 1})]) == [Offer.FULL], "an hour on, ev1 is new"
+
+
+def test_a_take_gives_back_the_oldest_and_deletes_what_was_done_in_the_same_write(tmp_path: Path) -> None:
+    queue = AnswerQueue(tmp_path / "answers.sqlite")
+    other = AnswerQueue(tmp_path / "answers.sqlite")
+    queue.offer([(f"ev{n}", {"n": n}) for n in range(5)])
+    taken = queue.take(owner=1, room=3)
+    assert [job["n"] for _, job in taken] == [0, 1, 2]
+    assert [job["n"] for _, job in other.take(owner=2, room=9)] == [3, 4], "never a job another worker holds"
+    assert queue.take(owner=1, room=3, done=[job_id for job_id, _ in taken]) == [] and other.count() == 2
+    assert other.release(2) == 2 and [job["n"] for _, job in queue.take(owner=1, room=9)] == [3, 4]
+
+
+async def test_offers_made_together_are_written_together(tmp_path: Path) -> None:
+    queue = AnswerQueue(tmp_path / "answers.sqlite", limit=3)
+    intake = Intake(queue)
+    outcomes = await asyncio.gather(*(intake.offer(f"ev{n % 4}", {"n": n}) for n in range(6)))
+    assert outcomes == [Offer.QUEUED] * 3 + [Offer.FULL, Offer.DUPLICATE, Offer.DUPLICATE]
+    assert [job["n"] for _, job in queue.take(owner=1, room=9)] == [0, 1, 2]
 
 
 def test_the_answer_cache_is_bounded_and_answers_what_the_knowledge_would(kb: KnowledgeBase) -> None:

@@ -3,6 +3,8 @@
 A real service (one listener, one answer worker: GOVBOT_ANSWER_WORKERS=1) on a loopback port, posting its
 answers to a loopback Slack Web API that can hold them: while it holds them, the answer worker is stuck,
 and the listener must still acknowledge and queue; past the queue's bound it tells the asker to come back.
+Teams messages take the same way by default (one answer worker unless told otherwise), replies posted to a
+loopback Bot Connector after the turn.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +26,7 @@ import pytest
 from aiohttp import web
 
 from knowledge.phrases import say
+from tests.fakes.bot_connector import FakeBotConnector, TeamsRig
 from tests.reliability.test_multiprocess import PROXIES, SECRET, _event, _listening, _post, _signed
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc to see which process serves")
@@ -61,12 +66,17 @@ class SlackApi:
 class Service:
     """`govbot serve --workers 1` with GOVBOT_ANSWER_WORKERS=1: a supervisor, a listener, an answer worker."""
 
-    def __init__(self, process: asyncio.subprocess.Process, url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
+    def __init__(self, process: asyncio.subprocess.Process, url: str, log: Path, db: Path) -> None:
+        self.process, self.url, self.log, self.db = process, url, log, db
 
     def children(self) -> list[int]:
         pid = self.process.pid
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def queued(self) -> int:
+        """Questions in the queue (waiting, or answered and not yet marked done), read from its file."""
+        with sqlite3.connect(self.db / "answers.sqlite") as db:
+            return db.execute("SELECT count(*) FROM jobs").fetchone()[0]
 
     def answerers(self) -> list[int]:
         port = int(self.url.rsplit(":", 1)[1])
@@ -96,7 +106,7 @@ async def service(api: tuple[SlackApi, str], tmp_path: Path, loop: Any) -> Async
     assert process.stdout is not None
     banner = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
     assert "http://127.0.0.1:" in banner, banner + log.read_text()
-    svc = Service(process, banner.split(" on ", 1)[1].split("/ ", 1)[0], log)
+    svc = Service(process, banner.split(" on ", 1)[1].split("/ ", 1)[0], log, tmp_path / "db")
     yield svc
     api[0].hold.set()
     process.send_signal(signal.SIGTERM)
@@ -133,6 +143,7 @@ async def test_acks_return_while_the_answer_worker_is_stuck_and_a_full_queue_say
         fake.hold.set()
         threads = [f"1700000000.00010{n}" for n in range(3)]
         await _until(lambda: all(fake.answers(t) for t in threads), "the three answers")
+        await _until(lambda: service.queued() == 0, "the three questions done")  # the queue has room again
         # A slash command goes through the same queue and answers through its response_url.
         form = urlencode({"command": "/govbot", "text": QUESTION, "user_id": "UALICE", "channel_id": "C1",
                           "response_url": api_url + "respond"}).encode()  # fmt: skip
@@ -166,3 +177,46 @@ async def test_a_question_whose_answer_worker_is_killed_is_answered_once(
     await asyncio.sleep(0.3)
     assert len(fake.answers("1700000000.000200")) == 1
     assert "given back to the answer workers" in service.log.read_text()
+
+
+@pytest.mark.parametrize("answer_workers", [None, "0"])
+async def test_teams_messages_are_answered_once_by_the_answer_worker_unless_told_to_answer_in_the_turn(
+    answer_workers: str | None, aiohttp_server: Any, tmp_path: Path, loop: Any
+) -> None:
+    connector = FakeBotConnector()
+    connector.service_url = str((await aiohttp_server(connector.app)).make_url("/"))
+    env = {k: v for k, v in os.environ.items() if k not in PROXIES and not k.startswith(("GOVBOT_", "SLACK_", "Micro"))}
+    env.update(GOVBOT_DB=str(tmp_path / "db"), GOVBOT_TEAMS_LOCAL="1", GOVBOT_SALT="test-salt", PYTHONUNBUFFERED="1")
+    with socket.socket() as probe:  # a free port: one process alone announces the port it was given
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--answer-workers", answer_workers] if answer_workers is not None else []  # None: the default
+    log = tmp_path / "serve.log"
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=log.open("ab"), env=env
+    )
+    try:
+        assert process.stdout is not None
+        banner = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        assert "http://127.0.0.1:" in banner, banner + log.read_text()
+        url = banner.split(" on ", 1)[1].split("/ ", 1)[0]
+        pid = process.pid
+        if answer_workers is None:  # the supervisor forks the answer worker once the listener listens
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            await _until(lambda: len(children.read_text().split()) == 2, "a listener and an answer worker")
+        else:
+            assert not Path(f"/proc/{pid}/task/{pid}/children").read_text().split(), "one process, no supervisor"
+        rig = TeamsRig(None, connector, connector.service_url)  # type: ignore[arg-type]
+        activity = rig.personal(QUESTION)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(2):  # Teams re-sends an activity it thinks timed out: answered once
+                async with session.post(url + "/api/messages", json=activity) as response:
+                    assert response.status == 201
+            [reply] = await connector.wait_for(1, timeout=20)
+        assert reply.reply_to == activity["id"] and reply.card and "CaRE" in reply.text
+        await asyncio.sleep(0.3)  # room for a wrongly doubled reply
+        assert len(connector.posted) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 40) == 0, log.read_text()
