@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -505,16 +506,19 @@ def _visible(name: str, raw: str) -> bool:
     return re.search(rf"(?<![A-Z]){re.escape(name.upper())}(?![^\W\d_])", fold_accents(raw)) is not None
 
 
-def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
+def coverage_of(words: set[str] | list[str], haystack: set[str] | frozenset[str]) -> float:
     """Share of the question's words found in a text.
 
     A word counts 1 when the text has it (singular or plural), 3/4 when the text has it with a typo,
-    1/2 when the text only shares its first letters.
+    1/2 when the text only shares its first letters. A frozenset haystack (a record's words, `Reader.
+    record_words`) has its stems and word starts kept between calls: a record is checked by several rules.
     """
     if not words:
         return 0.0
-    stems = set(stem_all(haystack))
-    starts: set[str] | None = None  # first 4 and 5 letters of the text's words, built when first needed
+    if isinstance(haystack, frozenset):
+        stems, starts = _prepared(haystack)
+    else:
+        stems, starts = set(stem_all(haystack)), None  # starts: built when first needed
     score = 0.0
     for w in words:
         if w in haystack or _stem(w) in stems:
@@ -523,11 +527,27 @@ def coverage_of(words: set[str] | list[str], haystack: set[str]) -> float:
             score += 0.75
         elif len(w) >= 4:
             if starts is None:
-                starts = {h[:n] for h in haystack for n in (4, 5) if len(h) >= n}
+                starts = _starts(haystack)
             # A text word starts like this one (5 letters, or all 4), or is a 4+ letter start of it.
             if w[:5] in starts or any(w[:n] in haystack for n in range(4, len(w))):
                 score += 0.5
     return score / len(words)
+
+
+def held_whole(words: list[str], haystack: frozenset[str]) -> int:
+    """How many of the words a record's words hold as they are, or as a plural or singular (no typo)."""
+    stems, _ = _prepared(haystack)
+    return sum(w in haystack or _stem(w) in stems for w in words)
+
+
+def _starts(haystack: set[str] | frozenset[str]) -> set[str]:
+    """The first 4 and 5 letters of the text's words."""
+    return {h[:n] for h in haystack for n in (4, 5) if len(h) >= n}
+
+
+@lru_cache(maxsize=256)
+def _prepared(haystack: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(stem_all(haystack)), frozenset(_starts(haystack))
 
 
 def _stem(word: str) -> str:

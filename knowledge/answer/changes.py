@@ -175,7 +175,7 @@ def _topic_record(
     for c in candidates[:12]:
         if c.kind != "objectives" or (named and c.how != "exact"):
             continue
-        held = set(reader.record_words(c.kind, c.id))
+        held = reader.record_words(c.kind, c.id)
         if not named and not any(min(coverage_of([w], held) for w in r) >= 0.75 for r in topic):
             continue
         for s in series:
@@ -281,7 +281,13 @@ def _compare(q: Question, reader: Reader, reports: list[dict[str, Any]]) -> Answ
         old, new = pair
         results.append(_result("reports", new))  # what the answer is about first, then what moved
         title = say("changes_title", lang, old=_dated(old), new=_dated(new))
-        changed = [row for row in _moved(reader, old["id"], new["id"]) if _wanted(q, row)]
+        forward = bool(_FORWARD.search(f"{q.folded} | {q.plain}"))
+        if q.status or (q.colour and q.colour != "none") or forward:
+            changed = [row for row in _moved(reader, old["id"], new["id"]) if _wanted(q, row, forward)]
+            total = len(changed)
+        else:  # no filter: the first lines and a count (a large series moves thousands of rows)
+            changed = _moved(reader, old["id"], new["id"], limit=MAX_LIST)
+            total = _moved_count(reader, old["id"], new["id"])
         for row in changed[:MAX_LIST]:
             objective = reader.record("objectives", row["objective"])
             name = f"{row['objective']}" + (f" — {clip(objective['title'], 80)}" if objective else "")
@@ -291,8 +297,8 @@ def _compare(q: Question, reader: Reader, reports: list[dict[str, Any]]) -> Answ
             lines.append(say("change_line", lang, name=name, was=was, now=_state(row, lang)) + comment)
             if objective:
                 results.append(_result("objectives", objective))
-        if len(changed) > MAX_LIST:
-            lines.append(say("list_more", lang, more=len(changed) - MAX_LIST))
+        if total > MAX_LIST:
+            lines.append(say("list_more", lang, more=total - MAX_LIST))
         if not changed:
             lines.append(say("changes_none", lang))
         sources += [
@@ -327,26 +333,34 @@ def _compare(q: Question, reader: Reader, reports: list[dict[str, Any]]) -> Answ
     )
 
 
-def _moved(reader: Reader, old: str, new: str) -> list[dict[str, Any]]:
+_MOVED = (
+    "FROM history n LEFT JOIN history o ON o.report = ? AND o.objective = n.objective "
+    "WHERE n.report = ? AND (o.objective IS NULL OR o.status IS NOT n.status OR o.progress IS NOT n.progress)"
+)
+
+
+def _moved(reader: Reader, old: str, new: str, limit: int = -1) -> list[dict[str, Any]]:
     """The rows of `new` whose objective is new or whose status or progress differs from `old`'s."""
     return reader.rows(
         "SELECT n.objective, n.status, n.status_text, n.progress, n.comment, o.objective AS was_objective, "
-        "o.status AS was_status, o.status_text AS was_status_text, o.progress AS was_progress "
-        "FROM history n LEFT JOIN history o ON o.report = ? AND o.objective = n.objective "
-        "WHERE n.report = ? AND (o.objective IS NULL OR o.status IS NOT n.status OR o.progress IS NOT n.progress) "
-        "ORDER BY n.objective",
-        (old, new),
+        f"o.status AS was_status, o.status_text AS was_status_text, o.progress AS was_progress {_MOVED} "
+        "ORDER BY n.objective LIMIT ?",
+        (old, new, limit),
     )
 
 
-def _wanted(q: Question, row: dict[str, Any]) -> bool:
+def _moved_count(reader: Reader, old: str, new: str) -> int:
+    return int(reader.rows(f"SELECT count(*) AS n {_MOVED}", (old, new))[0]["n"])
+
+
+def _wanted(q: Question, row: dict[str, Any], forward: bool) -> bool:
     """A change the question's filter keeps: moved to the status or colour asked, or forward."""
     if q.status and (row["status"] != q.status or row["was_status"] == q.status):
         return False
     if q.colour and q.colour != "none":
         if fold(row.get("status_text") or "") not in _COLOUR_WORDS.get(q.colour, ()):
             return False
-    if _FORWARD.search(f"{q.folded} | {q.plain}"):
+    if forward:
         return row["progress"] is not None and (row["was_progress"] is None or row["progress"] > row["was_progress"])
     return True
 

@@ -70,7 +70,7 @@ def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
 def _covers(reader: Reader, c: Candidate, readings: list[list[str]], spare: bool = True) -> bool:
     """The record holds every topic word of one reading (give or take a typo or a plural; a long topic may
     leave one word out, unless `spare` is False)."""
-    held = set(reader.record_words(c.kind, c.id))
+    held = reader.record_words(c.kind, c.id)
     return any(
         sum(coverage_of([w], held) < TOPIC_COVERED for w in words)
         <= (1 if spare and len(words) >= TOPIC_SPARE_FROM else 0)

@@ -228,7 +228,7 @@ def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Can
     ]
 
     def held(c: Candidate) -> float:
-        words = set(reader.record_words(c.kind, c.id))
+        words = reader.record_words(c.kind, c.id)
         return max((coverage_of(r, words) * len(r) for r in readings if r), default=0.0)
 
     named = held(best)
