@@ -281,13 +281,15 @@ def _compare(q: Question, reader: Reader, reports: list[dict[str, Any]]) -> Answ
         old, new = pair
         results.append(_result("reports", new))  # what the answer is about first, then what moved
         title = say("changes_title", lang, old=_dated(old), new=_dated(new))
-        forward = bool(_FORWARD.search(f"{q.folded} | {q.plain}"))
-        if q.status or (q.colour and q.colour != "none") or forward:
-            changed = [row for row in _moved(reader, old["id"], new["id"]) if _wanted(q, row, forward)]
+        # The status asked and "moved forward" filter in SQL (a large series moves thousands of rows): the
+        # first lines and a count; a colour, read in the region's own status words, in Python.
+        where, params = _filters(q)
+        if q.colour and q.colour != "none":
+            changed = [r for r in _moved(reader, old["id"], new["id"], where, params) if _coloured(q, r)]
             total = len(changed)
-        else:  # no filter: the first lines and a count (a large series moves thousands of rows)
-            changed = _moved(reader, old["id"], new["id"], limit=MAX_LIST)
-            total = _moved_count(reader, old["id"], new["id"])
+        else:
+            changed = _moved(reader, old["id"], new["id"], where, params, limit=MAX_LIST)
+            total = _moved_count(reader, old["id"], new["id"], where, params)
         for row in changed[:MAX_LIST]:
             objective = reader.record("objectives", row["objective"])
             name = f"{row['objective']}" + (f" — {clip(objective['title'], 80)}" if objective else "")
@@ -339,30 +341,36 @@ _MOVED = (
 )
 
 
-def _moved(reader: Reader, old: str, new: str, limit: int = -1) -> list[dict[str, Any]]:
-    """The rows of `new` whose objective is new or whose status or progress differs from `old`'s."""
+def _moved(
+    reader: Reader, old: str, new: str, where: str = "", params: tuple[Any, ...] = (), limit: int = -1
+) -> list[dict[str, Any]]:
+    """The rows of `new` whose objective is new or whose status or progress differs from `old`'s (and that
+    pass `where`)."""
     return reader.rows(
         "SELECT n.objective, n.status, n.status_text, n.progress, n.comment, o.objective AS was_objective, "
-        f"o.status AS was_status, o.status_text AS was_status_text, o.progress AS was_progress {_MOVED} "
+        f"o.status AS was_status, o.status_text AS was_status_text, o.progress AS was_progress {_MOVED}{where} "
         "ORDER BY n.objective LIMIT ?",
-        (old, new, limit),
+        (old, new, *params, limit),
     )
 
 
-def _moved_count(reader: Reader, old: str, new: str) -> int:
-    return int(reader.rows(f"SELECT count(*) AS n {_MOVED}", (old, new))[0]["n"])
+def _moved_count(reader: Reader, old: str, new: str, where: str = "", params: tuple[Any, ...] = ()) -> int:
+    return int(reader.rows(f"SELECT count(*) AS n {_MOVED}{where}", (old, new, *params))[0]["n"])
 
 
-def _wanted(q: Question, row: dict[str, Any], forward: bool) -> bool:
-    """A change the question's filter keeps: moved to the status or colour asked, or forward."""
-    if q.status and (row["status"] != q.status or row["was_status"] == q.status):
-        return False
-    if q.colour and q.colour != "none":
-        if fold(row.get("status_text") or "") not in _COLOUR_WORDS.get(q.colour, ()):
-            return False
-    if forward:
-        return row["progress"] is not None and (row["was_progress"] is None or row["progress"] > row["was_progress"])
-    return True
+def _filters(q: Question) -> tuple[str, tuple[Any, ...]]:
+    """The question's filter on changes: moved to the status asked ("passés en retard"), or forward."""
+    where, params = "", ()
+    if q.status:
+        where, params = " AND n.status = ? AND o.status IS NOT ?", (q.status, q.status)
+    if _FORWARD.search(f"{q.folded} | {q.plain}"):
+        where += " AND n.progress IS NOT NULL AND (o.progress IS NULL OR n.progress > o.progress)"
+    return where, params
+
+
+def _coloured(q: Question, row: dict[str, Any]) -> bool:
+    """A change to the colour asked (a region's traffic-light status words)."""
+    return fold(row.get("status_text") or "") in _COLOUR_WORDS.get(q.colour or "", ())
 
 
 # The colour words a source's status may be (a region's traffic lights).
