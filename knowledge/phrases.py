@@ -98,6 +98,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
     ),
     "list_title": ("{what} ({count})", "{what} ({count})"),
     "list_more": ("… et {more} de plus.", "… and {more} more."),
+    "less_sure": (
+        "(Réponse moins sûre : cette fiche ne répond qu'en partie à votre question ; vérifiez la source.)",
+        "(Less sure: this record matches your question only in part; check the source.)",
+    ),
     "list_empty": ("Aucun résultat dans ma base pour : {what}.", "Nothing in my knowledge base for: {what}."),
     "objectives_word": ("Objectifs", "Objectives"),
     "objectives_status": ("Objectifs « {status} »", "Objectives “{status}”"),

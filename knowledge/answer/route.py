@@ -71,6 +71,19 @@ def _holds_other_name(reader: Reader, c: Candidate, exact: list[Candidate]) -> b
 
 
 def compose(q: Question, reader: Reader) -> Answer:
+    """The answer to one question; one record answered below ANSWER_AT says it is less sure (the asker sees
+    it, not only the log)."""
+    answer = _compose(q, reader)
+    if answer.intent in _HEDGED and answer.results and not answer.choices and answer.confidence < ANSWER_AT:
+        answer.text = "\n".join([answer.text, say("less_sure", q.lang)]).strip()
+    return answer
+
+
+# Intents of one record's answer (lists, changes and quoted passages say what they are already).
+_HEDGED = frozenset({"status", "owner", "about", "decisions"})
+
+
+def _compose(q: Question, reader: Reader) -> Answer:
     if q.ref:
         intent, kind, rid = q.ref
         record = reader.record(kind, rid)

@@ -180,7 +180,7 @@ async def test_knowledge_html_is_returned_as_json_text_never_as_markup(tmp_path,
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     answer = await response.json()
     assert answer["title"] == "XSS — Cellule <script>alert(1)</script> Zorglub"
-    assert answer["text"] == "Gère <img src=x onerror=alert(2)> les tests."
+    assert answer["text"].splitlines()[0] == "Gère <img src=x onerror=alert(2)> les tests."
     assert answer["sources"][0]["title"] == "Plan <b>hostile</b>"
     page = await (await client.get("/")).text()
     assert "Zorglub" not in page  # the page carries no knowledge text at all: the script fills it in as text
