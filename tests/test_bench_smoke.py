@@ -94,6 +94,7 @@ def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytes
         "dev-region",
         "dev-blind",
         "dev-blind2",
+        "dev-blind3",
         "dev-oos",
     ]
     for system in ("govbot", "fts5", "rapidfuzz"):
@@ -109,7 +110,8 @@ def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytes
 
 def test_sets_are_dev_and_every_test_file() -> None:
     assert quality.set_paths("dev") == [
-        quality.SETS / f"{name}.yaml" for name in ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-oos")
+        quality.SETS / f"{name}.yaml"
+        for name in ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-oos")
     ]
     assert all(p.name.startswith("test") and p.suffix == ".yaml" for p in quality.set_paths("test"))
     with pytest.raises(ValueError, match="unknown question set"):
@@ -120,6 +122,7 @@ def test_sets_are_dev_and_every_test_file() -> None:
         "dev-region",
         "dev-blind",
         "dev-blind2",
+        "dev-blind3",
         "dev-oos",
         "test-region",
         "test",
