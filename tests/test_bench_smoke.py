@@ -87,16 +87,13 @@ def test_a_regional_label_matches_the_record_of_its_roadmap_only() -> None:
     assert quality.judge(either, _answer("status", (("objectives", "ars-vdb:4.1"),))).right
 
 
+# The tuning files, each a column; every one must exist (a set named but missing would fail here).
+DEV_FILES = ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-oos")
+
+
 def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytest.CaptureFixture[str]) -> None:
     figures = quality.run(limit=10, sets=("dev",))
-    assert figures["questions"] == 10 and list(figures["sets"]) == [
-        "dev",
-        "dev-region",
-        "dev-blind",
-        "dev-blind2",
-        "dev-blind3",
-        "dev-oos",
-    ]
+    assert figures["questions"] == 10 and list(figures["sets"]) == list(DEV_FILES)
     for system in ("govbot", "fts5", "rapidfuzz"):
         scores = figures[system]
         assert scores["n_in"] + scores["n_out"] == 10
@@ -109,24 +106,12 @@ def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytes
 
 
 def test_sets_are_dev_and_every_test_file() -> None:
-    assert quality.set_paths("dev") == [
-        quality.SETS / f"{name}.yaml"
-        for name in ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-oos")
-    ]
+    assert quality.set_paths("dev") == [quality.SETS / f"{name}.yaml" for name in DEV_FILES]
     assert all(p.name.startswith("test") and p.suffix == ".yaml" for p in quality.set_paths("test"))
     with pytest.raises(ValueError, match="unknown question set"):
         quality.set_paths("train")
     assert quality.set_names(("test",)) == ["test", "test-region"]
-    assert quality.set_names(("dev", "test-region", "test")) == [
-        "dev",
-        "dev-region",
-        "dev-blind",
-        "dev-blind2",
-        "dev-blind3",
-        "dev-oos",
-        "test-region",
-        "test",
-    ]
+    assert quality.set_names(("dev", "test-region", "test")) == [*DEV_FILES, "test-region", "test"]
     assert len(quality.load_set("dev", limit=7)) == 7
 
 
