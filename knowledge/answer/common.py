@@ -96,6 +96,10 @@ def _in_question(pattern: re.Pattern[str], q: Question) -> re.Match[str] | None:
     return pattern.search(q.folded) or pattern.search(q.plain)
 
 
+# The words a question asks with, never what it asks about (facts.py and the passages add their own).
+QUESTION_WORDS = frozenset(
+    "combien nombre nb number how many much quand when pourquoi why quel quelle quels quelles what which".split()
+)
 _NEXT = re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b")
 _DAY_FIELDS = ("date", "published")  # "la date exacte": a day, not a year
 
@@ -427,31 +431,34 @@ def _sentences(texts: list[str]) -> list[str]:
 
 
 def _lacks_count(q: Question, texts: list[str], years: set[str], named: frozenset[str] = frozenset()) -> bool:
-    """A count asked ("combien d'ETP") that no sentence of the texts gives: a number (not a year) within a few
-    words of the counted noun (its first five letters, so 'hopitaux' finds 'hôpital'; not a word of the record's
-    own name: "ASAFO-Pharma : 15 000 signalements" counts no pharmacists), in a sentence that holds the year
-    asked, if any ("nb de DMP … depuis 2021" is not answered by "40 millions de DMP fin 2022")."""
+    """A count asked ("combien d'ETP") that no sentence of the texts gives (`gives_count`), in a sentence that
+    holds the year asked, if any ("nb de DMP … depuis 2021" is not answered by "40 millions de DMP fin 2022")."""
     m = _in_question(_COUNT, q)
     if not m or m[1] in ("de", "d", "temps"):
         return False
+    return not any(
+        years <= set(_YEAR.findall(sentence)) and _says_rate(q, sentence) and gives_count(q, sentence, named)
+        for sentence in _sentences(texts)
+    )
 
-    # An English noun is looked for in the record's French too (the question's translated words).
-    def _other_name_word(word: str) -> bool:  # "pharma" of the name, not the "pharmaciens" counted
-        return word in named and word.rstrip("sx") != m[1].rstrip("sx")
 
+def gives_count(q: Question, sentence: str, named: frozenset[str] = frozenset()) -> bool:
+    """The sentence puts a number (not a year, an article or an id) within a few words of the counted noun (its
+    first five letters, so 'hopitaux' finds 'hôpital'; an English noun's French too), that noun not being a word
+    of the record's own name ("ASAFO-Pharma : 15 000 signalements" counts no pharmacists)."""
+    m = _in_question(_COUNT, q)
+    if not m:
+        return False
     nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
-    for sentence in _sentences(texts):
-        if not years <= set(_YEAR.findall(sentence)):
-            continue
-        text = fold(sentence).split()
-        spots = [
-            i
-            for i, w in enumerate(text)
-            if w.isalpha() and any(w.startswith(n) for n in nouns) and not _other_name_word(w)
-        ]
-        if _says_rate(q, sentence) and any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5]):
-            return False
-    return True
+    text = fold(sentence).split()
+    spots = [
+        i
+        for i, w in enumerate(text)
+        if w.isalpha()
+        and any(w.startswith(n) for n in nouns)
+        and not (w in named and w.rstrip("sx") != m[1].rstrip("sx"))  # "pharma" of the name, not "pharmaciens"
+    ]
+    return any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5])
 
 
 # A rate asked ("annual running cost", "combien de jours par semaine") and how a text states that rate: a total

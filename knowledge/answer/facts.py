@@ -19,7 +19,8 @@ from ..text import STOPWORDS, fold, fold_accents
 from ..tuning import FACT_AT, FACT_CANDIDATES, FACT_FROM, FACT_NEAR, FACT_TOPIC, FACT_WINDOW
 from ..understand import Candidate, Question, coverage_of, held_whole
 from ..vocabulary import STATUS_WORDS
-from .common import _COUNT, _asked_fact, _intent, _is_number, _texts
+from .common import _COUNT, _MONEY, QUESTION_WORDS, _asked_fact, _intent, _texts, gives_count
+from .common import _sentences as _sentences_of
 from .fallbacks import _ask_back
 from .records import _about_record
 
@@ -34,8 +35,6 @@ class Fact:
     fields: tuple[str, ...]  # record fields that state it whatever their wording
 
 
-# A sum of money, not any large number ("250 millions de documents" is not a cost).
-_MONEY = re.compile(r"\d[\d ,.]*\s*(k|m|md)?\s*(€|euros?\b|eur\b)|\b(millions?|milliards?) d ?euros\b|\b(k|m)€")
 _DATE = re.compile(
     r"\b\d{1,2}(er)? (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
     r"january|february|march|april|may|june|july|august|september|october|november|december) (19|20)\d\d\b|"
@@ -86,13 +85,11 @@ _NOT_TEXT = frozenset({"id", "url", "hash", "roadmap", "local_id", "source_title
 # Facts common.py knows no record holds (the future, contacts, salaries, how-to): never looked for here.
 _HELD_BY_NONE = frozenset({"next", "contact", "salary", "successor", "support", "document", "private", "opinion"})
 # Words that ask for a fact or carry the verb, in both languages and translated: never the topic.
-_ASKING = frozenset(
-    "combien nombre nb number how many much money montant budget cout couts cost costs quand when date pourquoi "
-    "why raison reason taux pourcentage percent what which quel quelle ete was were been did does has have ont "
-    "eu fait faits done ca".split()
+_ASKING = QUESTION_WORDS | frozenset(
+    "money montant budget cout couts cost costs date raison reason taux pourcentage percent ete was were been did "
+    "does has have ont eu fait faits done ca".split()
 )
 _PROSE = ("description", "summary", "status_comment", "role", "comment")
-_SENTENCES = re.compile(r"(?<=[.;!?])\s+")
 
 
 def asked_fact(q: Question) -> Fact | None:
@@ -197,7 +194,7 @@ def _stated(q: Question, asked: _Asked, record: dict[str, Any]) -> list[str]:
     found = [str(record[name]) for name in fact.fields if record.get(name)]
     for sentence in _sentences(record, reason=fact.name == "reason"):
         if fact.shape is None:
-            if _counts(q, fold(sentence)):
+            if gives_count(q, sentence):
                 found.append(sentence)
         elif fact.name == "reason" or _near_topic(fact.shape, sentence, asked.topics):
             found.append(sentence)
@@ -224,7 +221,7 @@ def _sentences(record: dict[str, Any], reason: bool = False) -> list[str]:
         texts += [str(e["comment"]) for e in record.get("statuses") or [] if isinstance(e, dict) and e.get("comment")]
     else:
         texts = [t for key, value in record.items() if key not in _NOT_TEXT for t in _texts(value)]
-    return [s for t in texts if isinstance(t, str) and " " in t for s in _SENTENCES.split(t) if s]
+    return _sentences_of([t for t in texts if " " in t])
 
 
 def _counted(q: Question) -> set[str]:
@@ -232,14 +229,3 @@ def _counted(q: Question) -> set[str]:
     none in "combien pour la rallonge" (a word that counts nothing)."""
     m = _COUNT.search(q.folded)
     return {m[1]} if m and m[1] not in STOPWORDS and m[1] not in _ASKING else set()
-
-
-def _counts(q: Question, folded: str) -> bool:
-    """A number within a few words of the counted noun (its first five letters; an English noun's French too)."""
-    m = _COUNT.search(q.folded)
-    if not m:
-        return False
-    nouns = {m[1][:5]} | ({w[:5] for w in q.content_words if len(w) >= 4} if q.translated else set())
-    words = folded.split()
-    spots = [i for i, w in enumerate(words) if any(w.startswith(n) for n in nouns)]
-    return any(_is_number(w) for i in spots for w in words[max(0, i - 4) : i + 5])

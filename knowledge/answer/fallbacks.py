@@ -16,7 +16,7 @@ from ..tuning import NAME_TYPO, PASSAGE_AT, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPA
 from ..understand import Candidate, Question, coverage_of, understand
 from ..vocabulary import MONTHS
 from ..word_tables import abbreviations
-from .common import PASSAGE_CHARS, _best_sentence, _intent, _result, _source, passage_lacks_fact
+from .common import PASSAGE_CHARS, QUESTION_WORDS, _best_sentence, _intent, _result, _source, passage_lacks_fact
 
 # Words that say what is asked of a passage, not what it is about: the question words ("combien", "how long",
 # "quand"), the bound asked ("combien de caractères minimum": the text says "au moins"), the kind of answer
@@ -24,8 +24,7 @@ from .common import PASSAGE_CHARS, _best_sentence, _intent, _result, _source, pa
 # ("the DSIH article"; "la charte" is its title); and who asks and whose word it is ("chez nous", "selon la
 # charte", "according to"). Amounts, budgets and dates stay: a passage about the budget holds that word, and one
 # that gives no date is no answer to "la date de publication".
-_PASSAGE_ASKING = frozenset(
-    "combien nombre nb number how many much quand when pourquoi why quel quelle quels quelles what which "
+_PASSAGE_ASKING = QUESTION_WORDS | frozenset(
     "minimum minimal minimale maximum maximal maximale min max kind kinds sort sorts type types genre "
     "thing things chose choses truc trucs stuff article articles document documents texte "
     "chez nous vous selon according".split()
