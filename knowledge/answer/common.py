@@ -424,10 +424,11 @@ def passage_lacks_fact(q: Question, hit: dict[str, Any]) -> bool:
     return False
 
 
-def _sentences(texts: list[str]) -> list[str]:
-    """The sentences of the texts that state something (a denial does not, nor an address)."""
+def _sentences(texts: list[str], denials: bool = False) -> list[str]:
+    """The sentences of the texts that state something (a denial does not, unless `denials`: a reason may be
+    one, "les éditeurs ne seront pas prêts"; an address never does)."""
     found = (s for t in texts if not t.startswith("http") for s in re.split(r"(?<=[.;!?])\s+|\s;\s|\n", t) if s.strip())
-    return [s for s in found if not _DENIAL.search(fold(s))]
+    return [s for s in found if denials or not _DENIAL.search(fold(s))]
 
 
 def _lacks_count(q: Question, texts: list[str], years: set[str], named: frozenset[str] = frozenset()) -> bool:

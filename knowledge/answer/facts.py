@@ -221,7 +221,7 @@ def _sentences(record: dict[str, Any], reason: bool = False) -> list[str]:
         texts += [str(e["comment"]) for e in record.get("statuses") or [] if isinstance(e, dict) and e.get("comment")]
     else:
         texts = [t for key, value in record.items() if key not in _NOT_TEXT for t in _texts(value)]
-    return _sentences_of([t for t in texts if " " in t])
+    return _sentences_of([t for t in texts if " " in t], denials=reason)
 
 
 def _counted(q: Question) -> set[str]:
