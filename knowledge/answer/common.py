@@ -100,6 +100,11 @@ def _in_question(pattern: re.Pattern[str], q: Question) -> re.Match[str] | None:
 QUESTION_WORDS = frozenset(
     "combien nombre nb number how many much quand when pourquoi why quel quelle quels quelles what which".split()
 )
+# Verbs of doing and auxiliaries chat questions are full of ("que fait X", "did it happen", "a été fait"): the
+# topic of no record.
+DOING_WORDS = frozenset(
+    "fait faire font fais faits does did do done happen happened actually ete was were been has have ont eu ca".split()
+)
 _NEXT = re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b")
 _DAY_FIELDS = ("date", "published")  # "la date exacte": a day, not a year
 

@@ -19,7 +19,7 @@ from ..text import STOPWORDS, fold, fold_accents
 from ..tuning import FACT_AT, FACT_CANDIDATES, FACT_FROM, FACT_NEAR, FACT_TOPIC, FACT_WINDOW
 from ..understand import Candidate, Question, coverage_of, held_whole
 from ..vocabulary import STATUS_WORDS
-from .common import _COUNT, _MONEY, QUESTION_WORDS, _asked_fact, _intent, _texts, gives_count
+from .common import _COUNT, _MONEY, DOING_WORDS, QUESTION_WORDS, _asked_fact, _intent, _texts, gives_count
 from .common import _sentences as _sentences_of
 from .fallbacks import _ask_back
 from .records import _about_record
@@ -85,9 +85,10 @@ _NOT_TEXT = frozenset({"id", "url", "hash", "roadmap", "local_id", "source_title
 # Facts common.py knows no record holds (the future, contacts, salaries, how-to): never looked for here.
 _HELD_BY_NONE = frozenset({"next", "contact", "salary", "successor", "support", "document", "private", "opinion"})
 # Words that ask for a fact or carry the verb, in both languages and translated: never the topic.
-_ASKING = QUESTION_WORDS | frozenset(
-    "money montant budget cout couts cost costs date raison reason taux pourcentage percent ete was were been did "
-    "does has have ont eu fait faits done ca".split()
+_ASKING = (
+    QUESTION_WORDS
+    | DOING_WORDS
+    | frozenset("money montant budget cout couts cost costs date raison reason taux pourcentage percent".split())
 )
 _PROSE = ("description", "summary", "status_comment", "role", "comment")
 

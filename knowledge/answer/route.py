@@ -14,6 +14,7 @@ from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, asks_changes, changes_answer, names_a_series
 from .common import (
     _FRAME_WORDS,
+    DOING_WORDS,
     _asked_fact,
     _covers,
     _holds_words,
@@ -48,11 +49,6 @@ _REPORT_WORDS = frozenset(
     "bilan bilans semestriel semestrielle revue revues rapport rapports report reports review reviews avancement "
     "etat progress publication point etape suivi de du des d l la le les".split()
 )
-
-
-# Verbs of doing that chat questions are full of ("que fait X", "did it happen"): no record's topic (nor are
-# the kind words of _FRAME_WORDS: "run by which agency" does not make the agency the more specific record).
-_DOING = frozenset("fait faire font fais does did do done happen happened actually".split())
 
 
 def _date_asked(q: Question, found: list[Candidate]) -> str | None:
@@ -235,8 +231,9 @@ def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Can
     if best.how != "exact" or asks_role(q):  # a post asked is the organisation's (see _fit_for_the_ask)
         return None
     name = set(best.matched.split())
+    # Verbs of doing and kind words are no topic: "run by which agency" does not make the agency more specific.
     readings = [
-        [w for w in r if w not in _DOING and w not in _FRAME_WORDS]
+        [w for w in r if w not in DOING_WORDS and w not in _FRAME_WORDS]
         for r in ([q.content_words, q.own_words] if q.translated else [q.content_words])
     ]
 
