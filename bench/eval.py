@@ -64,7 +64,7 @@ BENCH_DATA = Path(__file__).with_name("data")
 REGION = Path(__file__).parent.parent / "tests" / "data" / "roadmaps" / "region-val-de-brume"
 # The sets and the files of each: `test` names every frozen file, each reported as its own column.
 SET_FILES = {
-    "dev": ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-oos"),
+    "dev": ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-blind4a", "dev-blind4b", "dev-oos"),
     "test": ("test", "test-region"),
     "test-region": ("test-region",),
 }
@@ -73,6 +73,8 @@ _REGIONAL = (
     "dev-blind",
     "dev-blind2",
     "dev-blind3",
+    "dev-blind4a",
+    "dev-blind4b",
     "dev-oos",
     "test",
     "test-region",
