@@ -78,7 +78,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "owner",
         re.compile(
-            r"\b(qui (l |la |le |les )?(pilote?|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
+            r"\b(qui (l |la |le |les )?(pilot\w*|porte|gere|dirig\w*|dirij\w*|est responsable|s occupe|est a la tete|"
             r"preside|coordonne|mene|finance|conduit|anime|est le|est la|est aux commandes|developpe|opere|deploie|"
             r"a succede|succede|remplace)|"
             r"who (owns|own|leads|lead|runs|run|is responsible|are responsible|manages|heads|carries|pilots|"
