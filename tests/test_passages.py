@@ -19,6 +19,12 @@ Les équipes de la direction du numérique peuvent télétravailler deux jours p
 
 Téléconsultation
 Les téléconsultations ont atteint 900 actes au premier semestre 2025.
+
+Messagerie
+Les pièces jointes de plus de 20 Mo sont refusées par la messagerie interne.
+
+Retours d'expérience
+Le comité a entendu les retours d'expérience des services. Ces témoignages ont souligné le besoin de formation.
 """
 
 SOURCE = """source:
@@ -60,6 +66,9 @@ def charter_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         # The hospital is named by the document's address, not its title.
         ("combien de jours de télétravail à Valmont ?", "deux jours par semaine"),
         ("nb de téléconsultations au premier semestre ?", "900 actes"),
+        ("taille max des PJ dans la messagerie ?", "20 Mo"),  # a short form of the chat ("PJ")
+        # The sentence quoted first holds the question's words whole: "per" is not in "expérience".
+        ("what did the testimonies stress, per the charter?", "besoin de formation"),
     ],
 )
 def test_a_passage_answers_for_the_words_it_holds(charter_kb: KnowledgeBase, question: str, quoted: str) -> None:

@@ -616,7 +616,8 @@ def _brief(text: str, limit: int = BRIEF_CHARS) -> str:
 
 def _best_sentence(body: str, keys: list[str]) -> str:
     sentences = [s.strip() for s in body.replace("\n", " ").split(". ") if s.strip()]
-    scored = sorted(sentences, key=lambda s: -sum(k in fold(s) for k in keys))
+    # Whole words, give or take a form or a typo: "per" is no key of "expérience".
+    scored = sorted(sentences, key=lambda s: -coverage_of(keys, frozenset(fold(s).split())))
     best = scored[0] if scored else body
     return clip(best.rstrip(".") + ".", 400)
 
