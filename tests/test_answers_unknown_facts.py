@@ -38,6 +38,8 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "quel DPI utilise le CHU de Brumeport ?",
         "mon employeur peut-il lire mes messages MSSanté ?",
         "what do GRADeS staff get paid?",  # not asked back between the two GRADeS
+        "la cheffe du pôle imagerie des Trois-Rivières, on la joint comment ?",  # contact details: none held
+        "how can I reach the head of the regional GRADeS?",
         "prochain copil régional c quand",
         "salaire de la déléguée au numérique en santé ?",  # not a passage without an amount
         "le 9e CNS s'est tenu où ?",  # a place asked after the verb

@@ -136,7 +136,13 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ("due", "end"),
     ),
     # Facts no record kind holds: the question is out of scope whatever record it names.
-    (re.compile(r"\b(e ?mail|mail|courriel|adresse (mail|electronique)|phone|telephone|tel)\b"), ("contact",)),
+    (
+        re.compile(
+            r"\b(e ?mail|mail|courriel|adresse (mail|electronique)|phone|telephone|tel|joignables?|(le|la|les) (joindre|joint)|"
+            r"contacter|get in touch|reach (him|her|them)|how (can|do) (i|we) (reach|contact))\b"
+        ),
+        ("contact",),
+    ),
     (re.compile(r"\b(salaire|salary|salaries|paid|pay|remuneration|remunere\w*|gagne combien)\b"), ("salary",)),
     # A person's private data, an opinion, a rating: no source here states them.
     (
