@@ -27,6 +27,11 @@ PASSAGE_OVER = 0.7  # records matching at least this well are offered as choices
 # with the question, never by a name, so even one holding them all may speak of another subject ("nurses can
 # telework…" quotes the IT teams' rule). Above the 0.6 and 0.7 that let a passage win (route.py, councils.py).
 PASSAGE_AT = 0.74
+# A question holding a word no table knows ("le ministre de l'éducation nationale": not a typo of any word the
+# knowledge or the lexicons have) is answered without that word: at most this sure, below ANSWER_AT, and it says so.
+# From UNREAD_FROM letters: shorter unknown words are mostly chat ("stp", "ajd").
+UNREAD_AT = 0.74
+UNREAD_FROM = 5
 
 # --- Normalisation (knowledge/normalise.py) --------------------------------------------------------------
 CORRECT_FROM = 4  # shorter words are too often real words one letter apart ("est"/"es"): never corrected

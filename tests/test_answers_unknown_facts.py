@@ -71,3 +71,11 @@ def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, sai
     answer = kb.ask(question)
     assert answer.intent != "unknown" and not answer.choices, answer.to_text()
     assert fold(said) in fold(answer.to_text())
+
+
+def test_a_word_no_table_knows_leaves_the_answer_less_sure(kb: KnowledgeBase) -> None:
+    """'agriculture' is in no record nor lexicon: the ministry of health may be a guess, never a sure answer."""
+    answer = kb.ask("qui est le ministre de l'agriculture ?")
+    assert answer.intent == "unknown" or answer.confidence < 0.78
+    sure = kb.ask("qui est le ministre de la santé ?")  # every word read: as sure as before
+    assert sure.results and sure.results[0]["id"] == "MINSANTE" and sure.confidence >= 0.78

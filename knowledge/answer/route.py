@@ -9,7 +9,18 @@ from ..model import Answer
 from ..phrases import say
 from ..store import Reader, title_of
 from ..text import fold
-from ..tuning import ANSWER_AT, ASK_AT, CLOSE, COVER_AT, FACT_AT, PASSAGE_OVER, RIVAL, SPECIFIC_FROM
+from ..tuning import (
+    ANSWER_AT,
+    ASK_AT,
+    CLOSE,
+    COVER_AT,
+    FACT_AT,
+    PASSAGE_OVER,
+    RIVAL,
+    SPECIFIC_FROM,
+    UNREAD_AT,
+    UNREAD_FROM,
+)
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, asks_changes, changes_answer, names_a_series
 from .common import (
@@ -70,8 +81,11 @@ def compose(q: Question, reader: Reader) -> Answer:
     """The answer to one question; one record answered below ANSWER_AT says it is less sure (the asker sees
     it, not only the log)."""
     answer = _compose(q, reader)
-    if answer.intent in _HEDGED and answer.results and not answer.choices and answer.confidence < ANSWER_AT:
-        answer.text = "\n".join([answer.text, say("less_sure", q.lang)]).strip()
+    if answer.intent in _HEDGED and answer.results and not answer.choices:
+        if any(len(w) >= UNREAD_FROM for w in q.unknown):  # part of the question went unread
+            answer.confidence = min(answer.confidence, UNREAD_AT)
+        if answer.confidence < ANSWER_AT:
+            answer.text = "\n".join([answer.text, say("less_sure", q.lang)]).strip()
     return answer
 
 
