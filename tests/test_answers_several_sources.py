@@ -80,6 +80,27 @@ def test_a_post_held_in_a_unit_or_a_former_holder_named_is_still_answered(two_se
     assert two_series.ask("qui était avant Zerbini à l'ANS ?").intent != "unknown"
 
 
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("who heads imaging at Trois-Rivières?", "IMAG-3R"),  # a unit listed in the group's plan, no parent
+        ("who is the CISO at the Three Rivers hospital group?", "SECU-3R"),  # "rssi" spelt out as people write it
+        ("le RSSI du GH3R c'est qui", "SECU-3R"),
+        ("who heads nursing at Trois-Rivières?", "DSOINS-3R"),  # the unit by its own name, the post in general
+    ],
+)
+def test_a_post_asked_of_an_organisation_is_its_unit_that_holds_it(
+    two_series: KnowledgeBase, question: str, unit: str
+) -> None:
+    answer = two_series.ask(question)
+    assert (answer.intent, answer.results[0]["id"]) == ("owner", unit)
+
+
+def test_a_post_alone_asked_of_a_unit_is_that_units_own(two_series: KnowledgeBase) -> None:
+    # The lab's record names nobody: not another unit's head.
+    assert two_series.ask("who heads the Trois-Rivières biology lab?").intent == "unknown"
+
+
 def test_the_same_topic_in_two_organisations_asks_which_unless_one_is_named(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("télésurveillance cardiaque, on en est où ?")
     assert [c["query"] for c in answer.choices] == ["status objectives:1 [fr]", "status objectives:ars-vdb:1.2 [fr]"]

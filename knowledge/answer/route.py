@@ -365,9 +365,12 @@ def _named_family(reader: Reader, found: list[Candidate], q: Question | None = N
 
 def _beyond_org(reader: Reader, c: Candidate, topic: list[list[str]]) -> list[list[str]]:
     """The topic words a record must hold besides its organisation's name ("Three Rivers clinical data
-    warehouse": the warehouse); a topic that is only that name is kept whole."""
+    warehouse": the warehouse); a topic that is only that name is kept whole, but for a unit under that
+    organisation, found by what its people's titles hold ("le RSSI du GH3R": the short form's words are no
+    topic words)."""
     org = _org_words(reader, c)
-    return [[w for w in r if w not in org] or r for r in topic]
+    unit = c.kind == "actors" and c.how == "text"
+    return [[w for w in r if w not in org] or ([] if unit else r) for r in topic]
 
 
 def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
