@@ -98,7 +98,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "decisions",
         re.compile(
             r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed|came out of|come out of|"
-            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did .* say|valide\w*)\b"
+            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did .* say|valide\w*|"
+            r"debloque\w*|alloue\w*|allocated|commit to|committed)\b"
         ),
         1.0,
     ),

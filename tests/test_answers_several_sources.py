@@ -96,6 +96,21 @@ def test_a_post_asked_of_an_organisation_is_its_unit_that_holds_it(
     assert (answer.intent, answer.results[0]["id"]) == ("owner", unit)
 
 
+@pytest.mark.parametrize(
+    ("question", "decision"),
+    [
+        ("le copil du GH3R, il a décidé quoi à propos du PACS ?", "D3R-1"),  # the group's name is no topic word
+        ("what did the GH3R steering committee decide regarding the PACS?", "D3R-1"),
+        ("combien d'argent débloqué pour les sauvegardes immuables ?", "D3R-3"),  # money granted: a decision
+    ],
+)
+def test_decisions_of_a_named_organisation_about_a_subject(
+    two_series: KnowledgeBase, question: str, decision: str
+) -> None:
+    answer = two_series.ask(question)
+    assert (answer.intent, answer.results[0]["id"]) == ("decisions", decision)
+
+
 def test_a_post_alone_asked_of_a_unit_is_that_units_own(two_series: KnowledgeBase) -> None:
     # The lab's record names nobody: not another unit's head.
     assert two_series.ask("who heads the Trois-Rivières biology lab?").intent == "unknown"

@@ -93,6 +93,7 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("la prise de rendez-vous en ligne c'est parti ?", "status"),
         ("the new badge system, finished yet?", "status"),
         ("has the pharmacy finished moving to electronic prescriptions?", "status"),
+        ("combien la DSI a débloqué pour le wifi ?", "decisions"),
     ],
 )
 def test_intent_comes_from_scored_typo_tolerant_cues(reader: Reader, typed: str, cue: str) -> None:
@@ -111,6 +112,10 @@ def test_english_questions_are_searched_with_the_french_words_of_the_records(rea
     assert {"sauvegardes", "applications"} <= set(q.content_words)
     assert resolve(q, reader)[0].id == "2.1"
     assert resolve(understand("who runs the pharmacy?", reader), reader)[0].id == "PHARMA"
+
+
+def test_a_propos_is_not_corrected_to_a_verb(reader: Reader) -> None:
+    assert "propos" in understand("qu'a décidé le copil à propos des sauvegardes", reader).folded.split()
 
 
 def test_a_status_phrase_is_no_topic_word(reader: Reader) -> None:
