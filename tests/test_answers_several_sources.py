@@ -111,6 +111,20 @@ def test_decisions_of_a_named_organisation_about_a_subject(
     assert (answer.intent, answer.results[0]["id"]) == ("decisions", decision)
 
 
+@pytest.mark.parametrize(
+    ("question", "ids"),
+    [
+        ("les objectifs de la pharmacie centrale des Trois-Rivières ?", ["6", "15"]),  # the unit, not the group
+        ("what is the Trois-Rivières imaging department working on right now?", ["5"]),
+    ],
+)
+def test_a_unit_of_a_named_organisation_lists_its_own_objectives(
+    two_series: KnowledgeBase, question: str, ids: list[str]
+) -> None:
+    answer = two_series.ask(question)
+    assert answer.intent == "list" and [r["id"] for r in answer.results] == ids
+
+
 def test_a_post_alone_asked_of_a_unit_is_that_units_own(two_series: KnowledgeBase) -> None:
     # The lab's record names nobody: not another unit's head.
     assert two_series.ask("who heads the Trois-Rivières biology lab?").intent == "unknown"

@@ -137,7 +137,10 @@ def _compose(q: Question, reader: Reader) -> Answer:
     if plural:
         # Among actors of the same name, the one that owns records of the kind listed ("GRADeS": the region's).
         exact = [c for c in found if c.kind == "actors" and c.how == "exact"]
-        actor = next((c for c in exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
+        # A unit ranked above the name matched holds more of the question ("le laboratoire de biologie des
+        # Trois-Rivières": the lab, not the group).
+        above = [c for c in found if c.kind == "actors" and exact and c.score > exact[0].score and c not in exact]
+        actor = next((c for c in above + exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
         if plural in ("programmes", "decisions") and actor and not _names_roadmap_only(q, reader, actor, plural):
