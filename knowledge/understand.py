@@ -654,9 +654,14 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
                 if covered >= tuning.SPECIFIC_COVERAGE and covered * len(own) >= exact_words + 1:
                     score = max(score, exact_best + tuning.SPECIFIC_LEAD)
             offer(hit["kind"], hit["id"], score, hit["title"], "text")
-        if exact_best and ("owner" in q.cues or _WHO.intersection(words)):  # "le RSSI du GH3R c'est qui"
+        if "owner" in q.cues or _WHO.intersection(words):  # "le RSSI du GH3R c'est qui"
+            # An English name of the organisation ("at Three Rivers") names it for this rule only: as a
+            # candidate, a name found through the lexicon would answer questions about what it does not hold.
+            english_named = [r for r in reader.names(_translated_names(q, words)) if r["kind"] == "actors"]
+            lead = exact_best or max((0.86 + min(len(r["name"]), 30) / 600 for r in english_named), default=0.0)
             readings = [own, content] if q.translated else [own]
-            _prefer_unit_holding_the_title(reader, hits, exact, readings, offer, exact_best)
+            if lead:
+                _prefer_unit_holding_the_title(reader, hits, exact + english_named, readings, offer, lead)
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked
 
@@ -666,6 +671,20 @@ _WHO = frozenset({"qui", "who", "whos"})
 _POST_WORDS = frozenset(
     "chef chefs head heads leads lead runs run directeur directrice director responsable patron boss dirige".split()
 )
+
+
+def _translated_names(q: Question, words: list[str]) -> list[str]:
+    """An English question's proper names in the lexicon's French ("Three Rivers" is "trois rivieres", an alias
+    of the group): looked up as names too. Only names written as such, so everyday phrases stay English."""
+    if not (q.translated and q.proper):
+        return []
+    table = english()
+    return [
+        table[g]
+        for size in (4, 3, 2)
+        for i in range(len(words) - size + 1)
+        if (g := " ".join(words[i : i + size])) in table and set(q.proper) & set(words[i : i + size])
+    ]
 
 
 def _prefer_unit_holding_the_title(

@@ -87,6 +87,8 @@ def test_a_post_held_in_a_unit_or_a_former_holder_named_is_still_answered(two_se
         ("who is the CISO at the Three Rivers hospital group?", "SECU-3R"),  # "rssi" spelt out as people write it
         ("le RSSI du GH3R c'est qui", "SECU-3R"),
         ("who heads nursing at Trois-Rivières?", "DSOINS-3R"),  # the unit by its own name, the post in general
+        ("who is head of radiology at Three Rivers?", "IMAG-3R"),  # the group's English name; the pole's alias
+        ("who's in charge of nursing at the Three Rivers group", "DSOINS-3R"),
     ],
 )
 def test_a_post_asked_of_an_organisation_is_its_unit_that_holds_it(

@@ -336,8 +336,12 @@ def lacks_asked_role(q: Question, actor: dict[str, Any], units: list[dict[str, A
     markers = next((words for pattern, words in _ROLES if pattern.search(q.folded)), ())
     if not markers:
         return False
-    held = " ".join(
-        fold(f"{a.get('name', '')} {' '.join(p.get('title', '') for p in a.get('people') or [])}")
+    held = " ".join(  # its names (aliases too: the imaging pole is "radiologie") and its people's titles
+        fold(
+            " ".join(
+                [a.get("name", ""), *(a.get("aliases") or []), *(p.get("title", "") for p in a.get("people") or [])]
+            )
+        )
         for a in (actor, *units)
     )
     return not any(m in held for m in markers)

@@ -372,7 +372,7 @@ def _beyond_org(reader: Reader, c: Candidate, topic: list[list[str]]) -> list[li
     organisation, found by what its people's titles hold ("le RSSI du GH3R": the short form's words are no
     topic words)."""
     org = _org_words(reader, c)
-    unit = c.kind == "actors" and c.how == "text"
+    unit = c.kind == "actors" and c.how == "text" and c.score >= ANSWER_AT  # ranked by the post its person holds
     return [[w for w in r if w not in org] or ([] if unit else r) for r in topic]
 
 
