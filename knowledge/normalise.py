@@ -274,7 +274,10 @@ def translate(words: list[str], vocab: Vocabulary, keep: frozenset[str] = frozen
         for size in range(min(4, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + size])
             if phrase in table:
-                out += table[phrase].split()
+                # A French short form ("ciso" -> "rssi") is spelt out as a French question's is: records and
+                # people's titles write the long form.
+                short = abbreviations().get(table[phrase])
+                out += (short.expansion if short else table[phrase]).split()
                 i += size
                 break
         else:

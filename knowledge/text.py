@@ -119,9 +119,19 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_ACCENTED = re.compile("[éèêàùçôîœÉÈ]")
+
+
+def _written_as_name(word: str, text: str) -> bool:
+    """A capitalised word inside the text or in a hyphenated name ("Trois-Rivières", "at Trois-Rivières"): a
+    French place or person an English question names too, so its accents tell nothing of the language."""
+    return word[0].isupper() and ("-" in word or not text.lstrip().startswith(word))
+
+
 def guess_language(text: str) -> str:
     """'en' or 'fr' (the default audience is French)."""
-    if any(c in text for c in "éèêàùçôîœÉÈ"):
+    if any(_ACCENTED.search(w) for w in _WORD.findall(text) if not _written_as_name(w, text)):
         return "fr"
     raw = _ADDRESS.sub(" ", text.lower().translate(_APOSTROPHES))  # "https://example.org/plan": no language
     words = re.findall(r"[a-z']+", raw)

@@ -70,11 +70,13 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along|c est mort|is it dead|"
             r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done|"
             r"out yet|is (it|the \w+( \w+)?) out|been (released|published)|est (il |elle )?(sortie?|parue?)|"
-            r"c est sortie?|deja sortie?)\b"
+            r"c est sortie?|deja sortie?|dans les temps|dans les clous|c est parti\w*|c est lance\w*|on schedule|on time|"
+            r"(done|finished|completed?|over|ready) yet)\b"
         ),
         1.0,
     ),
     ("status", re.compile(r"\b(done|finished|over|finis?|boucles?)\b"), 0.5),
+    ("status", re.compile(r"\b(has|have)\b(?=.* (finished|completed)\b)"), 0.5),  # "has X finished": not X's words
     (
         "owner",
         re.compile(
@@ -88,7 +90,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"(run|led|managed|owned|operated|headed|steered|driven|coordinated|piloted|chaired) by|"
             r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|successeur|predecesseur|"
             r"successor|predecessor|owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|"
-            r"in charge|chef|patron|leader|delegue|deleguee)\b"
+            r"in charge|chef|patron|leader|delegue|deleguee|ciso|cio)\b"
         ),
         1.0,
     ),
@@ -96,7 +98,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "decisions",
         re.compile(
             r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed|came out of|come out of|"
-            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did .* say|valide\w*)\b"
+            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did .* say|valide\w*|"
+            r"debloque\w*|alloue\w*|allocated|commit to|committed)\b"
         ),
         1.0,
     ),
@@ -651,40 +654,95 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
                 if covered >= tuning.SPECIFIC_COVERAGE and covered * len(own) >= exact_words + 1:
                     score = max(score, exact_best + tuning.SPECIFIC_LEAD)
             offer(hit["kind"], hit["id"], score, hit["title"], "text")
-        if "owner" in q.cues and exact_best:
-            _prefer_unit_holding_the_title(q, reader, hits, exact, own, offer, exact_best)
+        if "owner" in q.cues or _WHO.intersection(words):  # "le RSSI du GH3R c'est qui"
+            # An English name of the organisation ("at Three Rivers") names it for this rule only: as a
+            # candidate, a name found through the lexicon would answer questions about what it does not hold.
+            english_named = [r for r in reader.names(_translated_names(q, words)) if r["kind"] == "actors"]
+            lead = exact_best or max((0.86 + min(len(r["name"]), 30) / 600 for r in english_named), default=0.0)
+            readings = [own, content] if q.translated else [own]
+            if lead:
+                _prefer_unit_holding_the_title(reader, hits, exact + english_named, readings, offer, lead)
     ranked = sorted(found.values(), key=lambda c: (-c.score, KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9))
     return ranked
 
 
+_WHO = frozenset({"qui", "who", "whos"})
+# Words that ask for whoever heads a unit, whatever their title says ("chef", "head", "runs").
+_POST_WORDS = frozenset(
+    "chef chefs head heads leads lead runs run directeur directrice director responsable patron boss dirige".split()
+)
+
+
+def _translated_names(q: Question, words: list[str]) -> list[str]:
+    """An English question's proper names in the lexicon's French ("Three Rivers" is "trois rivieres", an alias
+    of the group): looked up as names too. Only names written as such, so everyday phrases stay English."""
+    if not (q.translated and q.proper):
+        return []
+    table = english()
+    return [
+        table[g]
+        for size in (4, 3, 2)
+        for i in range(len(words) - size + 1)
+        if (g := " ".join(words[i : i + size])) in table and set(q.proper) & set(words[i : i + size])
+    ]
+
+
 def _prefer_unit_holding_the_title(
-    q: Question,
     reader: Reader,
     hits: list[dict],
     exact: list[dict[str, str]],
-    own: list[str],
+    readings: list[list[str]],
     offer: Callable[[str, str, float, str, str], None],
     exact_best: float,
 ) -> None:
     """ "Qui est la directrice du numérique des Trois-Rivières": the unit under the named organisation whose
     person holds that title (the digital department), not the organisation itself.
 
-    The unit must sit under the exactly named actor (through `parent`) and one of its people's titles must
-    hold the question's other words.
+    The unit must sit under the exactly named actor (through `parent`, or in the plan that actor heads: a
+    group's units are often listed without one) and one of its people's titles must hold the question's other
+    words, in one reading (an English question's own words or their French).
     """
+    named_ids = {row["id"] for row in exact if row["kind"] == "actors"}
     for named in (row for row in exact if row["kind"] == "actors"):
-        rest = [w for w in own if w not in named["name"].split()]
-        if not rest:
+        head = reader.record("actors", named["id"])
+        # Its names in either language ("Three Rivers hospital group" is "groupe hospitalier des Trois-Rivières").
+        names = {w for row in exact if row["id"] == named["id"] for w in row["name"].split()} | set(
+            fold(" ".join([head.get("name", ""), *head.get("aliases", [])])).split() if head else set()
+        )
+        # What is asked besides that organisation, in words some record's name uses ("when did X start": not
+        # "when", "start"); a post alone ("who heads the lab") is the named organisation's own head.
+        topic = reader.name_words()
+        rests = [
+            rest
+            for words in readings
+            if (rest := [w for w in words if w not in names and (w in topic or w in _POST_WORDS)])
+        ]
+        rests = [rest for rest in rests if any(w not in _POST_WORDS for w in rest)]
+        if not rests:
             continue
         for hit in hits:
-            if hit["kind"] != "actors" or hit["id"] == named["id"]:
+            if hit["kind"] != "actors" or hit["id"] in named_ids:  # a unit named by its name needs no lead
                 continue
             record = reader.record("actors", hit["id"])
-            if record is None or not _under(reader, record, named["id"]):
+            if record is None or not (_under(reader, record, named["id"]) or _in_plan_of(record, head)):
                 continue
-            for person in record.get("people") or []:
-                if coverage_of(rest, set(fold(person.get("title", "")).split())) >= tuning.SPECIFIC_COVERAGE:
-                    offer("actors", hit["id"], exact_best + tuning.UNIT_LEAD, hit["title"], "text")
+            titles = [set(fold(person.get("title", "")).split()) for person in record.get("people") or []]
+            # "who heads nursing at Three Rivers": the post asked in general words, the unit by its own names.
+            unit_names = set(fold(" ".join([record.get("name", ""), *record.get("aliases", [])])).split())
+            if titles and any(
+                coverage_of([w for w in rest if w not in _POST_WORDS] or rest, unit_names) >= tuning.SPECIFIC_COVERAGE
+                for rest in rests
+            ):
+                titles.append(unit_names | _POST_WORDS)
+            if any(coverage_of(rest, title) >= tuning.SPECIFIC_COVERAGE for rest in rests for title in titles):
+                offer("actors", hit["id"], exact_best + tuning.UNIT_LEAD, hit["title"], "text")
+
+
+def _in_plan_of(record: dict, head: dict | None) -> bool:
+    """The actor is listed in the plan whose top organisation (no parent) is `head`: same roadmap and source."""
+    if head is None or head.get("parent") or not head.get("source_title"):
+        return False
+    return (record.get("roadmap"), record.get("source_title")) == (head.get("roadmap"), head.get("source_title"))
 
 
 def _under(reader: Reader, record: dict, ancestor: str, depth: int = 4) -> bool:

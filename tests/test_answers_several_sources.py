@@ -80,6 +80,58 @@ def test_a_post_held_in_a_unit_or_a_former_holder_named_is_still_answered(two_se
     assert two_series.ask("qui était avant Zerbini à l'ANS ?").intent != "unknown"
 
 
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("who heads imaging at Trois-Rivières?", "IMAG-3R"),  # a unit listed in the group's plan, no parent
+        ("who is the CISO at the Three Rivers hospital group?", "SECU-3R"),  # "rssi" spelt out as people write it
+        ("le RSSI du GH3R c'est qui", "SECU-3R"),
+        ("who heads nursing at Trois-Rivières?", "DSOINS-3R"),  # the unit by its own name, the post in general
+        ("who is head of radiology at Three Rivers?", "IMAG-3R"),  # the group's English name; the pole's alias
+        ("who's in charge of nursing at the Three Rivers group", "DSOINS-3R"),
+    ],
+)
+def test_a_post_asked_of_an_organisation_is_its_unit_that_holds_it(
+    two_series: KnowledgeBase, question: str, unit: str
+) -> None:
+    answer = two_series.ask(question)
+    assert (answer.intent, answer.results[0]["id"]) == ("owner", unit)
+
+
+@pytest.mark.parametrize(
+    ("question", "decision"),
+    [
+        ("le copil du GH3R, il a décidé quoi à propos du PACS ?", "D3R-1"),  # the group's name is no topic word
+        ("what did the GH3R steering committee decide regarding the PACS?", "D3R-1"),
+        ("combien d'argent débloqué pour les sauvegardes immuables ?", "D3R-3"),  # money granted: a decision
+    ],
+)
+def test_decisions_of_a_named_organisation_about_a_subject(
+    two_series: KnowledgeBase, question: str, decision: str
+) -> None:
+    answer = two_series.ask(question)
+    assert (answer.intent, answer.results[0]["id"]) == ("decisions", decision)
+
+
+@pytest.mark.parametrize(
+    ("question", "ids"),
+    [
+        ("les objectifs de la pharmacie centrale des Trois-Rivières ?", ["6", "15"]),  # the unit, not the group
+        ("what is the Trois-Rivières imaging department working on right now?", ["5"]),
+    ],
+)
+def test_a_unit_of_a_named_organisation_lists_its_own_objectives(
+    two_series: KnowledgeBase, question: str, ids: list[str]
+) -> None:
+    answer = two_series.ask(question)
+    assert answer.intent == "list" and [r["id"] for r in answer.results] == ids
+
+
+def test_a_post_alone_asked_of_a_unit_is_that_units_own(two_series: KnowledgeBase) -> None:
+    # The lab's record names nobody: not another unit's head.
+    assert two_series.ask("who heads the Trois-Rivières biology lab?").intent == "unknown"
+
+
 def test_the_same_topic_in_two_organisations_asks_which_unless_one_is_named(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("télésurveillance cardiaque, on en est où ?")
     assert [c["query"] for c in answer.choices] == ["status objectives:1 [fr]", "status objectives:ars-vdb:1.2 [fr]"]

@@ -89,6 +89,11 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("le CNS a dit quoi sur l'IA", "decisions"),
         ("is the new charter out yet?", "status"),  # published yet: where it stands
         ("la doctrine 2026 est sortie ?", "status"),
+        ("la messagerie sécurisée, on est dans les temps ?", "status"),  # status phrases, not topic words
+        ("la prise de rendez-vous en ligne c'est parti ?", "status"),
+        ("the new badge system, finished yet?", "status"),
+        ("has the pharmacy finished moving to electronic prescriptions?", "status"),
+        ("combien la DSI a débloqué pour le wifi ?", "decisions"),
     ],
 )
 def test_intent_comes_from_scored_typo_tolerant_cues(reader: Reader, typed: str, cue: str) -> None:
@@ -107,6 +112,36 @@ def test_english_questions_are_searched_with_the_french_words_of_the_records(rea
     assert {"sauvegardes", "applications"} <= set(q.content_words)
     assert resolve(q, reader)[0].id == "2.1"
     assert resolve(understand("who runs the pharmacy?", reader), reader)[0].id == "PHARMA"
+
+
+def test_a_propos_is_not_corrected_to_a_verb(reader: Reader) -> None:
+    assert "propos" in understand("qu'a décidé le copil à propos des sauvegardes", reader).folded.split()
+
+
+def test_a_status_phrase_is_no_topic_word(reader: Reader) -> None:
+    assert "temps" not in understand("les sauvegardes, on est dans les temps ?", reader).content_words
+    # "has X finished": X's words stay topic words
+    assert "pharmacy" in understand("has the pharmacy finished its move?", reader).own_words
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("who runs radiology at Trois-Rivières?", "en"),  # an accented name says nothing of the language
+        ("Val-de-Brume: is the CSIRT staffed?", "en"),
+        ("Trois-Rivières: which projects are late?", "en"),
+        ("où en est la messagerie ?", "fr"),
+        ("Où en est la messagerie à Trois-Rivières ?", "fr"),
+        ("Hélène Marchal ?", "fr"),
+    ],
+)
+def test_accents_in_names_do_not_make_a_question_french(text: str, lang: str) -> None:
+    assert understand(text).lang == lang
+
+
+def test_an_english_post_translated_to_a_french_short_form_is_spelt_out(reader: Reader) -> None:
+    q = understand("who is the CISO of the pharmacy?", reader)
+    assert {"securite", "systemes", "information"} <= set(q.content_words)
 
 
 def test_english_cognates_find_the_french_word() -> None:

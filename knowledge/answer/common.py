@@ -79,7 +79,7 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]], spare: bool
 
 
 def _intent(q: Question, kind: str) -> str:
-    if "owner" in q.cues:
+    if "owner" in q.cues and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
         return "owner"
     if kind == "objectives":  # "son échéance ?", "c'est quoi l'objectif 4.4": that field, what it is
         return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
@@ -241,7 +241,10 @@ _PREDECESSOR = re.compile(
 )
 
 
-_SINCE_WHEN = re.compile(r"\b(depuis quand|since when|how long has|how long have|en poste depuis|in post since)\b")
+_SINCE_WHEN = re.compile(
+    r"\b(depuis quand|since when|how long has|how long have|en poste depuis|in post since|"
+    r"when did .* (start|begin|take office|join|arrive)|quand .* (arrivee?|pris ses fonctions|commence))\b"
+)
 
 
 def lacks_tenure(q: Question, actor: dict[str, Any], matched: str) -> bool:
@@ -339,8 +342,12 @@ def lacks_asked_role(q: Question, actor: dict[str, Any], units: list[dict[str, A
     markers = next((words for pattern, words in _ROLES if pattern.search(q.folded)), ())
     if not markers:
         return False
-    held = " ".join(
-        fold(f"{a.get('name', '')} {' '.join(p.get('title', '') for p in a.get('people') or [])}")
+    held = " ".join(  # its names (aliases too: the imaging pole is "radiologie") and its people's titles
+        fold(
+            " ".join(
+                [a.get("name", ""), *(a.get("aliases") or []), *(p.get("title", "") for p in a.get("people") or [])]
+            )
+        )
         for a in (actor, *units)
     )
     return not any(m in held for m in markers)

@@ -329,8 +329,12 @@ def _council_list(q: Question, reader: Reader) -> Answer | None:
 def _decision_topic(q: Question, council_words: set[str]) -> list[str]:
     """What a decisions question is about: its content words less the council's name, kind, status, month
     and council words, and numbers ("qu'a décidé le copil de juin sur les sauvegardes" -> sauvegardes)."""
-    skip = council_words | _FRAME_WORDS | _COUNCIL_TALK
+    skip = council_words | _FRAME_WORDS | _COUNCIL_TALK | _SUBJECT_WORDS
     return [w for w in q.content_words if not _NUMBER_WORD.match(w) and w not in skip]
+
+
+# Words that say "on the subject of" ("au sujet du PACS", "à propos du CSIRT", "regarding"): no topic.
+_SUBJECT_WORDS = frozenset("sujet propos concernant concerne regarding concerning about".split())
 
 
 def _on_topic(decisions: list[dict[str, Any]], topic: list[str]) -> list[dict[str, Any]]:
@@ -342,6 +346,12 @@ def _on_topic(decisions: list[dict[str, Any]], topic: list[str]) -> list[dict[st
         if (cover := coverage_of(topic, words)) >= 0.75:
             scored.append((cover, d))
     return [d for _, d in sorted(scored, key=lambda pair: -pair[0])]
+
+
+def _names_of(reader: Reader, c: Candidate) -> set[str]:
+    """The words of an actor's name and aliases, and of the name the question matched."""
+    record = reader.record(c.kind, c.id) or {}
+    return set(fold(" ".join([c.matched, record.get("name", ""), *record.get("aliases", [])])).split())
 
 
 def _decision_line(d: dict[str, Any], lang: str = "fr") -> str:
@@ -357,7 +367,10 @@ def _decisions_on(q: Question, reader: Reader, candidates: list[Candidate]) -> A
     if len(direct) == 1:
         return _about_candidate(q, reader, direct[0])
     named = [c for c in candidates if c.score >= ANSWER_AT and c.kind in ("programmes", "actors", "objectives")]
+    # "le copil des Trois-Rivières au sujet du PACS": the organisation named says whose decisions, not what about.
+    org = {w for c in named if c.kind == "actors" and c.how == "exact" for w in _names_of(reader, c)}
     wanted = _decision_topic(q, set())
+    wanted = [w for w in wanted if w not in org] or wanted
     if wanted:  # a record named in passing ("les hôpitaux") is not the topic when it leaves words of it out
         named = [c for c in named if _covers(reader, c, [wanted])]
     decisions: dict[str, dict[str, Any]] = {}

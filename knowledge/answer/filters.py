@@ -38,7 +38,7 @@ _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 FRAME = frozenset(
     """ceux celles lesquels lesquelles laquelle lequel quoi what whats thats theres that there it its anything
     something nothing rien quelque chose choses projets projet projects project axe axes axis stuff staff things
-    thing trucs truc already deja encore still yet now currently actuellement maintenant lights light feu feux
+    thing trucs truc already deja encore still yet now right currently actuellement maintenant lights light feu feux
     ones one those these items elements y a il elle ils elles on sont est etait ete been has have hasn haven got
     went gone ont doit doivent must should va vont going any some aucun aucune tout tous toutes all plan plans
     roadmap feuille route regional regionale regionaux national nationale objectifs objectif objectives

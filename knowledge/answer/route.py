@@ -151,7 +151,10 @@ def _compose(q: Question, reader: Reader) -> Answer:
     if plural:
         # Among actors of the same name, the one that owns records of the kind listed ("GRADeS": the region's).
         exact = [c for c in found if c.kind == "actors" and c.how == "exact"]
-        actor = next((c for c in exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
+        # A unit ranked above the name matched holds more of the question ("le laboratoire de biologie des
+        # Trois-Rivières": the lab, not the group).
+        above = [c for c in found if c.kind == "actors" and exact and c.score > exact[0].score and c not in exact]
+        actor = next((c for c in above + exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
             return _objective_list(q, reader, owner=actor.id)
         if plural in ("programmes", "decisions") and actor and not _names_roadmap_only(q, reader, actor, plural):
@@ -379,9 +382,12 @@ def _named_family(reader: Reader, found: list[Candidate], q: Question | None = N
 
 def _beyond_org(reader: Reader, c: Candidate, topic: list[list[str]]) -> list[list[str]]:
     """The topic words a record must hold besides its organisation's name ("Three Rivers clinical data
-    warehouse": the warehouse); a topic that is only that name is kept whole."""
+    warehouse": the warehouse); a topic that is only that name is kept whole, but for a unit under that
+    organisation, found by what its people's titles hold ("le RSSI du GH3R": the short form's words are no
+    topic words)."""
     org = _org_words(reader, c)
-    return [[w for w in r if w not in org] or r for r in topic]
+    unit = c.kind == "actors" and c.how == "text" and c.score >= ANSWER_AT  # ranked by the post its person holds
+    return [[w for w in r if w not in org] or ([] if unit else r) for r in topic]
 
 
 def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
