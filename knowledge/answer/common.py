@@ -12,7 +12,7 @@ from ..model import Answer
 from ..phrases import label, say, shown_status
 from ..store import Reader, title_of
 from ..text import clip, fold
-from ..tuning import NAME_TYPO, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
+from ..tuning import ASK_AT, NAME_TYPO, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
 from ..understand import KIND_WORDS, Candidate, Question, coverage_of
 from ..vocabulary import MONTHS, STATUS_WORDS
 from ..word_tables import abbreviations
@@ -78,6 +78,23 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]], spare: bool
     )
 
 
+def named_plan(reader: Reader, found: list[Candidate]) -> tuple[dict[str, Any], str] | None:
+    """The plan a question names by its name (a programme whose name or aliases hold the label its objectives
+    carry, `extra.roadmap`: "Ma santé 2022", "la feuille de route 2023-2027") and that label; else None."""
+    labels = {
+        fold(r["label"]): r["label"]
+        for r in reader.rows("SELECT DISTINCT json_extract(extra, '$.roadmap') AS label FROM objectives")
+        if r["label"]
+    }
+    for c in found[:3]:
+        record = reader.record(c.kind, c.id) if c.kind == "programmes" and c.score >= ASK_AT else None
+        names = {fold(n) for n in [str((record or {}).get("name") or ""), *((record or {}).get("aliases") or [])]}
+        label = next((labels[n] for n in names if n in labels), None)
+        if record and label:
+            return record, label
+    return None
+
+
 def _intent(q: Question, kind: str) -> str:
     if "owner" in q.cues:
         return "owner"
@@ -128,6 +145,14 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         ("place",),
     ),
+    # "Combien de temps", "how long did it take": a duration; "depuis combien de temps", "how long has" ask a
+    # start date (lacks_tenure).
+    (
+        re.compile(r"\b((?<!depuis )combien de temps|how long(?! (has|have|ago))|quelle duree|what duration)\b"),
+        ("duration",),
+    ),
+    # A rate in per cent ("taux d'avancement de l'axe 3", "% des EHPAD"): an objective's progress, else a "%" said.
+    (re.compile(r"\b(pourcentage|percentage|percent|pour cent|taux|rate)\b"), ("progress",)),
     (
         re.compile(
             r"\b(echeances?|deadlines?|due|pour quand|prevue?s? (pour|quand)|quand est prevue?|devait (etre )?"
@@ -206,6 +231,12 @@ _DAY = re.compile(
     r"november|december)\b"
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# How a text states a duration ("pendant six ans", "sous un mois", "3 years") and a rate in per cent.
+_DURATION = re.compile(
+    r"\b(\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|twelve) (ans?|annees?|mois|semaines?|jours?|heures?|years?|months?|weeks?|days?|hours?)\b"
+)
+_PERCENT = re.compile(r"\d\s*%|\bpour ?cent\b|\bper ?cent\b")
 
 
 # "Combien de lits", "how many pharmacists": a count a record gives only when its text puts a number by that noun.
@@ -384,6 +415,10 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
         return not any(_VENDOR.search(fold(s)) for s in values + texts)
     if fields == _DAY_FIELDS:
         return not any(_DAY.search(fold(v)) for v in values)
+    if fields == ("duration",):
+        return not any(_DURATION.search(fold(s)) for s in _sentences(texts))
+    if fields == ("progress",):
+        return not values and not any(_PERCENT.search(s) for s in _sentences(texts))
     if fields == ("participants",) and not values and _in_question(_COUNT, q):
         fields = ()  # "la DNS c'est combien de personnes ?": a count its text may give
     if fields:

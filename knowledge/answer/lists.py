@@ -12,10 +12,9 @@ from ..model import Answer
 from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
 from ..text import STOPWORDS, fold
-from ..tuning import ASK_AT
 from ..understand import Candidate, Question
 from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
-from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix, list_answer
+from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix, list_answer, named_plan
 
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
 
@@ -432,17 +431,8 @@ def _plan_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | 
     names no such plan, or when no item holds the subject."""
     if not (m := _ITEMS.search(q.folded)) or _COUNTING.search(q.folded):
         return None
-    labels = {
-        fold(r["label"]): r["label"]
-        for r in reader.rows("SELECT DISTINCT json_extract(extra, '$.roadmap') AS label FROM objectives")
-        if r["label"]
-    }
-    for c in found[:3]:
-        record = reader.record(c.kind, c.id) if c.kind == "programmes" and c.score >= ASK_AT else None
-        names = {fold(n) for n in [str((record or {}).get("name") or ""), *((record or {}).get("aliases") or [])]}
-        label = next((labels[n] for n in names if n in labels), None)
-        if record and label:
-            return _plan_items(q, reader, record, label, _ITEM_STEM.get(m[1], m[1].removesuffix("s")))
+    if named := named_plan(reader, found):
+        return _plan_items(q, reader, *named, _ITEM_STEM.get(m[1], m[1].removesuffix("s")))
     return None
 
 
