@@ -122,6 +122,12 @@ _FRAMING_CUES = frozenset({"status", "changes", "help", "decisions"})
 _FACT_FRAME = re.compile(
     r"\b(echeances?|deadlines?|due|prevue?s?|pour quand|c etait pour quand|taux|pourcentage|percent\w*|so far)\b"
 )
+# Chat words that say which side of a record is asked ("MES niveau usage", "combien de GRADeS en France",
+# "au niveau national"): the national scope and the aspect asked, never a word the record must hold.
+_ASPECT_FRAME = re.compile(
+    r"\b(au niveau national|a l echelle nationale|en france|(au |en )?niveau"
+    r"( (usages?|utilisation|adoption|deploiement|chiffres|calendrier|delais))?)\b"
+)
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
     r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
@@ -285,6 +291,7 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
             if cue in _FRAMING_CUES:  # how the question asks, not what about: no record holds these words
                 frame.update(w for phrase in found for w in phrase.split())
     frame.update(w for m in _FACT_FRAME.finditer(cue_text) for w in m[0].split())
+    frame.update(w for m in _ASPECT_FRAME.finditer(cue_text) for w in m[0].split())
     q.frame = frozenset(frame)
     q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
     words = set(folded.split())

@@ -497,9 +497,14 @@ def gives_count(q: Question, sentence: str, named: frozenset[str] = frozenset())
         for i, w in enumerate(text)
         if w.isalpha()
         and any(w.startswith(n) for n in nouns)
-        and not (w in named and w.rstrip("sx") != m[1].rstrip("sx"))  # "pharma" of the name, not "pharmaciens"
+        and not (w in named and not _same_noun(w, m[1]))  # "pharma" of the name, not "pharmaciens"
     ]
     return any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5])
+
+
+def _same_noun(a: str, b: str) -> bool:
+    """The same noun, in the singular or plural, or in French and English ("objectifs", "objectives")."""
+    return a.rstrip("sx") == b.rstrip("sx") or (min(len(a), len(b)) >= 7 and a[:7] == b[:7])
 
 
 # A rate asked ("annual running cost", "combien de jours par semaine") and how a text states that rate: a total

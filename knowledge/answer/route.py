@@ -13,11 +13,13 @@ from ..tuning import ANSWER_AT, ASK_AT, CLOSE, COVER_AT, FACT_AT, PASSAGE_OVER, 
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, asks_changes, changes_answer, names_a_series
 from .common import (
+    _COUNT,
     _FRAME_WORDS,
     DOING_WORDS,
     _asked_fact,
     _covers,
     _holds_words,
+    _in_question,
     _lacks_asked_fact,
     _once,
     _topic_readings,
@@ -25,7 +27,7 @@ from .common import (
     lacks_asked_role,
 )
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
-from .facts import fact_answer, states_asked_fact
+from .facts import fact_answer, lead_with_fact, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
 from .filters import EXPLICIT_OWNER, objective_filters, owns_any
 from .lists import (
@@ -70,6 +72,8 @@ def compose(q: Question, reader: Reader) -> Answer:
     """The answer to one question; one record answered below ANSWER_AT says it is less sure (the asker sees
     it, not only the log)."""
     answer = _compose(q, reader)
+    if answer.intent in _HEDGED:
+        lead_with_fact(q, reader, answer)
     if answer.intent in _HEDGED and answer.results and not answer.choices and answer.confidence < ANSWER_AT:
         answer.text = "\n".join([answer.text, say("less_sure", q.lang)]).strip()
     return answer
@@ -271,7 +275,9 @@ def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list
                 c if own or len(unit) != 1 else Candidate("actors", unit[0]["id"], c.score, c.matched, c.how)
             )
         sure = holding or sure
-    if _asked_fact(q):  # none that lacks it: "le prochain copil" is not asked back among the past ones
+    # None that lacks it: "le prochain copil" is not asked back among the past ones, nor "how many GRADeS" among
+    # the groups whose text gives no number of them.
+    if _asked_fact(q) or _in_question(_COUNT, q):
         sure = [c for c in sure if not _lacks_asked_fact(q, reader.record(c.kind, c.id) or {})]
     return sure
 
