@@ -118,6 +118,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
         # "décisions ajournées", "qu'est-ce qui a été ajourné en juin 2025 ?", "decisions with money attached"
         if listed := _decision_list(q, reader, _in_scope(q, reader, candidates()), since=False):
             return listed
+    if counted := _count_stated(q, reader, candidates()):  # "combien d'objectifs dans l'axe prévention ?"
+        return counted
     if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
         # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
         if listed := objective_filters(q, reader, _in_scope(q, reader, candidates()), candidates()):
@@ -208,6 +210,23 @@ def _compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
+    """ "Combien d'objectifs dans l'axe prévention ?", "la FDR a combien d'axes ?": a count the record named
+    states ("20 objectifs"), not a list to count, unless the question filters (status, colour, due, owner)."""
+    counted = _in_question(_COUNT, q)
+    if not counted or counted[1] in ("de", "d", "temps") or q.status or q.colour or q.due or q.owned:
+        return None
+    best = next((c for c in found if c.how == "exact" and c.score >= ANSWER_AT), None)
+    record = reader.record(best.kind, best.id) if best else None
+    if best is None or record is None or _asked_fact(q) or _lacks_asked_fact(q, record):
+        return None
+    # Every topic word held, as for any answer ("combien de médiateurs formés": a target of 10 000 is no count
+    # of those trained).
+    if (topic := _topic_readings(q, reader)) and not _covers(reader, best, _beyond_org(reader, best, topic)):
+        return None
+    return _about_candidate(q, reader, best)
 
 
 def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[str]]) -> list[Candidate]:
