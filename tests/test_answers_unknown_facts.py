@@ -45,6 +45,10 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "quel âge a Hela Ghariani ?",  # a person's private data
         "l'appli carte Vitale a quelle note sur le Play Store ?",  # a rating
         "le programme HOP'EN 2 sera-t-il prolongé ?",  # the future
+        "pourcentage de réalisation de l'axe 2 ?",  # the axis gives no rate in per cent
+        "quel est le taux d'utilisation de l'application carte Vitale ?",  # no "%" in its text
+        "objectif 15 de la feuille de route 2023-2027, il en est où ?",  # 15 is the group plan's, not the FDR's
+        "Hela Ghariani est restée combien de temps à la DNS ?",  # no duration given for her
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
@@ -63,6 +67,14 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("combien d'objectifs dans la feuille de route 2023-2027 ?", "65"),  # the year is the record's name
         ("nb de téléconsultations au S1 2025 ?", "2 300"),  # a passage dated by its title
         ("who heads the DGOS", "DGOS"),  # no post named: what the record says of who leads it
+        ("Prévot a dirigé l'ANS pendant combien de temps ?", "six ans"),  # a duration in a person's title
+        ("il existe combien de GRADeS en France ?", "17"),  # the count deep in the record's text comes first
+        ("l'axe 1 de la FDR compte combien d'objectifs ?", "20 objectifs"),  # a count the axis states, no list
+        ("combien de priorités a la feuille de route 2023-2027 ?", "18"),
+        ("au 12e CNS qu'est-ce qui a été lancé ?", "SI de crise"),  # what a council did: its decisions
+        ("le CNS de décembre 2024, c'était le quantième ?", "12e"),  # a council's rank by its date
+        ("qui était là au 10e CNS ?", "Aurélien Rousseau"),  # who attended: the council's card
+        ("decisions of the CNS in 2024 please", "API Eclaire"),  # decisions of a year
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:
