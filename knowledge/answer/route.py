@@ -42,6 +42,7 @@ from .lists import (
     _plural_kind,
     _programme_list,
     _sub_objectives,
+    asks_one_item,
 )
 from .records import _about_candidate, _about_record, _objective
 
@@ -134,6 +135,9 @@ def _compose(q: Question, reader: Reader) -> Answer:
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
     if listed := _council_list(q, reader) or _plan_list(q, reader, found):
+        if asks_one_item(q) and len(listed.results) == 1:  # "quelle action … sur l'INS ?": that action
+            one = listed.results[0]
+            return _about_record(q, reader, one["kind"], reader.record(one["kind"], one["id"]) or {}, "about")
         return listed
     plural = _plural_kind(q.folded)
     if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
