@@ -75,6 +75,9 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("le CNS de décembre 2024, c'était le quantième ?", "12e"),  # a council's rank by its date
         ("qui était là au 10e CNS ?", "Aurélien Rousseau"),  # who attended: the council's card
         ("decisions of the CNS in 2024 please", "API Eclaire"),  # decisions of a year
+        ("il y avait combien de monde au lancement de la FDR 2023-2027 ?", "450"),  # "monde": people
+        ("which are the orientations of the 2019 roadmap", "gouvernance"),  # the plan named by its year
+        ("c'est quelle action de Ma santé 2022 pour l'appli carte Vitale ?", "Action 7"),  # the one item asked
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:
