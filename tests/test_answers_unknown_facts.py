@@ -84,3 +84,9 @@ def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, sai
     answer = kb.ask(question)
     assert answer.intent != "unknown" and not answer.choices, answer.to_text()
     assert fold(said) in fold(answer.to_text())
+
+
+def test_when_a_programme_ended_is_read_in_its_text_not_its_status(kb: KnowledgeBase) -> None:
+    # "c'est terminé" is a status phrase, but "quand ?" asks the date the programme's text gives.
+    answer = kb.ask("HOP'EN, c'est terminé quand ?")
+    assert answer.intent == "about" and answer.results[0]["id"] == "HOPEN", answer.to_text()

@@ -102,7 +102,8 @@ def _intent(q: Question, kind: str) -> str:
         return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
     if kind == "decisions" or (kind == "councils" and "decisions" in q.cues):
         return "decisions"
-    if kind in ("programmes", "axes") and "status" in q.cues:  # "CaRE, ça avance ?": where the programme stands
+    # "CaRE, ça avance ?": where the programme stands; "ça s'est terminé quand ?" asks a date its text gives.
+    if kind in ("programmes", "axes") and "status" in q.cues and not _WHEN.search(q.folded):
         return "status"
     return "about"
 
@@ -122,6 +123,7 @@ QUESTION_WORDS = frozenset(
 DOING_WORDS = frozenset(
     "fait faire font fais faits does did do done happen happened actually ete was were been has have ont eu ca".split()
 )
+_WHEN = re.compile(r"\b(quand|when)\b")
 _NEXT = re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b")
 _DAY_FIELDS = ("date", "published")  # "la date exacte": a day, not a year
 
