@@ -49,6 +49,7 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "quel est le taux d'utilisation de l'application carte Vitale ?",  # no "%" in its text
         "objectif 15 de la feuille de route 2023-2027, il en est où ?",  # 15 is the group plan's, not the FDR's
         "Hela Ghariani est restée combien de temps à la DNS ?",  # no duration given for her
+        "which European host did the Health Data Hub pick?",  # a new host is announced, none is named
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
@@ -76,6 +77,7 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("qui était là au 10e CNS ?", "Aurélien Rousseau"),  # who attended: the council's card
         ("decisions of the CNS in 2024 please", "API Eclaire"),  # decisions of a year
         ("il y avait combien de monde au lancement de la FDR 2023-2027 ?", "450"),  # "monde": people
+        ("quel hébergeur a le Health Data Hub aujourd'hui ?", "Microsoft"),  # a host named
         ("which are the orientations of the 2019 roadmap", "gouvernance"),  # the plan named by its year
         ("c'est quelle action de Ma santé 2022 pour l'appli carte Vitale ?", "Action 7"),  # the one item asked
     ],

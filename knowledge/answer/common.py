@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from ..model import Answer
 from ..phrases import label, say, shown_status
 from ..store import Reader, title_of
-from ..text import clip, fold
+from ..text import clip, fold, fold_accents
 from ..tuning import ASK_AT, NAME_TYPO, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
 from ..understand import KIND_WORDS, Candidate, Question, coverage_of
 from ..vocabulary import MONTHS, STATUS_WORDS
@@ -218,7 +218,8 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     # A product, its maker or host: no record kind has a field for them (a text naming one says "éditeur").
     (
         re.compile(
-            r"\b(marques?|brand|vendors?|editeurs?|fournisseurs?|prestataires?|suppliers?|hebergeur|"
+            r"\b(marques?|brand|vendors?|editeurs?|fournisseurs?|prestataires?|suppliers?|hebergeur|hosting provider|"
+            r"(which|what)( \w+)? host|"
             r"quel (dpi|logiciel|outil|produit)|which (dpi|software|tool|product)|what (software|tool|product))\b"
         ),
         ("vendor",),
@@ -227,6 +228,16 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 _MONEY_FIELDS = ("budget", "amount")
 _MONEY = re.compile(r"€|\beuros?\b")  # how a text states an amount ("2,4 M€", "6,4 millions d'euros")
 _VENDOR = re.compile(r"\b(editeur|fournisseur|prestataire|marque|vendor|supplier|hebergeur|heberge (par|chez))\b")
+# "Quel éditeur / which host": the text must name one, a capitalised name just after the word ("hébergé chez
+# Microsoft", "l'éditeur Maincare"); "un nouvel hébergeur européen (désignation en avril)" names none.
+_WHICH_VENDOR = re.compile(
+    r"\b(quel|quels|quelle|which|what|who)( (?P<pre>\w+))? (editeur|fournisseur|prestataire|hebergeur|vendor|supplier|host)"
+    r"s?( (?P<kind>\w+))?"
+)
+_NAMED_VENDOR = re.compile(
+    r"(?i:\b(editeur|fournisseur|prestataire|vendor|supplier|hebergeur|heberge|hebergement|hosted)s?\b)"
+    r"(?:\W+(?i:[a-z]+)){0,3}?\W+[A-Z]"
+)
 _DAY = re.compile(
     r"\b\d{4} \d\d \d\d\b|\b\d{1,2} (1er )?(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|"
     r"octobre|novembre|decembre|january|february|march|april|may|june|july|august|september|october|"
@@ -414,6 +425,14 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
         ]
         return not said
     if fields == ("vendor",):
+        if which := _WHICH_VENDOR.search(q.folded):  # "quel hébergeur a été retenu": a text that names one
+            # ... of the kind asked ("quel hébergeur européen": not the current one, named elsewhere)
+            kind = next((w for w in (which["pre"], which["kind"]) if w and len(w) >= 5), "")
+            return not any(
+                kind[:5] in fold(t[max(0, m.start() - 40) : m.end() + 40])
+                for t in map(fold_accents, values + texts)
+                for m in _NAMED_VENDOR.finditer(t)
+            )
         return not any(_VENDOR.search(fold(s)) for s in values + texts)
     if fields == _DAY_FIELDS:
         return not any(_DAY.search(fold(v)) for v in values)
