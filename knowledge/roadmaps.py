@@ -172,7 +172,7 @@ def _naming_words(reader: Reader, card: dict[str, str]) -> list[str]:
     # What a title puts in brackets names the roadmap as people say it: "… 2024-2027 (Val-de-Brume)".
     words += [fold(m) for m in re.findall(r"\(([^()]{3,40})\)", card.get("title") or "")]
     if card["id"] == NATIONAL:
-        words += ["national", "nationale", "nationaux", "nationales"]
+        words += ["national", "nationale", "nationaux", "nationales", "en france"]
     if card.get("owner"):
         owner = key(card["id"], card["owner"])
         words += [r["name"] for r in reader.rows("SELECT name FROM names WHERE kind = 'actors' AND id = ?", (owner,))]

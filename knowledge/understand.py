@@ -65,11 +65,11 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "status",
         re.compile(
             r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|"
-            r"where (does|do|is|are) .* stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
-            r"how (is|are) .* going|achieved|realises?|termines?|on track|ca avance|ca progresse|ca donne quoi|"
+            r"where (does|do|is|are) (?P<gap1>.*) stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
+            r"how (is|are) (?P<gap2>.*) going|achieved|realises?|termines?|on track|ca avance|ca progresse|ca donne quoi|"
             r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along|c est mort|is it dead|"
             r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done|"
-            r"out yet|is (it|the \w+( \w+)?) out|been (released|published)|est (il |elle )?(sortie?|parue?)|"
+            r"out yet|is (it|the (?P<gap3>\w+( \w+)?)) out|been (released|published)|est (il |elle )?(sortie?|parue?)|"
             r"c est sortie?|deja sortie?|dans les temps|dans les clous|c est parti\w*|c est lance\w*|on schedule|on time|"
             r"(done|finished|completed?|over|ready) yet)\b"
         ),
@@ -90,7 +90,9 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"(run|led|managed|owned|operated|headed|steered|driven|coordinated|piloted|chaired) by|"
             r"(pilote|porte|gere|dirige|developpe|opere)e?s? par|responsables?|owners?|successeur|predecesseur|"
             r"successor|predecessor|owned by|directeur|directrice|dirigeant\w*|president\w*|head of|director|"
-            r"in charge|chef|patron|leader|delegue|deleguee|ciso|cio)\b"
+            r"in charge|chef|patron|leader|delegue|deleguee|ciso|cio|"
+            # "Le pilotage national du Ségur c'est qui ?": who steers it.
+            r"(pilotage|portage)\b.* c est qui|qui (assure|a|fait) le (pilotage|portage)|who (steers|handles))\b"
         ),
         1.0,
     ),
@@ -98,7 +100,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "decisions",
         re.compile(
             r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed|came out of|come out of|"
-            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did .* say|valide\w*|"
+            r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did (?P<gap4>.*) say|valide\w*|"
             r"debloque\w*|alloue\w*|allocated|commit to|committed)\b"
         ),
         1.0,
@@ -115,7 +117,10 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         "about",
         re.compile(
             r"\b(c est quoi|qu est ce qu|quest ce qu|what is|what s|whats|what are|explique\w*|explain|presente\w*|"
-            r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does|describe|decris)\b"
+            r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does|describe|decris|"
+            # What a record covers, its axis, from when: read in the record, not its status.
+            r"couvre quoi|ca couvre|comprend quoi|inclut quoi|contient quoi|covers? what|rattache\w* a quel|"
+            r"quel axe|which axis|what axis|a partir de quand|from when|starting when)\b"
         ),
         1.0,
     ),
@@ -125,6 +130,14 @@ _FRAMING_CUES = frozenset({"status", "changes", "help", "decisions"})
 _FACT_FRAME = re.compile(
     r"\b(echeances?|deadlines?|due|prevue?s?|pour quand|c etait pour quand|taux|pourcentage|percent\w*|so far)\b"
 )
+# Chat words that say which side of a record is asked ("MES niveau usage", "combien de GRADeS en France",
+# "au niveau national"): the national scope and the aspect asked, never a word the record must hold.
+_ASPECT_FRAME = re.compile(
+    r"\b(au niveau national|a l echelle nationale|en france|(au |en )?niveau"
+    r"( (usages?|utilisation|adoption|deploiement|chiffres|calendrier|delais))?)\b"
+)
+# Nouns of progress a status question may put its topic in ("the Vitale app rollout"): no topic of a record.
+_PROGRESS_NOUNS = re.compile(r"\b(rollout|roll out|deployment|deploiement)\b")
 _OBJECTIVE = re.compile(
     r"(?:\bobjectifs?|\bobjectives?|\bobj|\bo|#|\bnumero|\bnumber|\bno)\.?\s*"
     r"(?:(?:regionale?|nationale?)\s+)?"  # "l'objectif régional 2.2"
@@ -250,6 +263,15 @@ class Question:
         return _content(self.folded.split(), self.frame)
 
 
+def _frame_words(m: re.Match[str]) -> list[str]:
+    """The words of a cue's phrase, less those of its gaps (`gap…` groups: the topic inside the phrase)."""
+    text = m[0]
+    for name, gap in m.groupdict().items():
+        if name.startswith("gap") and gap:
+            text = text.replace(gap, " ", 1)
+    return text.split()
+
+
 def _content(words: list[str], frame: frozenset[str] = frozenset()) -> list[str]:
     kept = (w for w in words if w not in STOPWORDS and w not in _CUE_WORDS and w not in frame and len(w) > 1)
     return list(dict.fromkeys(w for w in kept if not _ORDINAL.match(w)))
@@ -283,11 +305,16 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
     cue_text = normalise(text, vocab, expand_names=False) if named else folded
     frame: set[str] = set()
     for cue, pattern, weight in _CUES:
-        if found := [m[0] for m in pattern.finditer(cue_text)]:
+        if found := list(pattern.finditer(cue_text)):
             q.cue_scores[cue] = q.cue_scores.get(cue, 0.0) + weight
-            if cue in _FRAMING_CUES:  # how the question asks, not what about: no record holds these words
-                frame.update(w for phrase in found for w in phrase.split())
+            # How the question asks, not what about: no record holds these words (what it asks about may sit
+            # inside the phrase: "where does the Vitale card app stand").
+            if cue in _FRAMING_CUES:
+                frame.update(w for m in found for w in _frame_words(m))
     frame.update(w for m in _FACT_FRAME.finditer(cue_text) for w in m[0].split())
+    frame.update(w for m in _ASPECT_FRAME.finditer(cue_text) for w in m[0].split())
+    if "status" in q.cue_scores and (progress := [w for m in _PROGRESS_NOUNS.finditer(cue_text) for w in m[0].split()]):
+        frame.update([*progress, "deploiement"])  # "where does the MFA rollout stand", and its French reading
     q.frame = frozenset(frame)
     q.cues = {cue for cue, score in q.cue_scores.items() if score >= tuning.CUE_AT}
     words = set(folded.split())

@@ -47,6 +47,11 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "quel âge a Hela Ghariani ?",  # a person's private data
         "l'appli carte Vitale a quelle note sur le Play Store ?",  # a rating
         "le programme HOP'EN 2 sera-t-il prolongé ?",  # the future
+        "pourcentage de réalisation de l'axe 2 ?",  # the axis gives no rate in per cent
+        "quel est le taux d'utilisation de l'application carte Vitale ?",  # no "%" in its text
+        "objectif 15 de la feuille de route 2023-2027, il en est où ?",  # 15 is the group plan's, not the FDR's
+        "Hela Ghariani est restée combien de temps à la DNS ?",  # no duration given for her
+        "which European host did the Health Data Hub pick?",  # a new host is announced, none is named
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
@@ -65,6 +70,18 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("combien d'objectifs dans la feuille de route 2023-2027 ?", "65"),  # the year is the record's name
         ("nb de téléconsultations au S1 2025 ?", "2 300"),  # a passage dated by its title
         ("who heads the DGOS", "DGOS"),  # no post named: what the record says of who leads it
+        ("Prévot a dirigé l'ANS pendant combien de temps ?", "six ans"),  # a duration in a person's title
+        ("il existe combien de GRADeS en France ?", "17"),  # the count deep in the record's text comes first
+        ("l'axe 1 de la FDR compte combien d'objectifs ?", "20 objectifs"),  # a count the axis states, no list
+        ("combien de priorités a la feuille de route 2023-2027 ?", "18"),
+        ("au 12e CNS qu'est-ce qui a été lancé ?", "SI de crise"),  # what a council did: its decisions
+        ("le CNS de décembre 2024, c'était le quantième ?", "12e"),  # a council's rank by its date
+        ("qui était là au 10e CNS ?", "Aurélien Rousseau"),  # who attended: the council's card
+        ("decisions of the CNS in 2024 please", "API Eclaire"),  # decisions of a year
+        ("il y avait combien de monde au lancement de la FDR 2023-2027 ?", "450"),  # "monde": people
+        ("quel hébergeur a le Health Data Hub aujourd'hui ?", "Microsoft"),  # a host named
+        ("which are the orientations of the 2019 roadmap", "gouvernance"),  # the plan named by its year
+        ("c'est quelle action de Ma santé 2022 pour l'appli carte Vitale ?", "Action 7"),  # the one item asked
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:
@@ -79,3 +96,9 @@ def test_a_word_no_table_knows_leaves_the_answer_less_sure(kb: KnowledgeBase) ->
     assert answer.intent == "unknown" or answer.confidence < 0.78
     sure = kb.ask("qui est le ministre de la santé ?")  # every word read: as sure as before
     assert sure.results and sure.results[0]["id"] == "MINSANTE" and sure.confidence >= 0.78
+
+
+def test_when_a_programme_ended_is_read_in_its_text_not_its_status(kb: KnowledgeBase) -> None:
+    # "c'est terminé" is a status phrase, but "quand ?" asks the date the programme's text gives.
+    answer = kb.ask("HOP'EN, c'est terminé quand ?")
+    assert answer.intent == "about" and answer.results[0]["id"] == "HOPEN", answer.to_text()

@@ -94,6 +94,10 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("the new badge system, finished yet?", "status"),
         ("has the pharmacy finished moving to electronic prescriptions?", "status"),
         ("combien la DSI a débloqué pour le wifi ?", "decisions"),
+        ("le portage national de HOP'EN c'est qui", "owner"),  # who steers it
+        ("who handles the MSSanté rollout?", "owner"),
+        ("l'objectif sur la télésanté ça couvre quoi exactement", "about"),  # what it covers, not its status
+        ("la télésurveillance c'est rattaché à quel axe ?", "about"),
     ],
 )
 def test_intent_comes_from_scored_typo_tolerant_cues(reader: Reader, typed: str, cue: str) -> None:
@@ -198,6 +202,9 @@ def test_a_title_asked_of_an_organisation_names_the_unit_under_it_that_holds_it(
 def test_the_words_that_frame_a_question_are_not_its_topic() -> None:
     assert understand("how far along is the backup renewal, is it moving?").own_words == ["backup", "renewal"]
     assert understand("au 2e CNS ils ont décidé quoi").content_words == []
+    # The topic inside a status phrase stays; the rollout and the aspect asked ("niveau usage") are framing.
+    assert understand("where does the backup renewal rollout stand?").own_words == ["backup", "renewal"]
+    assert understand("où en est Mon espace santé niveau usage").content_words == ["mon", "espace", "sante"]
 
 
 @pytest.mark.parametrize(

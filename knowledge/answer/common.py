@@ -11,8 +11,8 @@ from rapidfuzz import fuzz, process
 from ..model import Answer
 from ..phrases import label, say, shown_status
 from ..store import Reader, title_of
-from ..text import clip, fold
-from ..tuning import NAME_TYPO, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
+from ..text import clip, fold, fold_accents
+from ..tuning import ASK_AT, NAME_TYPO, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPARE_FROM
 from ..understand import KIND_WORDS, Candidate, Question, coverage_of
 from ..vocabulary import MONTHS, STATUS_WORDS
 from ..word_tables import abbreviations
@@ -78,6 +78,23 @@ def _covers(reader: Reader, c: Candidate, readings: list[list[str]], spare: bool
     )
 
 
+def named_plan(reader: Reader, found: list[Candidate]) -> tuple[dict[str, Any], str] | None:
+    """The plan a question names by its name (a programme whose name or aliases hold the label its objectives
+    carry, `extra.roadmap`: "Ma santé 2022", "la feuille de route 2023-2027") and that label; else None."""
+    labels = {
+        fold(r["label"]): r["label"]
+        for r in reader.rows("SELECT DISTINCT json_extract(extra, '$.roadmap') AS label FROM objectives")
+        if r["label"]
+    }
+    for c in found[:3]:
+        record = reader.record(c.kind, c.id) if c.kind == "programmes" and c.score >= ASK_AT else None
+        names = {fold(n) for n in [str((record or {}).get("name") or ""), *((record or {}).get("aliases") or [])]}
+        label = next((labels[n] for n in names if n in labels), None)
+        if record and label:
+            return record, label
+    return None
+
+
 def _intent(q: Question, kind: str) -> str:
     if "owner" in q.cues and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
         return "owner"
@@ -85,7 +102,8 @@ def _intent(q: Question, kind: str) -> str:
         return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
     if kind == "decisions" or (kind == "councils" and "decisions" in q.cues):
         return "decisions"
-    if kind in ("programmes", "axes") and "status" in q.cues:  # "CaRE, ça avance ?": where the programme stands
+    # "CaRE, ça avance ?": where the programme stands; "ça s'est terminé quand ?" asks a date its text gives.
+    if kind in ("programmes", "axes") and "status" in q.cues and not _WHEN.search(q.folded):
         return "status"
     return "about"
 
@@ -105,6 +123,7 @@ QUESTION_WORDS = frozenset(
 DOING_WORDS = frozenset(
     "fait faire font fais faits does did do done happen happened actually ete was were been has have ont eu ca".split()
 )
+_WHEN = re.compile(r"\b(quand|when)\b")
 _NEXT = re.compile(r"\b(prochaine?s?|next|upcoming|a venir)\b")
 _DAY_FIELDS = ("date", "published")  # "la date exacte": a day, not a year
 
@@ -128,6 +147,14 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         ("place",),
     ),
+    # "Combien de temps", "how long did it take": a duration; "depuis combien de temps", "how long has" ask a
+    # start date (lacks_tenure).
+    (
+        re.compile(r"\b((?<!depuis )combien de temps|how long(?! (has|have|ago))|quelle duree|what duration)\b"),
+        ("duration",),
+    ),
+    # A rate in per cent ("taux d'avancement de l'axe 3", "% des EHPAD"): an objective's progress, else a "%" said.
+    (re.compile(r"\b(pourcentage|percentage|percent|pour cent|taux|rate)\b"), ("progress",)),
     (
         re.compile(
             r"\b(echeances?|deadlines?|due|pour quand|prevue?s? (pour|quand)|quand est prevue?|devait (etre )?"
@@ -197,7 +224,8 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     # A product, its maker or host: no record kind has a field for them (a text naming one says "éditeur").
     (
         re.compile(
-            r"\b(marques?|brand|vendors?|editeurs?|fournisseurs?|prestataires?|suppliers?|hebergeur|"
+            r"\b(marques?|brand|vendors?|editeurs?|fournisseurs?|prestataires?|suppliers?|hebergeur|hosting provider|"
+            r"(which|what)( \w+)? host|"
             r"quel (dpi|logiciel|outil|produit)|which (dpi|software|tool|product)|what (software|tool|product))\b"
         ),
         ("vendor",),
@@ -206,12 +234,28 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 _MONEY_FIELDS = ("budget", "amount")
 _MONEY = re.compile(r"€|\beuros?\b")  # how a text states an amount ("2,4 M€", "6,4 millions d'euros")
 _VENDOR = re.compile(r"\b(editeur|fournisseur|prestataire|marque|vendor|supplier|hebergeur|heberge (par|chez))\b")
+# "Quel éditeur / which host": the text must name one, a capitalised name just after the word ("hébergé chez
+# Microsoft", "l'éditeur Maincare"); "un nouvel hébergeur européen (désignation en avril)" names none.
+_WHICH_VENDOR = re.compile(
+    r"\b(quel|quels|quelle|which|what|who)( (?P<pre>\w+))? (editeur|fournisseur|prestataire|hebergeur|vendor|supplier|host)"
+    r"s?( (?P<kind>\w+))?"
+)
+_NAMED_VENDOR = re.compile(
+    r"(?i:\b(editeur|fournisseur|prestataire|vendor|supplier|hebergeur|heberge|hebergement|hosted)s?\b)"
+    r"(?:\W+(?i:[a-z]+)){0,3}?\W+[A-Z]"
+)
 _DAY = re.compile(
     r"\b\d{4} \d\d \d\d\b|\b\d{1,2} (1er )?(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|"
     r"octobre|novembre|decembre|january|february|march|april|may|june|july|august|september|october|"
     r"november|december)\b"
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# How a text states a duration ("pendant six ans", "sous un mois", "3 years") and a rate in per cent.
+_DURATION = re.compile(
+    r"\b(\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|twelve) (ans?|annees?|mois|semaines?|jours?|heures?|years?|months?|weeks?|days?|hours?)\b"
+)
+_PERCENT = re.compile(r"\d\s*%|\bpour ?cent\b|\bper ?cent\b")
 
 
 # "Combien de lits", "how many pharmacists": a count a record gives only when its text puts a number by that noun.
@@ -394,9 +438,21 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
         ]
         return not said
     if fields == ("vendor",):
+        if which := _WHICH_VENDOR.search(q.folded):  # "quel hébergeur a été retenu": a text that names one
+            # ... of the kind asked ("quel hébergeur européen": not the current one, named elsewhere)
+            kind = next((w for w in (which["pre"], which["kind"]) if w and len(w) >= 5), "")
+            return not any(
+                kind[:5] in fold(t[max(0, m.start() - 40) : m.end() + 40])
+                for t in map(fold_accents, values + texts)
+                for m in _NAMED_VENDOR.finditer(t)
+            )
         return not any(_VENDOR.search(fold(s)) for s in values + texts)
     if fields == _DAY_FIELDS:
         return not any(_DAY.search(fold(v)) for v in values)
+    if fields == ("duration",):
+        return not any(_DURATION.search(fold(s)) for s in _sentences(texts))
+    if fields == ("progress",):
+        return not values and not any(_PERCENT.search(s) for s in _sentences(texts))
     if fields == ("participants",) and not values and _in_question(_COUNT, q):
         fields = ()  # "la DNS c'est combien de personnes ?": a count its text may give
     if fields:
@@ -475,9 +531,14 @@ def gives_count(q: Question, sentence: str, named: frozenset[str] = frozenset())
         for i, w in enumerate(text)
         if w.isalpha()
         and any(w.startswith(n) for n in nouns)
-        and not (w in named and w.rstrip("sx") != m[1].rstrip("sx"))  # "pharma" of the name, not "pharmaciens"
+        and not (w in named and not _same_noun(w, m[1]))  # "pharma" of the name, not "pharmaciens"
     ]
     return any(_is_number(w) for i in spots for w in text[max(0, i - 4) : i + 5])
+
+
+def _same_noun(a: str, b: str) -> bool:
+    """The same noun, in the singular or plural, or in French and English ("objectifs", "objectives")."""
+    return a.rstrip("sx") == b.rstrip("sx") or (min(len(a), len(b)) >= 7 and a[:7] == b[:7])
 
 
 # A rate asked ("annual running cost", "combien de jours par semaine") and how a text states that rate: a total

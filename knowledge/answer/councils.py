@@ -16,7 +16,9 @@ from ..vocabulary import DECISION_WORDS
 from .common import (
     _FRAME_WORDS,
     _NUMBER_WORD,
+    DOING_WORDS,
     MAX_LIST,
+    QUESTION_WORDS,
     _asked_fact,
     _covers,
     _dedupe,
@@ -32,6 +34,15 @@ from .fallbacks import _passage, _unknown
 from .filters import EXPLICIT_OWNER, FRAME
 from .records import _about_candidate, _about_record
 
+# Words that ask which council it was ("c'était le combientième ?") or carry the verb: no topic.
+_ASKING = QUESTION_WORDS | DOING_WORDS | frozenset("combientieme quantieme numero rang etait etaient".split())
+# What a council did, in chat words ("ils ont mis en place quoi", "what was launched"): its decisions.
+_OUTCOME = frozenset(
+    "mis place lance lances lancee lancees launched annonce annonces annoncee annoncees announced adopte adoptes "
+    "adoptee adoptees adopted acte actes actee actees valide valides validee validees approved sorti sortis".split()
+)
+# Who was there ("which minister was at the 10th CNS", "qui était au 3e CNS"): the council's card names them.
+_PERSON_ASKED = re.compile(r"\b(qui|who|ministre|minister|president|presidente|chair|invite|guest|speaker)\b")
 # Words about councils and deciding, not about what was decided.
 _COUNCIL_TALK = frozenset(
     "comite comites pilotage copil conseil conseils council committee steering regional regionale national "
@@ -66,16 +77,15 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
         if passage and _says_fact(q, council, passage.text):
             return passage
         return _fact_first(q, council, _about_record(q, reader, "councils", council, "about"))
-    if "decisions" not in q.cues:
-        named = set(fold(title_of("councils", council)).split()) | set(
-            fold(" ".join(council.get("aliases") or [])).split()
-        )
-        words = [w for w in q.content_words if not w[0].isdigit() and w not in named and w not in _COUNCIL_TALK]
+    named = set(fold(title_of("councils", council)).split()) | set(fold(" ".join(council.get("aliases") or [])).split())
+    words = [w for w in q.content_words if not w[0].isdigit() and w not in named and w not in _COUNCIL_TALK | _ASKING]
+    # "Au 2e CNS ils ont mis en place quoi ?": what it did is its decisions.
+    if "decisions" not in q.cues and not (words and set(words) <= _OUTCOME):
         if words:
             passage = _passage(q, reader)
             if passage and passage.confidence >= 0.6:
                 return passage
-        if "list" not in q.cues:
+        if "list" not in q.cues or _PERSON_ASKED.search(q.folded):  # "which minister was at…": its card
             return _about_record(q, reader, "councils", council, "about")
     decisions = reader.council_decisions(council["id"], MAX_LIST)
     name = title_of("councils", council)
@@ -187,7 +197,9 @@ def _decision_list(q: Question, reader: Reader, found: list[Candidate], since: b
     on_subject = bool(asked and subject and _DECISIONS_NAMED.search(q.folded))
     if len(where) == 2 and not (q.since or q.when or on_subject):
         return None  # nothing to filter on
-    if not since and not (q.decision_status or owner or _MONEY.search(q.folded) or on_subject):
+    # "Toutes les décisions du conseil en 2024": the decisions named as a list, of a year or month.
+    of_when = bool(q.when and not subject and _DECISIONS_NAMED.search(q.folded))
+    if not since and not (q.decision_status or owner or _MONEY.search(q.folded) or on_subject or of_when):
         return None
     clause = " AND ".join(where)
     if on_subject and not owner:
@@ -228,7 +240,7 @@ _LIST_TALK = frozenset(
     "concernant concerne concernent involving involve involves about sur came come with avec attached attache "
     "money budget montant montants amount amounts financees financee funded funding argent depuis since after "
     "apres en in of the ou or et and y a il ils carried carry carries by par portees portee pilotees pilotee "
-    "taken prises made lesquelles quoi liste".split()
+    "taken prises made lesquelles quoi liste svp stp please pls".split()
 )
 
 
@@ -329,7 +341,7 @@ def _council_list(q: Question, reader: Reader) -> Answer | None:
 def _decision_topic(q: Question, council_words: set[str]) -> list[str]:
     """What a decisions question is about: its content words less the council's name, kind, status, month
     and council words, and numbers ("qu'a décidé le copil de juin sur les sauvegardes" -> sauvegardes)."""
-    skip = council_words | _FRAME_WORDS | _COUNCIL_TALK | _SUBJECT_WORDS
+    skip = council_words | _FRAME_WORDS | _COUNCIL_TALK | _SUBJECT_WORDS | _ASKING | _OUTCOME
     return [w for w in q.content_words if not _NUMBER_WORD.match(w) and w not in skip]
 
 

@@ -89,6 +89,8 @@ _ASKING = (
     QUESTION_WORDS
     | DOING_WORDS
     | frozenset("money montant budget cout couts cost costs date raison reason taux pourcentage percent".split())
+    # The verbs of a target ("combien de documents on vise") and "are there": the record states it in its words.
+    | frozenset("vise visee visees visent viser target targeted aim aimed there".split())
 )
 _PROSE = ("description", "summary", "status_comment", "role", "comment")
 
@@ -180,6 +182,18 @@ def fact_answer(q: Question, reader: Reader, candidates: list[Candidate]) -> Ans
         answer.text = f"{sentence}\n{answer.text}".strip()
     answer.confidence = FACT_AT
     return answer
+
+
+def lead_with_fact(q: Question, reader: Reader, answer: Answer) -> None:
+    """One record answered by its name, asked one fact its text states ("combien de GRADeS ?": "Les 17 GRADeS
+    ont créé…" deep in its role): that sentence first, as a fact found by its text is shown."""
+    asked = _asked(q)
+    if asked is None or len(answer.results) != 1 or answer.choices:
+        return
+    result = answer.results[0]
+    held = _holding(q, asked, reader, Candidate(result["kind"], result["id"], 1.0, "", "exact"))
+    if held and fold(held[3]) not in fold(answer.text.split("\n")[0]):
+        answer.text = f"{held[3]}\n{answer.text}".strip()
 
 
 def _other_status(q: Question, asked: _Asked, kind: str, record: dict[str, Any]) -> bool:

@@ -12,10 +12,9 @@ from ..model import Answer
 from ..phrases import colour_name, date_words, label, say, status_word
 from ..store import Reader, title_of
 from ..text import STOPWORDS, fold
-from ..tuning import ASK_AT
 from ..understand import Candidate, Question
 from ..vocabulary import LATE_BUCKETS, SOURCE_STATUS_WORDS
-from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix, list_answer
+from .common import MAX_LIST, _dedupe, _result, _sources, _status_suffix, list_answer, named_plan
 
 _PLURAL_OBJECTIVES = re.compile(r"\b(objectifs|objectives|engagements|commitments)\b")
 
@@ -371,8 +370,10 @@ def _axis_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | 
         rows = [
             r
             for r in reader.records("axes", "1 ORDER BY id", limit=500)
-            if (plan := fold(str((r.get("extra") or {}).get("roadmap") or ""))) and set(plan.split()) <= words
+            if (plan := fold(_plan_of(r))) and set(plan.split()) <= words
         ]
+    if not rows and (named := named_plan(reader, found)):  # "the orientations of the 2019 roadmap": Ma santé 2022
+        rows = [r for r in reader.records("axes", "1 ORDER BY id", limit=500) if _plan_of(r) == named[1]]
     if not rows:
         actor = next((c for c in found if c.kind == "actors" and c.how == "exact"), None)
         record = reader.record("actors", actor.id) if actor else None
@@ -390,6 +391,11 @@ def _axis_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | 
         confidence=0.9,
         results=[_result("axes", r) for r in rows[:MAX_LIST]],
     )
+
+
+def _plan_of(record: dict) -> str:
+    """The label of the plan a record belongs to, as its source gives it ("Ma santé 2022"), or ''."""
+    return str((record.get("extra") or {}).get("roadmap") or "")
 
 
 # "Which programmes started in 2025?", "programmes lancés en 2024", "... qui se terminent en 2027".
@@ -418,6 +424,14 @@ def _programme_list(q: Question, reader: Reader) -> Answer | None:
 # roadmap". The word also filters when the plan gives it to some items only (ids "…-MESURE-…", aliases "action 1").
 _ITEMS = re.compile(r"\b(objectifs|objectives|engagements|commitments|actions|mesures|measures)\b")
 _ITEM_STEM = {"objectifs": "", "objectives": "", "engagements": "", "commitments": "", "measures": "mesure"}
+# One item asked of a plan ("c'est quelle action de Ma santé 2022 sur l'INS ?"): the item, when one holds it.
+_ONE_ITEM = re.compile(r"\b(?:quelle|which|what) (action|mesure|measure)\b")
+
+
+def asks_one_item(q: Question) -> re.Match[str] | None:
+    return _ONE_ITEM.search(q.folded)
+
+
 _COUNTING = re.compile(r"\b(combien|how many|nombre de|number of)\b")
 # Words about the listing itself, not a subject its items must hold.
 _LISTING = frozenset(
@@ -430,19 +444,10 @@ def _plan_list(q: Question, reader: Reader, found: list[Candidate]) -> Answer | 
     carry, `extra.roadmap`: "Ma santé 2022", "the 2019 roadmap"), of the kind asked ("actions", "mesures") and
     about the subject the other words name ("sur le DMP"). None when the question counts them (a fact) or
     names no such plan, or when no item holds the subject."""
-    if not (m := _ITEMS.search(q.folded)) or _COUNTING.search(q.folded):
+    if not (m := _ITEMS.search(q.folded) or asks_one_item(q)) or _COUNTING.search(q.folded):
         return None
-    labels = {
-        fold(r["label"]): r["label"]
-        for r in reader.rows("SELECT DISTINCT json_extract(extra, '$.roadmap') AS label FROM objectives")
-        if r["label"]
-    }
-    for c in found[:3]:
-        record = reader.record(c.kind, c.id) if c.kind == "programmes" and c.score >= ASK_AT else None
-        names = {fold(n) for n in [str((record or {}).get("name") or ""), *((record or {}).get("aliases") or [])]}
-        label = next((labels[n] for n in names if n in labels), None)
-        if record and label:
-            return _plan_items(q, reader, record, label, _ITEM_STEM.get(m[1], m[1].removesuffix("s")))
+    if named := named_plan(reader, found):
+        return _plan_items(q, reader, *named, _ITEM_STEM.get(m[1], m[1].removesuffix("s")))
     return None
 
 

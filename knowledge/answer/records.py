@@ -9,7 +9,7 @@ from ..model import Answer
 from ..phrases import date_words, label, say, shown_status
 from ..store import Reader, title_of
 from ..text import fold
-from ..understand import Candidate, Question
+from ..understand import Candidate, Question, resolve
 from .common import (
     MAX_LIST,
     _actor_names,
@@ -31,6 +31,7 @@ from .common import (
     lacks_people,
     lacks_predecessor,
     lacks_tenure,
+    named_plan,
 )
 from .fallbacks import _ask_back, _passage, _unknown
 
@@ -196,9 +197,16 @@ def _objective(q: Question, reader: Reader) -> Answer:
     if len(found) > 1:  # "objectif 2.1" in two roadmaps: which one?
         return _ask_back(q, reader, [Candidate("objectives", r["id"], 1.0, "", "exact") for r in found])
     record = found[0] if found else None
-    if record is None:
+    if record is None or _of_another_plan(q, reader, record):
         return _objective_missing(q, reader)
     return _fact_first(q, record, _objective_answer(q, reader, record, _intent(q, "objectives")))
+
+
+def _of_another_plan(q: Question, reader: Reader, record: dict[str, Any]) -> bool:
+    """ "L'objectif n°12 de la feuille de route 2023-2027": the question names a plan by its name, and the
+    objective numbered so belongs to another one (a hospital group's plan loaded in the national roadmap)."""
+    named = named_plan(reader, [c for c in resolve(q, reader, ("programmes",)) if c.how == "exact"])
+    return named is not None and (record.get("extra") or {}).get("roadmap") != named[1]
 
 
 def _objective_answer(q: Question, reader: Reader, record: dict[str, Any], intent: str) -> Answer:

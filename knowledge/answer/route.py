@@ -24,11 +24,13 @@ from ..tuning import (
 from ..understand import KIND_ORDER, Candidate, Question, coverage_of, resolve
 from .changes import _changes, _named_change, asks_changes, changes_answer, names_a_series
 from .common import (
+    _COUNT,
     _FRAME_WORDS,
     DOING_WORDS,
     _asked_fact,
     _covers,
     _holds_words,
+    _in_question,
     _lacks_asked_fact,
     _once,
     _topic_readings,
@@ -36,7 +38,7 @@ from .common import (
     lacks_asked_role,
 )
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
-from .facts import fact_answer, states_asked_fact
+from .facts import fact_answer, lead_with_fact, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
 from .filters import EXPLICIT_OWNER, objective_filters, owns_any
 from .lists import (
@@ -51,6 +53,7 @@ from .lists import (
     _plural_kind,
     _programme_list,
     _sub_objectives,
+    asks_one_item,
 )
 from .records import _about_candidate, _about_record, _objective
 
@@ -81,6 +84,8 @@ def compose(q: Question, reader: Reader) -> Answer:
     """The answer to one question; one record answered below ANSWER_AT says it is less sure (the asker sees
     it, not only the log)."""
     answer = _compose(q, reader)
+    if answer.intent in _HEDGED:
+        lead_with_fact(q, reader, answer)
     if answer.intent in _HEDGED and answer.results and not answer.choices:
         if any(len(w) >= UNREAD_FROM for w in q.unknown):  # part of the question went unread
             answer.confidence = min(answer.confidence, UNREAD_AT)
@@ -128,6 +133,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
         # "décisions ajournées", "qu'est-ce qui a été ajourné en juin 2025 ?", "decisions with money attached"
         if listed := _decision_list(q, reader, _in_scope(q, reader, candidates()), since=False):
             return listed
+    if counted := _count_stated(q, reader, candidates()):  # "combien d'objectifs dans l'axe prévention ?"
+        return counted
     if q.status or q.colour or q.due or q.owned or q.axis or _AXIS_WORD.search(q.folded):
         # Combined filters: status, rating colour, due period, axis (by number or in words), owner, roadmap.
         if listed := objective_filters(q, reader, _in_scope(q, reader, candidates()), candidates()):
@@ -142,6 +149,9 @@ def _compose(q: Question, reader: Reader) -> Answer:
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
     if listed := _council_list(q, reader) or _plan_list(q, reader, found):
+        if asks_one_item(q) and len(listed.results) == 1:  # "quelle action … sur l'INS ?": that action
+            one = listed.results[0]
+            return _about_record(q, reader, one["kind"], reader.record(one["kind"], one["id"]) or {}, "about")
         return listed
     plural = _plural_kind(q.folded)
     if plural == "axes" and not q.axis and (listed := _axis_list(q, reader, found)):
@@ -223,6 +233,23 @@ def _compose(q: Question, reader: Reader) -> Answer:
     return passage() or _unknown(q, reader, found)
 
 
+def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
+    """ "Combien d'objectifs dans l'axe prévention ?", "la FDR a combien d'axes ?": a count the record named
+    states ("20 objectifs"), not a list to count, unless the question filters (status, colour, due, owner)."""
+    counted = _in_question(_COUNT, q)
+    if not counted or counted[1] in ("de", "d", "temps") or q.status or q.colour or q.due or q.owned:
+        return None
+    best = next((c for c in found if c.how == "exact" and c.score >= ANSWER_AT), None)
+    record = reader.record(best.kind, best.id) if best else None
+    if best is None or record is None or _asked_fact(q) or _lacks_asked_fact(q, record):
+        return None
+    # Every topic word held, as for any answer ("combien de médiateurs formés": a target of 10 000 is no count
+    # of those trained).
+    if (topic := _topic_readings(q, reader)) and not _covers(reader, best, _beyond_org(reader, best, topic)):
+        return None
+    return _about_candidate(q, reader, best)
+
+
 def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[str]]) -> list[Candidate]:
     """ "Exercice de crise cyber dans chaque GHT, c'est fini ?": no sure record covers the topic (the security
     axis, the GHT) but one likely record holds all of it, every word: that one, less sure (none when several)."""
@@ -288,7 +315,9 @@ def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list
                 c if own or len(unit) != 1 else Candidate("actors", unit[0]["id"], c.score, c.matched, c.how)
             )
         sure = holding or sure
-    if _asked_fact(q):  # none that lacks it: "le prochain copil" is not asked back among the past ones
+    # None that lacks it: "le prochain copil" is not asked back among the past ones, nor "how many GRADeS" among
+    # the groups whose text gives no number of them.
+    if _asked_fact(q) or _in_question(_COUNT, q):
         sure = [c for c in sure if not _lacks_asked_fact(q, reader.record(c.kind, c.id) or {})]
     return sure
 
