@@ -16,13 +16,16 @@ lower priority holds it.
 The one loss that remains: a worker killed after the platform accepted its reply but before its next
 `take` leaves the job to be answered a second time. Nothing is lost; the reply may arrive twice.
 
-The queue is bounded: past `limit` jobs, `offer` refuses and the front end tells the asker at once to try
-again, rather than letting answers arrive minutes late.
+The queue is bounded: past `limit` jobs, `offer` refuses, rather than letting answers arrive minutes late,
+and the asker is told to try again. The answer workers send that notice (a job of its own, outside the bound,
+queued in the same write), not the listener: a full queue means a flood, when the listener's CPU is worth
+most to the acks. Only past `NOTICE_LIMIT` notices does the front end send it itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -34,13 +37,27 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AnswerQueue", "Intake", "Offer", "QUEUE_FILE", "QUEUE_LIMIT", "LEASE", "SEEN_TTL", "limit_from_env"]
+__all__ = [
+    "AnswerQueue",
+    "Intake",
+    "Offer",
+    "QUEUE_FILE",
+    "QUEUE_LIMIT",
+    "NOTICE_LIMIT",
+    "LEASE",
+    "SEEN_TTL",
+    "limit_from_env",
+]
 
 QUEUE_FILE = "answers.sqlite"  # in the knowledge directory, beside limits.sqlite
 # Jobs waiting or being answered. Two cores answer about 400 questions a second (docs/benchmarks.md), so a
 # full queue is about half a second of their work: a question further back would wait longer for its answer
 # than the asker for a "try again".
 QUEUE_LIMIT = 200
+# "Busy, try again" notices waiting for the answer workers to send them. One is a single small POST (a
+# fraction of a millisecond of a worker), so 5,000 are cleared within seconds once a flood ebbs; past them
+# the listener sends the notice itself rather than keep an unbounded backlog of late ones.
+NOTICE_LIMIT = 5000
 # Seconds a taken job may go without `done` before another worker takes it: far longer than any answer
 # (a refresh is a background task of its own), only for when no supervisor is left to release it.
 LEASE = 300.0
@@ -54,7 +71,8 @@ class Offer(Enum):
 
     QUEUED = "queued"
     DUPLICATE = "duplicate"  # its delivery was offered before (a retry, a replay): acknowledged, not run
-    FULL = "full"  # a new question the queue had no room for: the asker is told to try again
+    BUSY = "busy"  # a new question the queue had no room for: its busy notice is queued for the workers
+    FULL = "full"  # the same, with no notice queued: the front end tells the asker itself to try again
 
 
 def limit_from_env() -> int:
@@ -69,7 +87,8 @@ def limit_from_env() -> int:
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, queued REAL NOT NULL, owner INTEGER, taken REAL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, queued REAL NOT NULL, owner INTEGER, taken REAL,
+    notice INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
@@ -77,6 +96,12 @@ CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
 """
 # A new key, or one last seen over SEEN_TTL ago, is written (rowcount 1); a key seen since is not.
 _SEEN = "INSERT INTO seen VALUES (:key, :now) ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE seen.at < :expired"
+# Counted on the `notice` index. A flood leaves thousands of notices, and counting them at every offer
+# tripled its cost at 3,000: they are counted at most every NOTICE_RECOUNT seconds, and the ones this process
+# queued since are added (the workers' sending only lowers the true figure, so the bound still holds).
+_QUESTIONS = "SELECT count(*) FROM jobs WHERE notice = 0"
+_NOTICES = "SELECT count(*) FROM jobs WHERE notice = 1"
+NOTICE_RECOUNT = 1.0
 _WAITING = "SELECT 1 FROM jobs WHERE owner IS NULL OR taken < :expired LIMIT 1"
 # One statement: two workers can never take the same job.
 _TAKE = """
@@ -96,12 +121,14 @@ class AnswerQueue:
         self._lock = threading.Lock()
         self._conn = _open(self.path)
         self._swept = 0.0
+        self._notices, self._counted = 0, float("-inf")  # notices as last counted (plus ours since), and when
 
-    def offer(self, offers: Sequence[tuple[str | None, dict[str, Any]]]) -> list[Offer]:
-        """Each `(key, job)`: a duplicate when `key` (the delivery's id; None: one that has none) was offered
-        within SEEN_TTL, else queued, or refused when the queue is full. One transaction for them all (the
-        duplicate filter and the queue are one write); the same key twice in `offers` is a duplicate the
-        second time."""
+    def offer(self, offers: Sequence[tuple[str | None, dict[str, Any], dict[str, Any] | None]]) -> list[Offer]:
+        """Each `(key, job, notice)`: a duplicate when `key` (the delivery's id; None: one that has none) was
+        offered within SEEN_TTL, else queued while the queue has room. Past its bound, `notice` (the job that
+        tells the asker to try again; None: the front end tells it) is queued in its place while there is
+        room for notices (BUSY), else nothing is (FULL). One transaction for them all (the duplicate filter
+        and the queue are one write); the same key twice in `offers` is a duplicate the second time."""
         now = self._clock()
         outcomes = []
         with self._lock, self._conn:
@@ -109,18 +136,32 @@ class AnswerQueue:
             if now - self._swept > SEEN_SWEEP:
                 self._swept = now
                 self._conn.execute("DELETE FROM seen WHERE at < ?", (now - SEEN_TTL,))
-            room = self.limit - self._conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
-            for key, job in offers:
+            room = self.limit - self._conn.execute(_QUESTIONS).fetchone()[0]
+            for key, job, notice in offers:
                 seen = {"key": key, "now": now, "expired": now - SEEN_TTL}
                 if key is not None and self._conn.execute(_SEEN, seen).rowcount != 1:
                     outcomes.append(Offer.DUPLICATE)
-                elif room <= 0:
-                    outcomes.append(Offer.FULL)
-                else:
-                    self._conn.execute("INSERT INTO jobs (body, queued) VALUES (?, ?)", (json.dumps(job), now))
+                elif room > 0:
+                    self._insert(job, now)
                     room -= 1
                     outcomes.append(Offer.QUEUED)
+                elif notice is None:
+                    outcomes.append(Offer.FULL)
+                elif self._notice_room(now):
+                    self._insert(notice, now, notice=True)
+                    self._notices += 1
+                    outcomes.append(Offer.BUSY)
+                else:
+                    outcomes.append(Offer.FULL)
         return outcomes
+
+    def _notice_room(self, now: float) -> bool:
+        if abs(now - self._counted) > NOTICE_RECOUNT:
+            self._notices, self._counted = self._conn.execute(_NOTICES).fetchone()[0], now
+        return self._notices < NOTICE_LIMIT
+
+    def _insert(self, job: dict[str, Any], now: float, *, notice: bool = False) -> None:
+        self._conn.execute("INSERT INTO jobs (body, queued, notice) VALUES (?, ?, ?)", (json.dumps(job), now, notice))
 
     def take(self, owner: int, room: int = 1, done: Iterable[int] = ()) -> list[tuple[int, dict[str, Any]]]:
         """Delete the `done` jobs, and give `owner` (a process id) up to `room` of the oldest jobs nobody is
@@ -153,9 +194,9 @@ class AnswerQueue:
             return self._conn.execute("UPDATE jobs SET owner = NULL, taken = NULL WHERE owner IS NOT NULL").rowcount
 
     def count(self) -> int:
-        """Jobs waiting or being answered."""
+        """Questions waiting or being answered (busy notices apart)."""
         with self._lock:
-            return self._conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
+            return self._conn.execute(_QUESTIONS).fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
@@ -171,12 +212,13 @@ class Intake:
     def __init__(self, queue: AnswerQueue) -> None:
         self.queue = queue
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govbot-intake")  # started on first use
-        self._waiting: list[tuple[str | None, dict[str, Any], asyncio.Future[Offer]]] = []
+        self._waiting: list[tuple[str | None, dict[str, Any], dict[str, Any] | None, asyncio.Future[Offer]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def offer(self, key: str | None, job: dict[str, Any]) -> Offer:
+    async def offer(self, key: str | None, job: dict[str, Any], notice: dict[str, Any] | None = None) -> Offer:
+        """Queue `job` (`AnswerQueue.offer` says what becomes of it and of `notice`)."""
         outcome: asyncio.Future[Offer] = asyncio.get_running_loop().create_future()
-        self._waiting.append((key, job, outcome))
+        self._waiting.append((key, job, notice, outcome))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
         return await outcome
@@ -186,7 +228,7 @@ class Intake:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    offers = [(key, job) for key, job, _ in batch]
+                    offers = [(key, job, notice) for key, job, notice, _ in batch]
                     outcomes = await asyncio.get_running_loop().run_in_executor(self._thread, self.queue.offer, offers)
                 except Exception as exc:  # the database cannot be written: every ack waiting on it fails
                     for *_, future in batch:
@@ -214,4 +256,9 @@ def _open(path: Path) -> sqlite3.Connection:
     # NORMAL: a power cut may lose the last jobs committed; a process that dies loses none (WAL is in the OS).
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    if "notice" not in columns:  # a queue file from before busy notices were queued
+        with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+            conn.execute("ALTER TABLE jobs ADD COLUMN notice INTEGER NOT NULL DEFAULT 0")
+    conn.execute("CREATE INDEX IF NOT EXISTS jobs_notice ON jobs (notice)")
     return conn

@@ -8,6 +8,7 @@ thread once the server listens, so the port is bound at once and `/readyz` says 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import importlib
 import importlib.util
@@ -18,7 +19,6 @@ import re
 import sys
 import threading
 import time
-import uuid
 from argparse import Namespace
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -92,7 +92,7 @@ def check_production(environ: Mapping[str, str]) -> None:
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
-    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+    return given if _REQUEST_ID.fullmatch(given) else os.urandom(8).hex()  # a third of uuid4's cost
 
 
 def _route(request: web.Request) -> str:
@@ -511,6 +511,9 @@ def _serve(
     waiting = {"listening", "built"} if first else {"listening"}
 
     def step(done: str) -> None:
+        # What start-up built lives as long as the process: out of the collector's sight, a full collection
+        # under load scans only what requests made (it took tens of ms with ~100,000 objects tracked).
+        gc.freeze()
         if done == "listening":
             log.info("listening on %s:%s", args.host, port)
             if listener is not None:

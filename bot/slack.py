@@ -229,8 +229,9 @@ def _outlet(job: dict[str, Any], client: AsyncWebClient) -> Outlet:
 
 class _Queuer:
     """Queues questions for the answer workers, the duplicate filter in the same write (`key`: the
-    delivery's id, None for a slash command, which has none); when the queue is full, tells the asker at
-    once to try again."""
+    delivery's id, None for a slash command, which has none). When the queue is full, the workers tell the
+    asker to try again (a notice queued in the same write, `_answer` sends it); this process sends it itself
+    only when even the notices are past their bound."""
 
     def __init__(self, intake: Intake, client: AsyncWebClient) -> None:
         self.intake, self.client = intake, client
@@ -238,36 +239,40 @@ class _Queuer:
         self._full_logged = 0.0
 
     async def __call__(self, key: str | None, job: Message) -> None:
-        if await self.intake.offer(key, job) is not Offer.FULL:
+        outcome = await self.intake.offer(key, job, {**job, "busy": True})
+        if outcome not in (Offer.BUSY, Offer.FULL):
             return
         if time.monotonic() - self._full_logged > FULL_LOG_EVERY:
             self._full_logged = time.monotonic()
             log.warning("slack answer queue full (%d questions): askers are told to try again", self.intake.queue.limit)
-        task = asyncio.create_task(self._busy(job))
-        self._replying.add(task)
-        task.add_done_callback(self._replying.discard)
+        if outcome is Offer.FULL:
+            task = asyncio.create_task(_busy(self.client, job))
+            self._replying.add(task)
+            task.add_done_callback(self._replying.discard)
 
-    async def _busy(self, job: Message) -> None:
-        """The BUSY reply in one plain HTTP call: slack_sdk's client costs several times the CPU, and this is
-        sent exactly when CPU is short. No retry: it is a courtesy, the question was not answered anyway."""
-        lang = reply_language(job["text"])
-        message = text_message(say("busy", lang), lang)
-        if job["kind"] == "command":
-            url, headers = job["response_url"], {}
-            payload = {"response_type": "ephemeral", "replace_original": False, **message}
-        else:
-            url, headers = f"{self.client.base_url}chat.postMessage", {"Authorization": f"Bearer {self.client.token}"}
-            payload = {"channel": job["channel"], **message}
-            if job.get("thread"):
-                payload["thread_ts"] = job["thread"]
-        session = self.client.session
-        if session is None:
-            return
-        try:
-            async with session.post(url, json=payload, headers=headers) as response:
-                await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("slack busy reply not delivered: %s", type(exc).__name__)
+
+async def _busy(client: AsyncWebClient, job: Message) -> bool:
+    """The BUSY reply in one plain HTTP call: slack_sdk's client costs several times the CPU, and this is
+    sent exactly when CPU is short. No retry: it is a courtesy, the question was not answered anyway."""
+    lang = reply_language(job["text"])
+    message = text_message(say("busy", lang), lang)
+    if job["kind"] == "command":
+        url, headers = job["response_url"], {}
+        payload = {"response_type": "ephemeral", "replace_original": False, **message}
+    else:
+        url, headers = f"{client.base_url}chat.postMessage", {"Authorization": f"Bearer {client.token}"}
+        payload = {"channel": job["channel"], **message}
+        if job.get("thread"):
+            payload["thread_ts"] = job["thread"]
+    if client.session is None:  # the service is stopping
+        return False
+    try:
+        async with client.session.post(url, json=payload, headers=headers) as response:
+            await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("slack busy reply not delivered: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def _queueing(
@@ -513,6 +518,10 @@ async def answerer(conv: Conversation) -> AsyncIterator[Answerer]:
 
 
 async def _answer(conv: Conversation, client: AsyncWebClient, job: Message, sent: Callable[[], None]) -> None:
+    if job.get("busy"):  # the queue was full when it was asked (`_Queuer`): only the notice to try again
+        if await _busy(client, job):
+            sent()
+        return
     # Answered on the event loop, not in a thread: this process only answers, and the hand-over to a thread
     # and back costs more than most answers (the cache's); the posts in flight wait a few ms at worst.
     turn = _turn(conv, job["user"], job["channel"], job["text"])

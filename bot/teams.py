@@ -224,21 +224,25 @@ class GovbotTeamsBot(TeamsActivityHandler):
             task.add_done_callback(self._background.discard)
 
     async def _queue(self, turn_context: TurnContext) -> None:
-        """A message for the answer workers: queued (once per activity id), or told at once to come back
-        when the queue is full. The activity travels as the Bot Framework serialises it, with whether its
-        sender is an admin (only this turn, whose token was checked, can say)."""
+        """A message for the answer workers: queued (once per activity id); when the queue is full, the
+        workers tell the asker to come back (a notice queued in the same write: posting it here cost a turn
+        five times its CPU just when CPU is short), or this turn does once even the notices are past their
+        bound. The activity travels as the Bot Framework serialises it, with whether its sender is an admin
+        (only this turn, whose token was checked, can say)."""
         activity = turn_context.activity
         if self._turn(activity, admin=False) is None:
             return
         assert self.intake is not None
         job = {"platform": PLATFORM, "activity": _BODY.get(), "admin": self._admin(turn_context)}
-        if await self.intake.offer(_delivery(activity) if activity.id else None, job) is not Offer.FULL:
+        outcome = await self.intake.offer(_delivery(activity) if activity.id else None, job, {**job, "busy": True})
+        if outcome not in (Offer.BUSY, Offer.FULL):
             return
         if time.monotonic() - self._full_logged > FULL_LOG_EVERY:
             self._full_logged = time.monotonic()
             log.warning("teams answer queue full (%d questions): askers are told to try again", self.intake.queue.limit)
-        busy = _plain(say("busy", reply_language(activity.text or "")))
-        await self._post(TurnContext.get_conversation_reference(activity), busy)
+        if outcome is Offer.FULL:
+            busy = _plain(say("busy", reply_language(activity.text or "")))
+            await self._post(TurnContext.get_conversation_reference(activity), busy)
 
     async def answer_queued(self, adapter: BotAdapter, job: dict[str, Any], sent: Callable[[], None]) -> None:
         """In an answer worker: answer a queued message and post the reply to its conversation, as a reply
@@ -246,6 +250,10 @@ class GovbotTeamsBot(TeamsActivityHandler):
         refresh reports when it ends.)"""
         activity = Activity().deserialize(job["activity"])
         reference = TurnContext.get_conversation_reference(activity)
+        if job.get("busy"):  # the queue was full when it came (`_queue`): only the notice to come back
+            await self._post(reference, _plain(say("busy", reply_language(activity.text or ""))))
+            sent()
+            return
         reply: Reply | None = None
         try:
             turn = self._turn(activity, bool(job.get("admin")))

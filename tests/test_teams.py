@@ -29,6 +29,7 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, Entity
 from botframework.connector.auth import ChannelValidation, ClaimsIdentity
 
+from bot import answerqueue
 from bot.answering import answer
 from bot.answerqueue import AnswerQueue, Intake
 from bot.conversation import Conversation
@@ -315,8 +316,8 @@ async def test_a_queued_message_that_fails_gets_the_apology_with_a_reference(
     assert any(ref in record.getMessage() and record.exc_info for record in caplog.records)
 
 
-async def test_a_full_queue_says_busy_at_once_and_a_message_not_for_the_bot_is_not_queued(
-    queued: Queued, conv: Conversation
+async def test_a_full_queue_says_busy_through_the_workers_and_a_message_not_for_the_bot_is_not_queued(
+    queued: Queued, conv: Conversation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     teams = queued.rig
     aside = teams.channel(ATLAS)
@@ -325,8 +326,14 @@ async def test_a_full_queue_says_busy_at_once_and_a_message_not_for_the_bot_is_n
     for question in ("qui pilote le programme Atlas ?", "c'est quoi Atlas ?"):
         assert await teams.post(teams.personal(question)) == 201
     assert await teams.post(teams.personal("and the budget of Atlas?")) == 201  # the queue holds 2
+    assert not teams.connector.posted and queued.queue.count() == 2, "the turn only queued its busy notice"
+    monkeypatch.setattr(answerqueue, "NOTICE_LIMIT", 1)  # the notices are full too: the turn says it itself
+    assert await teams.post(teams.personal("and the budget of Atlas in 2025?")) == 201
     [busy] = teams.connector.posted
-    assert busy.text == say("busy", "en") and queued.queue.count() == 2
+    assert busy.text == say("busy", "en")
+    async with queued.answering():
+        posted = await teams.connector.wait_for(4)
+    assert sorted(p.text == say("busy", "en") for p in posted) == [False, False, True, True]
 
 
 async def test_a_queued_admin_command_from_an_unchecked_sender_is_refused(queued: Queued) -> None:

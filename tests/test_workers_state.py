@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from bot import answerqueue
 from bot.answercache import AnswerCache, size_from_env
 from bot.answerqueue import SEEN_TTL, AnswerQueue, Intake, Offer
 from bot.metrics import Metrics
@@ -58,22 +60,50 @@ def test_an_offer_is_the_duplicate_filter_and_the_queue_in_one_and_respects_the_
     first = AnswerQueue(tmp_path / "answers.sqlite", limit=2, clock=lambda: now[0])
     second = AnswerQueue(tmp_path / "answers.sqlite", limit=2, clock=lambda: now[0])
     # One transaction for several deliveries, the same key twice among them included.
-    assert first.offer([("ev1", {"n": 1}), ("ev1", {"n": 1}), (None, {"n": 2})]) == [
+    assert first.offer([("ev1", {"n": 1}, None), ("ev1", {"n": 1}, None), (None, {"n": 2}, None)]) == [
         Offer.QUEUED,
         Offer.DUPLICATE,
         Offer.QUEUED,
     ]
-    assert second.offer([("ev1", {"n": 1})]) == [Offer.DUPLICATE], "another process's retry of the same delivery"
-    assert second.offer([("ev3", {"n": 3})]) == [Offer.FULL]
-    assert second.offer([("ev3", {"n": 3})]) == [Offer.DUPLICATE], "a refused delivery is not run on its retry"
+    assert second.offer([("ev1", {"n": 1}, None)]) == [Offer.DUPLICATE], "another process's retry of the same delivery"
+    assert second.offer([("ev3", {"n": 3}, None)]) == [Offer.FULL]
+    assert second.offer([("ev3", {"n": 3}, None)]) == [Offer.DUPLICATE], "a refused delivery is not run on its retry"
     now[0] += SEEN_TTL + 1
-    assert first.count() == 2 and second.offer([("ev1", {"n": 1})]) == [Offer.FULL], "an hour on, ev1 is new"
+    assert first.count() == 2 and second.offer([("ev1", {"n": 1}, None)]) == [Offer.FULL], "an hour on, ev1 is new"
+
+
+def test_past_the_bound_the_busy_notice_is_queued_for_the_workers_until_notices_are_full_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(answerqueue, "NOTICE_LIMIT", 2)
+    queue = AnswerQueue(tmp_path / "answers.sqlite", limit=1)
+    offers = [(f"ev{n}", {"n": n}, {"n": n, "busy": True}) for n in range(4)]
+    assert queue.offer(offers) == [Offer.QUEUED, Offer.BUSY, Offer.BUSY, Offer.FULL]
+    assert queue.count() == 1, "notices do not count against the bound"
+    assert queue.offer([("ev1", {"n": 1}, {"n": 1, "busy": True})]) == [Offer.DUPLICATE], "a retry gets no second one"
+    taken = queue.take(owner=1, room=9)
+    assert [job for _, job in taken] == [{"n": 0}, {"n": 1, "busy": True}, {"n": 2, "busy": True}], "in their order"
+    queue.take(owner=1, room=9, done=[job_id for job_id, _ in taken])
+    assert queue.offer([("ev5", {"n": 5}, None), ("ev6", {"n": 6}, None)]) == [Offer.QUEUED, Offer.FULL]
+
+
+def test_a_queue_file_from_before_notices_gets_their_column(tmp_path: Path) -> None:
+    path = tmp_path / "answers.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, "
+                    "queued REAL NOT NULL, owner INTEGER, taken REAL)")  # fmt: skip
+        old.execute("INSERT INTO jobs (body, queued) VALUES ('{\"n\": 0}', 1.0)")
+    old.close()
+    queue = AnswerQueue(path, limit=2)
+    assert queue.count() == 1
+    assert queue.offer([("ev1", {"n": 1}, None), ("ev2", {"n": 2}, {"busy": True})]) == [Offer.QUEUED, Offer.BUSY]
+    assert [job for _, job in queue.take(owner=1, room=9)] == [{"n": 0}, {"n": 1}, {"busy": True}]
 
 
 def test_a_take_gives_back_the_oldest_and_deletes_what_was_done_in_the_same_write(tmp_path: Path) -> None:
     queue = AnswerQueue(tmp_path / "answers.sqlite")
     other = AnswerQueue(tmp_path / "answers.sqlite")
-    queue.offer([(f"ev{n}", {"n": n}) for n in range(5)])
+    queue.offer([(f"ev{n}", {"n": n}, None) for n in range(5)])
     taken = queue.take(owner=1, room=3)
     assert [job["n"] for _, job in taken] == [0, 1, 2]
     assert [job["n"] for _, job in other.take(owner=2, room=9)] == [3, 4], "never a job another worker holds"
