@@ -357,3 +357,8 @@ def test_an_axis_named_inside_another_roadmaps_axis_name_is_the_asked_roadmaps(t
     # "axe cybersécurité" names a national axis; the region's security axis is named "cybersécurité".
     answer = two_series.ask("la liste des objectifs de l'axe cybersécurité de l'ARS Val-de-Brume")
     assert sorted(r["id"] for r in answer.results) == ["ars-vdb:2.1", "ars-vdb:2.2", "ars-vdb:2.3"]
+
+
+def test_a_status_asked_of_what_an_organisation_carries_is_that_objectives(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("le CSIRT régional de e-Brume, on en est où ?")
+    assert (answer.intent, answer.results[0]["id"]) == ("status", "ars-vdb:2.2") and answer.confidence < 0.78

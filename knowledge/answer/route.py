@@ -194,6 +194,10 @@ def _compose(q: Question, reader: Reader) -> Answer:
             covering = _holding_the_topic(reader, found, topic)
         sure = covering
     sure = _fit_for_the_ask(q, reader, sure)
+    if sure and (carried := _status_of_what_it_carries(q, reader, sure[0], found)):
+        answer = _about_candidate(q, reader, carried)
+        answer.confidence = min(answer.confidence, FACT_AT)
+        return answer
     if sure and (specific := _more_specific(q, reader, sure[0], found)):
         answer = _about_candidate(q, reader, specific)
         answer.confidence = min(answer.confidence, FACT_AT)
@@ -250,6 +254,23 @@ def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer
     if (topic := _topic_readings(q, reader)) and not _covers(reader, best, _beyond_org(reader, best, topic)):
         return None
     return _about_candidate(q, reader, best)
+
+
+def _status_of_what_it_carries(
+    q: Question, reader: Reader, best: Candidate, found: list[Candidate]
+) -> Candidate | None:
+    """ "Le CSIRT régional d'e-Brume, ça en est où ?": a status is asked, the best match is the organisation named
+    (an organisation has no status) and one likely objective holds the rest of the topic, every word."""
+    if best.kind != "actors" or best.how != "exact" or _cued_kind(q) != "objectives":
+        return None
+    name = set(fold(best.matched).split())
+    rest = [[w for w in r if w not in name] for r in _topic_readings(q, reader)]
+    if not rest or not all(rest):
+        return None
+    near = [
+        c for c in found if c.kind == "objectives" and c.score >= COVER_AT and _covers(reader, c, rest, spare=False)
+    ]
+    return near[0] if len(near) == 1 else None
 
 
 def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[str]]) -> list[Candidate]:
