@@ -218,8 +218,13 @@ def names_a_roadmap(reader: Reader, name: str) -> bool:
     words = [w for w in fold(name).split() if w not in STOPWORDS]
     if not words or len(_cards(reader)) < 2:
         return False
-    naming = {w for card in _cards(reader).values() for w in _words(reader, card)}
+    # Stopwords off both sides: "l'ARS Val-de-Brume" matched as "ars val de brume" is the owner's name.
+    naming = {_without_stopwords(w) for card in _cards(reader).values() for w in _words(reader, card)}
     return " ".join(words) in naming or bool(_REGION.fullmatch(" ".join(words)))
+
+
+def _without_stopwords(name: str) -> str:
+    return " ".join(w for w in name.split() if w not in STOPWORDS)
 
 
 def loaded(reader: Reader) -> dict[str, str]:

@@ -335,3 +335,30 @@ def test_a_status_asked_of_a_programme_named_like_an_objective_is_the_programmes
     # The app (a programme) and the 2019 plan's action about it (an objective) share the name.
     answer = two_series.ask("l'application carte Vitale ça avance ?")
     assert (answer.intent, answer.results[0]["id"]) == ("status", "APPCV")
+
+
+def test_since_when_a_person_leads_is_answered_by_the_start_the_record_gives(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("since when has Mathilde Roussel been in charge of the group?")
+    assert (answer.intent, answer.results[0]["id"]) == ("about", "GHTR") and "2023" in answer.text
+
+
+def test_the_owner_of_a_roadmap_named_asks_for_that_roadmap_unless_it_is_said_to_carry(
+    two_series: KnowledgeBase,
+) -> None:
+    everything = two_series.ask(
+        "combien d'objectifs dans la feuille de route de l'Agence régionale de santé Val-de-Brume ?"
+    )
+    assert everything.intent == "list" and "(14)" in everything.title
+    carried = two_series.ask("quels objectifs l'ARS Val-de-Brume pilote-t-elle elle-même ?")
+    assert sorted(r["id"] for r in carried.results) == ["ars-vdb:1.3", "ars-vdb:2.1", "ars-vdb:3.4", "ars-vdb:4.4"]
+
+
+def test_an_axis_named_inside_another_roadmaps_axis_name_is_the_asked_roadmaps(two_series: KnowledgeBase) -> None:
+    # "axe cybersécurité" names a national axis; the region's security axis is named "cybersécurité".
+    answer = two_series.ask("la liste des objectifs de l'axe cybersécurité de l'ARS Val-de-Brume")
+    assert sorted(r["id"] for r in answer.results) == ["ars-vdb:2.1", "ars-vdb:2.2", "ars-vdb:2.3"]
+
+
+def test_a_status_asked_of_what_an_organisation_carries_is_that_objectives(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("le CSIRT régional de e-Brume, on en est où ?")
+    assert (answer.intent, answer.results[0]["id"]) == ("status", "ars-vdb:2.2") and answer.confidence < 0.78

@@ -56,8 +56,13 @@ _COLOUR_WORDS = frozenset(
 )
 # "Portés par X", "owned by X", "carried by X": X is the owner asked, even where its name also names a roadmap.
 EXPLICIT_OWNER = re.compile(
-    r"\b(porte|portes|portee|portees|pilote|pilotes|pilotee|pilotees|gere|geres|mene|menes)\s+(en direct\s+)?par\b|"
+    r"\b(porte|portes|portee|portees|pilote|pilotes|pilotee|pilotees|gere|geres|mene|menes)\s+(en \w+\s+|\w+ment\s+)?par\b|"
     r"\b(owned|led|run|managed|carried|carries)\s+by\b|\ben direct\b"
+)
+# Verbs by which an actor carries objectives in the active voice ("quels objectifs l'ARS pilote-t-elle ?", "what
+# does the ARS own?"): then its own objectives are asked, even when its name also names its roadmap.
+OWNING_VERBS = frozenset(
+    "pilote pilotent porte portent gere gerent mene menent own owns lead leads run runs carry carries manage manages".split()
 )
 _PERIOD_TOKEN = re.compile(r"^(\d{1,4}|[stqh][1-4])$")
 
@@ -184,11 +189,16 @@ def _axis(
     if not _AXIS_WORD.search(q.folded) and not any(c.score >= ASK_AT for c in axes):
         return None
     options = [c for c in axes if c.score >= AXIS_NAMED_AT][:4]
-    if owner or roadmap:
+    if owner or roadmap or roadmaps.scope(q, reader):
         # The same axis in the plan or roadmap asked: "cyber" names the region's "Sécurité" axis, and at Three
-        # Rivers the group's "axe sécurité 3R" (an axis whose words hold the named axis's title).
+        # Rivers the group's "axe sécurité 3R" (an axis whose words hold the named axis's title); "l'axe
+        # cybersécurité de l'ARS" is the region's axis named "cybersécurité", inside the national one's name.
         elsewhere = [c for c in every or [] if c.kind == "axes" and c.score >= AXIS_NAMED_AT][:1]
-        options += [_carried(c, a) for c in options[:1] or elsewhere for a in _axes_holding_title(reader, c)]
+        options += [
+            _carried(c, a)
+            for c in options[:1] or elsewhere
+            for a in _axes_holding_title(reader, c) + _axes_named_within(reader, c)
+        ]
     for c in options:
         clause, params, _ = _objective_where(q, reader, owner, c.id, roadmap)
         if reader.count("objectives", clause, tuple(params)):
@@ -207,6 +217,14 @@ def _axes_holding_title(reader: Reader, axis: Candidate) -> list[dict]:
         for a in reader.records("axes", "id != ?", (axis.id,), limit=500)
         if words <= reader.record_words("axes", a["id"])
     ]
+
+
+def _axes_named_within(reader: Reader, axis: Candidate) -> list[dict]:
+    """The other axes one of whose names is part of the name this axis was matched by."""
+    words = axis.matched.split()
+    grams = [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
+    rows = [r for r in reader.names(grams) if r["kind"] == "axes" and r["id"] != axis.id]
+    return [a for r in rows if (a := reader.record("axes", r["id"]))]
 
 
 def _carried(axis: Candidate, record: dict) -> Candidate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import roadmaps
@@ -57,6 +58,10 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
     return answer
 
 
+# How long a person has held a post: asked by these words, answered by the tenure the record gives.
+_SINCE_WHEN = re.compile(r"\b(depuis quand|depuis combien de temps|since when|how long ha(s|ve))\b")
+
+
 def _about_record(
     q: Question, reader: Reader, kind: str, record: dict[str, Any], intent: str, matched: str = ""
 ) -> Answer:
@@ -77,7 +82,8 @@ def _about_record(
         if person:
             tenure = _tenure(person, lang)
             text.append(say("person_is", lang, person=person["name"], title=person["title"], actor=title, since=tenure))
-            intent = "owner"
+            # "Depuis quand X dirige le groupe ?" asks the start date the record gives, not who leads it.
+            intent = "about" if tenure and _SINCE_WHEN.search(q.folded) else "owner"
         elif intent == "owner":
             if people:
                 text += _led_by(record["name"], people, lang)

@@ -40,7 +40,7 @@ from .common import (
 from .councils import _council, _council_list, _decision_list, _decisions_on, _decisions_since
 from .facts import fact_answer, lead_with_fact, states_asked_fact
 from .fallbacks import _ask_back, _help, _passage, _unknown
-from .filters import EXPLICIT_OWNER, objective_filters, owns_any
+from .filters import EXPLICIT_OWNER, OWNING_VERBS, objective_filters, owns_any
 from .lists import (
     _LIST_WORDS,
     _PLURAL_OBJECTIVES,
@@ -166,7 +166,9 @@ def _compose(q: Question, reader: Reader) -> Answer:
         above = [c for c in found if c.kind == "actors" and exact and c.score > exact[0].score and c not in exact]
         actor = next((c for c in above + exact if owns_any(reader, c.id, plural)), exact[0] if exact else None)
         if plural == "objectives" and actor:
-            return _objective_list(q, reader, owner=actor.id)
+            # "L'ARS a combien d'objectifs ?": the name of a roadmap's owner asks for that roadmap, as in filters.
+            roadmap_named = roadmaps.names_a_roadmap(reader, actor.matched) and not _owner_said(q)
+            return _objective_list(q, reader, owner=None if roadmap_named else actor.id)
         if plural in ("programmes", "decisions") and actor and not _names_roadmap_only(q, reader, actor, plural):
             return _kind_list(q, reader, plural, owner=actor.id)
         topic = [w for w in q.content_words if not _PLURALS[plural].search(w) and not _LIST_WORDS.search(w)]
@@ -192,6 +194,10 @@ def _compose(q: Question, reader: Reader) -> Answer:
             covering = _holding_the_topic(reader, found, topic)
         sure = covering
     sure = _fit_for_the_ask(q, reader, sure)
+    if sure and (carried := _status_of_what_it_carries(q, reader, sure[0], found)):
+        answer = _about_candidate(q, reader, carried)
+        answer.confidence = min(answer.confidence, FACT_AT)
+        return answer
     if sure and (specific := _more_specific(q, reader, sure[0], found)):
         answer = _about_candidate(q, reader, specific)
         answer.confidence = min(answer.confidence, FACT_AT)
@@ -250,6 +256,23 @@ def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer
     return _about_candidate(q, reader, best)
 
 
+def _status_of_what_it_carries(
+    q: Question, reader: Reader, best: Candidate, found: list[Candidate]
+) -> Candidate | None:
+    """ "Le CSIRT régional d'e-Brume, ça en est où ?": a status is asked, the best match is the organisation named
+    (an organisation has no status) and one likely objective holds the rest of the topic, every word."""
+    if best.kind != "actors" or best.how != "exact" or _cued_kind(q) != "objectives":
+        return None
+    name = set(fold(best.matched).split())
+    rest = [[w for w in r if w not in name] for r in _topic_readings(q, reader)]
+    if not rest or not all(rest):
+        return None
+    near = [
+        c for c in found if c.kind == "objectives" and c.score >= COVER_AT and _covers(reader, c, rest, spare=False)
+    ]
+    return near[0] if len(near) == 1 else None
+
+
 def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[str]]) -> list[Candidate]:
     """ "Exercice de crise cyber dans chaque GHT, c'est fini ?": no sure record covers the topic (the security
     axis, the GHT) but one likely record holds all of it, every word: that one, less sure (none when several)."""
@@ -257,6 +280,12 @@ def _holding_the_topic(reader: Reader, found: list[Candidate], topic: list[list[
     if len(near) != 1:
         return []
     return [Candidate(near[0].kind, near[0].id, FACT_AT, near[0].matched, near[0].how)]
+
+
+def _owner_said(q: Question) -> bool:
+    """The question says an actor carries what is listed ("portés en direct par", "que pilote l'ARS"), in its
+    words as typed or as corrected."""
+    return any(EXPLICIT_OWNER.search(text) or OWNING_VERBS.intersection(text.split()) for text in (q.folded, q.plain))
 
 
 def _names_roadmap_only(q: Question, reader: Reader, actor: Candidate, kind: str) -> bool:
