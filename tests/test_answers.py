@@ -301,6 +301,7 @@ def test_where_a_programme_stands_is_a_status_answer_and_who_runs_it_an_owner_an
         ("ou en est le départ du HDH de chez Microsoft ?", "HDH-HEBERGEMENT"),
         ("the 2019 DMP redesign, was it done?", "MS2022-MESURE-DMP-REFONTE"),
         ("the health data strategic committee in 2026, what becomes of it?", "CNS-14-CSDS-COMEX"),
+        ("la première version de la feuille de route 2023-2027, montrée à quel conseil ?", "CNS-2022-12-FDR"),
         # A numbered part of a plan, as its source numbers it.
         ("l'action 15 de l'axe 4, où en est-on ?", "A4-CARE"),
         ("action 6 of Ma santé 2022, how far along?", "MS2022-6"),

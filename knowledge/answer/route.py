@@ -345,7 +345,7 @@ def _named_more_specific(
     """The broad record's text often says the question's extra words too (the Health Data Hub's card tells of
     Microsoft, the DMP's of 2019): then the record whose names hold more of them ("Changement d'hébergeur du
     Health Data Hub", aka "Health Data Hub Microsoft"; "Refonte ergonomique du DMP en 2019") is the one asked,
-    when it also holds one of the broad record's names and its text as many of the question's words (a name
+    when it also holds one of the broad record's names and its text about as many of the question's words (a name
     sharing one word, "comptes rendus" for "comptes activés", is not more of the question)."""
 
     if any(w in _WHEN_OR_HOW_MANY for r in readings for w in r):
@@ -363,7 +363,7 @@ def _named_more_specific(
         if c.score >= NAMED_SPECIFIC_FROM
         and (c.kind, c.id) != (best.kind, best.id)
         and called(c) >= broad + 1
-        and held(c) >= held(best)
+        and held(c) > held(best) - 1
         and any(n and n <= reader.record_words(c.kind, c.id) for n in own)
     ]
     return better[0] if len(better) == 1 else None
