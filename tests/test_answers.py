@@ -316,3 +316,8 @@ def test_the_cost_of_a_council_is_not_the_funding_it_announced(bundled_kb: Knowl
     answer = bundled_kb.ask("le 14e CNS, son organisation a coûté combien ?")
     assert answer.intent == "unknown"
     assert "200" not in answer.text
+
+
+def test_which_council_a_person_came_to_is_the_council_naming_them(bundled_kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("à quel conseil Olivier Véran est-il passé ?")
+    assert [r["id"] for r in answer.results][:1] == ["CNS-3"], answer.title

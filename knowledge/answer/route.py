@@ -61,6 +61,10 @@ from .records import _about_candidate, _about_record, _objective
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 # "L'action 15 de l'axe 4", "measure 6 of Ma santé 2022": a numbered part of a plan, as its sources number it.
+# Which council is asked ("à quel CNS", "which council"), not what one did.
+_WHICH_COUNCIL = re.compile(
+    r"\b(quel|quelle|lequel|laquelle|which|what) (cns|copil|conseil|comite|council|committee)\b"
+)
 _YEAR_WORD = re.compile(r"(19|20)\d\d")
 # Words asking a date or a number: a more specific record by its names only is no better at giving one.
 _WHEN_OR_HOW_MANY = frozenset("combien quand date when many much".split())
@@ -155,6 +159,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
+    if council := _council_of_person(q, reader, found):  # "Olivier Véran il est venu à quel CNS ?"
+        return _about_candidate(q, reader, council)
     if listed := _council_list(q, reader) or _plan_list(q, reader, found):
         if asks_one_item(q) and len(listed.results) == 1:  # "quelle action … sur l'INS ?": that action
             one = listed.results[0]
@@ -273,6 +279,17 @@ def _names_roadmap_only(q: Question, reader: Reader, actor: Candidate, kind: str
         roadmaps.names_a_roadmap(reader, actor.matched)
         and not owns_any(reader, actor.id, kind)
         and not EXPLICIT_OWNER.search(q.folded)
+    )
+
+
+def _council_of_person(q: Question, reader: Reader, found: list[Candidate]) -> Candidate | None:
+    """ "X il est venu à quel CNS ?", "which council did X attend?": the one council whose record names the person
+    asked (a proper name), not the person's organisation."""
+    if not q.proper or not _WHICH_COUNCIL.search(q.folded):
+        return None
+    naming = [c for c in found if c.kind == "councils" and set(q.proper) <= reader.record_words(c.kind, c.id)]
+    return (
+        Candidate(naming[0].kind, naming[0].id, FACT_AT, naming[0].matched, naming[0].how) if len(naming) == 1 else None
     )
 
 
