@@ -58,6 +58,9 @@ UNIT_LEAD = CLOSE + 0.01
 # one ("DMP auto pour les nouveaux-nés": the measure, not the DMP), from this full-text score (a title sharing
 # about a third of the question's words; below, any record that mentions the name would do).
 SPECIFIC_FROM = 0.45
+# A record whose names (not just its text) hold more of the question is likely enough from lower: the words that
+# make it specific are often in its aliases only, which the text search weighs little ("migration du HDH").
+NAMED_SPECIFIC_FROM = 0.3
 PROPER_FROM = 4  # a word written with a capital, this long, names something the answer must hold (shorter ones
 # are articles and short forms: "Mon", "Les")
 NAME_TYPO = 80  # rapidfuzz ratio from which a record's word is the proper name asked, typo and all ("Prévto")

@@ -66,6 +66,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         re.compile(
             r"\b(ou en (est|sont)|statut|status|avancement|progress\w*|etat d|ou ca en est|"
             r"where (does|do|is|are) (?P<gap1>.*) stand|where (are|is) (we|it|things) (on|with)|how far|update on|"
+            r"where (are|is) (we|it|things)( now)?$|"  # "X moving off Y - where are we?": asked after the topic
             r"how (is|are) (?P<gap2>.*) going|achieved|realises?|termines?|on track|ca avance|ca progresse|ca donne quoi|"
             r"on en est|en est ou|en sont ou|ca en est ou|c est fait|any news on|how far along|c est mort|is it dead|"
             r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done|"

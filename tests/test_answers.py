@@ -292,3 +292,32 @@ def test_where_a_programme_stands_is_a_status_answer_and_who_runs_it_an_owner_an
     assert (status.intent, status.results[0]["id"]) == ("status", "CARE")
     owner = bundled_kb.ask("Pro Santé Connect is run by which agency?")
     assert (owner.intent, owner.results[0]["id"]) == ("owner", "PSC")
+
+
+@pytest.mark.parametrize(
+    ("question", "record"),
+    [
+        # The broad card's text says the extra words too; the record whose names hold them is the one asked.
+        ("ou en est le départ du HDH de chez Microsoft ?", "HDH-HEBERGEMENT"),
+        ("the 2019 DMP redesign, was it done?", "MS2022-MESURE-DMP-REFONTE"),
+        ("the health data strategic committee in 2026, what becomes of it?", "CNS-14-CSDS-COMEX"),
+        ("la première version de la feuille de route 2023-2027, montrée à quel conseil ?", "CNS-2022-12-FDR"),
+        # A numbered part of a plan, as its source numbers it.
+        ("l'action 15 de l'axe 4, où en est-on ?", "A4-CARE"),
+        ("action 6 of Ma santé 2022, how far along?", "MS2022-6"),
+    ],
+)
+def test_a_specific_record_beats_the_broad_one_named(bundled_kb: KnowledgeBase, question: str, record: str) -> None:
+    answer = bundled_kb.ask(question)
+    assert [r["id"] for r in answer.results][:1] == [record], (question, answer.title)
+
+
+def test_the_cost_of_a_council_is_not_the_funding_it_announced(bundled_kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("le 14e CNS, son organisation a coûté combien ?")
+    assert answer.intent == "unknown"
+    assert "200" not in answer.text
+
+
+def test_which_council_a_person_came_to_is_the_council_naming_them(bundled_kb: KnowledgeBase) -> None:
+    answer = bundled_kb.ask("à quel conseil Olivier Véran est-il passé ?")
+    assert [r["id"] for r in answer.results][:1] == ["CNS-3"], answer.title

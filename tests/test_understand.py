@@ -79,6 +79,7 @@ def test_short_forms_that_are_everyday_words_expand_only_in_capitals() -> None:
         ("avancment des sauvegardes", "status"),
         ("decsions du 2e copil", "decisions"),
         ("where are we on the backups?", "status"),
+        ("the new badge readers - where are we now?", "status"),  # asked after the topic
         ("combien de participants", "passage"),
         ("qui pilot le programme", "owner"),
         ("le pilotage est confié à qui", "owner"),

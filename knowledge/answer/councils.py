@@ -14,7 +14,9 @@ from ..tuning import ANSWER_AT, ASK_AT
 from ..understand import Candidate, Question, coverage_of, resolve
 from ..vocabulary import DECISION_WORDS
 from .common import (
+    _FACTS,
     _FRAME_WORDS,
+    _MONEY_FIELDS,
     _NUMBER_WORD,
     DOING_WORDS,
     MAX_LIST,
@@ -27,8 +29,13 @@ from .common import (
     _lacks_asked_fact,
     _result,
     _says_fact,
+    _sentences,
     _sources,
+    _texts,
     list_answer,
+)
+from .common import (
+    _MONEY as _AMOUNT,
 )
 from .fallbacks import _passage, _unknown
 from .filters import EXPLICIT_OWNER, FRAME
@@ -64,6 +71,23 @@ def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None)
     return answer
 
 
+def _money_off_topic(q: Question, council: dict[str, Any]) -> bool:
+    """ "Combien a coûté l'organisation du 14e CNS ?": the amounts a council's text gives are those it announced
+    (a funding), not the cost of the thing asked, when no sentence with an amount holds the question's topic."""
+    if _asked_fact(q) != _MONEY_FIELDS:
+        return False
+    named = set(fold(f"{title_of('councils', council)} {' '.join(council.get('aliases') or [])}").split())
+    topic = [
+        w
+        for w in q.content_words
+        if not w[0].isdigit()
+        and w not in named | _COUNCIL_TALK | _ASKING
+        and not any(asks.search(w) for asks, _ in _FACTS)  # "coûté" asks, names no topic
+    ]
+    said = [fold(t) for t in _sentences(_texts(council)) if _AMOUNT.search(t.lower())]
+    return bool(topic) and not any(w[:5] in t for w in topic for t in said)
+
+
 def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None) -> Answer:
     lang = q.lang
     # The numbered, latest or dated council of the roadmap asked about ("dernier copil": a copil).
@@ -71,7 +95,7 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
     if council is None:
         return _unknown(q, reader, [], lead=say("council_missing", lang, number=q.council) if q.council else "")
     if _asked_fact(q) and "decisions" not in q.cues:  # "où s'est tenu le copil de février": its place
-        if _lacks_asked_fact(q, council):
+        if _lacks_asked_fact(q, council) or _money_off_topic(q, council):
             return _passage(q, reader) or _unknown(q, reader, [])
         passage = _passage(q, reader)  # the passage that says it, in its own words, else the record's field
         if passage and _says_fact(q, council, passage.text):

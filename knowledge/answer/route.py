@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .. import roadmaps
 from ..model import Answer
@@ -15,6 +16,7 @@ from ..tuning import (
     CLOSE,
     COVER_AT,
     FACT_AT,
+    NAMED_SPECIFIC_FROM,
     PASSAGE_OVER,
     RIVAL,
     SPECIFIC_FROM,
@@ -58,6 +60,15 @@ from .lists import (
 from .records import _about_candidate, _about_record, _objective
 
 _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
+# "L'action 15 de l'axe 4", "measure 6 of Ma santé 2022": a numbered part of a plan, as its sources number it.
+# Which council is asked ("à quel CNS", "which council"), not what one did.
+_WHICH_COUNCIL = re.compile(
+    r"\b(quel|quelle|lequel|laquelle|which|what) (cns|copil|conseil|comite|council|committee)\b"
+)
+_YEAR_WORD = re.compile(r"(19|20)\d\d")
+# Words asking a date or a number: a more specific record by its names only is no better at giving one.
+_WHEN_OR_HOW_MANY = frozenset("combien quand date when many much".split())
+_NUMBERED_PART = re.compile(r"\b(?:action|mesure|measure)s? (?:n |no |number )?(\d{1,3})\b")
 # Words that name progress reports, whatever record they also name ("bilan semestriel" is an alias).
 _REPORT_WORDS = frozenset(
     "bilan bilans semestriel semestrielle revue revues rapport rapports report reports review reviews avancement "
@@ -148,6 +159,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
     found = _in_scope(q, reader, candidates())
     if q.proper:  # "l'ARS Bretagne": a record that does not hold "Bretagne" is not what is asked
         found = [c for c in found if _holds_words(reader, c, [w for w in q.proper if w not in _org_words(reader, c)])]
+    if council := _council_of_person(q, reader, found):  # "Olivier Véran il est venu à quel CNS ?"
+        return _about_candidate(q, reader, council)
     if listed := _council_list(q, reader) or _plan_list(q, reader, found):
         if asks_one_item(q) and len(listed.results) == 1:  # "quelle action … sur l'INS ?": that action
             one = listed.results[0]
@@ -198,7 +211,7 @@ def _compose(q: Question, reader: Reader) -> Answer:
         answer = _about_candidate(q, reader, carried)
         answer.confidence = min(answer.confidence, FACT_AT)
         return answer
-    if sure and (specific := _more_specific(q, reader, sure[0], found)):
+    if sure and (specific := _numbered_part(q, reader, found) or _more_specific(q, reader, sure[0], found)):
         answer = _about_candidate(q, reader, specific)
         answer.confidence = min(answer.confidence, FACT_AT)
         return answer
@@ -298,6 +311,37 @@ def _names_roadmap_only(q: Question, reader: Reader, actor: Candidate, kind: str
     )
 
 
+def _council_of_person(q: Question, reader: Reader, found: list[Candidate]) -> Candidate | None:
+    """ "X il est venu à quel CNS ?", "which council did X attend?": the one council whose record names the person
+    asked (a proper name), not the person's organisation."""
+    if not q.proper or not _WHICH_COUNCIL.search(q.folded):
+        return None
+    naming = [c for c in found if c.kind == "councils" and set(q.proper) <= reader.record_words(c.kind, c.id)]
+    return (
+        Candidate(naming[0].kind, naming[0].id, FACT_AT, naming[0].matched, naming[0].how) if len(naming) == 1 else None
+    )
+
+
+def _numbered_part(q: Question, reader: Reader, found: list[Candidate]) -> Candidate | None:
+    """ "L'action 15 de l'axe 4 ça en est où": the one objective whose text numbers it so ("s'inscrit dans
+    l'action 15 de l'axe 4"), not the axis or plan named beside the number."""
+    asked = _NUMBERED_PART.search(q.folded)
+    if not asked:
+        return None
+    said = re.compile(rf"\b(?:action|mesure) {asked.group(1)}\b")
+    numbered = [
+        c
+        for c in found
+        if c.kind == "objectives" and said.search(fold(str((reader.record(c.kind, c.id) or {}).get("description"))))
+    ]
+    if len(numbered) != 1:
+        return None
+    # "Is CaRE really action 15 of axis 4?": the question names the thing numbered; its own card answers.
+    title = set(fold(title_of("objectives", reader.record("objectives", numbered[0].id) or {})).split())
+    named = [c for c in found if c.how == "exact" and c.kind != "axes" and set(c.matched.split()) <= title]
+    return None if named else numbered[0]
+
+
 def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Candidate]) -> Candidate | None:
     """A record named by a short name ("DMP") is not what is asked when a likely record that also holds that
     name holds more of the question's words ("DMP auto pour les nouveaux-nés": the measure about newborns)."""
@@ -323,7 +367,57 @@ def _more_specific(q: Question, reader: Reader, best: Candidate, found: list[Can
         and name <= reader.record_words(c.kind, c.id)
         and held(c) >= named + 1
     ]
-    return max(better, key=held) if len(better) == 1 else None
+    # Several records hold as many words in their text (the DMP's measure and the plan listing it): the one whose
+    # names hold them.
+    return better[0] if len(better) == 1 else _named_more_specific(reader, best, found, readings, held)
+
+
+def _name_words(reader: Reader, c: Candidate) -> frozenset[str]:
+    """The folded words of a record's id, name or title and aliases: what it is called, not all it says. A year
+    counts in its title only: an alias's year is often its plan's ("action 1 de Ma santé 2022 (2019)")."""
+    record = reader.record(c.kind, c.id) or {}
+    title = fold(str(record.get("name") or record.get("title") or "")).split()
+    aliases = fold(" ".join([c.id.replace("-", " "), *(record.get("aliases") or [])])).split()
+    return frozenset(title) | frozenset(w for w in aliases if not _YEAR_WORD.fullmatch(w))
+
+
+def _named_more_specific(
+    reader: Reader,
+    best: Candidate,
+    found: list[Candidate],
+    readings: list[list[str]],
+    held: Callable[[Candidate], float],
+) -> Candidate | None:
+    """The broad record's text often says the question's extra words too (the Health Data Hub's card tells of
+    Microsoft, the DMP's of 2019): then the record whose names hold more of them ("Changement d'hébergeur du
+    Health Data Hub", aka "Health Data Hub Microsoft"; "Refonte ergonomique du DMP en 2019") is the one asked,
+    when it also holds one of the broad record's names and its text about as many of the question's words (a name
+    sharing one word, "comptes rendus" for "comptes activés", is not more of the question)."""
+
+    if any(w in _WHEN_OR_HOW_MANY for r in readings for w in r):
+        return None  # a date or number asked: the card that states it (the measure's title may give none)
+
+    def called(c: Candidate) -> float:
+        words = _name_words(reader, c)
+        return max((coverage_of(r, words) * len(r) for r in readings if r), default=0.0)
+
+    broad = called(best)
+    own = [set(w.split()) for w in {best.matched, *_name_phrases(reader, best)}]
+    better = [
+        c
+        for c in found
+        if c.score >= NAMED_SPECIFIC_FROM
+        and (c.kind, c.id) != (best.kind, best.id)
+        and called(c) >= broad + 1
+        and held(c) > held(best) - 1
+        and any(n and n <= reader.record_words(c.kind, c.id) for n in own)
+    ]
+    return better[0] if len(better) == 1 else None
+
+
+def _name_phrases(reader: Reader, c: Candidate) -> list[str]:
+    record = reader.record(c.kind, c.id) or {}
+    return [fold(str(n)) for n in [record.get("name") or record.get("title") or "", *(record.get("aliases") or [])]]
 
 
 def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list[Candidate]:
