@@ -158,43 +158,67 @@ class Conversation:
 
     async def handle(self, turn: Turn) -> Reply:
         """Answer one turn: off the event loop (the knowledge takes milliseconds), unless it is a question
-        whose answer is in memory: then only a few short SQLite statements remain (the limit, the log),
-        cheaper on the loop than the hand-over to a thread and back."""
-        if self._answer_in_memory(turn):
-            return self.respond(turn)
-        return await asyncio.to_thread(self.respond, turn)
+        whose answer is in memory: then only its limit and its log row remain, written with the other
+        requests of the same loop turn (bot/sqlbatch.py), cheaper than the hand-over to a thread and back."""
+        held = self._answer_in_memory(turn)
+        if held is None:
+            return await asyncio.to_thread(self.respond, turn)
+        try:
+            return await self._held_question(turn, *held)
+        except Exception as exc:
+            return self._failed(turn, exc)
 
-    def _answer_in_memory(self, turn: Turn) -> bool:
-        """Whether `turn` is a question (typed or a clicked choice) the answer cache holds."""
+    def _answer_in_memory(self, turn: Turn) -> tuple[str, str] | None:
+        """(the question, the roadmap it means) when `turn` is a question (typed or a clicked choice) the
+        answer cache holds, else None."""
         action = turn.action
         if isinstance(action, Choice):
             text = action.query
         elif action is None:
             command = parse_command(turn.text)
             if command.name != "ask":
-                return False
+                return None
             if self.subscriptions is not None and subscription_command(clip(command.text, 500)) is not None:
-                return False
+                return None
             text = command.text
         else:
-            return False
+            return None
         try:
             roadmap = self.log.roadmap(turn.platform, turn.where) if turn.where else ""
-            return self.cache.holds(clip(strip_mentions(text), 500), roadmap)
+            return (text, roadmap) if self.cache.holds(clip(strip_mentions(text), 500), roadmap) else None
         except KnowledgeMissing:
-            return False
+            return None
+
+    async def _held_question(self, turn: Turn, text: str, roadmap: str) -> Reply:
+        """`_question` for an answer in memory, its two writes awaited from the event loop."""
+        question = clip(strip_mentions(text), 500)
+        if not await self.limiter.allow_soon(self.log.user_hash(turn.platform, turn.user)):
+            return self._limited(question)
+        started = time.perf_counter()
+        answer = self.ask(question, roadmap=roadmap)
+        elapsed = time.perf_counter() - started
+        if answer.intent != "help":
+            await self.log.question_soon(
+                turn.platform, turn.user, question, answer.intent, answer.confidence, answer.answered
+            )
+            self._answered(turn, answer, elapsed)
+        return self._answer(question, answer)
 
     def respond(self, turn: Turn) -> Reply:
         """The reply to one turn; never raises: a failure is an apology with a reference the logs share."""
-        lang = reply_language(_said(turn))
         try:
             return self._respond(turn)
-        except KnowledgeMissing:
+        except Exception as exc:
+            return self._failed(turn, exc)
+
+    def _failed(self, turn: Turn, exc: Exception) -> Reply:
+        """ "Not ready" before the first build, else an apology with a reference the logs share."""
+        lang = reply_language(_said(turn))
+        if isinstance(exc, KnowledgeMissing):
             return Reply(Kind.NOT_READY, lang, say("not_ready", lang))
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("%s turn failed (ref %s)", turn.platform, ref)
-            return Reply(Kind.ERROR, lang, say("error", lang, ref=ref), ref=ref)
+        ref = secrets.token_hex(4)
+        log.error("%s turn failed (ref %s)", turn.platform, ref, exc_info=exc)
+        return Reply(Kind.ERROR, lang, say("error", lang, ref=ref), ref=ref)
 
     def _respond(self, turn: Turn) -> Reply:
         action = turn.action
@@ -239,16 +263,22 @@ class Conversation:
         """
         question = clip(strip_mentions(text), 500)
         if not self.limiter.allow(self.log.user_hash(turn.platform, turn.user)):
-            lang = reply_language(question)
-            return Reply(Kind.RATE_LIMITED, lang, say("rate_limited", lang), question=question)
+            return self._limited(question)
         started = time.perf_counter()
         answer = self.ask(question, roadmap=self.log.roadmap(turn.platform, turn.where) if turn.where else "")
         elapsed = time.perf_counter() - started
         if answer.intent != "help":
             self.log.question(turn.platform, turn.user, question, answer.intent, answer.confidence, answer.answered)
-            for hook in self.on_answer:
-                hook(turn.platform, answer, elapsed)
+            self._answered(turn, answer, elapsed)
         return self._answer(question, answer)
+
+    def _limited(self, question: str) -> Reply:
+        lang = reply_language(question)
+        return Reply(Kind.RATE_LIMITED, lang, say("rate_limited", lang), question=question)
+
+    def _answered(self, turn: Turn, answer: Answer, elapsed: float) -> None:
+        for hook in self.on_answer:
+            hook(turn.platform, answer, elapsed)
 
     def _feedback(self, turn: Turn, feedback: Feedback) -> Reply:
         """Record a 👍 / 👎 click, within its own per-user limit (a script must not flood the log)."""

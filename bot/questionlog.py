@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .sqlbatch import Batch
+
 __all__ = ["QuestionLog"]
 
 WEEK = 7 * 24 * 3600
@@ -36,6 +38,7 @@ CREATE TABLE IF NOT EXISTS revoked (id_hash TEXT PRIMARY KEY, ts REAL);
 CREATE TABLE IF NOT EXISTS places (place_hash TEXT PRIMARY KEY, roadmap TEXT, ts REAL);
 CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
 """
+_QUESTION = "INSERT INTO questions VALUES (?, ?, ?, ?, ?, ?, ?)"
 # A new key, or one last seen over an hour ago, is written (rowcount 1); a key seen within the hour is not.
 _SEEN = "INSERT INTO seen VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET ts = excluded.ts WHERE seen.ts < ?"
 
@@ -58,6 +61,7 @@ class QuestionLog:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._lock = threading.Lock()
+        self._batch = Batch(self._conn, self._lock)
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -116,6 +120,12 @@ class QuestionLog:
         with self._lock:
             self._conn.execute(sql, params)
 
+    async def _write_soon(self, sql: str, params: tuple[Any, ...]) -> None:
+        """`_write` from the event loop: committed with the other writes of this loop turn (see sqlbatch)."""
+        if time.time() - self._purged > PURGE_EVERY:
+            self.purge()
+        await self._batch.run(sql, params)
+
     def purge(self) -> int:
         """Delete questions, feedback and admin actions older than the retention; returns how many rows went."""
         self._purged = time.time()
@@ -150,9 +160,25 @@ class QuestionLog:
             return self._conn.execute(sql, params).fetchall()
 
     def question(self, platform: str, user: str, question: str, intent: str, confidence: float, answered: bool) -> None:
-        self._write(
-            "INSERT INTO questions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), platform, self.user_hash(platform, user), question[:500], intent, confidence, int(answered)),
+        self._write(_QUESTION, self._question_row(platform, user, question, intent, confidence, answered))
+
+    async def question_soon(
+        self, platform: str, user: str, question: str, intent: str, confidence: float, answered: bool
+    ) -> None:
+        """`question`, from the event loop: returns once the row is committed."""
+        await self._write_soon(_QUESTION, self._question_row(platform, user, question, intent, confidence, answered))
+
+    def _question_row(
+        self, platform: str, user: str, question: str, intent: str, confidence: float, answered: bool
+    ) -> tuple[Any, ...]:
+        return (
+            time.time(),
+            platform,
+            self.user_hash(platform, user),
+            question[:500],
+            intent,
+            confidence,
+            int(answered),
         )
 
     def feedback(self, platform: str, user: str, question: str, value: str) -> None:

@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from .sqlbatch import Batch
+
 __all__ = ["RateLimiter", "SharedRateLimiter", "MAX_KEYS", "LIMITS_FILE"]
 
 LIMITS_FILE = "limits.sqlite"  # beside the knowledge versions: its own file, so its writes never queue behind the log's
@@ -84,17 +86,32 @@ class SharedRateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._conn = _open(Path(path))
+        self._batch = Batch(self._conn, self._lock)
         self._swept = 0.0
 
     def allow(self, key: str) -> bool:
-        now = self._clock()
-        cap, rate = float(self.per_minute), self.per_minute / 60.0
+        params = self._take(key)
         with self._lock:
-            if now - self._swept > SWEEP_EVERY:
-                self._swept = now
+            return self._conn.execute(_TAKE, params).rowcount == 1
+
+    async def allow_soon(self, key: str) -> bool:
+        """`allow`, from the event loop: committed with the other writes of this loop turn (see sqlbatch)."""
+        return await self._batch.run(_TAKE, self._take(key)) == 1
+
+    def _take(self, key: str) -> dict[str, object]:
+        """The parameters of one take now (sweeping the full buckets first when a minute has passed)."""
+        now = self._clock()
+        if now - self._swept > SWEEP_EVERY:
+            self._swept = now
+            with self._lock:
                 self._conn.execute("DELETE FROM buckets WHERE at < ?", (now - FULL_AFTER,))
-            cursor = self._conn.execute(_TAKE, {"name": self.name, "key": key, "now": now, "cap": cap, "rate": rate})
-            return cursor.rowcount == 1
+        return {
+            "name": self.name,
+            "key": key,
+            "now": now,
+            "cap": float(self.per_minute),
+            "rate": self.per_minute / 60.0,
+        }
 
     def refund(self, key: str) -> None:
         """Give one use back (a refresh that failed: fixing a source and retrying is normal work)."""
