@@ -362,3 +362,15 @@ def test_an_axis_named_inside_another_roadmaps_axis_name_is_the_asked_roadmaps(t
 def test_a_status_asked_of_what_an_organisation_carries_is_that_objectives(two_series: KnowledgeBase) -> None:
     answer = two_series.ask("le CSIRT régional de e-Brume, on en est où ?")
     assert (answer.intent, answer.results[0]["id"]) == ("status", "ars-vdb:2.2") and answer.confidence < 0.78
+
+
+def test_a_record_without_aliases_or_people_is_answered_by_its_id(tmp_path: Path) -> None:
+    """A minimal actor (no aliases, no people, no parent) asked by its id: answered, not a crash."""
+    (tmp_path / "unit.yaml").write_text(
+        "actors:\n  - id: UNIT-X\n    name: Cellule des essais\n    kind: service\n    url: https://example.org/x\n",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase(tmp_path / "kb")
+    kb.refresh([str(tmp_path / "unit.yaml")], bundled=True)
+    answer = kb.ask("Qui est UNIT-X ?")
+    assert answer.results and answer.results[0]["id"] == "UNIT-X"

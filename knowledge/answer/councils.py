@@ -387,7 +387,7 @@ def _on_topic(decisions: list[dict[str, Any]], topic: list[str]) -> list[dict[st
 def _names_of(reader: Reader, c: Candidate) -> set[str]:
     """The words of an actor's name and aliases, and of the name the question matched."""
     record = reader.record(c.kind, c.id) or {}
-    return set(fold(" ".join([c.matched, record.get("name", ""), *record.get("aliases", [])])).split())
+    return set(fold(" ".join([c.matched, (record.get("name") or ""), *(record.get("aliases") or [])])).split())
 
 
 def _decision_line(d: dict[str, Any], lang: str = "fr") -> str:
