@@ -546,10 +546,9 @@ def coverage_of(words: set[str] | list[str], haystack: set[str] | frozenset[str]
     """
     if not words:
         return 0.0
-    if isinstance(haystack, frozenset):
-        stems, starts = _prepared(haystack)
-    else:
-        stems, starts = set(stem_all(haystack)), None  # starts: built when first needed
+    kept = isinstance(haystack, frozenset)
+    stems = _stems_of(haystack) if kept else set(stem_all(haystack))
+    starts: frozenset[str] | set[str] | None = None  # built when first needed
     score = 0.0
     for w in words:
         if w in haystack or _stem(w) in stems:
@@ -558,7 +557,7 @@ def coverage_of(words: set[str] | list[str], haystack: set[str] | frozenset[str]
             score += 0.75
         elif len(w) >= 4:
             if starts is None:
-                starts = _starts(haystack)
+                starts = _starts_of(haystack) if kept else _starts(haystack)
             # A text word starts like this one (5 letters, or all 4), or is a 4+ letter start of it.
             if w[:5] in starts or any(w[:n] in haystack for n in range(4, len(w))):
                 score += 0.5
@@ -567,7 +566,7 @@ def coverage_of(words: set[str] | list[str], haystack: set[str] | frozenset[str]
 
 def held_whole(words: list[str], haystack: frozenset[str]) -> int:
     """How many of the words a record's words hold as they are, or as a plural or singular (no typo)."""
-    stems, _ = _prepared(haystack)
+    stems = _stems_of(haystack)
     return sum(w in haystack or _stem(w) in stems for w in words)
 
 
@@ -576,9 +575,16 @@ def _starts(haystack: set[str] | frozenset[str]) -> set[str]:
     return {h[:n] for h in haystack for n in (4, 5) if len(h) >= n}
 
 
-@lru_cache(maxsize=256)
-def _prepared(haystack: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    return frozenset(stem_all(haystack)), frozenset(_starts(haystack))
+# A record's words are checked by several rules per question, and a long record's stems cost milliseconds: kept
+# for the records of the last questions (each cache at most a few MB).
+@lru_cache(maxsize=1024)
+def _stems_of(haystack: frozenset[str]) -> frozenset[str]:
+    return frozenset(stem_all(haystack))
+
+
+@lru_cache(maxsize=1024)
+def _starts_of(haystack: frozenset[str]) -> frozenset[str]:
+    return frozenset(_starts(haystack))
 
 
 def _stem(word: str) -> str:
