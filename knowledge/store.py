@@ -67,6 +67,11 @@ def title_of(kind: str, record: dict[str, Any]) -> str:
     return str(record.get(TITLE_FIELD.get(kind, "title")) or record.get("id") or "")
 
 
+def name_phrases(kind: str, record: dict[str, Any]) -> list[str]:
+    """What a record is called, folded: its title or name, then its aliases (a stored record may have none)."""
+    return [n for n in (fold(str(n)) for n in [title_of(kind, record), *(record.get("aliases") or [])]) if n]
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 

@@ -12,7 +12,7 @@ from rapidfuzz.distance import OSA
 
 from . import tuning
 from .normalise import Vocabulary, acronym_in_capitals, normalise, proper_words, translate, vocabulary
-from .store import Reader
+from .store import Reader, name_phrases
 from .text import (
     STOPWORDS,
     all_capitals,
@@ -740,9 +740,9 @@ def _prefer_unit_holding_the_title(
     for named in (row for row in exact if row["kind"] == "actors"):
         head = reader.record("actors", named["id"])
         # Its names in either language ("Three Rivers hospital group" is "groupe hospitalier des Trois-Rivières").
-        names = {w for row in exact if row["id"] == named["id"] for w in row["name"].split()} | set(
-            fold(" ".join([(head.get("name") or ""), *(head.get("aliases") or [])])).split() if head else set()
-        )
+        names = {w for row in exact if row["id"] == named["id"] for w in row["name"].split()} | {
+            w for n in (name_phrases("actors", head) if head else []) for w in n.split()
+        }
         # What is asked besides that organisation, in words some record's name uses ("when did X start": not
         # "when", "start"); a post alone ("who heads the lab") is the named organisation's own head.
         topic = reader.name_words()
@@ -762,7 +762,7 @@ def _prefer_unit_holding_the_title(
                 continue
             titles = [set(fold(person.get("title", "")).split()) for person in record.get("people") or []]
             # "who heads nursing at Three Rivers": the post asked in general words, the unit by its own names.
-            unit_names = set(fold(" ".join([(record.get("name") or ""), *(record.get("aliases") or [])])).split())
+            unit_names = {w for n in name_phrases("actors", record) for w in n.split()}
             if titles and any(
                 coverage_of([w for w in rest if w not in _POST_WORDS] or rest, unit_names) >= tuning.SPECIFIC_COVERAGE
                 for rest in rests

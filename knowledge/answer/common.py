@@ -250,10 +250,12 @@ _DAY = re.compile(
     r"november|december)\b"
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-# How a text states a duration ("pendant six ans", "sous un mois", "3 years") and a rate in per cent.
+# How a text states a duration ("pendant six ans", "sous un mois", "3 years": a record's text and a passage alike)
+# and a rate in per cent.
 _DURATION = re.compile(
     r"\b(\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|one|two|three|four|five|six|"
-    r"seven|eight|nine|ten|twelve) (ans?|annees?|mois|semaines?|jours?|heures?|years?|months?|weeks?|days?|hours?)\b"
+    r"seven|eight|nine|ten|twelve) (ans?|annees?|mois|semaines?|jours?|heures?|minutes?|years?|months?|weeks?|days?|"
+    r"hours?)\b"
 )
 _PERCENT = re.compile(r"\d\s*%|\bpour ?cent\b|\bper ?cent\b")
 

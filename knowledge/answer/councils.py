@@ -8,7 +8,7 @@ from typing import Any
 from .. import roadmaps
 from ..model import Answer
 from ..phrases import date_words, decision_word, label, say, shown_status
-from ..store import Reader, title_of
+from ..store import Reader, name_phrases, title_of
 from ..text import STOPWORDS, clip, fold
 from ..tuning import ANSWER_AT, ASK_AT
 from ..understand import Candidate, Question, coverage_of, resolve
@@ -387,7 +387,7 @@ def _on_topic(decisions: list[dict[str, Any]], topic: list[str]) -> list[dict[st
 def _names_of(reader: Reader, c: Candidate) -> set[str]:
     """The words of an actor's name and aliases, and of the name the question matched."""
     record = reader.record(c.kind, c.id) or {}
-    return set(fold(" ".join([c.matched, (record.get("name") or ""), *(record.get("aliases") or [])])).split())
+    return {w for n in [c.matched, *name_phrases(c.kind, record)] for w in n.split()}
 
 
 def _decision_line(d: dict[str, Any], lang: str = "fr") -> str:

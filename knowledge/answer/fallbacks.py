@@ -16,7 +16,16 @@ from ..tuning import NAME_TYPO, PASSAGE_AT, TOPIC_COVERED, TOPIC_FROM, TOPIC_SPA
 from ..understand import Candidate, Question, coverage_of, understand
 from ..vocabulary import MONTHS
 from ..word_tables import abbreviations
-from .common import PASSAGE_CHARS, QUESTION_WORDS, _best_sentence, _intent, _result, _source, passage_lacks_fact
+from .common import (
+    _DURATION,
+    PASSAGE_CHARS,
+    QUESTION_WORDS,
+    _best_sentence,
+    _intent,
+    _result,
+    _source,
+    passage_lacks_fact,
+)
 
 # Words that say what is asked of a passage, not what it is about: the question words ("combien", "how long",
 # "quand"), the bound asked ("combien de caractères minimum": the text says "au moins"), the kind of answer
@@ -32,8 +41,7 @@ _PASSAGE_ASKING = QUESTION_WORDS | frozenset(
 _ASKED_COUNT = re.compile(r"\b(\w+) (things|choses|trucs)\b")  # "which three things": the count asked with them
 _HOW_LONG = re.compile(r"\b(combien de temps|how long|duree|duration)\b")
 _WHEN = re.compile(r"\b(quand|when|quel jour|what day|which day)\b")
-# How a text gives a duration ("pendant trois heures") and a date ("le 14 avril", "1er mars 2025", "en 2024").
-_DURATION = re.compile(r"\b(minutes?|heures?|hours?|jours?|days?|semaines?|weeks?|mois|months?|ans|annees?|years?)\b")
+# How a text gives a date ("le 14 avril", "1er mars 2025", "en 2024"); a duration: common._DURATION.
 _DATE = re.compile(rf"\b({'|'.join(sorted(MONTHS, key=len, reverse=True))}|(19|20)\d\d)\b")
 # Periods of a year, as a question asks them and a text says them: figures of the first half do not answer
 # for the second half, nor for the whole year.

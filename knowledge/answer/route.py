@@ -8,7 +8,7 @@ from collections.abc import Callable
 from .. import roadmaps
 from ..model import Answer
 from ..phrases import say
-from ..store import Reader, title_of
+from ..store import Reader, name_phrases, title_of
 from ..text import fold
 from ..tuning import (
     ANSWER_AT,
@@ -402,7 +402,7 @@ def _named_more_specific(
         return max((coverage_of(r, words) * len(r) for r in readings if r), default=0.0)
 
     broad = called(best)
-    own = [set(w.split()) for w in {best.matched, *_name_phrases(reader, best)}]
+    own = [set(w.split()) for w in {best.matched, *name_phrases(best.kind, reader.record(best.kind, best.id) or {})}]
     better = [
         c
         for c in found
@@ -413,11 +413,6 @@ def _named_more_specific(
         and any(n and n <= reader.record_words(c.kind, c.id) for n in own)
     ]
     return better[0] if len(better) == 1 else None
-
-
-def _name_phrases(reader: Reader, c: Candidate) -> list[str]:
-    record = reader.record(c.kind, c.id) or {}
-    return [fold(str(n)) for n in [record.get("name") or record.get("title") or "", *(record.get("aliases") or [])]]
 
 
 def _fit_for_the_ask(q: Question, reader: Reader, sure: list[Candidate]) -> list[Candidate]:
