@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -36,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("govbot.answerqueue")
 
 __all__ = [
     "AnswerQueue",
@@ -63,6 +66,7 @@ NOTICE_LIMIT = 5000
 LEASE = 300.0
 # Seconds a delivery's key is remembered by the duplicate filter: Slack and Teams retry within minutes.
 SEEN_TTL = 3600.0
+FULL_LOG_EVERY = 10.0  # seconds between two warnings that the queue is full (not one per question)
 SEEN_SWEEP = 60.0  # seconds between two sweeps of the expired keys
 
 
@@ -212,6 +216,7 @@ class Intake:
     def __init__(self, queue: AnswerQueue) -> None:
         self.queue = queue
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govbot-intake")  # started on first use
+        self._full_logged = 0.0
         self._waiting: list[tuple[str | None, dict[str, Any], dict[str, Any] | None, asyncio.Future[Offer]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -222,6 +227,18 @@ class Intake:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
         return await outcome
+
+    async def ask(self, key: str | None, job: dict[str, Any]) -> bool:
+        """Queue a question (`job["platform"]` names its front end) with its notice to come back should the queue
+        be full; True when the caller must send that notice itself (even the notices are past their bound). A full
+        queue is logged at most every FULL_LOG_EVERY seconds, not once per question."""
+        outcome = await self.offer(key, job, {**job, "busy": True})
+        if outcome in (Offer.BUSY, Offer.FULL) and time.monotonic() - self._full_logged > FULL_LOG_EVERY:
+            self._full_logged = time.monotonic()
+            log.warning(
+                "%s answer queue full (%d questions): askers are told to try again", job["platform"], self.queue.limit
+            )
+        return outcome is Offer.FULL
 
     async def _write(self) -> None:
         try:

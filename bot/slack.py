@@ -43,7 +43,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from knowledge.phrases import say
 
 from .answering import Answerer
-from .answerqueue import Intake, Offer
+from .answerqueue import Intake
 from .conversation import Conversation, reply_language
 from .settings import configure_logging, open_kb
 from .slack_blocks import (
@@ -79,7 +79,6 @@ DEFAULT_API_URL = "https://slack.com/api/"
 WEB_API_TIMEOUT = 30  # seconds for one Web API call, retries apart
 BACKLOG_LIMIT = 32  # in-process answers in progress before new deliveries wait a little for their ack
 BACKLOG_WAIT = 1.5  # the longest that wait lasts: Slack wants its ack within 3 s
-FULL_LOG_EVERY = 10.0  # seconds between two warnings that the answer queue is full (not one per question)
 Message = dict[str, Any]
 
 
@@ -236,16 +235,9 @@ class _Queuer:
     def __init__(self, intake: Intake, client: AsyncWebClient) -> None:
         self.intake, self.client = intake, client
         self._replying: set[asyncio.Task[None]] = set()
-        self._full_logged = 0.0
 
     async def __call__(self, key: str | None, job: Message) -> None:
-        outcome = await self.intake.offer(key, job, {**job, "busy": True})
-        if outcome not in (Offer.BUSY, Offer.FULL):
-            return
-        if time.monotonic() - self._full_logged > FULL_LOG_EVERY:
-            self._full_logged = time.monotonic()
-            log.warning("slack answer queue full (%d questions): askers are told to try again", self.intake.queue.limit)
-        if outcome is Offer.FULL:
+        if await self.intake.ask(key, job):
             task = asyncio.create_task(_busy(self.client, job))
             self._replying.add(task)
             task.add_done_callback(self._replying.discard)

@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
@@ -46,7 +45,7 @@ from knowledge import Answer
 from knowledge.phrases import say
 
 from .answering import Answerer
-from .answerqueue import Intake, Offer
+from .answerqueue import Intake
 from .conversation import Conversation, reply_language
 from .teams_auth import (
     ReusedCredentials,
@@ -74,7 +73,6 @@ __all__ = [
 log = logging.getLogger("govbot.teams")
 
 PLATFORM = "teams"
-FULL_LOG_EVERY = 10.0  # seconds between two warnings that the answer queue is full (not one per message)
 # The request body of the activity this task's turn is about: queued as it came, because serialising the
 # SDK's Activity again costs as much as all the rest of queueing it.
 _BODY: ContextVar[dict[str, Any]] = ContextVar("govbot_teams_body")
@@ -170,7 +168,6 @@ class GovbotTeamsBot(TeamsActivityHandler):
         self.intake = intake
         self.replies = replies
         self._background: set[asyncio.Task[None]] = set()
-        self._full_logged = 0.0
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -234,13 +231,7 @@ class GovbotTeamsBot(TeamsActivityHandler):
             return
         assert self.intake is not None
         job = {"platform": PLATFORM, "activity": _BODY.get(), "admin": self._admin(turn_context)}
-        outcome = await self.intake.offer(_delivery(activity) if activity.id else None, job, {**job, "busy": True})
-        if outcome not in (Offer.BUSY, Offer.FULL):
-            return
-        if time.monotonic() - self._full_logged > FULL_LOG_EVERY:
-            self._full_logged = time.monotonic()
-            log.warning("teams answer queue full (%d questions): askers are told to try again", self.intake.queue.limit)
-        if outcome is Offer.FULL:
+        if await self.intake.ask(_delivery(activity) if activity.id else None, job):
             busy = _plain(say("busy", reply_language(activity.text or "")))
             await self._post(TurnContext.get_conversation_reference(activity), busy)
 
