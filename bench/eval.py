@@ -5,7 +5,7 @@ Two question sets side by side: `dev` (bench/questions/dev.yaml) is the set the 
 read as figures only. The gap between the two is the figure to watch. Each set is also asked again with the
 spelling changed (bench/perturb.py: accents, apostrophes, typos, capitals, question mark, a mention).
 
-Each file is its own column: `dev` = dev.yaml, dev-region.yaml, dev-blind.yaml, dev-blind2.yaml and dev-oos.yaml, `test` = test.yaml and test-region.yaml.
+Each file is its own column: `dev` = dev.yaml and every dev-*.yaml (SET_FILES), `test` = test.yaml and test-region.yaml.
 The knowledge under test is the bundled knowledge plus the fictional source in bench/data/; for the test sets
 also the fictional regional roadmap tests/data/roadmaps/region-val-de-brume/ (one source, roadmap `ars-vdb`),
 whose records are stored as '<roadmap>:<id>': a label naming `roadmap:` matches that stored key. Per-question
@@ -64,7 +64,18 @@ BENCH_DATA = Path(__file__).with_name("data")
 REGION = Path(__file__).parent.parent / "tests" / "data" / "roadmaps" / "region-val-de-brume"
 # The sets and the files of each: `test` names every frozen file, each reported as its own column.
 SET_FILES = {
-    "dev": ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-blind4a", "dev-blind4b", "dev-oos"),
+    "dev": (
+        "dev",
+        "dev-region",
+        "dev-blind",
+        "dev-blind2",
+        "dev-blind3",
+        "dev-blind4a",
+        "dev-blind4b",
+        "dev-blind5a",
+        "dev-blind5b",
+        "dev-oos",
+    ),
     "test": ("test", "test-region"),
     "test-region": ("test-region",),
 }
@@ -75,6 +86,8 @@ _REGIONAL = (
     "dev-blind3",
     "dev-blind4a",
     "dev-blind4b",
+    "dev-blind5a",
+    "dev-blind5b",
     "dev-oos",
     "test",
     "test-region",

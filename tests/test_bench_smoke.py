@@ -88,7 +88,18 @@ def test_a_regional_label_matches_the_record_of_its_roadmap_only() -> None:
 
 
 # The tuning files, each a column; every one must exist (a set named but missing would fail here).
-DEV_FILES = ("dev", "dev-region", "dev-blind", "dev-blind2", "dev-blind3", "dev-blind4a", "dev-blind4b", "dev-oos")
+DEV_FILES = (
+    "dev",
+    "dev-region",
+    "dev-blind",
+    "dev-blind2",
+    "dev-blind3",
+    "dev-blind4a",
+    "dev-blind4b",
+    "dev-blind5a",
+    "dev-blind5b",
+    "dev-oos",
+)
 
 
 def test_eval_smoke_prints_the_three_systems_and_the_perturbations(capsys: pytest.CaptureFixture[str]) -> None:
