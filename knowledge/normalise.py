@@ -30,6 +30,14 @@ _PROPER_WORDS: weakref.WeakKeyDictionary[Reader, frozenset[str]] = weakref.WeakK
 # Where a sentence, a title part or a quote starts: a capital there is habit, not a name.
 _SEGMENT = re.compile(r"[.:;!?()«»\"\n—–|]")
 _LETTERS = re.compile(r"[^\W\d_]+")
+# Keys next to each other on AZERTY and QWERTY keyboards: a first letter typed one key off ("xombien",
+# "nessagerie") is the one slip the first-letter-keyed corrector cannot see otherwise.
+_NEIGHBOUR_KEYS = {
+    "a": "zqsw", "b": "vghn", "c": "xdfv", "d": "sefcx", "e": "zrdsw", "f": "drgvc", "g": "fthbv", "h": "gyjnb",
+    "i": "uokj", "j": "huknm", "k": "jilm", "l": "kopm", "m": "lkjn", "n": "bhjm", "o": "iplk", "p": "olm",
+    "q": "awsz", "r": "etfd", "s": "qzdxwae", "t": "rygf", "u": "yijh", "v": "cfgb", "w": "qasxz", "x": "wsdcz",
+    "y": "tuhg", "z": "aesqx",
+}  # fmt: skip
 
 
 @dataclass
@@ -43,6 +51,9 @@ class Vocabulary:
     cues: frozenset[str] = frozenset()
     knowledge: set[str] = field(default_factory=set)  # the knowledge's own words (for English cognates)
     names: frozenset[str] = frozenset()  # short forms the knowledge uses as a whole name: never expanded
+    # The words a first letter one key off may be corrected to: the knowledge's and the cues', not the English
+    # lexicon's ("hooking" is no slip for "booking").
+    slips: frozenset[str] = frozenset()
     _stems: frozenset[str] | None = None  # French and English stems of known and everyday words, when first asked
 
     def everyday(self, word: str) -> bool:
@@ -71,6 +82,7 @@ class Vocabulary:
         expansions = {w for a in abbreviations().values() for w in a.expansion.split()}
         vocab.known = set(cues) | vocab.knowledge | set(english_words) | french_words | expansions | STOPWORDS
         vocab.known |= {w for short in abbreviations() for w in short.split()} | set(MONTHS) | common_words()
+        vocab.slips = frozenset((vocab.knowledge | set(cues)) - set(english_words))
         for word in dict.fromkeys([*cues, *ranked, *english_words, *sorted(common_words())]):
             vocab.rank[word] = len(vocab.rank)
             if len(word) >= tuning.CORRECT_FROM - 1:
@@ -116,8 +128,9 @@ def proper_words(reader: Reader | None) -> frozenset[str]:
     return found
 
 
-def correct(word: str, vocab: Vocabulary) -> str:
-    """The nearest known word within 1 edit (2 from 8 letters), or the word itself."""
+def correct(word: str, vocab: Vocabulary, slip: bool = True) -> str:
+    """The nearest known word within 1 edit (2 from 8 letters), or the word itself; with `slip`, a first letter
+    one key off too (not for the rest of an elided word: "conclut" is no "c'inclut")."""
     if len(word) < tuning.CORRECT_FROM or not word.isalpha() or word in vocab.known:
         return word
     limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2
@@ -132,6 +145,14 @@ def correct(word: str, vocab: Vocabulary) -> str:
             w for size in range(len(word) - 2, len(word) + 3) for w in vocab.cue_corrections.get((word[0], size), ())
         ]
         near = process.extract(word, cues, scorer=OSA.distance, score_cutoff=2, limit=None) if cues else []
+    if not near and slip and len(word) >= tuning.SLIP_FROM:
+        # The first letter one key off, the rest as typed: the only edit allowed there.
+        near = [
+            (w, 1, 0)
+            for key in _NEIGHBOUR_KEYS.get(word[0], "")
+            for w in table.get((key, len(word)), ())
+            if w[1:] == word[1:] and w in vocab.slips
+        ]
     if not near:
         return word
     return min(near, key=lambda found: (found[1], vocab.rank.get(found[0], len(vocab.rank))))[0]
@@ -159,7 +180,7 @@ def _split_elision(word: str, raw_word: str, vocab: Vocabulary) -> list[str]:
     if correct(word, vocab) != word:
         return [word]
     for head, rest in rests:
-        if len(rest) >= tuning.ELISION_CORRECT_FROM and correct(rest, vocab) != rest:
+        if len(rest) >= tuning.ELISION_CORRECT_FROM and correct(rest, vocab, slip=False) != rest:
             return [head, rest]
     return [word]
 

@@ -38,6 +38,7 @@ CORRECT_FROM = 4  # shorter words are too often real words one letter apart ("es
 KNOWLEDGE_CORRECT_FROM = 5  # 4-letter words are corrected to cue words only: "foot" must not become "fort"
 ELISION_CORRECT_FROM = 6  # "lobjectf" -> "l objectif"; shorter rests must be known words ("samedi" is not "s ameli")
 CUE_TWO_EDITS_FROM = 7  # the cue words are few, so two edits stay unambiguous among them sooner ("dirrgie")
+SLIP_FROM = 6  # a first letter one key off is corrected from this length (shorter words have too many neighbours)
 TWO_EDITS_FROM = 8  # from 8 letters two edits are still unambiguous ("telesurveilance"); below, one edit only
 
 # --- Intent (knowledge/understand.py) --------------------------------------------------------------------

@@ -166,11 +166,22 @@ def test_kind_words_in_the_question_weigh_on_candidates(reader: Reader) -> None:
 
 
 def test_a_typo_no_correction_fixes_is_still_found_by_trigrams(reader: Reader) -> None:
-    # A typo in the first letter is beyond the corrector (it trusts first letters), not beyond trigrams.
-    q = understand("nessagerie sécurisée", reader)
-    assert "nessagerie" in q.unknown
-    assert [hit["id"] for hit in reader.search_trigrams("nessagerie", kinds=("objectives",))][:1] == ["23"]
-    assert ("objectives", "23") in {(c.kind, c.id) for c in resolve(understand("nessagerie", reader), reader)}
+    # A first letter that is no slip of the finger (B is nowhere near M) is beyond the corrector, which trusts
+    # first letters; not beyond trigrams.
+    q = understand("bessagerie sécurisée", reader)
+    assert "bessagerie" in q.unknown
+    assert [hit["id"] for hit in reader.search_trigrams("bessagerie", kinds=("objectives",))][:1] == ["23"]
+    assert ("objectives", "23") in {(c.kind, c.id) for c in resolve(understand("bessagerie", reader), reader)}
+
+
+def test_a_first_letter_one_key_off_is_corrected_when_the_rest_is_as_typed(reader: Reader) -> None:
+    vocab = vocabulary(reader, CUE_VOCABULARY)
+    assert correct("nessagerie", vocab) == "messagerie"  # N is next to M
+    assert correct("xombien", vocab) == "combien"  # X is next to C
+    assert correct("bessagerie", vocab) == "bessagerie"  # B is not next to M
+    assert correct("nessagetie", vocab) == "nessagetie"  # two slips, one of them the first letter: no guess
+    assert correct("hooking", vocab) == "hooking"  # an English word of the lexicon is no slip target
+    assert "c inclut" not in understand("il conclut sur quoi", reader).folded  # nor the rest of an elision
 
 
 def test_snowball_stems_match_singular_and_plural() -> None:
