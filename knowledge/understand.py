@@ -121,7 +121,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does|describe|decris|"
             # What a record covers, its axis, from when: read in the record, not its status.
             r"couvre quoi|ca couvre|comprend quoi|inclut quoi|contient quoi|covers? what|rattache\w* a quel|"
-            r"quel axe|which axis|what axis|a partir de quand|from when|starting when)\b"
+            r"quel axe|which axis|what axis|a partir de quand|from when|starting when|depuis quand|since when)\b"
         ),
         1.0,
     ),
@@ -209,6 +209,8 @@ KIND_WORDS: dict[str, frozenset[str]] = {
 }
 # Short names that are also everyday words: they count only when written in capitals ("HAS", not "has").
 _AMBIGUOUS = frozenset({"has", "care", "mes", "ans", "est", "data", "sante", "ins", "ars", "on", "hop", "pro"})
+# Of those, the English words French never writes: in a French question they are the names ("le budget care").
+_ENGLISH_ONLY = frozenset({"has", "care"})
 KIND_ORDER = ("actors", "programmes", "councils", "axes", "objectives", "decisions", "reports")
 
 
@@ -524,10 +526,14 @@ def _capitals(word: str, raw: str) -> bool:
     return len(word) >= 2 and re.search(rf"\b{re.escape(word.upper())}\b", raw) is not None
 
 
-def _visible(name: str, raw: str) -> bool:
+def _visible(name: str, raw: str, lang: str = "en") -> bool:
     """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS"); in an
-    all-capitals question, where it reads as a name ("QUI DIRIGE L'ANS", not "HAS THE WAREHOUSE STARTED")."""
-    if name not in _AMBIGUOUS:
+    all-capitals question, where it reads as a name ("QUI DIRIGE L'ANS", not "HAS THE WAREHOUSE STARTED"). An
+    English word French never writes counts however a French question writes it ("le budget care")."""
+    if name not in _AMBIGUOUS or (lang == "fr" and name in _ENGLISH_ONLY):
+        return True
+    # After an elided "l'" however written ("lans", "l'ars"): no everyday word stands there, the name does.
+    if re.search(rf"(?<![^\W\d_])l['’]?{re.escape(name)}(?![^\W\d_])", fold_accents(raw).lower()):
         return True
     if all_capitals(raw):
         return acronym_in_capitals(name, raw)
@@ -633,7 +639,7 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
     grams = list(dict.fromkeys(grams))
     content = q.content_words
     own = q.own_words
-    exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw)]
+    exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw, q.lang)]
     for row in exact:
         # A name inside a longer matched name ("MES" in "A1-MES-DOCS") is not a second candidate.
         if any(f" {row['name']} " in f" {other['name']} " and other["name"] != row["name"] for other in exact):
