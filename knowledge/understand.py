@@ -163,6 +163,17 @@ _LATEST_COUNCIL = re.compile(
     rf"\b({_COUNCIL_WORDS}) (le plus recent|most recent)\b"
 )
 _AXIS = re.compile(r"\b(?:axe|axis)\s*(?:n o|no)?\s*(\d)\b")
+# An axis numbered in words: "le deuxième axe", "the second axis" (translated "deuxieme axe"), "l'axe deux".
+_AXIS_NUMBERS = {w: n for w, n in _ORDINALS.items() if n <= 9} | dict(
+    zip(
+        "deux trois quatre cinq six sept huit neuf two three four five six seven eight nine".split(),
+        [*range(2, 10)] * 2,
+        strict=True,
+    )
+)
+_AXIS_IN_WORDS = re.compile(
+    rf"\b(?:(?P<before>{'|'.join(w for w in _AXIS_NUMBERS if w in _ORDINALS)})\s+(?:axe|axis)|(?:axe|axis)\s+(?P<after>{'|'.join(_AXIS_NUMBERS)}))\b"
+)
 _SINCE = re.compile(r"\b(?:depuis|since|after|apres)\s+(?:le\s+|the\s+)?(.{4,30})$")
 _REPORT = re.compile(r"\b(rapport|report|bilan|revue|review|publication|point d etape)\b")
 # A clicked choice: "<intent> <kind>:<id> [<lang>]", answered without guessing.
@@ -283,6 +294,16 @@ def _content(words: list[str], frame: frozenset[str] = frozenset()) -> list[str]
 _ORDINAL = re.compile(r"^\d{1,2}(e|eme|er|ere|th|st|nd|rd)$")  # "12th", "2e": a council's number, read apart
 
 
+def _axis_in_figures(folded: str) -> str:
+    """ "le deuxième axe", "the second axis", "l'axe deux" as "axe 2", "axis 2": how records name an axis."""
+
+    def figures(m: re.Match[str]) -> str:
+        word = "axis" if "axis" in m[0] else "axe"
+        return f"{word} {_AXIS_NUMBERS[m['before'] or m['after']]}"
+
+    return _AXIS_IN_WORDS.sub(figures, folded)
+
+
 def understand(raw: str, reader: Reader | None = None) -> Question:
     """What is asked: normalised words, intent cues, numbers and filters (records come later, from `resolve`).
 
@@ -297,8 +318,8 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
         q.cues.add(m[1])
         return q
     vocab = vocabulary(reader, CUE_VOCABULARY)
-    q.folded = folded = normalise(text, vocab)
-    q.corrected = normalise(text, vocab, expand=False)
+    q.folded = folded = _axis_in_figures(normalise(text, vocab))
+    q.corrected = _axis_in_figures(normalise(text, vocab, expand=False))
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
