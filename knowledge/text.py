@@ -45,6 +45,7 @@ STOPWORDS = frozenset(
     + """along actually overall anything something still yet already now so far really doing moving keeping have has
     had each every will would can could should got get""".split()
     + "ils elles ont eux".split()  # French pronouns of chat ("ils ont décidé quoi")
+    + ["partir"]  # "à partir de quand": when, never a topic
     # English modals, pronouns and prepositions no record or passage is about ("must progress together",
     # "without their software during the outage").
     + "must their they them while during without under into".split()
@@ -129,14 +130,21 @@ def _written_as_name(word: str, text: str) -> bool:
     return word[0].isupper() and ("-" in word or not text.lstrip().startswith(word))
 
 
+# English markers that make a question English though it holds an accented (French) word.
+ENGLISH_OVER_ACCENTS = 4
+
+
 def guess_language(text: str) -> str:
     """'en' or 'fr' (the default audience is French)."""
-    if any(_ACCENTED.search(w) for w in _WORD.findall(text) if not _written_as_name(w, text)):
-        return "fr"
     raw = _ADDRESS.sub(" ", text.lower().translate(_APOSTROPHES))  # "https://example.org/plan": no language
     words = re.findall(r"[a-z']+", raw)
     en = sum(w in _EN_MARKERS for w in words)
     fr = sum(w in _FR_MARKERS or w.startswith(("qu'", "l'", "d'", "c'")) for w in words)
+    # An accent says French, unless English function words fill a question that has no French one ("from when
+    # can patients hand their Mon espace santé over to a relative?": a French name, written lower case).
+    accented = any(_ACCENTED.search(w) for w in _WORD.findall(text) if not _written_as_name(w, text))
+    if accented and not (fr == 0 and en >= ENGLISH_OVER_ACCENTS):
+        return "fr"
     if en == fr:  # no marker tells: the words do ("minimum password length"), two of them at least
         from .word_tables import words_of  # word_tables reads its files with this module's fold
 

@@ -121,7 +121,7 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"definition|define|tell me about|parle moi|c est qui|who is|qui est|a quoi sert|what does|describe|decris|"
             # What a record covers, its axis, from when: read in the record, not its status.
             r"couvre quoi|ca couvre|comprend quoi|inclut quoi|contient quoi|covers? what|rattache\w* a quel|"
-            r"quel axe|which axis|what axis|a partir de quand|from when|starting when)\b"
+            r"quel axe|which axis|what axis|a partir de quand|from when|starting when|depuis quand|since when)\b"
         ),
         1.0,
     ),
@@ -163,6 +163,17 @@ _LATEST_COUNCIL = re.compile(
     rf"\b({_COUNCIL_WORDS}) (le plus recent|most recent)\b"
 )
 _AXIS = re.compile(r"\b(?:axe|axis)\s*(?:n o|no)?\s*(\d)\b")
+# An axis numbered in words: "le deuxième axe", "the second axis" (translated "deuxieme axe"), "l'axe deux".
+_AXIS_NUMBERS = {w: n for w, n in _ORDINALS.items() if n <= 9} | dict(
+    zip(
+        "deux trois quatre cinq six sept huit neuf two three four five six seven eight nine".split(),
+        [*range(2, 10)] * 2,
+        strict=True,
+    )
+)
+_AXIS_IN_WORDS = re.compile(
+    rf"\b(?:(?P<before>{'|'.join(w for w in _AXIS_NUMBERS if w in _ORDINALS)})\s+(?:axe|axis)|(?:axe|axis)\s+(?P<after>{'|'.join(_AXIS_NUMBERS)}))\b"
+)
 _SINCE = re.compile(r"\b(?:depuis|since|after|apres)\s+(?:le\s+|the\s+)?(.{4,30})$")
 _REPORT = re.compile(r"\b(rapport|report|bilan|revue|review|publication|point d etape)\b")
 # A clicked choice: "<intent> <kind>:<id> [<lang>]", answered without guessing.
@@ -209,6 +220,8 @@ KIND_WORDS: dict[str, frozenset[str]] = {
 }
 # Short names that are also everyday words: they count only when written in capitals ("HAS", not "has").
 _AMBIGUOUS = frozenset({"has", "care", "mes", "ans", "est", "data", "sante", "ins", "ars", "on", "hop", "pro"})
+# Of those, the English words French never writes: in a French question they are the names ("le budget care").
+_ENGLISH_ONLY = frozenset({"has", "care"})
 KIND_ORDER = ("actors", "programmes", "councils", "axes", "objectives", "decisions", "reports")
 
 
@@ -281,6 +294,16 @@ def _content(words: list[str], frame: frozenset[str] = frozenset()) -> list[str]
 _ORDINAL = re.compile(r"^\d{1,2}(e|eme|er|ere|th|st|nd|rd)$")  # "12th", "2e": a council's number, read apart
 
 
+def _axis_in_figures(folded: str) -> str:
+    """ "le deuxième axe", "the second axis", "l'axe deux" as "axe 2", "axis 2": how records name an axis."""
+
+    def figures(m: re.Match[str]) -> str:
+        word = "axis" if "axis" in m[0] else "axe"
+        return f"{word} {_AXIS_NUMBERS[m['before'] or m['after']]}"
+
+    return _AXIS_IN_WORDS.sub(figures, folded)
+
+
 def understand(raw: str, reader: Reader | None = None) -> Question:
     """What is asked: normalised words, intent cues, numbers and filters (records come later, from `resolve`).
 
@@ -295,8 +318,8 @@ def understand(raw: str, reader: Reader | None = None) -> Question:
         q.cues.add(m[1])
         return q
     vocab = vocabulary(reader, CUE_VOCABULARY)
-    q.folded = folded = normalise(text, vocab)
-    q.corrected = normalise(text, vocab, expand=False)
+    q.folded = folded = _axis_in_figures(normalise(text, vocab))
+    q.corrected = _axis_in_figures(normalise(text, vocab, expand=False))
     if q.lang == "en":
         q.translated = translate(folded.split(), vocab, keep=_CUE_WORDS)
     q.unknown = {w for w in folded.split() if len(w) >= tuning.TRIGRAMS_FROM and w.isalpha() and w not in vocab.known}
@@ -524,10 +547,14 @@ def _capitals(word: str, raw: str) -> bool:
     return len(word) >= 2 and re.search(rf"\b{re.escape(word.upper())}\b", raw) is not None
 
 
-def _visible(name: str, raw: str) -> bool:
+def _visible(name: str, raw: str, lang: str = "en") -> bool:
     """An ambiguous short name counts only when the asker wrote it in capitals (also glued: "lANS"); in an
-    all-capitals question, where it reads as a name ("QUI DIRIGE L'ANS", not "HAS THE WAREHOUSE STARTED")."""
-    if name not in _AMBIGUOUS:
+    all-capitals question, where it reads as a name ("QUI DIRIGE L'ANS", not "HAS THE WAREHOUSE STARTED"). An
+    English word French never writes counts however a French question writes it ("le budget care")."""
+    if name not in _AMBIGUOUS or (lang == "fr" and name in _ENGLISH_ONLY):
+        return True
+    # After an elided "l'" however written ("lans", "l'ars"): no everyday word stands there, the name does.
+    if re.search(rf"(?<![^\W\d_])l['’]?{re.escape(name)}(?![^\W\d_])", fold_accents(raw).lower()):
         return True
     if all_capitals(raw):
         return acronym_in_capitals(name, raw)
@@ -633,7 +660,7 @@ def resolve(q: Question, reader: Reader, kinds: tuple[str, ...] = KIND_ORDER) ->
     grams = list(dict.fromkeys(grams))
     content = q.content_words
     own = q.own_words
-    exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw)]
+    exact = [row for row in reader.names(grams[:300]) if _visible(row["name"], q.raw, q.lang)]
     for row in exact:
         # A name inside a longer matched name ("MES" in "A1-MES-DOCS") is not a second candidate.
         if any(f" {row['name']} " in f" {other['name']} " and other["name"] != row["name"] for other in exact):

@@ -82,6 +82,12 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("quel hébergeur a le Health Data Hub aujourd'hui ?", "Microsoft"),  # a host named
         ("which are the orientations of the 2019 roadmap", "gouvernance"),  # the plan named by its year
         ("c'est quelle action de Ma santé 2022 pour l'appli carte Vitale ?", "Action 7"),  # the one item asked
+        # "envoyer" tells of the service, not "send me the document"
+        ("depuis quand peut-on envoyer une ordonnance à son pharmacien par Mon espace santé ?", "mai 2023"),
+        # "obligatoire pour" with a date asked is no request for advice; "à partir de" is no topic
+        ("l'authentification forte est obligatoire pour Pro Santé Connect à partir de quand ?", "2026"),
+        ("care c'est quel budget total ?", "750"),  # "care" in a French question is the programme
+        ("les certifs et CR de consult dans MES c'est prévu pour quand", "2025"),  # chat short forms
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:
@@ -102,3 +108,16 @@ def test_when_a_programme_ended_is_read_in_its_text_not_its_status(kb: Knowledge
     # "c'est terminé" is a status phrase, but "quand ?" asks the date the programme's text gives.
     answer = kb.ask("HOP'EN, c'est terminé quand ?")
     assert answer.intent == "about" and answer.results[0]["id"] == "HOPEN", answer.to_text()
+
+
+def test_a_date_asked_of_a_person_is_an_about_answer_with_the_dates_of_the_post(kb: KnowledgeBase) -> None:
+    answer = kb.ask("Laura Létourneau a quitté la DNS quand ?")
+    assert answer.intent == "about" and answer.results[0]["id"] == "DNS", answer.to_text()
+    assert "24 juin 2022" in answer.to_text()
+
+
+def test_an_ambiguous_short_name_after_an_elided_article_is_the_name(kb: KnowledgeBase) -> None:
+    # "ans" is an everyday French word, but not after "l'": "lans" written lower case is the agency.
+    answer = kb.ask("qui est à la tête de lans aujourd'hui ?")
+    assert answer.results and answer.results[0]["id"] == "ANS", answer.to_text()
+    assert "Zerbini" in answer.to_text()

@@ -123,6 +123,9 @@ def test_short_forms_expand_as_the_records_spell_them(tmp_path: Path) -> None:
         ("mdp combien de caracteres minimum chez nous", "fr"),
         ("la HAS a publié quoi ?", "fr"),
         ("refresh https://example.org/plan.yaml", "fr"),  # an address's words are no language's
+        # a French name written lower case in an English question full of English function words
+        ("when will it be possible for a caregiver to use the account of their parent on Mon espace santé?", "en"),
+        ("c'est quand que la délégation de l'accès is possible ?", "fr"),  # French markers as well
     ],
 )
 def test_the_language_of_a_question_of_plain_words(question: str, language: str) -> None:

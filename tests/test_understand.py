@@ -276,3 +276,16 @@ def test_a_name_holding_a_short_form_is_found_with_a_typo_in_its_other_words(rea
     q = understand("qui dirige le GHT Exmple ?", reader)
     assert q.corrected == "qui dirige le ght exemple"
     assert q.folded == "qui dirige le groupement hospitalier de territoire exemple"
+
+
+@pytest.mark.parametrize(
+    ("question", "axis"),
+    [
+        ("le quatrième axe, il parle de quoi ?", "4"),
+        ("tell me about the first axis of the plan", "1"),
+        ("l'axe trois de la feuille de route", "3"),
+        ("le deuxième conseil", None),  # an ordinal of something else
+    ],
+)
+def test_an_axis_numbered_in_words_is_read_as_its_number(question: str, axis: str | None) -> None:
+    assert understand(question).axis == axis

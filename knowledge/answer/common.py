@@ -201,11 +201,14 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
             r"\b(je fais comment|comment je fais|what do i do|what should i do|marche plus|fonctionne plus|"
             r"not working|doesn t work|lost my|j ai perdu|reset my|reinitialiser|how do i|how can i|can i|"
             r"comment (je|on) (peux|peut|fais|fait|obtiens|obtient|obtenir|debloque)|puis je|unlock|debloquer|"
-            r"blocked|bloque|not detected|peut il|peut elle|peuvent ils|allowed to|mandatory for|obligatoire pour|"
+            r"blocked|bloque|not detected|peut il|peut elle|peuvent ils|allowed to|"
             r"^(is|are) \w+( \w+)? mandatory)\b"
         ),
         ("support",),
     ),
+    # "Is it mandatory for private clinics?" asks advice; "obligatoire pour alimenter le DMP depuis quand ?" a
+    # date the record gives.
+    (re.compile(r"^(?!.*\b(quand|when)\b).*\b(mandatory for|obligatoire pour)\b"), ("support",)),
     (_NEXT, ("next",)),  # the future: no record is dated there
     (
         re.compile(
@@ -216,7 +219,8 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     ),
     (
         re.compile(
-            r"\b(pdf|envoyer|envoie|send me|texte officiel|pv officiel|quel numero|annexe \d+|article \d+|"
+            # "Envoie-moi le PDF", not "envoyer son ordonnance au pharmacien" (a service the record tells of).
+            r"\b(pdf|(m|me l|nous) envoyer|envoie(z)? (moi|nous)|send me|texte officiel|pv officiel|quel numero|annexe \d+|article \d+|"
             r"criteres d eligibilite|eligibility criteria)\b"
         ),
         ("document",),

@@ -60,6 +60,8 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
 
 # How long a person has held a post: asked by these words, answered by the tenure the record gives.
 _SINCE_WHEN = re.compile(r"\b(depuis quand|depuis combien de temps|since when|how long ha(s|ve))\b")
+# A date asked of a person ("partie quand", "nommée à quelle date"): the dates of the post the record gives.
+_DATE_ASKED = re.compile(r"\b(quand|when|quelle date|what date|which date|en quelle annee|what year|which year)\b")
 
 
 def _about_record(
@@ -83,7 +85,7 @@ def _about_record(
             tenure = _tenure(person, lang)
             text.append(say("person_is", lang, person=person["name"], title=person["title"], actor=title, since=tenure))
             # "Depuis quand X dirige le groupe ?" asks the start date the record gives, not who leads it.
-            intent = "about" if tenure and _SINCE_WHEN.search(q.folded) else "owner"
+            intent = "about" if tenure and (_SINCE_WHEN.search(q.folded) or _DATE_ASKED.search(q.folded)) else "owner"
         elif intent == "owner":
             if people:
                 text += _led_by(record["name"], people, lang)
