@@ -199,6 +199,9 @@ CUE_VOCABULARY: tuple[str, ...] = tuple(
             predecesseur owner leads status progress objective objectives decided council committee programme
             late where stand which list show bonjour salut hello help aide merci coute coutent cout couts montant
             budget participants echeance rouge orange vert verte red amber green colour color couleur meteo""".split(),
+            # What no record states (answer/common._FACTS): a typo must not hide it ("salaore de X" is no X).
+            *"""salaire salaires salary remuneration naissance joignable joindre contacter courriel telephone
+            prestataire fournisseur editeur vendor supplier remplacera succedera""".split(),
             *sorted(_CUE_WORDS),
             *sorted(w for phrase in STATUS_WORDS for w in phrase.split()),
             # Council words and month names: a filter reads them as written ("Fberuary 2025", "coppils"). Not

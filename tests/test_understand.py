@@ -289,3 +289,11 @@ def test_a_name_holding_a_short_form_is_found_with_a_typo_in_its_other_words(rea
 )
 def test_an_axis_numbered_in_words_is_read_as_its_number(question: str, axis: str | None) -> None:
     assert understand(question).axis == axis
+
+
+def test_a_typo_in_a_word_no_record_states_is_corrected_to_it(reader: Reader) -> None:
+    # The words that ask for what no source holds (a pay, a birth date, a supplier) are read by the answer's
+    # rules on the normalised question: a typo in them must not leave the rest to be answered.
+    assert "salaire" in understand("le salaore du directeur", reader).folded.split()
+    assert "naissance" in understand("sa date de naissanec", reader).folded.split()
+    assert "fournisseur" in understand("quel fournisseru pour le logiciel", reader).folded.split()
