@@ -20,7 +20,7 @@ from . import tuning
 from .store import Reader
 from .text import STOPWORDS, all_capitals, fold, guess_language, stem, stem_all
 from .vocabulary import MONTHS
-from .word_tables import abbreviations, cognate, common_words, english
+from .word_tables import abbreviations, cognate, common_words, english, everyday_words
 
 __all__ = ["Vocabulary", "vocabulary", "proper_words", "normalise", "translate", "correct", "acronym_in_capitals"]
 
@@ -59,10 +59,10 @@ class Vocabulary:
     def everyday(self, word: str) -> bool:
         """A known or everyday word, or one of their forms ("COMPTAIT" like "compte", "GETTING" like "get"): in
         an all-capitals question, not a name."""
-        if word in self.known or word in common_words():
+        if word in self.known or word in common_words() or word in everyday_words():
             return True
         if self._stems is None:
-            words = list(self.known | common_words())
+            words = list(self.known | common_words() | everyday_words())
             self._stems = frozenset(stem_all(words)) | frozenset(stem_all(words, "english"))
         # Accents are off, so Snowball no longer sees "-ée", "-és": the word without its last "e" or "s" is tried
         # too ("RENSEIGNÉE" is a form of "renseigné").

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from .text import fold
 
-__all__ = ["Abbreviation", "abbreviations", "english", "common_words", "words_of", "cognate", "LEXICON_DIR"]
+__all__ = [
+    "Abbreviation",
+    "abbreviations",
+    "english",
+    "common_words",
+    "everyday_words",
+    "words_of",
+    "cognate",
+    "LEXICON_DIR",
+]
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 
@@ -60,6 +69,13 @@ def english() -> dict[str, str]:
 def common_words() -> frozenset[str]:
     """Everyday French and English words, folded: in an all-capitals question they are never taken for names."""
     return frozenset(w for cells in _rows("common_words.tsv") for w in fold(cells[1]).split())
+
+
+@cache
+def everyday_words() -> frozenset[str]:
+    """More everyday words, read only to tell a word from a name in an all-capitals question ("THUNES", "FILLED"):
+    unlike the common words they stay unknown elsewhere, so an unknown topic still makes the answer less sure."""
+    return frozenset(w for cells in _rows("everyday_words.tsv") for w in fold(cells[1]).split())
 
 
 @cache

@@ -235,6 +235,8 @@ def test_a_council_number_is_read_after_its_short_form_is_expanded(typed: str, n
         ("QUI S'OCCUPE DE LA PHARMACIE EN CE MOMENT ?", []),  # everyday words, not names
         ("WHO HAS BEEN GETTING THE MFA DONE WITHOUT HELP?", []),  # everyday English, and forms of it
         ("LES EXERCICES DE CRISE DÉPLOYÉS", []),  # forms of known words ("exercice", "déployer")
+        ("ILS ONT LÂCHÉ LE PROJET, C'EST GRATOS ?", []),  # chat words of the everyday table
+        ("WAS THE MONEY WORTH IT ONCE FILLED?", []),  # English ones, and forms of them
     ],
 )
 def test_an_all_capitals_question_still_names_what_the_answer_must_hold(
