@@ -262,6 +262,9 @@ def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer
     record = reader.record(best.kind, best.id) if best else None
     if best is None or record is None or _asked_fact(q) or _lacks_asked_fact(q, record):
         return None
+    # A place or name the question gives ("how many hospitals in Occitanie") must be the record's too.
+    if q.proper and not _holds_words(reader, best, [w for w in q.proper if w not in _org_words(reader, best)]):
+        return None
     # Every topic word held, as for any answer ("combien de médiateurs formés": a target of 10 000 is no count
     # of those trained).
     if (topic := _topic_readings(q, reader)) and not _covers(reader, best, _beyond_org(reader, best, topic)):
