@@ -127,3 +127,16 @@ def test_an_ambiguous_short_name_after_an_elided_article_is_the_name(kb: Knowled
     answer = kb.ask("qui est à la tête de lans aujourd'hui ?")
     assert answer.results and answer.results[0]["id"] == "ANS", answer.to_text()
     assert "Zerbini" in answer.to_text()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "selon l'article, le 14e CNS a dit quoi de la publication semestrielle ?",  # the article, not the card
+        "in the DSIH article, what should DSI do with the semestrial publication?",  # "DSI" as the text writes it
+    ],
+)
+def test_a_question_citing_the_article_is_answered_by_its_passage(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.ask(question)
+    assert answer.intent == "passage", answer.to_text()
+    assert "semestrielle" in fold(answer.to_text())
