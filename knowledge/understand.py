@@ -405,7 +405,15 @@ def _proper_names(text: str, folded: str, vocab: Vocabulary, reader: Reader | No
     else:
         titled = [m for m in _TITLE_WORD.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
         found = [_as_corrected(fold(m[1]), vocab, reader) for m in titled]
-    return [w for w in dict.fromkeys(found) if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS]
+    return [
+        w
+        for w in dict.fromkeys(found)
+        if w not in STOPWORDS and w not in _CUE_WORDS and w not in MONTHS and w not in _COUNTRY
+    ]
+
+
+# The country every record is in ("combien de GRADeS en France ?", "the French delegation"): it narrows nothing.
+_COUNTRY = frozenset("france french francais francaise".split())
 
 
 def _as_corrected(word: str, vocab: Vocabulary, reader: Reader | None) -> str:
@@ -434,9 +442,13 @@ _STATUS_PHRASES = re.compile(
 )
 
 
+# "Ça fait combien d'objectifs", "cela fait quel %": "that makes", never the status "fait".
+_MAKES = re.compile(r"\b(ca|cela|ce qui|ce qu) fait\b")
+
+
 def _status_filter(folded: str) -> str | None:
     """The status the question filters on; the longest status phrase wins ("en cours" over "cours")."""
-    found = [m[1] for m in _STATUS_PHRASES.finditer(folded)]
+    found = [m[1] for m in _STATUS_PHRASES.finditer(_MAKES.sub(" ", folded))]
     return STATUS_WORDS[max(found, key=len)] if found else None
 
 
@@ -467,6 +479,8 @@ _OWNED = re.compile(
     r"\b(pilote|porte|gere|mene|dirige|coordonne|finance)\s+quoi\b|"
     r"\bce (que|qu|qu il|qu elle) (porte|pilote|gere|mene|coordonne)\b|"
     r"\bsur quoi (bosse|travaille|planche)\w*|"
+    # "Les objectifs qui ont la DNS comme porteur", "with the ANS as lead": the actor named as their owner.
+    r"\b(comme|en tant que|pour|as|as the|with the) (porteur|porteuse|pilote|owner|lead|leader)s?\b|"
     r"\bwhat (does|do|is|are)\b.{1,60}?\b(own|lead|run|carry|manage|pilot|in charge of|responsible for|"
     r"working on|work on)\b|"
     r"\bwhich\b.{0,30}?\b(objectives|projects|programmes|programs) (does|do)\b.{1,60}?\b(own|lead|run|carry|manage|pilot)\b"

@@ -52,6 +52,10 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "objectif 15 de la feuille de route 2023-2027, il en est où ?",  # 15 is the group plan's, not the FDR's
         "Hela Ghariani est restée combien de temps à la DNS ?",  # no duration given for her
         "which European host did the Health Data Hub pick?",  # a new host is announced, none is named
+        "qui est la directrice du programme CaRE ?",  # a post the programme's record never names
+        "who is the project manager for Mon espace santé?",
+        "combien d'établissements en Bretagne ont eu HospiConnect ?",  # a region the record does not hold
+        "CaRE, le domaine postes de travail, c'est combien de M€ ?",  # listed beside amounts, none of its own
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
@@ -88,6 +92,8 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("l'authentification forte est obligatoire pour Pro Santé Connect à partir de quand ?", "2026"),
         ("care c'est quel budget total ?", "750"),  # "care" in a French question is the programme
         ("les certifs et CR de consult dans MES c'est prévu pour quand", "2025"),  # chat short forms
+        ("combien de M€ pour le domaine continuité d'activité de CaRE ?", "45 M"),  # the listed item's amount
+        ("qui est responsable d'HOP'EN 2 ?", "DNS"),  # no post named: the owner
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:
@@ -121,3 +127,16 @@ def test_an_ambiguous_short_name_after_an_elided_article_is_the_name(kb: Knowled
     answer = kb.ask("qui est à la tête de lans aujourd'hui ?")
     assert answer.results and answer.results[0]["id"] == "ANS", answer.to_text()
     assert "Zerbini" in answer.to_text()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "selon l'article, le 14e CNS a dit quoi de la publication semestrielle ?",  # the article, not the card
+        "in the DSIH article, what should DSI do with the semestrial publication?",  # "DSI" as the text writes it
+    ],
+)
+def test_a_question_citing_the_article_is_answered_by_its_passage(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.ask(question)
+    assert answer.intent == "passage", answer.to_text()
+    assert "semestrielle" in fold(answer.to_text())

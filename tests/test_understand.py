@@ -299,3 +299,34 @@ def test_a_typo_in_a_word_no_record_states_is_corrected_to_it(reader: Reader) ->
     assert "salaire" in understand("le salaore du directeur", reader).folded.split()
     assert "naissance" in understand("sa date de naissanec", reader).folded.split()
     assert "fournisseur" in understand("quel fournisseru pour le logiciel", reader).folded.split()
+
+
+@pytest.mark.parametrize(
+    ("typed", "status"),
+    [
+        ("la feuille de route ça fait combien d'axes ?", None),  # "that makes": no status
+        ("cela fait quel % de mesures ?", None),
+        ("les objectifs déjà faits ?", "done"),
+        ("c'est fait ou pas le DMP ?", "done"),
+    ],
+)
+def test_ca_fait_is_that_makes_not_the_status_done(reader: Reader, typed: str, status: str | None) -> None:
+    assert understand(typed, reader).status == status
+
+
+@pytest.mark.parametrize(
+    ("typed", "owned"),
+    [
+        ("quels programmes ont l'ANS comme pilote ?", True),
+        ("the objectives with the DNS as lead", True),
+        ("l'ANS en tant que porteur, elle a quoi ?", True),
+        ("quels programmes portent sur la cybersécurité ?", False),
+    ],
+)
+def test_an_actor_named_as_owner_asks_what_it_owns(reader: Reader, typed: str, owned: bool) -> None:
+    assert understand(typed, reader).owned is owned
+
+
+def test_the_country_is_no_proper_name_to_hold(reader: Reader) -> None:
+    assert understand("combien d'ARS en France ?", reader).proper == []
+    assert understand("combien d'ARS en Bretagne ?", reader).proper == ["bretagne"]

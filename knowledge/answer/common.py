@@ -135,7 +135,7 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
             r"\b(budget|montant|amount|cout|coute|coutent|cost|costs|how much|spend|spent|depense\w*|prix|price|"
-            r"tarif|thunes|argent|money|combien de (millions|milliards|euros))\b"
+            r"tarif|thunes|argent|money|combien de (millions|milliards|euros|m|md|k|meur|keur))\b"
         ),
         ("budget", "amount"),
     ),
@@ -332,6 +332,26 @@ def lacks_people(q: Question, actor: dict[str, Any], units: list[dict[str, Any]]
 _TITLE = re.compile(r"\b(directeur|directrice|president|presidente|chef|cheffe|delegue|deleguee|director|chair)\b")
 
 
+# A person's post asked of a programme, decision or objective ("le chef de projet de X", "who directs X"): such
+# records name the organisations that carry them, not people in posts; only a text naming the post answers.
+_POST = re.compile(
+    r"\b(chef|cheffe|directeur|directrice|president|presidente|delegue|deleguee|director|chair|chairs|"
+    r"project manager|project lead|project leader|programme manager|program manager)\b"
+)
+
+
+_WHO = re.compile(r"\b(qui|who|whom)\b")
+
+
+def lacks_post(q: Question, record: dict[str, Any]) -> bool:
+    """ "C'est qui le chef de projet HospiConnect ?": a post no word of the record's text names (its first five
+    letters: "présidé par" names a president)."""
+    asked = _in_question(_POST, q)
+    if not asked or not ("owner" in q.cues or _in_question(_WHO, q)):
+        return False
+    return fold(asked[1]).split()[-1][:5] not in fold(" ".join(_texts(record)))
+
+
 # "Il bosse où maintenant ?", "what does she do now": what a person does today.
 _NOW = re.compile(r"\b(maintenant|aujourd hui|actuellement|desormais|now|today|currently|these days)\b")
 
@@ -442,7 +462,7 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
             for s in _sentences(texts)
             if _MONEY.search(s.lower()) and years <= set(_YEAR.findall(s)) and _says_rate(q, s)
         ]
-        return not said
+        return not said or _amount_elsewhere(q, said, name)
     if fields == ("vendor",):
         if which := _WHICH_VENDOR.search(q.folded):  # "quel hébergeur a été retenu": a text that names one
             # ... of the kind asked ("quel hébergeur européen": not the current one, named elsewhere)
@@ -464,6 +484,42 @@ def lacks_fact_in(q: Question, values: list[str], texts: list[str], name: str = 
     if fields:
         return not values or not years <= set(_YEAR.findall(" ".join(texts)))
     return _lacks_count(q, texts, years, frozenset(fold(name).split()))
+
+
+def _amount_elsewhere(q: Question, said: list[str], name: str) -> bool:
+    """ "CaRE, le domaine accès distants, combien de M€ ?": the record's sentences listing several amounts name
+    the thing asked beside the record's name, but in a part of the list that gives no amount ("HospiConnect
+    (50 M€), accès distants, postes de travail"): the amount asked is not stated. The parts holding the most of
+    those words must hold an amount."""
+    named = set(fold(name).split())
+    asking = {w for m in _FACTS[1][0].finditer(q.folded) for w in m[0].split()}
+    extra = [
+        w
+        for w in q.content_words
+        if len(w) >= TOPIC_FROM
+        and not w.isdigit()
+        and w not in named
+        and w not in asking | _FRAME_WORDS | QUESTION_WORDS | DOING_WORDS
+    ]
+    listing = [s for s in said if len(_MONEY.findall(s.lower())) >= 2]
+    if not extra or not listing:
+        return False
+    parts = [p for s in listing for p in _clauses(s)]
+    held = [(sum(coverage_of([w], set(fold(p).split())) >= TOPIC_COVERED for w in extra), p) for p in parts]
+    most = max(n for n, _ in held)
+    return most >= 1 and not any(_MONEY.search(p.lower()) for n, p in held if n == most)
+
+
+def _clauses(sentence: str) -> list[str]:
+    """The parts of a sentence between commas, semicolons and colons outside brackets (the items of a list)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(sentence):
+        depth += ch == "("
+        depth -= ch == ")" and depth > 0
+        if ch in ",;:" and depth == 0:
+            parts.append(sentence[start:i])
+            start = i + 1
+    return [p for p in [*parts, sentence[start:]] if p.strip()]
 
 
 # A sentence that denies something ("les sources ne relient pas cet arrêté au financement de 200 M€") states

@@ -46,7 +46,7 @@ FACTS: tuple[Fact, ...] = (
         "amount",
         re.compile(
             r"\b(combien (a |ont )?(coute|coutent|coutera|coutait)|how much (money|did|does|was|is|for|funding)|"
-            r"combien de (millions|milliards|euros|thunes)|coute|coutent|coutera|"
+            r"combien de (millions|milliards|euros|thunes|m|md|k|meur|keur)|coute|coutent|coutera|"
             r"montant|budget|cout|couts|cost|costs|money|argent|thunes|enveloppe|financement|funding|spend|spent)\b"
         ),
         _MONEY,

@@ -36,7 +36,7 @@ from .common import (
 _PASSAGE_ASKING = QUESTION_WORDS | frozenset(
     "minimum minimal minimale maximum maximal maximale min max kind kinds sort sorts type types genre "
     "thing things chose choses truc trucs stuff article articles document documents texte "
-    "chez nous vous selon according".split()
+    "piece pieces papier chez nous vous selon apres according".split()
 )
 _ASKED_COUNT = re.compile(r"\b(\w+) (things|choses|trucs)\b")  # "which three things": the count asked with them
 _HOW_LONG = re.compile(r"\b(combien de temps|how long|duree|duration)\b")
@@ -54,14 +54,21 @@ _PERIODS = {
 }
 
 
-def _passage_words(q: Question) -> list[str]:
+def _passage_words(q: Question, typed: bool = False) -> list[str]:
     """The question's topic words a passage must hold: its content words less those that ask for the fact,
-    which only the passage's sentence answers."""
+    which only the passage's sentence answers; with `typed`, its short forms as typed instead of their
+    expansions (a document writes "les DSI" as the asker does)."""
     asking = set(_PASSAGE_ASKING)
     for text in (q.folded, " ".join(q.translated)):
         asking.update(m[1] for m in _ASKED_COUNT.finditer(text))
         asking.update(w for pattern in (_HOW_LONG, _WHEN) for m in pattern.finditer(text) for w in m[0].split())
-    return [w for w in q.content_words if w not in asking]
+    words = [w for w in q.content_words if w not in asking]
+    if not typed:
+        return words
+    table = abbreviations()
+    shorts = [w for w in q.plain.split() if w in table and w not in asking]
+    expanded = {w for short in shorts for w in table[short].expansion.split()}
+    return [w for w in words if w not in expanded] + [w for w in shorts if w not in words] if expanded else []
 
 
 def _passage_topic(q: Question, reader: Reader, words: list[str]) -> list[str]:
@@ -105,7 +112,12 @@ def _address_words(hit: dict[str, Any]) -> set[str]:
 
 
 def _passage(q: Question, reader: Reader) -> Answer | None:
-    words = _passage_words(q)
+    """The passage that best says what is asked; when none does, the short forms as typed are tried in place of
+    their expansions ("que doivent faire les DSI": the article says "les DSI")."""
+    return _passage_of(q, reader, _passage_words(q)) or _passage_of(q, reader, _passage_words(q, typed=True))
+
+
+def _passage_of(q: Question, reader: Reader, words: list[str]) -> Answer | None:
     if not words:
         return None
     hits = reader.search_text(" ".join(words), limit=5, kinds=("passages",))

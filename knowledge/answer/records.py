@@ -30,6 +30,7 @@ from .common import (
     lacks_members,
     lacks_part,
     lacks_people,
+    lacks_post,
     lacks_predecessor,
     lacks_tenure,
     named_plan,
@@ -44,6 +45,8 @@ def _about_candidate(q: Question, reader: Reader, c: Candidate) -> Answer:
     if _lacks_asked_fact(q, record):
         return _passage(q, reader) or _unknown(q, reader, [])
     if lacks_part(q, record) or lacks_members(q, record):  # "action 31 de Ma santé 2022", "liste des …"
+        return _unknown(q, reader, [])
+    if c.kind != "actors" and lacks_post(q, record):  # "le chef de projet de X": a post X's record never names
         return _unknown(q, reader, [])
     if c.kind == "actors" and (
         lacks_asked_role(q, record, reader.units_of(c.id))

@@ -66,6 +66,12 @@ _WHICH_COUNCIL = re.compile(
     r"\b(quel|quelle|lequel|laquelle|which|what) (cns|copil|conseil|comite|council|committee)\b"
 )
 _YEAR_WORD = re.compile(r"(19|20)\d\d")
+# The question cites a document ("d'après l'article", "selon DSIH", "according to the piece"): its passage is
+# what is asked, before the card of the council or programme it is about.
+_CITES_DOCUMENT = re.compile(
+    r"\b(selon|d apres|according to|in) (l |le |la |the |this |cet |ce )?(\w+ )?(article|piece|papier|dsih)\b|"
+    r"\b(l|the) article\b(?! \d)"
+)
 # Words asking a date or a number: a more specific record by its names only is no better at giving one.
 _WHEN_OR_HOW_MANY = frozenset("combien quand date when many much".split())
 _NUMBERED_PART = re.compile(r"\b(?:action|mesure|measure)s? (?:n |no |number )?(\d{1,3})\b")
@@ -132,6 +138,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
     if asks_changes(q) and not _named_change(candidates()):
         if changed := changes_answer(q, reader, candidates(), named=_names_a_topic(reader, candidates())):
             return changed
+    if _CITES_DOCUMENT.search(q.folded) and (quoted := passage()) and quoted.confidence >= ASK_AT:
+        return quoted
     if q.council or q.latest_council:
         return _council(q, reader)
     home = _named_family(reader, candidates(), q) if q.names_council else None
@@ -261,6 +269,9 @@ def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer
     best = next((c for c in found if c.how == "exact" and c.score >= ANSWER_AT), None)
     record = reader.record(best.kind, best.id) if best else None
     if best is None or record is None or _asked_fact(q) or _lacks_asked_fact(q, record):
+        return None
+    # A place or name the question gives ("how many hospitals in Occitanie") must be the record's too.
+    if q.proper and not _holds_words(reader, best, [w for w in q.proper if w not in _org_words(reader, best)]):
         return None
     # Every topic word held, as for any answer ("combien de médiateurs formés": a target of 10 000 is no count
     # of those trained).
