@@ -116,8 +116,16 @@ def proper_words(reader: Reader | None) -> frozenset[str]:
     return found
 
 
-def correct(word: str, vocab: Vocabulary) -> str:
-    """The nearest known word within 1 edit (2 from 8 letters), or the word itself."""
+# Three-letter question words a chat typo may hit ("qhi pilote ...", "wgo runs ..."): corrected to these only.
+_SHORT_QUESTION_WORDS = ("qui", "who")
+
+
+def correct(word: str, vocab: Vocabulary, first_letter: bool = True) -> str:
+    """The nearest known word within 1 edit (2 from 8 letters), or the word itself; `first_letter` False: the
+    first letter is trusted even for cue words (the rest of an elided word: "conclut" is no "c inclut")."""
+    if len(word) == 3 and word.isalpha() and word not in vocab.known:
+        near = [w for w in _SHORT_QUESTION_WORDS if w[0] == word[0] and OSA.distance(w, word) == 1]
+        return near[0] if len(near) == 1 else word
     if len(word) < tuning.CORRECT_FROM or not word.isalpha() or word in vocab.known:
         return word
     limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2
@@ -132,6 +140,10 @@ def correct(word: str, vocab: Vocabulary) -> str:
             w for size in range(len(word) - 2, len(word) + 3) for w in vocab.cue_corrections.get((word[0], size), ())
         ]
         near = process.extract(word, cues, scorer=OSA.distance, score_cutoff=2, limit=None) if cues else []
+    if not near and first_letter and len(word) >= tuning.FIRST_LETTER_FROM:
+        # The first letter is trusted, but for the cue words: a slip on it ("xombien") leaves the rest intact.
+        first = [w for (_, size), ws in vocab.cue_corrections.items() if size == len(word) for w in ws]
+        near = [(w, 1, 0) for w in first if w[1:] == word[1:]]
     if not near:
         return word
     return min(near, key=lambda found: (found[1], vocab.rank.get(found[0], len(vocab.rank))))[0]
@@ -159,7 +171,7 @@ def _split_elision(word: str, raw_word: str, vocab: Vocabulary) -> list[str]:
     if correct(word, vocab) != word:
         return [word]
     for head, rest in rests:
-        if len(rest) >= tuning.ELISION_CORRECT_FROM and correct(rest, vocab) != rest:
+        if len(rest) >= tuning.ELISION_CORRECT_FROM and correct(rest, vocab, first_letter=False) != rest:
             return [head, rest]
     return [word]
 

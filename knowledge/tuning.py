@@ -39,6 +39,7 @@ KNOWLEDGE_CORRECT_FROM = 5  # 4-letter words are corrected to cue words only: "f
 ELISION_CORRECT_FROM = 6  # "lobjectf" -> "l objectif"; shorter rests must be known words ("samedi" is not "s ameli")
 CUE_TWO_EDITS_FROM = 7  # the cue words are few, so two edits stay unambiguous among them sooner ("dirrgie")
 TWO_EDITS_FROM = 8  # from 8 letters two edits are still unambiguous ("telesurveilance"); below, one edit only
+FIRST_LETTER_FROM = 6  # a wrong first letter is corrected to a cue word from 6 letters ("xombien" -> "combien")
 
 # --- Intent (knowledge/understand.py) --------------------------------------------------------------------
 CUE_AT = 1.0  # a cue whose matched patterns weigh this much counts as asked

@@ -52,6 +52,9 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "objectif 15 de la feuille de route 2023-2027, il en est où ?",  # 15 is the group plan's, not the FDR's
         "Hela Ghariani est restée combien de temps à la DNS ?",  # no duration given for her
         "which European host did the Health Data Hub pick?",  # a new host is announced, none is named
+        "qui gérait la cellule sécurité avant Karim Benali ?",  # no former holder named
+        "le programme Rempart, il doit se terminer quand ?",  # no end date given
+        "au copil de juin 2025 du GH3R, combien étaient des médecins ?",  # 37 participants, no count of doctors
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
@@ -82,6 +85,7 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("quel hébergeur a le Health Data Hub aujourd'hui ?", "Microsoft"),  # a host named
         ("which are the orientations of the 2019 roadmap", "gouvernance"),  # the plan named by its year
         ("c'est quelle action de Ma santé 2022 pour l'appli carte Vitale ?", "Action 7"),  # the one item asked
+        ("when is programme Écho scheduled to wrap up?", "2027"),  # its end is a field
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:

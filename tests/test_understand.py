@@ -265,3 +265,26 @@ def test_a_name_holding_a_short_form_is_found_with_a_typo_in_its_other_words(rea
     q = understand("qui dirige le GHT Exmple ?", reader)
     assert q.corrected == "qui dirige le ght exemple"
     assert q.folded == "qui dirige le groupement hospitalier de territoire exemple"
+
+
+def test_a_slip_on_the_first_letter_of_a_long_cue_word_is_corrected() -> None:
+    # The first letter is trusted for other words; a cue word keeps the rest of its letters ("vombien").
+    assert understand("vombien coute le programme ?").cues == {"passage"}
+    assert "combien" in understand("vombien coute le programme ?").folded.split()
+    # Not inside an elided word: "conclut" is no "c" + "inclut".
+    assert understand("le rapport conclut sur quoi").folded.split()[2] == "conclut"
+
+
+def test_a_three_letter_slip_on_who_asks_who() -> None:
+    assert "owner" in understand("qyi porte la messagerie ?").cues
+    assert "owner" in understand("whp runs the programme?").cues
+
+
+def test_a_council_settling_asks_its_decisions_and_its_number_is_no_topic() -> None:
+    assert "decisions" in understand("ils ont tranché quoi au dernier comité ?").cues
+    asked = understand("le comité n4 a validé quoi ?")
+    assert asked.council == 4 and "n4" not in asked.content_words
+
+
+def test_whether_work_goes_on_is_a_status() -> None:
+    assert "status" in understand("is the patient portal still being worked on?").cues
