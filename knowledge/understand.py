@@ -74,7 +74,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"c est sortie?|deja sortie?|dans les temps|dans les clous|c est parti\w*|c est lance\w*|on schedule|on time|"
             r"(done|finished|completed?|over|ready) yet|"
             # Whether work goes on: "is X still being worked on", "toujours en cours ?".
-            r"(still )?being worked on|still (going|active|alive|in progress)|toujours en cours|toujours d actualite)\b"
+            r"(still )?being worked on|still (going|active|alive|in progress)|toujours en cours|toujours d actualite|"
+            r"^(is|are|has|have) (?P<gap5>.+) yet$)\b"  # "is X running around the clock yet?": has it got there
         ),
         1.0,
     ),

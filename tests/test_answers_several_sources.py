@@ -441,3 +441,9 @@ def test_a_decision_put_off_to_a_later_meeting_is_a_postponed_one(two_series: Kn
 def test_a_fact_only_a_document_says_is_quoted(two_series: KnowledgeBase, question: str, said: str) -> None:
     answer = two_series.ask(question)
     assert answer.intent == "passage" and said in answer.text
+
+
+def test_a_post_asked_of_an_organisation_is_answered_by_whoever_holds_it(two_series: KnowledgeBase) -> None:
+    # The title says "responsable sécurité des SI": the post's long English words are no topic to hold.
+    answer = two_series.ask("who is the chief information security officer of e-Brume Santé?")
+    assert answer.intent == "owner" and "Malik Benali" in answer.text

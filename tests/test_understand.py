@@ -288,3 +288,8 @@ def test_a_council_settling_asks_its_decisions_and_its_number_is_no_topic() -> N
 
 def test_whether_work_goes_on_is_a_status() -> None:
     assert "status" in understand("is the patient portal still being worked on?").cues
+
+
+def test_a_yes_no_question_ending_in_yet_asks_a_status_and_keeps_its_topic() -> None:
+    q = understand("has the online booking gone live yet?")
+    assert "status" in q.cues and "booking" in q.own_words

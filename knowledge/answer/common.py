@@ -58,6 +58,9 @@ def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
     expanded = {w for short, entry in abbreviations().items() if short in plain for w in entry.expansion.split()}
     # The words that ask for a fact ("combien de millions") say what is asked, not about what.
     asking = {w for pattern, _ in _FACTS for m in pattern.finditer(q.folded) for w in m[0].split()}
+    # A post asked ("the information security officer") is checked by the titles held (lacks_asked_role), not
+    # as words of the record: a title may spell it short ("responsable sécurité des SI").
+    asking |= _POST_WORDS if asks_role(q) else set()
     readings = [q.content_words, q.own_words] if q.translated else [q.content_words]
     found = []
     for words in readings:
@@ -98,7 +101,9 @@ def named_plan(reader: Reader, found: list[Candidate]) -> tuple[dict[str, Any], 
 
 
 def _intent(q: Question, kind: str) -> str:
-    if "owner" in q.cues and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
+    # A post asked of an organisation ("who is the security officer at X"): the people in it.
+    asked = "owner" in q.cues or (kind == "actors" and asks_role(q))
+    if asked and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
         return "owner"
     if kind == "objectives":  # "son échéance ?", "c'est quoi l'objectif 4.4": that field, what it is
         return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
@@ -286,6 +291,13 @@ _ROLES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
         ("radiolog", "cardiolog", "urgences"),
     ),
+)
+
+
+# The words posts are named with, in both languages (their short forms expand to these).
+_POST_WORDS = frozenset(
+    "responsable securite security systemes systems information officer chief ressources humaines rh hr "
+    "protection donnees data financier financiere director directeur directrice head".split()
 )
 
 
