@@ -101,8 +101,9 @@ def named_plan(reader: Reader, found: list[Candidate]) -> tuple[dict[str, Any], 
 
 
 def _intent(q: Question, kind: str) -> str:
-    # A post asked of an organisation ("who is the security officer at X"): the people in it.
-    asked = "owner" in q.cues or (kind == "actors" and asks_role(q))
+    # A post asked of an organisation ("who is the security officer at X"): the people in it; not "what is
+    # the RSSI?", a unit named by that short form.
+    asked = "owner" in q.cues or (kind == "actors" and asks_role(q) and bool(_WHO.search(q.folded)))
     if asked and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
         return "owner"
     if kind == "objectives":  # "son échéance ?", "c'est quoi l'objectif 4.4": that field, what it is
@@ -294,6 +295,7 @@ _ROLES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 
 
+_WHO = re.compile(r"\b(qui|who|whos)\b")
 # The words posts are named with, in both languages (their short forms expand to these).
 _POST_WORDS = frozenset(
     "responsable securite security systemes systems information officer chief ressources humaines rh hr "
