@@ -86,6 +86,8 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("which are the orientations of the 2019 roadmap", "gouvernance"),  # the plan named by its year
         ("c'est quelle action de Ma santé 2022 pour l'appli carte Vitale ?", "Action 7"),  # the one item asked
         ("when is programme Écho scheduled to wrap up?", "2027"),  # its end is a field
+        # The topic in other forms than the record's ("France's", "work for"): the record whose text states it.
+        ("how many people work for France's digital health delegation?", "cinquantaine"),
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:

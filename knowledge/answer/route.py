@@ -210,6 +210,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
         covering = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
         if not covering:  # the names matched are parts of the topic ("cyber", "GHT"): a likely record holding it
             covering = _holding_the_topic(reader, found, topic)
+        if not covering and (fact := fact_answer(q, reader, found)):
+            return fact  # "combien pour renforcer le CSIRT": the topic in other forms ("renfort"), the fact stated
         sure = covering
     sure = _fit_for_the_ask(q, reader, sure)
     if sure and (carried := _status_of_what_it_carries(q, reader, sure[0], found)):
