@@ -75,7 +75,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"(done|finished|completed?|over|ready) yet|"
             # Whether work goes on: "is X still being worked on", "toujours en cours ?".
             r"(still )?being worked on|still (going|active|alive|in progress)|toujours en cours|toujours d actualite|"
-            r"^(is|are|has|have) (?P<gap5>.+) yet$)\b"  # "is X running around the clock yet?": has it got there
+            r"^(is|are|has|have) (?P<gap5>.+) yet$|"
+            r"current state|state of play|current status|dans quel etat|etat actuel|situation actuelle)\b"  # "is X running around the clock yet?": has it got there
         ),
         1.0,
     ),

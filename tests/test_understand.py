@@ -293,3 +293,10 @@ def test_whether_work_goes_on_is_a_status() -> None:
 def test_a_yes_no_question_ending_in_yet_asks_a_status_and_keeps_its_topic() -> None:
     q = understand("has the online booking gone live yet?")
     assert "status" in q.cues and "booking" in q.own_words
+
+
+@pytest.mark.parametrize(
+    "question", ["what's the state of play on online booking?", "le portail usagers, situation actuelle ?"]
+)
+def test_the_state_of_a_thing_is_its_status(question: str) -> None:
+    assert "status" in understand(question).cues
