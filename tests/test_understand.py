@@ -300,3 +300,12 @@ def test_a_yes_no_question_ending_in_yet_asks_a_status_and_keeps_its_topic() -> 
 )
 def test_the_state_of_a_thing_is_its_status(question: str) -> None:
     assert "status" in understand(question).cues
+
+
+@pytest.mark.parametrize(
+    "question", ["pourquoi la vidéo-consultation a été décalée ?", "why was the kiosk project shelved?"]
+)
+def test_why_a_thing_was_put_off_or_dropped_asks_the_decision(question: str) -> None:
+    from knowledge.answer.route import _cued_kind
+
+    assert _cued_kind(understand(question)) == "decisions"

@@ -566,9 +566,16 @@ def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
     return roadmaps.org_words(reader, _family(reader, c))
 
 
+# "Pourquoi X est repoussé ?", "why was X dropped?": putting off or dropping is decided; the decision says why.
+_WHY_DECIDED = re.compile(
+    r"\b(pourquoi|why)\b.*\b(repouss\w*|report\w*|decale\w*|ajourn\w*|abandonn\w*|lache\w*|annule\w*|postponed|"
+    r"pushed back|put off|delayed|dropped|abandoned|cancell?ed|shelved)\b"
+)
+
+
 def _cued_kind(q: Question) -> str | None:
     """The kind of record the question's cues ask for: a status is an objective's, a decision a decision."""
-    if "decisions" in q.cues:
+    if "decisions" in q.cues or _WHY_DECIDED.search(q.folded):
         return "decisions"
     if q.cue_scores.get("status") and "owner" not in q.cues:
         return "objectives"
