@@ -128,9 +128,16 @@ def proper_words(reader: Reader | None) -> frozenset[str]:
     return found
 
 
+# Three-letter question words a chat typo may hit ("qhi pilote ...", "wgo runs ..."): corrected to these only.
+_SHORT_QUESTION_WORDS = ("qui", "who")
+
+
 def correct(word: str, vocab: Vocabulary, slip: bool = True) -> str:
     """The nearest known word within 1 edit (2 from 8 letters), or the word itself; with `slip`, a first letter
     one key off too (not for the rest of an elided word: "conclut" is no "c'inclut")."""
+    if len(word) == 3 and word.isalpha() and word not in vocab.known:
+        near = [w for w in _SHORT_QUESTION_WORDS if w[0] == word[0] and OSA.distance(w, word) == 1]
+        return near[0] if len(near) == 1 else word
     if len(word) < tuning.CORRECT_FROM or not word.isalpha() or word in vocab.known:
         return word
     limit = 1 if len(word) < tuning.TWO_EDITS_FROM else 2

@@ -46,6 +46,7 @@ STOPWORDS = frozenset(
     had each every will would can could should got get""".split()
     + "ils elles ont eux".split()  # French pronouns of chat ("ils ont décidé quoi")
     + ["partir"]  # "à partir de quand": when, never a topic
+    + "nous vous".split()  # who asks, not what about ("c'est lancé chez nous ?")
     # English modals, pronouns and prepositions no record or passage is about ("must progress together",
     # "without their software during the outage").
     + "must their they them while during without under into".split()

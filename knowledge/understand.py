@@ -72,7 +72,11 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
             r"frozen|gele|lance ou pas|started yet|taux d avancement|pourcentage|what percent\w*|how much done|"
             r"out yet|is (it|the (?P<gap3>\w+( \w+)?)) out|been (released|published)|est (il |elle )?(sortie?|parue?)|"
             r"c est sortie?|deja sortie?|dans les temps|dans les clous|c est parti\w*|c est lance\w*|on schedule|on time|"
-            r"(done|finished|completed?|over|ready) yet)\b"
+            r"(done|finished|completed?|over|ready) yet|"
+            # Whether work goes on: "is X still being worked on", "toujours en cours ?".
+            r"(still )?being worked on|still (going|active|alive|in progress)|toujours en cours|toujours d actualite|"
+            r"^(is|are|has|have) (?P<gap5>.+) yet$|"
+            r"current state|state of play|current status|dans quel etat|etat actuel|situation actuelle)\b"  # "is X running around the clock yet?": has it got there
         ),
         1.0,
     ),
@@ -102,7 +106,8 @@ _CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
         re.compile(
             r"\b(decid\w*|decision\w*|arbitr\w*|acte\w*|annonce\w*|announce\w*|agreed|came out of|come out of|"
             r"outcomes?|ressorti\w*|a dit quoi|ont dit quoi|what was said|what did (?P<gap4>.*) say|valide\w*|"
-            r"debloque\w*|alloue\w*|allocated|commit to|committed)\b"
+            r"debloque\w*|alloue\w*|allocated|commit to|committed|"
+            r"(a|ont|as|avez|avons) tranche\w*)\b"  # "le copil a tranché quoi": what it settled
         ),
         1.0,
     ),
@@ -294,7 +299,8 @@ def _content(words: list[str], frame: frozenset[str] = frozenset()) -> list[str]
     return list(dict.fromkeys(w for w in kept if not _ORDINAL.match(w)))
 
 
-_ORDINAL = re.compile(r"^\d{1,2}(e|eme|er|ere|th|st|nd|rd)$")  # "12th", "2e": a council's number, read apart
+# "12th", "2e", "n2" (n° 2): a council's number, read apart.
+_ORDINAL = re.compile(r"^(\d{1,2}(e|eme|er|ere|th|st|nd|rd)|no?\d{1,2})$")
 
 
 def _axis_in_figures(folded: str) -> str:

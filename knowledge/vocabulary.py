@@ -105,7 +105,8 @@ DECISION_WORDS: dict[str, str] = _table(
         "approved|validated|decided|endorsed|confirmed|confirme|ratified|ratifie|signed|signe|avis favorable|"
         "favorable|accorde|granted|accepted",
         "postponed": "postponed|ajourne|reporte|deferred|adjourned|differe|renvoye|a revoir|tabled|"
-        "renvoye au prochain comite",
+        "renvoye au prochain comite|postponed to a later meeting|postponed to the next meeting|"
+        "deferred to a later meeting|reporte a une prochaine seance|reporte a une seance ulterieure",
         "rejected": "rejected|rejete|refuse|refused|declined|avis defavorable|defavorable|non retenu|not adopted",
         "presented": "presented|presente|pour information|presente pour information|for information|information|"
         "noted|pris acte|prise d acte|annonce|announced|communique|point d etape",

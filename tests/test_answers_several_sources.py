@@ -374,3 +374,76 @@ def test_a_record_without_aliases_or_people_is_answered_by_its_id(tmp_path: Path
     kb.refresh([str(tmp_path / "unit.yaml")], bundled=True)
     answer = kb.ask("Qui est UNIT-X ?")
     assert answer.results and answer.results[0]["id"] == "UNIT-X"
+
+
+@pytest.mark.parametrize(
+    ("question", "objective"),
+    [
+        ("les sauvegardes immuables des serveurs, ça avance chez nous ?", "3"),  # "chez nous": who asks, not what
+        ("Is online payment for consultations still being worked on?", "4.2"),
+    ],
+)
+def test_a_status_asked_in_chat_words_is_the_objective_status(
+    two_series: KnowledgeBase, question: str, objective: str
+) -> None:
+    answer = two_series.ask(question)
+    assert answer.intent == "status" and answer.results[0]["id"] == objective
+
+
+def test_workstreams_of_an_organisation_by_status_are_its_objectives(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("quels chantiers sont en retard chez les Trois-Rivières ?")
+    assert answer.intent == "list"
+    assert {r["id"] for r in answer.results} == {"3", "6", "13", "16"}
+
+
+def test_the_projects_of_a_unit_that_carries_no_programme_are_its_objectives(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("le labo de biologie, il porte quels projets ?")
+    assert answer.intent == "list"
+    assert {r["id"] for r in answer.results} == {"7", "20"}
+
+
+def test_what_a_council_settled_on_a_topic_is_its_decision(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("sur la dictée vocale, le copil a tranché quoi ?")
+    assert answer.intent == "decisions" and answer.results[0]["id"] == "D3R-5"
+
+
+def test_a_council_by_its_number_written_glued_gives_its_decisions(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("le copil n3 a validé quoi ?")
+    assert answer.intent == "decisions" and answer.results[0]["id"] == "ars-vdb:COPIL-2025-06"
+
+
+def test_decisions_since_a_date_of_a_named_group_are_its_own(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("les décisions des Trois-Rivières depuis mars 2025 ?")
+    assert answer.intent == "list" and {r["id"] for r in answer.results} == {"D3R-3", "D3R-4", "D3R-5"}
+
+
+def test_a_word_of_one_organisation_name_picks_its_council_of_that_month(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("what was decided at the group's steering committee in June 2025?")
+    assert answer.intent == "decisions" and not answer.choices and answer.results[0]["id"] == "COPIL-3R-2025-06"
+    # Naming neither still asks which.
+    assert two_series.ask("what was decided at the steering committee in June 2025?").choices
+
+
+def test_a_decision_put_off_to_a_later_meeting_is_a_postponed_one(two_series: KnowledgeBase) -> None:
+    answer = two_series.ask("which decisions of the region were deferred to a later meeting?")
+    assert [r["id"] for r in answer.results] == ["ars-vdb:D-2025-06-03"]
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("combien de personnes au comité de pilotage de juin 2025 du GH3R ?", "37"),
+        ("combien de téléconsultations au 1er semestre ?", "2 300"),
+        ("by how much has the server replacement cut energy use?", "22 %"),
+        ("are the digital teams allowed to work remotely?", "deux jours"),
+    ],
+)
+def test_a_fact_only_a_document_says_is_quoted(two_series: KnowledgeBase, question: str, said: str) -> None:
+    answer = two_series.ask(question)
+    assert answer.intent == "passage" and said in answer.text
+
+
+def test_a_post_asked_of_an_organisation_is_answered_by_whoever_holds_it(two_series: KnowledgeBase) -> None:
+    # The title says "responsable sécurité des SI": the post's long English words are no topic to hold.
+    answer = two_series.ask("who is the chief information security officer of e-Brume Santé?")
+    assert answer.intent == "owner" and "Malik Benali" in answer.text

@@ -56,6 +56,9 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "who is the project manager for Mon espace santé?",
         "combien d'établissements en Bretagne ont eu HospiConnect ?",  # a region the record does not hold
         "CaRE, le domaine postes de travail, c'est combien de M€ ?",  # listed beside amounts, none of its own
+        "qui gérait la cellule sécurité avant Karim Benali ?",  # no former holder named
+        "le programme Rempart, il doit se terminer quand ?",  # no end date given
+        "au copil de juin 2025 du GH3R, combien étaient des médecins ?",  # 37 participants, no count of doctors
     ],
 )
 def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question: str) -> None:
@@ -94,6 +97,9 @@ def test_what_the_record_does_not_hold_is_not_known(kb: KnowledgeBase, question:
         ("les certifs et CR de consult dans MES c'est prévu pour quand", "2025"),  # chat short forms
         ("combien de M€ pour le domaine continuité d'activité de CaRE ?", "45 M"),  # the listed item's amount
         ("qui est responsable d'HOP'EN 2 ?", "DNS"),  # no post named: the owner
+        ("when is programme Écho scheduled to wrap up?", "2027"),  # its end is a field
+        # The topic in other forms than the record's ("France's", "work for"): the record whose text states it.
+        ("how many people work for France's digital health delegation?", "cinquantaine"),
     ],
 )
 def test_what_the_record_holds_is_answered(kb: KnowledgeBase, question: str, said: str) -> None:

@@ -330,3 +330,47 @@ def test_an_actor_named_as_owner_asks_what_it_owns(reader: Reader, typed: str, o
 def test_the_country_is_no_proper_name_to_hold(reader: Reader) -> None:
     assert understand("combien d'ARS en France ?", reader).proper == []
     assert understand("combien d'ARS en Bretagne ?", reader).proper == ["bretagne"]
+
+
+def test_a_slip_on_the_first_letter_of_a_long_cue_word_is_corrected() -> None:
+    # The first letter is trusted for other words; a cue word keeps the rest of its letters ("vombien").
+    assert understand("vombien coute le programme ?").cues == {"passage"}
+    assert "combien" in understand("vombien coute le programme ?").folded.split()
+    # Not inside an elided word: "conclut" is no "c" + "inclut".
+    assert understand("le rapport conclut sur quoi").folded.split()[2] == "conclut"
+
+
+def test_a_three_letter_slip_on_who_asks_who() -> None:
+    assert "owner" in understand("qyi porte la messagerie ?").cues
+    assert "owner" in understand("whp runs the programme?").cues
+
+
+def test_a_council_settling_asks_its_decisions_and_its_number_is_no_topic() -> None:
+    assert "decisions" in understand("ils ont tranché quoi au dernier comité ?").cues
+    asked = understand("le comité n4 a validé quoi ?")
+    assert asked.council == 4 and "n4" not in asked.content_words
+
+
+def test_whether_work_goes_on_is_a_status() -> None:
+    assert "status" in understand("is the patient portal still being worked on?").cues
+
+
+def test_a_yes_no_question_ending_in_yet_asks_a_status_and_keeps_its_topic() -> None:
+    q = understand("has the online booking gone live yet?")
+    assert "status" in q.cues and "booking" in q.own_words
+
+
+@pytest.mark.parametrize(
+    "question", ["what's the state of play on online booking?", "le portail usagers, situation actuelle ?"]
+)
+def test_the_state_of_a_thing_is_its_status(question: str) -> None:
+    assert "status" in understand(question).cues
+
+
+@pytest.mark.parametrize(
+    "question", ["pourquoi la vidéo-consultation a été décalée ?", "why was the kiosk project shelved?"]
+)
+def test_why_a_thing_was_put_off_or_dropped_asks_the_decision(question: str) -> None:
+    from knowledge.answer.route import _cued_kind
+
+    assert _cued_kind(understand(question)) == "decisions"

@@ -19,6 +19,8 @@ from ..word_tables import abbreviations
 
 # Words that frame a question rather than name its topic: kinds of record, statuses, generic nouns.
 _FRAME_WORDS = frozenset().union(*KIND_WORDS.values()) | frozenset(STATUS_WORDS) | frozenset(MONTHS)
+# "chez" says where ("chez nous", "chez les Trois-Rivières"), never what: no topic word, though names hold it.
+_FRAME_WORDS |= {"chez"}
 
 
 _NUMBER_WORD = re.compile(r"^\d+(e|eme|er|ere|th|st|nd|rd)?$")  # "2025", "14e": a date or a council number
@@ -56,6 +58,9 @@ def _topic_readings(q: Question, reader: Reader) -> list[list[str]]:
     expanded = {w for short, entry in abbreviations().items() if short in plain for w in entry.expansion.split()}
     # The words that ask for a fact ("combien de millions") say what is asked, not about what.
     asking = {w for pattern, _ in _FACTS for m in pattern.finditer(q.folded) for w in m[0].split()}
+    # A post asked ("the information security officer") is checked by the titles held (lacks_asked_role), not
+    # as words of the record: a title may spell it short ("responsable sécurité des SI").
+    asking |= _POST_WORDS if asks_role(q) else set()
     readings = [q.content_words, q.own_words] if q.translated else [q.content_words]
     found = []
     for words in readings:
@@ -96,7 +101,10 @@ def named_plan(reader: Reader, found: list[Candidate]) -> tuple[dict[str, Any], 
 
 
 def _intent(q: Question, kind: str) -> str:
-    if "owner" in q.cues and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
+    # A post asked of an organisation ("who is the security officer at X"): the people in it; not "what is
+    # the RSSI?", a unit named by that short form.
+    asked = "owner" in q.cues or (kind == "actors" and asks_role(q) and bool(_WHO.search(q.folded)))
+    if asked and not (kind == "actors" and _SINCE_WHEN.search(q.folded)):  # since when: a date
         return "owner"
     if kind == "objectives":  # "son échéance ?", "c'est quoi l'objectif 4.4": that field, what it is
         return "about" if (_asked_fact(q) or "about" in q.cues) and "status" not in q.cues else "status"
@@ -134,7 +142,8 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\b(participants?|attendees?|attended|combien de (personnes|presents))\b"), ("participants",)),
     (
         re.compile(
-            r"\b(budget|montant|amount|cout|coute|coutent|cost|costs|how much|spend|spent|depense\w*|prix|price|"
+            # "By how much did it cut X": a change, in per cent as often as in euros.
+            r"\b(budget|montant|amount|cout|coute|coutent|cost|costs|(?<!by )how much|spend|spent|depense\w*|prix|price|"
             r"tarif|thunes|argent|money|combien de (millions|milliards|euros|m|md|k|meur|keur))\b"
         ),
         ("budget", "amount"),
@@ -158,7 +167,9 @@ _FACTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
             r"\b(echeances?|deadlines?|due|pour quand|prevue?s? (pour|quand)|quand est prevue?|devait (etre )?"
-            r"(fini|finie|termine|terminee|livre|livree)|date de fin|end date)\b"
+            r"(fini|finie|termine|terminee|livre|livree)|date de fin|end date|"
+            r"(supposed|meant|expected|scheduled|planned|set) to (end|finish|close|wrap up)|"
+            r"(doit|devrait|va|est cense)( t)?( il| elle)? (se )?(terminer|finir|s achever|prendre fin))\b"
         ),
         ("due", "end"),
     ),
@@ -265,7 +276,11 @@ _PERCENT = re.compile(r"\d\s*%|\bpour ?cent\b|\bper ?cent\b")
 
 
 # "Combien de lits", "how many pharmacists": a count a record gives only when its text puts a number by that noun.
-_COUNT = re.compile(r"\b(?:combien (?:de |d )?|how many |nb (?:de |d )?|nombre (?:de |d )?)(\w+)")
+# "Combien étaient des usagers ?", "combien sont des médecins" count those as well as "combien d'usagers".
+_COUNT = re.compile(
+    r"\b(?:combien (?:(?:etaient|etait|sont|est|il y a|y avait) )?(?:des |de |d )?|how many |nb (?:de |d )?|"
+    r"nombre (?:de |d )?)(\w+)"
+)
 # A post the question asks for ("le RSSI de l'ANS") and the words of a person's title or unit that hold it: an
 # organisation whose people and units hold none of them cannot say who it is. The first match wins (a RSSI's
 # expansion also holds "systèmes d'information").
@@ -284,9 +299,19 @@ _ROLES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 
 
+_WHO = re.compile(r"\b(qui|who|whos)\b")
+# The words posts are named with, in both languages (their short forms expand to these).
+_POST_WORDS = frozenset(
+    "responsable securite security systemes systems information officer chief ressources humaines rh hr "
+    "protection donnees data financier financiere director directeur directrice head".split()
+)
+
+
 _PREDECESSOR = re.compile(
     r"\b(predecesseur|predecessor|qui etait avant|et avant|avant (lui|elle)|before (him|her)|who was .* before|"
-    r"a qui a succede|who did .* (replace|succeed)|(qui etait|c etait qui|who ran|who led|who headed) .*\b(avant|before)"
+    r"a qui a succede|who did .* (replace|succeed)|(qui etait|c etait qui|who ran|who led|who headed) .*\b(avant|before)|"
+    # "Qui dirigeait X avant Y", "who was running X before Y": a verb in the past, then before someone.
+    r"qui \w+ait\b.* avant|who was \w+ing\b.* before"
     r"|who replaced|qui a remplace|qui a succede|successeur de|successor of)\b"
 )
 
@@ -529,6 +554,11 @@ _DENIAL = re.compile(r"\b(ne|n) (\w+ ){1,3}(pas|plus|jamais|aucun|aucune)\b|\b(n
 
 # Council numbers as written ("3e", "11th", "14ᵉ" folds to "14e"): a passage about the 14th is not the 3rd's.
 _ORDINALS = re.compile(r"\b(\d{1,2})(?:e|eme|er|ere|th|st|nd|rd)\b")
+# An ordinal of a period or a day ("au 1er semestre", "le 1er mars") numbers no council: the periods are
+# matched apart (fallbacks._PERIODS), the dates by the year.
+_PERIOD_ORDINAL = re.compile(
+    rf"\b\d{{1,2}}(?:e|eme|er|ere|th|st|nd|rd) (?:semestre|trimestre|half|semester|quarter|{'|'.join(MONTHS)})\b"
+)
 # How a passage gives a number of people present: by one of these words.
 _PRESENT = ("particip", "person", "present", "membre", "attend")
 
@@ -538,7 +568,7 @@ def passage_lacks_fact(q: Question, hit: dict[str, Any]) -> bool:
     noun or by the people present, with the year and rate asked), or is not about the numbered council asked
     ("le 3e CNS": a passage on the 14th)."""
     text = f"{hit['title']}. {hit['heading']}. {hit['body']}"
-    asked = set(_ORDINALS.findall(q.plain))
+    asked = set(_ORDINALS.findall(_PERIOD_ORDINAL.sub(" ", q.plain)))
     if asked and not asked <= set(_ORDINALS.findall(fold(text))):
         return True
     fields = _asked_fact(q)

@@ -14,6 +14,7 @@ from ..tuning import ANSWER_AT, ASK_AT
 from ..understand import Candidate, Question, coverage_of, resolve
 from ..vocabulary import DECISION_WORDS
 from .common import (
+    _COUNT,
     _FACTS,
     _FRAME_WORDS,
     _MONEY_FIELDS,
@@ -26,6 +27,7 @@ from .common import (
     _dedupe,
     _disputed,
     _fact_first,
+    _in_question,
     _lacks_asked_fact,
     _result,
     _says_fact,
@@ -56,6 +58,9 @@ _COUNCIL_TALK = frozenset(
     "nationale decide decision decisions decided decider pris prises prise taken made ete dernier derniere "
     "latest last agenda ordre jour programme".split()
 )
+
+
+_NOT_COUNTED = frozenset("de d temps monde gens personnes people persons".split())
 
 
 def _council(q: Question, reader: Reader, council: dict[str, Any] | None = None) -> Answer:
@@ -101,6 +106,12 @@ def _council_answer(q: Question, reader: Reader, council: dict[str, Any] | None)
         if passage and _says_fact(q, council, passage.text):
             return passage
         return _fact_first(q, council, _about_record(q, reader, "councils", council, "about"))
+    counted = _in_question(_COUNT, q)
+    # People counted ("cb de monde") are its participants, which its card gives.
+    if counted and counted[1] not in _NOT_COUNTED and "decisions" not in q.cues:
+        # "Combien étaient des usagers ?": a count its record does not give, in a passage or not known.
+        if _lacks_asked_fact(q, council):
+            return _passage(q, reader) or _unknown(q, reader, [])
     named = set(fold(title_of("councils", council)).split()) | set(fold(" ".join(council.get("aliases") or [])).split())
     words = [w for w in q.content_words if not w[0].isdigit() and w not in named and w not in _COUNCIL_TALK | _ASKING]
     # "Au 2e CNS ils ont mis en place quoi ?": what it did is its decisions.
@@ -205,6 +216,10 @@ def _decision_list(q: Question, reader: Reader, found: list[Candidate], since: b
         record = reader.record("actors", owner.id)
         name = title_of("actors", record).split(" — ")[0] if record else owner.id
         what.append(say("owned_by", lang, what=label("decisions", lang).capitalize(), owner=name))
+    elif home := _organisation_named(reader, found):
+        # "décisions du GH3R depuis avril": an organisation that carries none of them says whose source's.
+        where.append("roadmap = ? AND COALESCE(source_title, '') = ?")
+        params += list(home)
     families = [
         w
         for f, words in _FAMILIES.items()
@@ -257,6 +272,18 @@ def _decision_owner(q: Question, reader: Reader, found: list[Candidate]) -> Cand
         actors = [c for c in actors if not roadmaps.names_a_roadmap(reader, c.matched)]
     owning = [c for c in actors if reader.count("owners", "kind = 'decisions' AND actor = ?", (c.id,))]
     return owning[0] if owning else None
+
+
+def _organisation_named(reader: Reader, found: list[Candidate]) -> tuple[str, str] | None:
+    """The family of the one organisation named by its name whose records come from a source of its own (a
+    hospital group's plan), not a roadmap's owner (the roadmap's scope already says that)."""
+    homes = {
+        roadmaps.family(reader.record(c.kind, c.id) or {})
+        for c in found
+        if c.kind == "actors" and c.how == "exact" and c.score >= ASK_AT
+    }
+    home = next(iter(homes)) if len(homes) == 1 else None
+    return home if home and home[1] else None
 
 
 _LIST_TALK = frozenset(

@@ -37,6 +37,8 @@ _PASSAGE_ASKING = QUESTION_WORDS | frozenset(
     "minimum minimal minimale maximum maximal maximale min max kind kinds sort sorts type types genre "
     "thing things chose choses truc trucs stuff article articles document documents texte "
     "piece pieces papier chez nous vous selon apres according".split()
+    # People counted ("combien de personnes au copil"): a text counts them as participants, members, agents.
+    + "personnes gens people persons".split()
 )
 _ASKED_COUNT = re.compile(r"\b(\w+) (things|choses|trucs)\b")  # "which three things": the count asked with them
 _HOW_LONG = re.compile(r"\b(combien de temps|how long|duree|duration)\b")

@@ -37,7 +37,7 @@ _AXIS_WORD = re.compile(r"\b(axe|axes|axis)\b")
 # amber?", "URPS stuff that's been put off", "rien qui tombe début 2026 ?").
 FRAME = frozenset(
     """ceux celles lesquels lesquelles laquelle lequel quoi what whats thats theres that there it its anything
-    something nothing rien quelque chose choses projets projet projects project axe axes axis stuff staff things
+    something nothing rien quelque chose choses projets projet projects project chantiers chantier axe axes axis stuff staff things
     thing trucs truc already deja encore still yet now right currently actuellement maintenant lights light feu feux
     ones one those these items elements y a il elle ils elles on sont est etait ete been has have hasn haven got
     went gone ont doit doivent must should va vont going any some aucun aucune tout tous toutes all plan plans
@@ -49,7 +49,7 @@ FRAME = frozenset(
     middle beginning start summer spring autumn fall winter ete printemps automne hiver semestre trimestre half
     quarter first second premier deuxieme by d ici lead leads led own owns owned run runs carry carries manage
     manages pilot pilote pilotes porte portes gere mene dirige coordonne finance bosse travaille fait charge
-    responsible working work direct directement in en au aux dans of du de des la le les""".split()
+    responsible working work direct directement in en au aux dans chez of du de des la le les""".split()
 )
 _COLOUR_WORDS = frozenset(
     "rouge rouges red orange oranges amber ambre jaune jaunes yellow vigilance vert verts verte vertes green".split()

@@ -144,6 +144,7 @@ def _compose(q: Question, reader: Reader) -> Answer:
         return _council(q, reader)
     home = _named_family(reader, candidates(), q) if q.names_council else None
     if q.names_council and _date_asked(q, candidates()) and (dated := roadmaps.councils_asked(q, reader, home)):
+        dated = _councils_of_words(q, reader, dated)
         if len(dated) == 1:
             return _council(q, reader, dated[0])
         if len(roadmaps.month_asked(q) or "") >= 7 and "list" not in q.cues:  # "le copil de juin 2025": whose?
@@ -190,6 +191,10 @@ def _compose(q: Question, reader: Reader) -> Answer:
             # "L'ARS a combien d'objectifs ?": the name of a roadmap's owner asks for that roadmap, as in filters.
             roadmap_named = roadmaps.names_a_roadmap(reader, actor.matched) and not _owner_said(q)
             return _objective_list(q, reader, owner=None if roadmap_named else actor.id)
+        if _plural_kind(q.plain) == "programmes" and actor and not owns_any(reader, actor.id, plural):
+            # "La pharmacie, elle a quels projets ?": a unit that carries no programme carries objectives.
+            if owns_any(reader, actor.id, "objectives"):
+                return _objective_list(q, reader, owner=actor.id)
         if plural in ("programmes", "decisions") and actor and not _names_roadmap_only(q, reader, actor, plural):
             return _kind_list(q, reader, plural, owner=actor.id)
         topic = [w for w in q.content_words if not _PLURALS[plural].search(w) and not _LIST_WORDS.search(w)]
@@ -213,6 +218,8 @@ def _compose(q: Question, reader: Reader) -> Answer:
         covering = [c for c in sure if _covers(reader, c, _beyond_org(reader, c, topic))]
         if not covering:  # the names matched are parts of the topic ("cyber", "GHT"): a likely record holding it
             covering = _holding_the_topic(reader, found, topic)
+        if not covering and (fact := fact_answer(q, reader, found)):
+            return fact  # "combien pour renforcer le CSIRT": the topic in other forms ("renfort"), the fact stated
         sure = covering
     sure = _fit_for_the_ask(q, reader, sure)
     if sure and (carried := _status_of_what_it_carries(q, reader, sure[0], found)):
@@ -258,6 +265,23 @@ def _compose(q: Question, reader: Reader) -> Answer:
             return quoted
         return _ask_back(q, reader, [best, *close] if best.score >= ANSWER_AT else sure[:3])
     return passage() or _unknown(q, reader, found)
+
+
+def _councils_of_words(q: Question, reader: Reader, dated: list[dict]) -> list[dict]:
+    """ "The June 2025 committee of the group": among councils of one date held by several organisations, those
+    whose organisations' names hold a word of the question that the others' names do not ("groupe")."""
+    if len(dated) < 2:
+        return dated
+    words = {roadmaps.family(c): roadmaps.org_words(reader, roadmaps.family(c)) for c in dated}
+    # Words of the councils' own names ("comité de pilotage") say which council, not whose.
+    named = {w for c in dated for w in fold(f"{title_of('councils', c)} {' '.join(c.get('aliases') or [])}").split()}
+    asked = set(q.content_words) - named - _FRAME_WORDS
+    own = {
+        home: (asked & names) - set().union(*(n for h, n in words.items() if h != home))
+        for home, names in words.items()
+    }
+    kept = [c for c in dated if own[roadmaps.family(c)]]
+    return kept if len({roadmaps.family(c) for c in kept}) == 1 else dated
 
 
 def _count_stated(q: Question, reader: Reader, found: list[Candidate]) -> Answer | None:
@@ -553,9 +577,16 @@ def _org_words(reader: Reader, c: Candidate) -> frozenset[str]:
     return roadmaps.org_words(reader, _family(reader, c))
 
 
+# "Pourquoi X est repoussé ?", "why was X dropped?": putting off or dropping is decided; the decision says why.
+_WHY_DECIDED = re.compile(
+    r"\b(pourquoi|why)\b.*\b(repouss\w*|report\w*|decale\w*|ajourn\w*|abandonn\w*|lache\w*|annule\w*|postponed|"
+    r"pushed back|put off|delayed|dropped|abandoned|cancell?ed|shelved)\b"
+)
+
+
 def _cued_kind(q: Question) -> str | None:
     """The kind of record the question's cues ask for: a status is an objective's, a decision a decision."""
-    if "decisions" in q.cues:
+    if "decisions" in q.cues or _WHY_DECIDED.search(q.folded):
         return "decisions"
     if q.cue_scores.get("status") and "owner" not in q.cues:
         return "objectives"
