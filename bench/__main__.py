@@ -44,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--set",
         action="append",
-        choices=("dev", "test", "test-region"),
+        choices=("dev", "test", "test-region", "held"),
         dest="sets",
-        help="eval: question set (repeatable; default dev and test side by side; test = test.yaml and test-region.yaml)",
+        help="eval: question set (repeatable; default dev and test side by side; test = test.yaml and test-region.yaml;"
+        " held = a blind set never tuned on, figures only)",
     )
     parser.add_argument(
         "--list-test",

@@ -77,6 +77,8 @@ SET_FILES = {
         "dev-oos",
     ),
     "test": ("test", "test-region"),
+    # Written blind like the dev files, never tuned on: a second held-out measure beside the frozen test set.
+    "held": ("held-blind6",),
     "test-region": ("test-region",),
 }
 _REGIONAL = (
@@ -91,6 +93,7 @@ _REGIONAL = (
     "dev-oos",
     "test",
     "test-region",
+    "held-blind6",
 )  # the file-sets asked over the knowledge with the region
 _KINDS = (*RECORD_TYPES, "passages")  # what may stand before ':' in a label ("axes:1")
 _CHOICE = re.compile(r"^(\w+) (\w+):(.+?)(?: \[(?:fr|en)\])?$")  # "<intent> <kind>:<id>" and maybe " [lang]"

@@ -124,6 +124,14 @@ def test_sets_are_dev_and_every_test_file() -> None:
     assert quality.set_names(("test",)) == ["test", "test-region"]
     assert quality.set_names(("dev", "test-region", "test")) == [*DEV_FILES, "test-region", "test"]
     assert len(quality.load_set("dev", limit=7)) == 7
+    assert quality.set_names(("held",)) == ["held-blind6"]
+
+
+def test_the_held_out_set_prints_figures_but_no_question(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = quality.run(limit=4, sets=("held",))
+    assert list(figures["sets"]) == ["held-blind6"] and figures["questions"] == 4
+    printed = capsys.readouterr().out
+    assert "strict top-1" in printed and "govbot misses on the held-blind6" not in printed
 
 
 def test_perturbations_change_only_the_spelling_and_are_deterministic() -> None:
